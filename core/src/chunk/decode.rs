@@ -1,0 +1,238 @@
+//! `.hpc` bytes → header, blocks and streams. Every failure is a [`FormatError`].
+
+use std::ops::Range;
+
+use super::block::decode_block_raw;
+use super::{
+    BlockEntry, ChunkHeader, FormatError, MAGIC, MAX_BLOCK_RAW_BYTES, MAX_HEADER_BYTES,
+    PREAMBLE_LEN, VERSION,
+};
+use crate::event::Stream;
+use crate::frame::bincode_config;
+
+/// A decoded header and where the block data starts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChunkIndex {
+    pub header: ChunkHeader,
+    /// Offset of the first block from the start of the chunk.
+    pub data_start: u64,
+}
+
+impl ChunkIndex {
+    /// Returns the byte range of block `index` within the chunk.
+    pub fn block_range(&self, index: usize) -> Option<Range<u64>> {
+        let entry = self.header.blocks.get(index)?;
+        let start = self.data_start.checked_add(entry.offset)?;
+        Some(start..start.checked_add(u64::from(entry.compressed_len))?)
+    }
+}
+
+/// Returns the length of the preamble plus header, reading only the preamble.
+pub fn header_end(prefix: &[u8]) -> Result<usize, FormatError> {
+    let preamble = prefix
+        .get(..PREAMBLE_LEN)
+        .ok_or(FormatError::Truncated { what: "preamble" })?;
+    if preamble[..4] != MAGIC {
+        return Err(FormatError::BadMagic { expected: "heatpipe chunk" });
+    }
+    let version = u16::from_le_bytes([preamble[4], preamble[5]]);
+    if version == 0 || version > VERSION {
+        return Err(FormatError::UnsupportedVersion { what: "chunk", version });
+    }
+    let header_len = u32::from_le_bytes([preamble[6], preamble[7], preamble[8], preamble[9]]) as usize;
+    if header_len > MAX_HEADER_BYTES {
+        return Err(FormatError::TooLarge { what: "header", size_bytes: header_len as u64 });
+    }
+    Ok(PREAMBLE_LEN + header_len)
+}
+
+/// Decodes the header from the start of a chunk (the whole chunk, or at least its header).
+pub fn decode_header(bytes: &[u8]) -> Result<ChunkIndex, FormatError> {
+    let end = header_end(bytes)?;
+    let header_bytes = bytes
+        .get(PREAMBLE_LEN..end)
+        .ok_or(FormatError::Truncated { what: "header" })?;
+    let expected_crc = u32::from_le_bytes([bytes[10], bytes[11], bytes[12], bytes[13]]);
+    if crc32fast::hash(header_bytes) != expected_crc {
+        return Err(FormatError::Checksum { what: "header".into() });
+    }
+    let (header, read): (ChunkHeader, usize) =
+        bincode::serde::decode_from_slice(header_bytes, bincode_config())
+            .map_err(|err| FormatError::Header(err.to_string()))?;
+    if read != header_bytes.len() {
+        return Err(FormatError::Header("trailing bytes after header".into()));
+    }
+    Ok(ChunkIndex { header, data_start: end as u64 })
+}
+
+/// Decodes one block from its compressed bytes, checking size and checksum first.
+pub fn decode_block(
+    compressed: &[u8],
+    entry: &BlockEntry,
+    block: usize,
+) -> Result<Vec<Stream>, FormatError> {
+    if compressed.len() != entry.compressed_len as usize {
+        return Err(FormatError::Truncated { what: "block" });
+    }
+    if crc32fast::hash(compressed) != entry.crc32 {
+        return Err(FormatError::Checksum { what: format!("block {block}") });
+    }
+    let raw_len = entry.raw_len as usize;
+    if raw_len > MAX_BLOCK_RAW_BYTES {
+        return Err(FormatError::TooLarge { what: "block", size_bytes: raw_len as u64 });
+    }
+    let raw = zstd::bulk::decompress(compressed, raw_len)
+        .map_err(|err| FormatError::Zstd(err.to_string()))?;
+    if raw.len() != raw_len {
+        return Err(FormatError::BlockContent { block, reason: "decompressed size differs".into() });
+    }
+    let streams = decode_block_raw(&raw, &entry.session_id)
+        .map_err(|source| FormatError::Block { block, source })?;
+    if streams.len() != entry.streams.len() {
+        return Err(FormatError::BlockContent { block, reason: "stream count differs from header".into() });
+    }
+    Ok(streams)
+}
+
+/// Decodes a whole chunk into its streams, sessions in id order.
+pub fn decode_chunk(bytes: &[u8]) -> Result<Vec<Stream>, FormatError> {
+    let index = decode_header(bytes)?;
+    let mut streams = Vec::with_capacity((index.header.num_streams as usize).min(bytes.len()));
+    for (block, entry) in index.header.blocks.iter().enumerate() {
+        let compressed = index
+            .block_range(block)
+            .and_then(|range| bytes.get(range.start as usize..range.end as usize))
+            .ok_or(FormatError::Truncated { what: "block" })?;
+        streams.extend(decode_block(compressed, entry, block)?);
+    }
+    Ok(streams)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::chunk::encode_chunk;
+    use crate::event::{Click, DeviceClass, Move, PageView, Resize, Scroll, TargetPoint};
+    use proptest::prelude::*;
+
+    fn arb_stream() -> impl Strategy<Value = Stream> {
+        let page = (
+            "[a-z]{1,3}",
+            any::<(u32, u32, u32, u32)>(),
+            any::<i64>(),
+            proptest::collection::vec(("[a-z]{1,4}", "[a-zA-Z0-9]{0,4}"), 0..3),
+        );
+        let moves = proptest::collection::vec(any::<(u32, i32, i32)>(), 0..40);
+        let clicks = proptest::collection::vec(
+            (any::<(u32, i32, i32)>(), "[#.a-z]{0,6}", proptest::option::of((0..=10_000u16, 0..=10_000u16))),
+            0..6,
+        );
+        let scrolls = proptest::collection::vec(any::<(u32, i32)>(), 0..10);
+        let resizes = proptest::collection::vec(any::<(u32, u32, u32)>(), 0..3);
+        ("[a-c]{1,2}", any::<u64>(), any::<u32>(), page, moves, clicks, scrolls, resizes).prop_map(
+            |(session_id, batch_seq, page_view_index, (url, (vw, vh, dw, dh), started, tags), moves, clicks, scrolls, resizes)| Stream {
+                session_id,
+                batch_seq,
+                page_view_index,
+                page: PageView {
+                    url: format!("https://{url}.example/"),
+                    viewport_width_px: vw,
+                    viewport_height_px: vh,
+                    document_width_px: dw,
+                    document_height_px: dh,
+                    device: DeviceClass::from_viewport_width(vw),
+                    started_at_ms: started,
+                    tags,
+                },
+                moves: moves.into_iter().map(|(t_ms, x, y)| Move { t_ms, x, y }).collect(),
+                clicks: clicks
+                    .into_iter()
+                    .map(|((t_ms, x, y), selector, inside)| Click {
+                        t_ms,
+                        x,
+                        y,
+                        selector,
+                        inside: inside.map(|(x_permyriad, y_permyriad)| TargetPoint { x_permyriad, y_permyriad }),
+                    })
+                    .collect(),
+                scrolls: scrolls.into_iter().map(|(t_ms, y)| Scroll { t_ms, y }).collect(),
+                resizes: resizes
+                    .into_iter()
+                    .map(|(t_ms, width_px, height_px)| Resize { t_ms, width_px, height_px })
+                    .collect(),
+            },
+        )
+    }
+
+    /// The order `decode_chunk` returns: sessions by id, each session's streams as given.
+    fn in_chunk_order(mut streams: Vec<Stream>) -> Vec<Stream> {
+        streams.sort_by(|a, b| a.session_id.cmp(&b.session_id));
+        streams
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(128))]
+
+        #[test]
+        fn chunks_round_trip_exactly(streams in proptest::collection::vec(arb_stream(), 0..8)) {
+            let bytes = encode_chunk(&streams, 3).expect("encode");
+            let decoded = decode_chunk(&bytes).expect("decode");
+            prop_assert_eq!(decoded, in_chunk_order(streams));
+        }
+
+        #[test]
+        fn arbitrary_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..512)) {
+            let _ = decode_chunk(&bytes);
+            let mut with_magic = MAGIC.to_vec();
+            with_magic.extend_from_slice(&bytes);
+            let _ = decode_chunk(&with_magic);
+        }
+
+        #[test]
+        fn any_single_byte_flip_is_detected(streams in proptest::collection::vec(arb_stream(), 1..4), at in any::<prop::sample::Index>(), bit in 0u8..8) {
+            let mut bytes = encode_chunk(&streams, 3).expect("encode");
+            let position = at.index(bytes.len());
+            bytes[position] ^= 1 << bit;
+            // Every byte is covered by the magic, version, a length or a checksum.
+            prop_assert!(decode_chunk(&bytes).is_err());
+        }
+
+        #[test]
+        fn block_payloads_with_valid_checksums_never_panic(garbage in proptest::collection::vec(any::<u8>(), 0..256)) {
+            let compressed = zstd::bulk::compress(&garbage, 1).expect("compress");
+            let entry = BlockEntry {
+                session_id: "s".into(),
+                offset: 0,
+                compressed_len: compressed.len() as u32,
+                raw_len: garbage.len() as u32,
+                crc32: crc32fast::hash(&compressed),
+                streams: vec![],
+            };
+            let _ = decode_block(&compressed, &entry, 0);
+        }
+    }
+
+    #[test]
+    fn every_truncation_is_an_error() {
+        let streams: Vec<Stream> = proptest::strategy::ValueTree::current(
+            &proptest::collection::vec(arb_stream(), 3)
+                .new_tree(&mut proptest::test_runner::TestRunner::deterministic())
+                .expect("tree"),
+        );
+        let bytes = encode_chunk(&streams, 3).expect("encode");
+        for len in 0..bytes.len() {
+            assert!(decode_chunk(&bytes[..len]).is_err(), "truncated at {len} decoded");
+        }
+        assert!(decode_chunk(&bytes).is_ok());
+    }
+
+    #[test]
+    fn newer_versions_are_refused_with_a_clear_error() {
+        let mut bytes = encode_chunk(&[], 3).expect("encode");
+        bytes[4] = 99;
+        assert_eq!(
+            decode_chunk(&bytes),
+            Err(FormatError::UnsupportedVersion { what: "chunk", version: 99 })
+        );
+    }
+}

@@ -1,0 +1,92 @@
+//! The `.hpc` chunk format: a day-partitioned file of event streams, one zstd frame per session.
+//!
+//! ```text
+//! "HPCK" | version u16 LE | header_len u32 LE | header crc32 u32 LE | header (bincode)
+//! | block 0 (zstd) | block 1 (zstd) | …
+//! ```
+//! The header lists every block (one per session) with its offset, sizes, checksum and the
+//! batches inside, so a replay fetches one session with a ranged GET and a processor can find
+//! duplicate batches without decompressing anything. Inside a block, each event column is
+//! delta-encoded and zig-zag varint packed before zstd (see [`block`]).
+//!
+//! # Layout
+//! - [`block`]: the column layout of one block's raw bytes.
+//! - [`encode`]: streams → chunk bytes.
+//! - [`decode`]: chunk bytes → header, blocks, streams; errors on any damage, never panics.
+
+pub mod block;
+pub mod decode;
+pub mod encode;
+
+use serde::{Deserialize, Serialize};
+
+pub use decode::{decode_block, decode_chunk, decode_header, ChunkIndex};
+pub use encode::{encode_chunk, DEFAULT_ZSTD_LEVEL};
+
+/// The first four bytes of every chunk.
+pub const MAGIC: [u8; 4] = *b"HPCK";
+/// The format version this build writes; it reads every version up to this one.
+pub const VERSION: u16 = 1;
+/// Magic, version, header length and header checksum.
+pub const PREAMBLE_LEN: usize = 14;
+/// Largest header a decoder accepts.
+pub const MAX_HEADER_BYTES: usize = 16 << 20;
+/// Largest decompressed block a decoder accepts.
+pub const MAX_BLOCK_RAW_BYTES: usize = 64 << 20;
+
+/// A chunk's table of contents.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChunkHeader {
+    pub num_streams: u32,
+    pub num_events: u64,
+    /// Earliest page view start among the streams, Unix ms.
+    pub first_started_at_ms: i64,
+    pub blocks: Vec<BlockEntry>,
+}
+
+/// Where one session's block lives in the chunk, and what it holds.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BlockEntry {
+    pub session_id: String,
+    /// Offset of the compressed block from the end of the header.
+    pub offset: u64,
+    pub compressed_len: u32,
+    pub raw_len: u32,
+    /// CRC-32 of the compressed bytes.
+    pub crc32: u32,
+    /// The batches in the block, in block order.
+    pub streams: Vec<StreamKey>,
+}
+
+/// Identifies one stored batch without decoding it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StreamKey {
+    pub batch_seq: u64,
+    pub page_view_index: u32,
+    pub num_events: u32,
+}
+
+/// Why a chunk (or an aggregate file) could not be decoded or encoded.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum FormatError {
+    #[error("not a {expected} file (bad magic)")]
+    BadMagic { expected: &'static str },
+    #[error("unsupported {what} version {version}")]
+    UnsupportedVersion { what: &'static str, version: u16 },
+    #[error("file ends early: {what}")]
+    Truncated { what: &'static str },
+    #[error("checksum mismatch in {what}")]
+    Checksum { what: String },
+    #[error("{what} is larger than allowed ({size_bytes} bytes)")]
+    TooLarge { what: &'static str, size_bytes: u64 },
+    #[error("corrupt header: {0}")]
+    Header(String),
+    #[error("corrupt block {block}: {source}")]
+    Block { block: usize, source: crate::codec::CodecError },
+    #[error("corrupt block {block}: {reason}")]
+    BlockContent { block: usize, reason: String },
+    #[error("zstd: {0}")]
+    Zstd(String),
+    #[error("cannot encode: {0}")]
+    Encode(String),
+}

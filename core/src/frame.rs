@@ -1,0 +1,108 @@
+//! A small framed container for aggregate and index files: magic, version, checksum, then a
+//! zstd-compressed bincode body. Used by `.hpa` and `.hps`.
+//!
+//! ```text
+//! magic [4] | version u16 LE | raw_len u32 LE | crc32 of the compressed body u32 LE | zstd(bincode)
+//! ```
+
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+
+use crate::chunk::FormatError;
+
+/// Largest decompressed body a decoder accepts.
+pub const MAX_FRAME_RAW_BYTES: usize = 512 << 20;
+const PREAMBLE_LEN: usize = 14;
+
+/// The bincode configuration of every heatpipe file, with a limit that bounds allocations.
+pub fn bincode_config() -> bincode::config::Configuration<
+    bincode::config::LittleEndian,
+    bincode::config::Varint,
+    bincode::config::Limit<MAX_FRAME_RAW_BYTES>,
+> {
+    bincode::config::standard().with_limit::<MAX_FRAME_RAW_BYTES>()
+}
+
+/// Describes one kind of framed file.
+#[derive(Debug, Clone, Copy)]
+pub struct FrameKind {
+    pub magic: [u8; 4],
+    pub version: u16,
+    pub name: &'static str,
+}
+
+/// Encodes `value` as a framed file of `kind`.
+pub fn encode_frame<T: Serialize>(kind: FrameKind, value: &T) -> Result<Vec<u8>, FormatError> {
+    let raw = bincode::serde::encode_to_vec(value, bincode_config())
+        .map_err(|err| FormatError::Encode(err.to_string()))?;
+    let raw_len = u32::try_from(raw.len())
+        .map_err(|_| FormatError::TooLarge { what: "frame", size_bytes: raw.len() as u64 })?;
+    let body = zstd::bulk::compress(&raw, 6).map_err(|err| FormatError::Zstd(err.to_string()))?;
+    let mut out = Vec::with_capacity(PREAMBLE_LEN + body.len());
+    out.extend_from_slice(&kind.magic);
+    out.extend_from_slice(&kind.version.to_le_bytes());
+    out.extend_from_slice(&raw_len.to_le_bytes());
+    out.extend_from_slice(&crc32fast::hash(&body).to_le_bytes());
+    out.extend_from_slice(&body);
+    Ok(out)
+}
+
+/// Decodes a framed file of `kind`, checking magic, version, checksum and size.
+pub fn decode_frame<T: DeserializeOwned>(kind: FrameKind, bytes: &[u8]) -> Result<T, FormatError> {
+    let preamble = bytes.get(..PREAMBLE_LEN).ok_or(FormatError::Truncated { what: "preamble" })?;
+    if preamble[..4] != kind.magic {
+        return Err(FormatError::BadMagic { expected: kind.name });
+    }
+    let version = u16::from_le_bytes([preamble[4], preamble[5]]);
+    if version == 0 || version > kind.version {
+        return Err(FormatError::UnsupportedVersion { what: kind.name, version });
+    }
+    let raw_len = u32::from_le_bytes([preamble[6], preamble[7], preamble[8], preamble[9]]) as usize;
+    if raw_len > MAX_FRAME_RAW_BYTES {
+        return Err(FormatError::TooLarge { what: kind.name, size_bytes: raw_len as u64 });
+    }
+    let body = &bytes[PREAMBLE_LEN..];
+    let crc = u32::from_le_bytes([preamble[10], preamble[11], preamble[12], preamble[13]]);
+    if crc32fast::hash(body) != crc {
+        return Err(FormatError::Checksum { what: kind.name.into() });
+    }
+    let raw = zstd::bulk::decompress(body, raw_len).map_err(|err| FormatError::Zstd(err.to_string()))?;
+    if raw.len() != raw_len {
+        return Err(FormatError::Truncated { what: kind.name });
+    }
+    let (value, read) = bincode::serde::decode_from_slice(&raw, bincode_config())
+        .map_err(|err| FormatError::Header(err.to_string()))?;
+    if read != raw.len() {
+        return Err(FormatError::Header(format!("trailing bytes in {}", kind.name)));
+    }
+    Ok(value)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    const KIND: FrameKind = FrameKind { magic: *b"TEST", version: 1, name: "test file" };
+
+    #[test]
+    fn round_trips_and_detects_damage() {
+        let value: Vec<(String, u64)> = vec![("a".into(), 1), ("b".into(), u64::MAX)];
+        let bytes = encode_frame(KIND, &value).expect("encode");
+        assert_eq!(decode_frame::<Vec<(String, u64)>>(KIND, &bytes).expect("decode"), value);
+        for position in 0..bytes.len() {
+            let mut damaged = bytes.clone();
+            damaged[position] ^= 0x10;
+            assert!(decode_frame::<Vec<(String, u64)>>(KIND, &damaged).is_err(), "flip at {position}");
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn arbitrary_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..256)) {
+            let mut framed = KIND.magic.to_vec();
+            framed.extend_from_slice(&bytes);
+            let _ = decode_frame::<Vec<(String, u64)>>(KIND, &framed);
+        }
+    }
+}

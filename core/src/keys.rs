@@ -1,0 +1,100 @@
+//! Storage keys, exactly as the design lays them out, and the validation of site names and dates.
+
+use chrono::{DateTime, NaiveDate, Timelike, Utc};
+
+/// Why a site name or date was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum KeyError {
+    #[error("site must match [a-z0-9][a-z0-9-]{{0,62}}, got {0:?}")]
+    Site(String),
+    #[error("date must be YYYY-MM-DD, got {0:?}")]
+    Date(String),
+}
+
+/// Checks that `site` matches `[a-z0-9][a-z0-9-]{0,62}`.
+pub fn validate_site(site: &str) -> Result<(), KeyError> {
+    let bytes = site.as_bytes();
+    let valid = !bytes.is_empty()
+        && bytes.len() <= 63
+        && (bytes[0].is_ascii_lowercase() || bytes[0].is_ascii_digit())
+        && bytes.iter().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || *b == b'-');
+    if valid { Ok(()) } else { Err(KeyError::Site(site.to_owned())) }
+}
+
+/// Parses a `YYYY-MM-DD` date.
+pub fn parse_date(value: &str) -> Result<NaiveDate, KeyError> {
+    if value.len() != 10 {
+        return Err(KeyError::Date(value.to_owned()));
+    }
+    NaiveDate::parse_from_str(value, "%Y-%m-%d").map_err(|_| KeyError::Date(value.to_owned()))
+}
+
+/// Returns the UTC date and hour of a Unix millisecond time (clamped to chrono's range).
+pub fn date_hour_of_ms(unix_ms: i64) -> (NaiveDate, u32) {
+    let time = DateTime::<Utc>::from_timestamp_millis(unix_ms).unwrap_or_default();
+    (time.date_naive(), time.hour())
+}
+
+/// Returns the Unix millisecond time at which `date` starts (UTC).
+pub fn date_start_ms(date: NaiveDate) -> i64 {
+    date.and_hms_opt(0, 0, 0).map_or(0, |time| time.and_utc().timestamp_millis())
+}
+
+/// `raw/{site}/{date}/{HH}/{collector_id}-{segment:016}.hpc`
+pub fn chunk_key(site: &str, date: NaiveDate, hour: u32, collector_id: &str, segment: u64) -> String {
+    format!("raw/{site}/{date}/{hour:02}/{collector_id}-{segment:016}.hpc")
+}
+
+/// `raw/{site}/{date}/`: every chunk of a day.
+pub fn raw_day_prefix(site: &str, date: NaiveDate) -> String {
+    format!("raw/{site}/{date}/")
+}
+
+/// `agg/{site}/{date}/pages.hpa`
+pub fn pages_key(site: &str, date: NaiveDate) -> String {
+    format!("agg/{site}/{date}/pages.hpa")
+}
+
+/// `agg/{site}/{date}/page/{page_key}.hpa`
+pub fn page_agg_key(site: &str, date: NaiveDate, page_key: &str) -> String {
+    format!("agg/{site}/{date}/page/{page_key}.hpa")
+}
+
+/// `sessions/{site}/{date}/index.hps`
+pub fn session_index_key(site: &str, date: NaiveDate) -> String {
+    format!("sessions/{site}/{date}/index.hps")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_follow_the_design() {
+        let date = parse_date("2026-11-21").expect("date");
+        assert_eq!(chunk_key("shop", date, 7, "c1", 42), "raw/shop/2026-11-21/07/c1-0000000000000042.hpc");
+        assert_eq!(pages_key("shop", date), "agg/shop/2026-11-21/pages.hpa");
+        assert_eq!(page_agg_key("shop", date, "00ff"), "agg/shop/2026-11-21/page/00ff.hpa");
+        assert_eq!(session_index_key("shop", date), "sessions/shop/2026-11-21/index.hps");
+    }
+
+    #[test]
+    fn site_names_are_validated() {
+        for good in ["a", "shop-1", "0abc", &"a".repeat(63)] {
+            assert!(validate_site(good).is_ok(), "{good}");
+        }
+        for bad in ["", "-a", "Shop", "a_b", "a/b", "..", &"a".repeat(64)] {
+            assert!(validate_site(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn dates_are_strict() {
+        assert!(parse_date("2026-11-21").is_ok());
+        for bad in ["2026-11-31", "2026-1-2", "yesterday", "2026-11-21T00"] {
+            assert!(parse_date(bad).is_err(), "{bad}");
+        }
+        let date = parse_date("2026-11-21").expect("date");
+        assert_eq!(date_hour_of_ms(date_start_ms(date) + 3_600_000 * 5 + 1), (date, 5));
+    }
+}

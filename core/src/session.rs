@@ -1,0 +1,62 @@
+//! The `.hps` session index: one summary per session of a day, with where its blocks live so a
+//! replay fetches only that session's bytes.
+
+use serde::{Deserialize, Serialize};
+
+use crate::chunk::FormatError;
+use crate::event::DeviceClass;
+use crate::frame::{decode_frame, encode_frame, FrameKind};
+
+const SESSION_INDEX_KIND: FrameKind = FrameKind { magic: *b"HPSI", version: 1, name: "session index" };
+
+/// A session's block inside one chunk: what a ranged GET needs.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BlockRef {
+    pub chunk_key: String,
+    /// Offset of the compressed block from the start of the chunk object.
+    pub offset: u64,
+    pub compressed_len: u32,
+    pub raw_len: u32,
+    pub crc32: u32,
+    pub num_streams: u32,
+}
+
+/// One page view of a session.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PageViewSummary {
+    pub index: u32,
+    pub url: String,
+    pub key: String,
+    pub started_at_ms: i64,
+    pub duration_ms: u64,
+}
+
+/// What the session list shows of one session.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SessionSummary {
+    pub id: String,
+    pub started_at_ms: i64,
+    pub duration_ms: u64,
+    pub device: DeviceClass,
+    pub num_clicks: u64,
+    pub num_moves: u64,
+    pub num_scrolls: u64,
+    pub page_views: Vec<PageViewSummary>,
+    pub blocks: Vec<BlockRef>,
+}
+
+/// A day's sessions, sorted by start time then id.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SessionIndex {
+    pub sessions: Vec<SessionSummary>,
+}
+
+impl SessionIndex {
+    pub fn encode(&self) -> Result<Vec<u8>, FormatError> {
+        encode_frame(SESSION_INDEX_KIND, self)
+    }
+
+    pub fn decode(bytes: &[u8]) -> Result<Self, FormatError> {
+        decode_frame(SESSION_INDEX_KIND, bytes)
+    }
+}
