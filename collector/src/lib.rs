@@ -1,1 +1,108 @@
-//! placeholder
+//! heatpipe-collector: the ingest server. It accepts native batches from the tracker and rrweb
+//! recorder events, validates them, buffers them per site and hour, and seals them into `.hpc`
+//! chunks under `raw/` in the store, by size, by age and on shutdown.
+//!
+//! # Layout
+//! - [`config`]: `CollectorConfig`.
+//! - [`body`]: content type, content encoding and bounded decompression.
+//! - [`rrweb`]: rrweb events → streams, with per-session state.
+//! - [`buffer`]: partitions, sealing and upload.
+//! - [`routes`]: the HTTP routes and the tracker script.
+
+pub mod body;
+pub mod buffer;
+pub mod config;
+pub mod routes;
+pub mod rrweb;
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use heatpipe_core::event::Stream;
+use heatpipe_core::store::ObjectStore;
+use heatpipe_core::wire::{WireError, WireLimits};
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+use warp::reply::Response;
+use warp::Filter;
+
+pub use buffer::{BufferStats, ChunkBuffer};
+pub use config::CollectorConfig;
+
+/// The collector's state, shared by every request.
+#[derive(Debug)]
+pub struct Collector {
+    pub config: CollectorConfig,
+    pub limits: WireLimits,
+    pub buffer: Arc<ChunkBuffer>,
+    rrweb_sessions: Mutex<HashMap<(String, String), (rrweb::RrwebSession, Instant)>>,
+}
+
+impl Collector {
+    pub fn new(store: Arc<dyn ObjectStore>, config: CollectorConfig) -> Arc<Self> {
+        let limits = WireLimits { max_events_per_batch: config.max_events_per_batch, keep_query: config.keep_query, ..WireLimits::default() };
+        Arc::new(Collector {
+            buffer: Arc::new(ChunkBuffer::new(store, &config)),
+            limits,
+            config,
+            rrweb_sessions: Mutex::new(HashMap::new()),
+        })
+    }
+
+    /// Converts a batch of rrweb events of `site`/`session`, carrying state between batches.
+    pub fn convert_rrweb(&self, site: &str, session: &str, events: &[rrweb::RrwebEvent]) -> Result<Vec<Stream>, WireError> {
+        let mut sessions = self.rrweb_sessions.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let key = (site.to_owned(), session.to_owned());
+        if !sessions.contains_key(&key) && sessions.len() >= self.config.max_rrweb_sessions {
+            // Forget the least recently used session; it starts over at its next Meta event.
+            if let Some(oldest) = sessions.iter().min_by_key(|(_, (_, used))| *used).map(|(k, _)| k.clone()) {
+                sessions.remove(&oldest);
+            }
+        }
+        let (state, used) = sessions.entry(key).or_insert_with(|| (rrweb::RrwebSession::default(), Instant::now()));
+        *used = Instant::now();
+        state.convert(session, events, &self.limits)
+    }
+
+    /// Seals partitions as they age, until `stop` turns true; then flushes everything.
+    pub fn spawn_sealer(self: &Arc<Self>, mut stop: watch::Receiver<bool>) -> JoinHandle<()> {
+        let collector = self.clone();
+        let period = Duration::from_millis((collector.config.seal_age_ms / 4).clamp(50, 1000));
+        tokio::spawn(async move {
+            let mut ticker = tokio::time::interval(period);
+            loop {
+                tokio::select! {
+                    _ = ticker.tick() => collector.buffer.seal_due().await,
+                    _ = stop.changed() => break,
+                }
+            }
+            collector.buffer.flush().await;
+        })
+    }
+}
+
+/// All collector routes: `/v1/collect`, `/v1/rrweb/{site}/{session}`, `/t.js`.
+pub fn routes(collector: Arc<Collector>) -> impl Filter<Extract = (Response,), Error = warp::Rejection> + Clone {
+    routes::collect::collect_filter(collector.clone())
+        .or(routes::rrweb::rrweb_filter(collector))
+        .unify()
+        .or(routes::tracker::tracker_filter())
+        .unify()
+}
+
+/// Serves the collector alone on `listener` until `shutdown` resolves, then seals and uploads
+/// everything buffered before returning.
+pub async fn serve(collector: Arc<Collector>, listener: TcpListener, shutdown: impl Future<Output = ()> + Send + 'static) {
+    let (stop_sender, stop) = watch::channel(false);
+    let sealer = collector.spawn_sealer(stop);
+    let health = warp::path!("healthz").and(warp::get()).map(|| warp::reply::json(&serde_json::json!({"ok": true})));
+    let filter = routes(collector).or(health).recover(heatpipe_core::http::recover);
+    warp::serve(filter).incoming(listener).graceful(shutdown).run().await;
+    let _ = stop_sender.send(true);
+    if let Err(err) = sealer.await {
+        tracing::error!(error = %err, "sealer task failed during shutdown");
+    }
+}

@@ -1,0 +1,116 @@
+/* heatpipe tracker: pointer, click, scroll and resize streams; no cookies, no text, no inputs. */
+(function (w, d) {
+  'use strict';
+  var script = d.currentScript;
+  if (!script || w.__heatpipe) return;
+  w.__heatpipe = true;
+  var nav = w.navigator;
+  if (nav.doNotTrack === '1' || nav.globalPrivacyControl === true) return;
+  var site = script.getAttribute('data-site');
+  var endpoint = new URL('/v1/collect', script.src).href;
+  var sampleRate = parseFloat(script.getAttribute('data-sample') || '1');
+  var MOVE_MS = 50, SCROLL_MS = 100, FLUSH_MS = 5000, MAX_EVENTS = 500;
+  var store = w.sessionStorage;
+  function get(key) { try { return store.getItem('heatpipe.' + key); } catch (e) { return null; } }
+  function set(key, value) { try { store.setItem('heatpipe.' + key, String(value)); } catch (e) {} }
+  var sid = get('sid');
+  if (!sid) {
+    var bytes = new Uint8Array(12);
+    w.crypto.getRandomValues(bytes);
+    sid = Array.prototype.map.call(bytes, function (b) { return ('0' + b.toString(36)).slice(-2); }).join('');
+    set('sid', sid);
+    set('sampled', Math.random() < sampleRate ? '1' : '0');
+  }
+  if (get('sampled') === '0') return;
+  var pageView = parseInt(get('pv') || '-1', 10) + 1;
+  set('pv', pageView);
+  var t0 = performance.now();
+  var startedAt = Date.now();
+  var consent = script.getAttribute('data-consent') !== 'required';
+  var tags = {};
+  var moves = [], clicks = [], scrolls = [], resizes = [];
+  var lastMove = -MOVE_MS, lastScroll = -SCROLL_MS, pendingMove = null, scrollTimer = null;
+  var retryQueue = [], retryDelay = 1000;
+
+  function now() { return Math.round(performance.now() - t0); }
+  function size() {
+    var el = d.documentElement;
+    return [Math.max(el.scrollWidth, d.body ? d.body.scrollWidth : 0), Math.max(el.scrollHeight, d.body ? d.body.scrollHeight : 0)];
+  }
+  function selector(el) {
+    var parts = [];
+    for (var depth = 0; el && el.nodeType === 1 && depth < 5; depth++) {
+      if (el.id) { parts.unshift('#' + CSS.escape(el.id)); break; }
+      var part = el.tagName.toLowerCase(), sibling = el, n = 1;
+      while ((sibling = sibling.previousElementSibling)) if (sibling.tagName === el.tagName) n++;
+      if (n > 1 || (el.nextElementSibling && el.parentElement && el.parentElement.querySelectorAll(':scope > ' + part).length > 1)) part += ':nth-of-type(' + n + ')';
+      parts.unshift(part);
+      el = el.parentElement;
+    }
+    return parts.join(' > ');
+  }
+  function count() { return moves.length + clicks.length + scrolls.length + resizes.length; }
+  function batch() {
+    var seq = parseInt(get('seq') || '0', 10);
+    set('seq', seq + 1);
+    return JSON.stringify({
+      site: site, session: sid, seq: seq, page_view: pageView,
+      page: { url: location.href, viewport: [w.innerWidth, w.innerHeight], document: size(), started_at: startedAt, tags: tags },
+      moves: moves.splice(0), clicks: clicks.splice(0), scrolls: scrolls.splice(0), resizes: resizes.splice(0)
+    });
+  }
+  function send(body, leaving) {
+    if (leaving && nav.sendBeacon && nav.sendBeacon(endpoint, new Blob([body], { type: 'text/plain' }))) return;
+    fetch(endpoint, { method: 'POST', body: body, keepalive: body.length < 60000, headers: { 'Content-Type': 'text/plain' } })
+      .then(function (r) { if (r.status >= 500 || r.status === 429) throw new Error(r.status); retryDelay = 1000; })
+      .catch(function () {
+        if (retryQueue.length < 20) retryQueue.push(body);
+        setTimeout(function () { var next = retryQueue.shift(); if (next) send(next, false); }, retryDelay);
+        retryDelay = Math.min(retryDelay * 2, 60000);
+      });
+  }
+  var sentFirst = false;
+  function flush(leaving) {
+    if (!consent) return;
+    if (pendingMove) { moves.push(pendingMove); pendingMove = null; }
+    if (count() === 0 && sentFirst) return;
+    sentFirst = true;
+    send(batch(), leaving);
+  }
+  function record(list, event) { list.push(event); if (count() >= MAX_EVENTS) flush(false); }
+
+  d.addEventListener('mousemove', function (e) {
+    var t = now(), point = [t, Math.round(e.pageX), Math.round(e.pageY)];
+    if (t - lastMove >= MOVE_MS) { lastMove = t; pendingMove = null; record(moves, point); } else { pendingMove = point; }
+  }, { passive: true, capture: true });
+  d.addEventListener('click', function (e) {
+    var target = e.target && e.target.nodeType === 1 ? e.target : e.target && e.target.parentElement;
+    var event = [now(), Math.round(e.pageX), Math.round(e.pageY), target ? selector(target) : ''];
+    if (target) {
+      var r = target.getBoundingClientRect();
+      if (r.width > 0 && r.height > 0) {
+        event.push(Math.min(1, Math.max(0, (e.clientX - r.left) / r.width)), Math.min(1, Math.max(0, (e.clientY - r.top) / r.height)));
+      }
+    }
+    record(clicks, event);
+  }, { passive: true, capture: true });
+  w.addEventListener('scroll', function () {
+    var t = now();
+    function take() { scrollTimer = null; lastScroll = now(); record(scrolls, [lastScroll, Math.round(w.scrollY)]); }
+    if (t - lastScroll >= SCROLL_MS) take(); else if (!scrollTimer) scrollTimer = setTimeout(take, SCROLL_MS);
+  }, { passive: true });
+  w.addEventListener('resize', function () { record(resizes, [now(), w.innerWidth, w.innerHeight]); }, { passive: true });
+  w.addEventListener('pagehide', function () { flush(true); });
+  d.addEventListener('visibilitychange', function () { if (d.visibilityState === 'hidden') flush(true); });
+  setInterval(function () { flush(false); }, FLUSH_MS);
+
+  var api = function (command, a, b) {
+    if (command === 'tag' && typeof a === 'string') tags[a] = String(b);
+    else if (command === 'consent') { consent = a !== false; if (consent) flush(false); }
+    else if (command === 'flush') flush(false);
+  };
+  var queued = (w.heatpipe && w.heatpipe.q) || [];
+  w.heatpipe = api;
+  for (var i = 0; i < queued.length; i++) api.apply(null, queued[i]);
+  setTimeout(function () { flush(false); }, 1000);
+})(window, document);

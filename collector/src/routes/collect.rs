@@ -1,0 +1,49 @@
+//! `POST /v1/collect`: one native batch (JSON, optionally gzip or zstd encoded).
+
+use std::convert::Infallible;
+use std::sync::Arc;
+
+use bytes::Bytes;
+use heatpipe_core::wire::NativeBatch;
+use warp::http::StatusCode;
+use warp::reply::Response;
+use warp::Filter;
+
+use super::{accepted, rejected, with_cors};
+use crate::body::{check_content_type, decode_body};
+use crate::Collector;
+
+/// Matches `POST /v1/collect` (and its CORS preflight).
+pub fn collect_filter(collector: Arc<Collector>) -> impl Filter<Extract = (Response,), Error = warp::Rejection> + Clone {
+    let preflight = warp::path!("v1" / "collect").and(warp::options()).map(|| with_cors(warp::reply::Response::default()));
+    let post = warp::path!("v1" / "collect")
+        .and(warp::post())
+        .and(warp::body::content_length_limit(collector.config.max_body_bytes))
+        .and(warp::header::optional::<String>("content-type"))
+        .and(warp::header::optional::<String>("content-encoding"))
+        .and(warp::body::bytes())
+        .and(warp::any().map(move || collector.clone()))
+        .and_then(handle_collect);
+    preflight.or(post).unify()
+}
+
+async fn handle_collect(content_type: Option<String>, encoding: Option<String>, body: Bytes, collector: Arc<Collector>) -> Result<Response, Infallible> {
+    if let Err(err) = check_content_type(content_type.as_deref()) {
+        return Ok(rejected(err.status, &err.message));
+    }
+    let body = match decode_body(encoding.as_deref(), body, collector.config.max_decompressed_bytes) {
+        Ok(body) => body,
+        Err(err) => return Ok(rejected(err.status, &err.message)),
+    };
+    let batch: NativeBatch = match serde_json::from_slice(&body) {
+        Ok(batch) => batch,
+        Err(err) => return Ok(rejected(StatusCode::BAD_REQUEST, &format!("batch is not valid JSON of the native shape: {err}"))),
+    };
+    let (site, stream) = match batch.into_stream(&collector.limits) {
+        Ok(converted) => converted,
+        Err(err) => return Ok(rejected(StatusCode::BAD_REQUEST, &err.0)),
+    };
+    let num_events = stream.num_events();
+    collector.buffer.append(&site, vec![stream]).await;
+    Ok(accepted(num_events, 1))
+}
