@@ -1,1 +1,62 @@
-//! placeholder
+//! heatpipe-processor: turns a day of raw chunks into per-page aggregates (click and move grids,
+//! scroll depth, views, sessions, per device class), the day's page index, and its session
+//! index — in parallel on every core, reading a bounded window of chunks at a time.
+//!
+//! # Layout
+//! - [`accumulate`]: the pure, mergeable core (`accumulate`, `DayPartial::merge`).
+//! - [`finalize`]: partial → page aggregates, page index, session index.
+//! - [`run`]: the driver: list, fetch, de-duplicate, aggregate, write.
+
+pub mod accumulate;
+pub mod finalize;
+pub mod run;
+
+use heatpipe_core::chunk::FormatError;
+use heatpipe_core::store::StoreError;
+
+pub use run::{process_day, ProcessOptions};
+
+/// Why processing a day failed as a whole (a bad chunk only skips that chunk).
+#[derive(Debug, thiserror::Error)]
+pub enum ProcessError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("cannot encode output: {0}")]
+    Format(#[from] FormatError),
+    #[error("worker task failed: {0}")]
+    Task(String),
+}
+
+/// What a run did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ProcessSummary {
+    pub chunks: u64,
+    pub chunks_skipped: u64,
+    pub blocks_skipped: u64,
+    /// Batches seen before (a retried upload) and counted once.
+    pub duplicate_streams: u64,
+    pub streams: u64,
+    pub events: u64,
+    pub pages: u64,
+    pub sessions: u64,
+    pub elapsed_ms: u64,
+    /// Chunk key and reason of everything skipped.
+    pub skipped: Vec<(String, String)>,
+}
+
+impl ProcessSummary {
+    /// Returns the one-line summary printed after a run.
+    pub fn line(&self) -> String {
+        let seconds = self.elapsed_ms as f64 / 1000.0;
+        let rate = if seconds > 0.0 { self.events as f64 / seconds } else { 0.0 };
+        format!(
+            "chunks={} skipped={} duplicates={} events={} pages={} sessions={} seconds={seconds:.3} events_per_s={rate:.0}",
+            self.chunks,
+            self.chunks_skipped + self.blocks_skipped,
+            self.duplicate_streams,
+            self.events,
+            self.pages,
+            self.sessions,
+        )
+    }
+}

@@ -1,0 +1,169 @@
+//! The pure core of processing: streams in, a mergeable partial result out, no I/O.
+//!
+//! [`accumulate`] adds one stream to a [`DayPartial`]; [`DayPartial::merge`] adds two partials.
+//! Grids and counts add up per page and segment; page views are kept by (session, index) so that
+//! their batches, wherever they were stored, combine into one view with one scroll depth.
+
+use std::collections::HashMap;
+
+use heatpipe_core::agg::{device_segment, PageAgg};
+use heatpipe_core::event::{DeviceClass, Stream};
+use heatpipe_core::page::page_key;
+use heatpipe_core::session::BlockRef;
+
+/// Everything known of one page view so far, from any number of its batches.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PageViewAcc {
+    pub url: String,
+    pub page_key: String,
+    pub device: DeviceClass,
+    pub started_at_ms: i64,
+    /// Viewport height at load: where the fold is.
+    pub fold_px: u32,
+    pub document_height_px: u32,
+    pub deepest_px: u32,
+    pub last_t_ms: u32,
+    pub clicks: u64,
+    pub moves: u64,
+    pub scrolls: u64,
+}
+
+impl PageViewAcc {
+    fn merge(&mut self, other: &PageViewAcc) {
+        self.started_at_ms = self.started_at_ms.min(other.started_at_ms);
+        self.document_height_px = self.document_height_px.max(other.document_height_px);
+        self.deepest_px = self.deepest_px.max(other.deepest_px);
+        self.last_t_ms = self.last_t_ms.max(other.last_t_ms);
+        self.clicks += other.clicks;
+        self.moves += other.moves;
+        self.scrolls += other.scrolls;
+    }
+}
+
+/// A partial day: what some of the day's chunks hold. Merges by addition.
+#[derive(Debug, Default, Clone)]
+pub struct DayPartial {
+    /// Page aggregates by page key; `views` and scroll depth are filled in when finalizing.
+    pub pages: HashMap<String, PageAgg>,
+    /// Page views by (session id, page view index).
+    pub page_views: HashMap<(String, u32), PageViewAcc>,
+    /// Where each session's blocks are stored.
+    pub session_blocks: HashMap<String, Vec<BlockRef>>,
+    pub streams: u64,
+    pub events: u64,
+    /// Events outside the grids' bounds (negative or absurdly far coordinates).
+    pub events_off_grid: u64,
+}
+
+/// Adds one stream to `partial`.
+pub fn accumulate(partial: &mut DayPartial, stream: &Stream) {
+    let page = &stream.page;
+    let key = page_key(&page.url);
+    let agg = partial.pages.entry(key.clone()).or_insert_with(|| PageAgg::new(page.url.clone(), key.clone()));
+    let segment = agg.segments.entry(device_segment(page.device)).or_default();
+    segment.clicks += stream.clicks.len() as u64;
+    segment.moves += stream.moves.len() as u64;
+    segment.scrolls += stream.scrolls.len() as u64;
+    segment.max_document_width_px = segment.max_document_width_px.max(page.document_width_px);
+    segment.max_document_height_px = segment.max_document_height_px.max(page.document_height_px);
+    let mut off_grid = 0;
+    for click in &stream.clicks {
+        off_grid += u64::from(!segment.click_grid.add(click.x, click.y));
+    }
+    for point in &stream.moves {
+        off_grid += u64::from(!segment.move_grid.add(point.x, point.y));
+    }
+    partial.events_off_grid += off_grid;
+    partial.streams += 1;
+    partial.events += stream.num_events() as u64;
+
+    let view = PageViewAcc {
+        url: page.url.clone(),
+        page_key: key,
+        device: page.device,
+        started_at_ms: page.started_at_ms,
+        fold_px: page.viewport_height_px,
+        document_height_px: page.document_height_px,
+        deepest_px: stream.max_depth_px(),
+        last_t_ms: stream.last_t_ms(),
+        clicks: stream.clicks.len() as u64,
+        moves: stream.moves.len() as u64,
+        scrolls: stream.scrolls.len() as u64,
+    };
+    match partial.page_views.entry((stream.session_id.clone(), stream.page_view_index)) {
+        std::collections::hash_map::Entry::Occupied(mut entry) => entry.get_mut().merge(&view),
+        std::collections::hash_map::Entry::Vacant(entry) => {
+            entry.insert(view);
+        }
+    }
+}
+
+impl DayPartial {
+    /// Adds `other` into this partial.
+    pub fn merge(mut self, other: DayPartial) -> DayPartial {
+        for (key, page) in other.pages {
+            match self.pages.get_mut(&key) {
+                Some(existing) => existing.merge(&page),
+                None => {
+                    self.pages.insert(key, page);
+                }
+            }
+        }
+        for (key, view) in other.page_views {
+            match self.page_views.get_mut(&key) {
+                Some(existing) => existing.merge(&view),
+                None => {
+                    self.page_views.insert(key, view);
+                }
+            }
+        }
+        for (session, blocks) in other.session_blocks {
+            self.session_blocks.entry(session).or_default().extend(blocks);
+        }
+        self.streams += other.streams;
+        self.events += other.events;
+        self.events_off_grid += other.events_off_grid;
+        self
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use heatpipe_fixtures::{generate_traffic, TrafficSpec};
+
+    fn traffic() -> Vec<Stream> {
+        generate_traffic(&TrafficSpec { seed: 3, origin: "https://demo.example".into(), num_sessions: 60, window_ms: 1_763_769_600_000..1_763_856_000_000 })
+    }
+
+    fn fold(streams: &[Stream]) -> DayPartial {
+        let mut partial = DayPartial::default();
+        for stream in streams {
+            accumulate(&mut partial, stream);
+        }
+        partial
+    }
+
+    #[test]
+    fn merging_partials_equals_accumulating_everything() {
+        let streams = traffic();
+        let whole = fold(&streams);
+        for split in [0, 1, streams.len() / 3, streams.len() - 1] {
+            let merged = fold(&streams[..split]).merge(fold(&streams[split..]));
+            assert_eq!(merged.pages, whole.pages, "split at {split}");
+            assert_eq!(merged.page_views, whole.page_views, "split at {split}");
+            assert_eq!((merged.streams, merged.events), (whole.streams, whole.events));
+        }
+    }
+
+    #[test]
+    fn grids_hold_every_event_exactly_once() {
+        let streams = traffic();
+        let partial = fold(&streams);
+        let clicks: u64 = streams.iter().map(|s| s.clicks.len() as u64).sum();
+        let moves: u64 = streams.iter().map(|s| s.moves.len() as u64).sum();
+        let grid_clicks: u64 = partial.pages.values().flat_map(|p| p.segments.values()).map(|s| s.click_grid.total()).sum();
+        let grid_moves: u64 = partial.pages.values().flat_map(|p| p.segments.values()).map(|s| s.move_grid.total()).sum();
+        assert_eq!((grid_clicks, grid_moves, partial.events_off_grid), (clicks, moves, 0));
+    }
+}
