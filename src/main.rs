@@ -1,1 +1,42 @@
-fn main() {}
+//! `heatpipe`: parses flags, starts logging, and runs the subcommand.
+
+use std::process::ExitCode;
+
+use clap::Parser;
+use heatpipe::cli::{Cli, Command};
+use heatpipe::commands;
+use heatpipe::config::Config;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info,aws_config=warn,aws_smithy_runtime=warn".into()))
+        .with_writer(std::io::stderr)
+        .init();
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(runtime) => runtime,
+        Err(err) => {
+            eprintln!("error: cannot start the runtime: {err}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("error: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
+    let config = Config::load(cli.config.as_deref())?;
+    match cli.command {
+        Command::Demo(args) => commands::demo::run(args, config).await,
+        Command::Serve(args) => commands::serve::run(args, config, false).await,
+        Command::Collect(args) => commands::serve::run(args, config, true).await,
+        Command::Process(args) => commands::process::run(args, config).await,
+        Command::Render(args) => commands::render::run(args, config).await,
+        Command::Fixtures(args) => commands::fixtures::run(args).await,
+    }
+}

@@ -2,7 +2,8 @@
 (function (w, d) {
   'use strict';
   var script = d.currentScript;
-  if (!script || w.__heatpipe) return;
+  // The viewer previews pages in a frame named heatpipe-preview: never record those.
+  if (!script || w.__heatpipe || w.name === 'heatpipe-preview') return;
   w.__heatpipe = true;
   var nav = w.navigator;
   if (nav.doNotTrack === '1' || nav.globalPrivacyControl === true) return;

@@ -39,6 +39,7 @@ pub struct Collector {
     pub limits: WireLimits,
     pub buffer: Arc<ChunkBuffer>,
     rrweb_sessions: Mutex<HashMap<(String, String), (rrweb::RrwebSession, Instant)>>,
+    sites_seen: Mutex<std::collections::BTreeSet<String>>,
 }
 
 impl Collector {
@@ -49,7 +50,24 @@ impl Collector {
             limits,
             config,
             rrweb_sessions: Mutex::new(HashMap::new()),
+            sites_seen: Mutex::new(std::collections::BTreeSet::new()),
         })
+    }
+
+    /// Buffers accepted streams of `site` and remembers that the site is active.
+    pub async fn accept(&self, site: &str, streams: Vec<Stream>) {
+        {
+            let mut sites = self.sites_seen.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+            if !sites.contains(site) {
+                sites.insert(site.to_owned());
+            }
+        }
+        self.buffer.append(site, streams).await;
+    }
+
+    /// Returns the sites this collector has accepted batches for since it started.
+    pub fn sites_seen(&self) -> Vec<String> {
+        self.sites_seen.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).iter().cloned().collect()
     }
 
     /// Converts a batch of rrweb events of `site`/`session`, carrying state between batches.

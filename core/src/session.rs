@@ -21,6 +21,24 @@ pub struct BlockRef {
     pub num_streams: u32,
 }
 
+impl BlockRef {
+    /// Returns what decoding this block needs; `session_id` is the session it belongs to.
+    pub fn spec<'a>(&self, session_id: &'a str) -> crate::chunk::BlockSpec<'a> {
+        crate::chunk::BlockSpec {
+            session_id,
+            compressed_len: self.compressed_len,
+            raw_len: self.raw_len,
+            crc32: self.crc32,
+            num_streams: self.num_streams as usize,
+        }
+    }
+
+    /// Returns the byte range of the block within its chunk.
+    pub fn range(&self) -> std::ops::Range<u64> {
+        self.offset..self.offset + u64::from(self.compressed_len)
+    }
+}
+
 /// One page view of a session.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PageViewSummary {

@@ -143,7 +143,7 @@ fn aggregate_chunk(chunk: &FetchedChunk) -> (DayPartial, Vec<(String, String)>) 
             .block_range(block_number)
             .and_then(|range| chunk.bytes.get(range.start as usize..range.end as usize))
             .ok_or_else(|| "block lies past the end of the chunk".to_owned())
-            .and_then(|bytes| decode_block(bytes, entry, block_number).map_err(|e| e.to_string()));
+            .and_then(|bytes| decode_block(bytes, entry.spec(), block_number).map_err(|e| e.to_string()));
         let streams = match decoded {
             Ok(streams) => streams,
             Err(reason) => {

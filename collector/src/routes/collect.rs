@@ -44,6 +44,6 @@ async fn handle_collect(content_type: Option<String>, encoding: Option<String>, 
         Err(err) => return Ok(rejected(StatusCode::BAD_REQUEST, &err.0)),
     };
     let num_events = stream.num_events();
-    collector.buffer.append(&site, vec![stream]).await;
+    collector.accept(&site, vec![stream]).await;
     Ok(accepted(num_events, 1))
 }

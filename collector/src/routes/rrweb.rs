@@ -62,6 +62,6 @@ async fn handle_rrweb(
     };
     let num_events = streams.iter().map(|s| s.num_events()).sum();
     let num_streams = streams.len();
-    collector.buffer.append(&site, streams).await;
+    collector.accept(&site, streams).await;
     Ok(accepted(num_events, num_streams))
 }

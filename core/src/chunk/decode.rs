@@ -65,10 +65,33 @@ pub fn decode_header(bytes: &[u8]) -> Result<ChunkIndex, FormatError> {
     Ok(ChunkIndex { header, data_start: end as u64 })
 }
 
+/// What a decoder must know of a block: from a chunk header, or from a session index entry.
+#[derive(Debug, Clone, Copy)]
+pub struct BlockSpec<'a> {
+    pub session_id: &'a str,
+    pub compressed_len: u32,
+    pub raw_len: u32,
+    pub crc32: u32,
+    pub num_streams: usize,
+}
+
+impl BlockEntry {
+    /// Returns what decoding this block needs.
+    pub fn spec(&self) -> BlockSpec<'_> {
+        BlockSpec {
+            session_id: &self.session_id,
+            compressed_len: self.compressed_len,
+            raw_len: self.raw_len,
+            crc32: self.crc32,
+            num_streams: self.streams.len(),
+        }
+    }
+}
+
 /// Decodes one block from its compressed bytes, checking size and checksum first.
 pub fn decode_block(
     compressed: &[u8],
-    entry: &BlockEntry,
+    entry: BlockSpec<'_>,
     block: usize,
 ) -> Result<Vec<Stream>, FormatError> {
     if compressed.len() != entry.compressed_len as usize {
@@ -86,9 +109,9 @@ pub fn decode_block(
     if raw.len() != raw_len {
         return Err(FormatError::BlockContent { block, reason: "decompressed size differs".into() });
     }
-    let streams = decode_block_raw(&raw, &entry.session_id)
+    let streams = decode_block_raw(&raw, entry.session_id)
         .map_err(|source| FormatError::Block { block, source })?;
-    if streams.len() != entry.streams.len() {
+    if streams.len() != entry.num_streams {
         return Err(FormatError::BlockContent { block, reason: "stream count differs from header".into() });
     }
     Ok(streams)
@@ -103,7 +126,7 @@ pub fn decode_chunk(bytes: &[u8]) -> Result<Vec<Stream>, FormatError> {
             .block_range(block)
             .and_then(|range| bytes.get(range.start as usize..range.end as usize))
             .ok_or(FormatError::Truncated { what: "block" })?;
-        streams.extend(decode_block(compressed, entry, block)?);
+        streams.extend(decode_block(compressed, entry.spec(), block)?);
     }
     Ok(streams)
 }
@@ -208,7 +231,7 @@ mod tests {
                 crc32: crc32fast::hash(&compressed),
                 streams: vec![],
             };
-            let _ = decode_block(&compressed, &entry, 0);
+            let _ = decode_block(&compressed, entry.spec(), 0);
         }
     }
 

@@ -20,7 +20,7 @@ pub mod encode;
 
 use serde::{Deserialize, Serialize};
 
-pub use decode::{decode_block, decode_chunk, decode_header, ChunkIndex};
+pub use decode::{decode_block, decode_chunk, decode_header, BlockSpec, ChunkIndex};
 pub use encode::{encode_chunk, DEFAULT_ZSTD_LEVEL};
 
 /// The first four bytes of every chunk.

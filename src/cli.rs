@@ -1,0 +1,115 @@
+//! The command line: `heatpipe demo | serve | collect | process | render | fixtures`.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+/// Heatmaps and session replay: collect, process, render.
+#[derive(Debug, Parser)]
+#[command(name = "heatpipe", version, about)]
+pub struct Cli {
+    /// A TOML configuration file (see README); flags override it.
+    #[arg(long, global = true, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Everything on 127.0.0.1: local store, demo site, synthetic traffic, viewer.
+    Demo(DemoArgs),
+    /// Collector and read API on one port, with periodic processing.
+    Serve(ServeArgs),
+    /// The collector alone.
+    Collect(ServeArgs),
+    /// Aggregates one day of one site.
+    Process(ProcessArgs),
+    /// Writes every page's heatmap PNGs for a day into a folder.
+    Render(RenderArgs),
+    /// Generates synthetic traffic into a store or a collector.
+    Fixtures(FixturesArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// Where to keep the demo's data.
+    #[arg(long, default_value = "./data")]
+    pub store: String,
+    /// Address to serve on; a busy port falls back to a free one.
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    pub listen: String,
+    /// Synthetic sessions generated for today.
+    #[arg(long, default_value_t = 400)]
+    pub sessions: usize,
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+    /// Seconds between processing passes.
+    #[arg(long, default_value_t = 10)]
+    pub process_every: u64,
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// A folder or s3://bucket/prefix [default: ./data].
+    #[arg(long)]
+    pub store: Option<String>,
+    /// Address to listen on [default: 127.0.0.1:8080].
+    #[arg(long)]
+    pub listen: Option<String>,
+    /// Seconds between processing passes; 0 turns them off [default: 60].
+    #[arg(long)]
+    pub process_every: Option<u64>,
+    /// A site to process periodically even before it sends data (repeatable).
+    #[arg(long = "site")]
+    pub sites: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct ProcessArgs {
+    /// A folder or s3://bucket/prefix [default: ./data].
+    #[arg(long)]
+    pub store: Option<String>,
+    #[arg(long)]
+    pub site: String,
+    /// The UTC day, YYYY-MM-DD [default: yesterday].
+    #[arg(long)]
+    pub date: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct RenderArgs {
+    /// A folder or s3://bucket/prefix [default: ./data].
+    #[arg(long)]
+    pub store: Option<String>,
+    #[arg(long)]
+    pub site: String,
+    /// The UTC day, YYYY-MM-DD [default: yesterday].
+    #[arg(long)]
+    pub date: Option<String>,
+    /// Folder the images are written to.
+    #[arg(long)]
+    pub out: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub struct FixturesArgs {
+    /// Write chunks straight into this store (a folder or s3://bucket/prefix)…
+    #[arg(long, conflicts_with = "url")]
+    pub store: Option<String>,
+    /// …or post native batches to the collector at this URL.
+    #[arg(long)]
+    pub url: Option<String>,
+    #[arg(long, default_value = "demo")]
+    pub site: String,
+    /// The UTC day the sessions start on [default: today].
+    #[arg(long)]
+    pub date: Option<String>,
+    #[arg(long, default_value_t = 200)]
+    pub sessions: usize,
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+    /// Origin of the generated page URLs.
+    #[arg(long, default_value = "http://127.0.0.1:8080")]
+    pub origin: String,
+}

@@ -1,0 +1,57 @@
+//! One module per subcommand; each takes its parsed flags and the loaded configuration.
+
+pub mod demo;
+pub mod fixtures;
+pub mod process;
+pub mod render;
+pub mod serve;
+
+use std::sync::Arc;
+
+use anyhow::Context;
+use chrono::NaiveDate;
+use heatpipe_core::keys::parse_date;
+use heatpipe_core::store::{open_store, ObjectStore, StoreLocation};
+
+/// Opens the store named by `--store` (or the configuration).
+pub async fn store_at(location: &str) -> anyhow::Result<Arc<dyn ObjectStore>> {
+    let parsed = StoreLocation::parse(location).map_err(anyhow::Error::msg).context("--store")?;
+    open_store(&parsed).await.with_context(|| format!("opening store {location}"))
+}
+
+/// Parses `--date`, defaulting to yesterday (UTC).
+pub fn date_or_yesterday(date: Option<&str>) -> anyhow::Result<NaiveDate> {
+    match date {
+        Some(value) => parse_date(value).context("--date"),
+        None => Ok(chrono::Utc::now().date_naive() - chrono::Days::new(1)),
+    }
+}
+
+/// Resolves when the process gets Ctrl-C or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        if let Err(err) = tokio::signal::ctrl_c().await {
+            tracing::error!(error = %err, "cannot listen for ctrl-c");
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(err) => {
+                tracing::error!(error = %err, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {}
+        _ = terminate => {}
+    }
+    tracing::info!("shutting down: finishing requests and storing buffered batches");
+}

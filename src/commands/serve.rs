@@ -1,0 +1,35 @@
+//! `heatpipe serve` and `heatpipe collect`.
+
+use anyhow::Context;
+use tokio::net::TcpListener;
+
+use super::{shutdown_signal, store_at};
+use crate::cli::ServeArgs;
+use crate::config::Config;
+use crate::server::{serve, ServeOptions};
+
+/// Runs collector and read API (or, with `collector_only`, just the collector) until a signal.
+pub async fn run(args: ServeArgs, mut config: Config, collector_only: bool) -> anyhow::Result<()> {
+    if let Some(store) = args.store {
+        config.store = store;
+    }
+    if let Some(listen) = args.listen {
+        config.listen = listen;
+    }
+    if let Some(every) = args.process_every {
+        config.process_every_s = every;
+    }
+    config.sites.extend(args.sites);
+    let store = store_at(&config.store).await?;
+    let listener = TcpListener::bind(&config.listen).await.with_context(|| format!("binding {}", config.listen))?;
+    let address = listener.local_addr()?;
+    if collector_only {
+        println!("heatpipe collector on http://{address} (store {})", config.store);
+        let collector = heatpipe_collector::Collector::new(store, config.collector.clone());
+        heatpipe_collector::serve(collector, listener, shutdown_signal()).await;
+    } else {
+        println!("heatpipe on http://{address} (store {}); viewer at http://{address}/", config.store);
+        serve(store, &config, ServeOptions::default(), listener, shutdown_signal()).await;
+    }
+    Ok(())
+}

@@ -1,0 +1,87 @@
+//! The one configuration of the `heatpipe` command: defaults, then a TOML file, then
+//! `HEATPIPE_*` environment variables, then flags.
+
+use std::path::Path;
+
+use anyhow::Context;
+use heatpipe_collector::CollectorConfig;
+use heatpipe_renderer::RendererConfig;
+use serde::Deserialize;
+
+/// Everything the `heatpipe` command can be told.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    /// Where data lives: a folder, or `s3://bucket/prefix` (S3 settings from the AWS sources).
+    pub store: String,
+    /// Address the server listens on.
+    pub listen: String,
+    /// Seconds between processing passes in `serve` and `demo`; 0 turns them off.
+    pub process_every_s: u64,
+    /// Sites processed periodically even before this collector has seen them.
+    pub sites: Vec<String>,
+    pub collector: CollectorConfig,
+    pub renderer: RendererConfig,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            store: "./data".into(),
+            listen: "127.0.0.1:8080".into(),
+            process_every_s: 60,
+            sites: Vec::new(),
+            collector: CollectorConfig::default(),
+            renderer: RendererConfig::default(),
+        }
+    }
+}
+
+impl Config {
+    /// Loads the defaults, overridden by the TOML file at `path` (if given), then by the
+    /// environment (`HEATPIPE_STORE`, `HEATPIPE_LISTEN`, `HEATPIPE_PROCESS_EVERY_S`).
+    pub fn load(path: Option<&Path>) -> anyhow::Result<Config> {
+        let mut config = match path {
+            Some(path) => {
+                let text = std::fs::read_to_string(path).with_context(|| format!("reading config file {}", path.display()))?;
+                toml::from_str(&text).with_context(|| format!("parsing config file {}", path.display()))?
+            }
+            None => Config::default(),
+        };
+        config.apply_environment(|name| std::env::var(name).ok())?;
+        Ok(config)
+    }
+
+    /// Applies `HEATPIPE_*` variables as read by `lookup`.
+    pub fn apply_environment(&mut self, lookup: impl Fn(&str) -> Option<String>) -> anyhow::Result<()> {
+        if let Some(store) = lookup("HEATPIPE_STORE") {
+            self.store = store;
+        }
+        if let Some(listen) = lookup("HEATPIPE_LISTEN") {
+            self.listen = listen;
+        }
+        if let Some(every) = lookup("HEATPIPE_PROCESS_EVERY_S") {
+            self.process_every_s = every.parse().with_context(|| format!("HEATPIPE_PROCESS_EVERY_S must be whole seconds, got {every:?}"))?;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn file_then_environment_override_the_defaults() {
+        let folder = tempfile::tempdir().expect("tempdir");
+        let path = folder.path().join("heatpipe.toml");
+        std::fs::write(&path, "store = \"s3://bucket/p\"\nprocess_every_s = 5\n[collector]\nseal_age_ms = 250\n").expect("write");
+        let mut config = Config::load(Some(&path)).expect("load");
+        assert_eq!((config.store.as_str(), config.process_every_s, config.collector.seal_age_ms), ("s3://bucket/p", 5, 250));
+        config.apply_environment(|name| (name == "HEATPIPE_LISTEN").then(|| "127.0.0.1:9999".to_owned())).expect("env");
+        assert_eq!(config.listen, "127.0.0.1:9999");
+        assert!(config.apply_environment(|_| Some("x".into())).is_err());
+        std::fs::write(&path, "unknown_key = 1\n").expect("write");
+        assert!(Config::load(Some(&path)).is_err(), "unknown keys are refused");
+    }
+}

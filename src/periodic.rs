@@ -1,0 +1,40 @@
+//! Periodic processing inside `serve` and `demo`: every few seconds, today's data of every site
+//! configured or seen by the collector is processed again, so new clicks reach the heatmaps
+//! without a separate batch job. The day before is processed once more after midnight.
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+use std::time::Duration;
+
+use heatpipe_collector::Collector;
+use heatpipe_core::store::ObjectStore;
+use heatpipe_processor::{process_day, ProcessOptions};
+use tokio::sync::watch;
+
+/// Processes today (and yesterday, once, after the date changes) every `every`, until `stop`.
+pub async fn process_periodically(store: Arc<dyn ObjectStore>, collector: Arc<Collector>, sites: Vec<String>, every: Duration, mut stop: watch::Receiver<bool>) {
+    let mut ticker = tokio::time::interval(every);
+    ticker.tick().await;
+    let mut last_date = chrono::Utc::now().date_naive();
+    loop {
+        tokio::select! {
+            _ = ticker.tick() => {}
+            _ = stop.changed() => return,
+        }
+        let today = chrono::Utc::now().date_naive();
+        let mut dates = vec![today];
+        if last_date != today {
+            dates.insert(0, last_date);
+            last_date = today;
+        }
+        let active: BTreeSet<String> = sites.iter().cloned().chain(collector.sites_seen()).collect();
+        for site in &active {
+            for date in &dates {
+                match process_day(store.clone(), &ProcessOptions::new(site, *date)).await {
+                    Ok(summary) => tracing::info!(%site, %date, summary = %summary.line(), "processed"),
+                    Err(err) => tracing::warn!(%site, %date, error = %err, "periodic processing failed"),
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,102 @@
+//! The combined server of `serve` and `demo`: collector and read API on one port, the demo site
+//! when asked, and periodic processing of the sites it collects for.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use heatpipe_collector::Collector;
+use heatpipe_core::store::ObjectStore;
+use heatpipe_renderer::Renderer;
+use tokio::net::TcpListener;
+use tokio::sync::{oneshot, watch};
+use tokio::task::JoinHandle;
+use warp::Filter;
+
+use crate::config::Config;
+use crate::periodic::process_periodically;
+
+/// What to run besides the collector and the read API.
+#[derive(Debug, Clone, Default)]
+pub struct ServeOptions {
+    /// Serve the demo site at `/demo/` with the tracker set up for this site.
+    pub demo_site: Option<String>,
+}
+
+/// Serves until `shutdown` resolves; then stops accepting, finishes in-flight requests, stops
+/// periodic processing, and seals and uploads everything the collector buffered.
+pub async fn serve(store: Arc<dyn ObjectStore>, config: &Config, options: ServeOptions, listener: TcpListener, shutdown: impl Future<Output = ()> + Send + 'static) {
+    let collector = Collector::new(store.clone(), config.collector.clone());
+    let renderer = Renderer::new(store.clone(), config.renderer.clone());
+    let (stop_sender, stop) = watch::channel(false);
+    let sealer = collector.spawn_sealer(stop.clone());
+    let processing = (config.process_every_s > 0).then(|| {
+        let every = Duration::from_secs(config.process_every_s);
+        tokio::spawn(process_periodically(store, collector.clone(), config.sites.clone(), every, stop))
+    });
+    let health = warp::path!("healthz").and(warp::get()).map(|| warp::reply::json(&serde_json::json!({"ok": true})));
+    let demo = crate::demo_site::demo_site_filter(options.demo_site);
+    let filter = heatpipe_collector::routes(collector)
+        .or(heatpipe_renderer::routes(renderer))
+        .unify()
+        .or(demo)
+        .unify()
+        .or(health)
+        .recover(heatpipe_core::http::recover);
+    warp::serve(filter).incoming(listener).graceful(shutdown).run().await;
+    let _ = stop_sender.send(true);
+    if let Err(err) = sealer.await {
+        tracing::error!(error = %err, "sealer stopped abnormally");
+    }
+    if let Some(processing) = processing {
+        processing.abort();
+    }
+}
+
+/// A server started in the background, for tests and embedding; stops when dropped.
+#[derive(Debug)]
+pub struct ServerHandle {
+    pub address: SocketAddr,
+    stop: Option<oneshot::Sender<()>>,
+    task: Option<JoinHandle<()>>,
+}
+
+impl ServerHandle {
+    /// Starts [`serve`] on 127.0.0.1 with a free port.
+    pub async fn start(store: Arc<dyn ObjectStore>, config: Config, options: ServeOptions) -> std::io::Result<ServerHandle> {
+        let listener = TcpListener::bind("127.0.0.1:0").await?;
+        let address = listener.local_addr()?;
+        let (stop, stopped) = oneshot::channel::<()>();
+        let task = tokio::spawn(async move {
+            serve(store, &config, options, listener, async move {
+                let _ = stopped.await;
+            })
+            .await;
+        });
+        Ok(ServerHandle { address, stop: Some(stop), task: Some(task) })
+    }
+
+    /// Returns `http://127.0.0.1:PORT`.
+    pub fn url(&self) -> String {
+        format!("http://{}", self.address)
+    }
+
+    /// Shuts the server down gracefully and waits until everything buffered is stored.
+    pub async fn shutdown(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(task) = self.task.take() {
+            let _ = task.await;
+        }
+    }
+}
+
+impl Drop for ServerHandle {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+}
