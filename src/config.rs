@@ -43,8 +43,10 @@ impl Config {
     pub fn load(path: Option<&Path>) -> anyhow::Result<Config> {
         let mut config = match path {
             Some(path) => {
-                let text = std::fs::read_to_string(path).with_context(|| format!("reading config file {}", path.display()))?;
-                toml::from_str(&text).with_context(|| format!("parsing config file {}", path.display()))?
+                let text = std::fs::read_to_string(path)
+                    .with_context(|| format!("reading config file {}", path.display()))?;
+                toml::from_str(&text)
+                    .with_context(|| format!("parsing config file {}", path.display()))?
             }
             None => Config::default(),
         };
@@ -53,7 +55,10 @@ impl Config {
     }
 
     /// Applies `HEATPIPE_*` variables as read by `lookup`.
-    pub fn apply_environment(&mut self, lookup: impl Fn(&str) -> Option<String>) -> anyhow::Result<()> {
+    pub fn apply_environment(
+        &mut self,
+        lookup: impl Fn(&str) -> Option<String>,
+    ) -> anyhow::Result<()> {
         if let Some(store) = lookup("HEATPIPE_STORE") {
             self.store = store;
         }
@@ -61,7 +66,9 @@ impl Config {
             self.listen = listen;
         }
         if let Some(every) = lookup("HEATPIPE_PROCESS_EVERY_S") {
-            self.process_every_s = every.parse().with_context(|| format!("HEATPIPE_PROCESS_EVERY_S must be whole seconds, got {every:?}"))?;
+            self.process_every_s = every.parse().with_context(|| {
+                format!("HEATPIPE_PROCESS_EVERY_S must be whole seconds, got {every:?}")
+            })?;
         }
         Ok(())
     }
@@ -75,13 +82,31 @@ mod tests {
     fn file_then_environment_override_the_defaults() {
         let folder = tempfile::tempdir().expect("tempdir");
         let path = folder.path().join("heatpipe.toml");
-        std::fs::write(&path, "store = \"s3://bucket/p\"\nprocess_every_s = 5\n[collector]\nseal_age_ms = 250\n").expect("write");
+        std::fs::write(
+            &path,
+            "store = \"s3://bucket/p\"\nprocess_every_s = 5\n[collector]\nseal_age_ms = 250\n",
+        )
+        .expect("write");
         let mut config = Config::load(Some(&path)).expect("load");
-        assert_eq!((config.store.as_str(), config.process_every_s, config.collector.seal_age_ms), ("s3://bucket/p", 5, 250));
-        config.apply_environment(|name| (name == "HEATPIPE_LISTEN").then(|| "127.0.0.1:9999".to_owned())).expect("env");
+        assert_eq!(
+            (
+                config.store.as_str(),
+                config.process_every_s,
+                config.collector.seal_age_ms
+            ),
+            ("s3://bucket/p", 5, 250)
+        );
+        config
+            .apply_environment(|name| {
+                (name == "HEATPIPE_LISTEN").then(|| "127.0.0.1:9999".to_owned())
+            })
+            .expect("env");
         assert_eq!(config.listen, "127.0.0.1:9999");
         assert!(config.apply_environment(|_| Some("x".into())).is_err());
         std::fs::write(&path, "unknown_key = 1\n").expect("write");
-        assert!(Config::load(Some(&path)).is_err(), "unknown keys are refused");
+        assert!(
+            Config::load(Some(&path)).is_err(),
+            "unknown keys are refused"
+        );
     }
 }

@@ -6,7 +6,9 @@ use warp::reply::Response;
 use warp::{Filter, Reply};
 
 /// Serves the demo pages for `site`; matches nothing when `site` is `None`.
-pub fn demo_site_filter(site: Option<String>) -> impl Filter<Extract = (Response,), Error = warp::Rejection> + Clone {
+pub fn demo_site_filter(
+    site: Option<String>,
+) -> impl Filter<Extract = (Response,), Error = warp::Rejection> + Clone {
     warp::get()
         .and(warp::path("demo"))
         .and(warp::path::tail())
@@ -14,9 +16,13 @@ pub fn demo_site_filter(site: Option<String>) -> impl Filter<Extract = (Response
             let site = site.clone();
             async move {
                 let site = site.ok_or_else(warp::reject::not_found)?;
-                let page = demo_page(&format!("/demo/{}", tail.as_str())).ok_or_else(warp::reject::not_found)?;
+                let page = demo_page(&format!("/demo/{}", tail.as_str()))
+                    .ok_or_else(warp::reject::not_found)?;
                 let mut response = demo_page_html(page, &site).into_response();
-                response.headers_mut().insert("content-type", HeaderValue::from_static("text/html; charset=utf-8"));
+                response.headers_mut().insert(
+                    "content-type",
+                    HeaderValue::from_static("text/html; charset=utf-8"),
+                );
                 Ok::<_, warp::Rejection>(response)
             }
         })

@@ -2,12 +2,12 @@
 //! configuration, the combined server, periodic processing, the demo, and the subcommands.
 //!
 //! # Layout
-//! - [`cli`]: flags.
-//! - [`config`]: `Config`, from defaults, file, environment and flags.
-//! - [`server`]: collector + read API (+ demo site) on one port, and a test handle.
-//! - [`periodic`]: processing every few seconds inside `serve` and `demo`.
-//! - [`demo_site`]: the demo pages at `/demo/`.
-//! - [`commands`]: one module per subcommand.
+//! - [`cli`] — flags.
+//! - [`config`] — `Config`, from defaults, file, environment and flags.
+//! - [`server`] — collector + read API (+ demo site) on one port, and a test handle.
+//! - [`periodic`] — processing every few seconds inside `serve` and `demo`.
+//! - [`demo_site`] — the demo pages at `/demo/`.
+//! - [`commands`] — one module per subcommand.
 
 pub mod cli;
 pub mod commands;

@@ -8,11 +8,17 @@ use std::time::Duration;
 
 use heatpipe_collector::Collector;
 use heatpipe_core::store::ObjectStore;
-use heatpipe_processor::{process_day, ProcessOptions};
+use heatpipe_processor::{ProcessOptions, process_day};
 use tokio::sync::watch;
 
 /// Processes today (and yesterday, once, after the date changes) every `every`, until `stop`.
-pub async fn process_periodically(store: Arc<dyn ObjectStore>, collector: Arc<Collector>, sites: Vec<String>, every: Duration, mut stop: watch::Receiver<bool>) {
+pub async fn process_periodically(
+    store: Arc<dyn ObjectStore>,
+    collector: Arc<Collector>,
+    sites: Vec<String>,
+    every: Duration,
+    mut stop: watch::Receiver<bool>,
+) {
     let mut ticker = tokio::time::interval(every);
     ticker.tick().await;
     let mut last_date = chrono::Utc::now().date_naive();
@@ -27,12 +33,20 @@ pub async fn process_periodically(store: Arc<dyn ObjectStore>, collector: Arc<Co
             dates.insert(0, last_date);
             last_date = today;
         }
-        let active: BTreeSet<String> = sites.iter().cloned().chain(collector.sites_seen()).collect();
+        let active: BTreeSet<String> = sites
+            .iter()
+            .cloned()
+            .chain(collector.sites_seen())
+            .collect();
         for site in &active {
             for date in &dates {
                 match process_day(store.clone(), &ProcessOptions::new(site, *date)).await {
-                    Ok(summary) => tracing::info!(%site, %date, summary = %summary.line(), "processed"),
-                    Err(err) => tracing::warn!(%site, %date, error = %err, "periodic processing failed"),
+                    Ok(summary) => {
+                        tracing::info!(%site, %date, summary = %summary.line(), "processed")
+                    }
+                    Err(err) => {
+                        tracing::warn!(%site, %date, error = %err, "periodic processing failed")
+                    }
                 }
             }
         }

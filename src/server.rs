@@ -26,16 +26,30 @@ pub struct ServeOptions {
 
 /// Serves until `shutdown` resolves; then stops accepting, finishes in-flight requests, stops
 /// periodic processing, and seals and uploads everything the collector buffered.
-pub async fn serve(store: Arc<dyn ObjectStore>, config: &Config, options: ServeOptions, listener: TcpListener, shutdown: impl Future<Output = ()> + Send + 'static) {
+pub async fn serve(
+    store: Arc<dyn ObjectStore>,
+    config: &Config,
+    options: ServeOptions,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) {
     let collector = Collector::new(store.clone(), config.collector.clone());
     let renderer = Renderer::new(store.clone(), config.renderer.clone());
     let (stop_sender, stop) = watch::channel(false);
     let sealer = collector.spawn_sealer(stop.clone());
     let processing = (config.process_every_s > 0).then(|| {
         let every = Duration::from_secs(config.process_every_s);
-        tokio::spawn(process_periodically(store, collector.clone(), config.sites.clone(), every, stop))
+        tokio::spawn(process_periodically(
+            store,
+            collector.clone(),
+            config.sites.clone(),
+            every,
+            stop,
+        ))
     });
-    let health = warp::path!("healthz").and(warp::get()).map(|| warp::reply::json(&serde_json::json!({"ok": true})));
+    let health = warp::path!("healthz")
+        .and(warp::get())
+        .map(|| warp::reply::json(&serde_json::json!({"ok": true})));
     let demo = crate::demo_site::demo_site_filter(options.demo_site);
     let filter = heatpipe_collector::routes(collector)
         .or(heatpipe_renderer::routes(renderer))
@@ -44,7 +58,11 @@ pub async fn serve(store: Arc<dyn ObjectStore>, config: &Config, options: ServeO
         .unify()
         .or(health)
         .recover(heatpipe_core::http::recover);
-    warp::serve(filter).incoming(listener).graceful(shutdown).run().await;
+    warp::serve(filter)
+        .incoming(listener)
+        .graceful(shutdown)
+        .run()
+        .await;
     let _ = stop_sender.send(true);
     if let Err(err) = sealer.await {
         tracing::error!(error = %err, "sealer stopped abnormally");
@@ -64,7 +82,11 @@ pub struct ServerHandle {
 
 impl ServerHandle {
     /// Starts [`serve`] on 127.0.0.1 with a free port.
-    pub async fn start(store: Arc<dyn ObjectStore>, config: Config, options: ServeOptions) -> std::io::Result<ServerHandle> {
+    pub async fn start(
+        store: Arc<dyn ObjectStore>,
+        config: Config,
+        options: ServeOptions,
+    ) -> std::io::Result<ServerHandle> {
         let listener = TcpListener::bind("127.0.0.1:0").await?;
         let address = listener.local_addr()?;
         let (stop, stopped) = oneshot::channel::<()>();
@@ -74,7 +96,11 @@ impl ServerHandle {
             })
             .await;
         });
-        Ok(ServerHandle { address, stop: Some(stop), task: Some(task) })
+        Ok(ServerHandle {
+            address,
+            stop: Some(stop),
+            task: Some(task),
+        })
     }
 
     /// Returns `http://127.0.0.1:PORT`.

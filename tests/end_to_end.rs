@@ -9,8 +9,8 @@ use heatpipe::config::Config;
 use heatpipe::server::{ServeOptions, ServerHandle};
 use heatpipe_core::store::{LocalStore, ObjectStore};
 use heatpipe_fixtures::s3_server::S3TestServer;
-use heatpipe_processor::{process_day, ProcessOptions};
-use serde_json::{json, Value};
+use heatpipe_processor::{ProcessOptions, process_day};
+use serde_json::{Value, json};
 
 const SITE: &str = "shop";
 const DATE: &str = "2026-11-20";
@@ -19,7 +19,10 @@ const PAGE: &str = "https://shop.example/";
 const T0: i64 = 1_795_168_800_000;
 
 fn test_config() -> Config {
-    Config { process_every_s: 0, ..Config::default() }
+    Config {
+        process_every_s: 0,
+        ..Config::default()
+    }
 }
 
 fn native_desktop_batch() -> Value {
@@ -60,7 +63,10 @@ fn gzip(bytes: &[u8]) -> Vec<u8> {
 }
 
 async fn post(client: &reqwest::Client, url: String, body: Vec<u8>, gzipped: bool) -> (u16, Value) {
-    let mut request = client.post(url).header("content-type", "text/plain;charset=UTF-8").body(body);
+    let mut request = client
+        .post(url)
+        .header("content-type", "text/plain;charset=UTF-8")
+        .body(body);
     if gzipped {
         request = request.header("content-encoding", "gzip");
     }
@@ -76,28 +82,59 @@ async fn get_json(client: &reqwest::Client, url: String) -> Value {
 }
 
 async fn collect_known_traffic(store: Arc<dyn ObjectStore>) {
-    let server = ServerHandle::start(store, test_config(), ServeOptions::default()).await.expect("server");
+    let server = ServerHandle::start(store, test_config(), ServeOptions::default())
+        .await
+        .expect("server");
     let client = reqwest::Client::new();
     let collect = format!("{}/v1/collect", server.url());
     let desktop = serde_json::to_vec(&native_desktop_batch()).expect("json");
-    assert_eq!(post(&client, collect.clone(), desktop.clone(), false).await, (200, json!({"ok": true, "events": 9, "streams": 1})));
+    assert_eq!(
+        post(&client, collect.clone(), desktop.clone(), false).await,
+        (200, json!({"ok": true, "events": 9, "streams": 1}))
+    );
     // The tracker retries a batch it got no answer for: same session and seq, counted once.
     assert_eq!(post(&client, collect.clone(), desktop, false).await.0, 200);
     let mobile = gzip(&serde_json::to_vec(&native_mobile_batch()).expect("json"));
     assert_eq!(post(&client, collect.clone(), mobile, true).await.0, 200);
     let rrweb = serde_json::to_vec(&rrweb_batch()).expect("json");
-    let (status, answer) = post(&client, format!("{}/v1/rrweb/{SITE}/rr-1", server.url()), rrweb, false).await;
-    assert_eq!((status, answer["events"].as_u64()), (200, Some(4)), "two moves, a scroll and a click: {answer}");
+    let (status, answer) = post(
+        &client,
+        format!("{}/v1/rrweb/{SITE}/rr-1", server.url()),
+        rrweb,
+        false,
+    )
+    .await;
+    assert_eq!(
+        (status, answer["events"].as_u64()),
+        (200, Some(4)),
+        "two moves, a scroll and a click: {answer}"
+    );
     // Bad input is refused with a JSON reason and hurts nothing.
     let (status, answer) = post(&client, collect, b"{\"site\": 3}".to_vec(), false).await;
     assert_eq!(status, 400);
-    assert!(answer["error"]["message"].as_str().expect("message").contains("native shape"), "{answer}");
-    assert_eq!(client.get(format!("{}/healthz", server.url())).send().await.expect("healthz").status(), 200);
+    assert!(
+        answer["error"]["message"]
+            .as_str()
+            .expect("message")
+            .contains("native shape"),
+        "{answer}"
+    );
+    assert_eq!(
+        client
+            .get(format!("{}/healthz", server.url()))
+            .send()
+            .await
+            .expect("healthz")
+            .status(),
+        200
+    );
     server.shutdown().await;
 }
 
 async fn check_read_api(store: Arc<dyn ObjectStore>) {
-    let server = ServerHandle::start(store, test_config(), ServeOptions::default()).await.expect("server");
+    let server = ServerHandle::start(store, test_config(), ServeOptions::default())
+        .await
+        .expect("server");
     let client = reqwest::Client::new();
     let api = format!("{}/api/sites/{SITE}", server.url());
     let range = format!("from={DATE}&to={DATE}");
@@ -106,7 +143,15 @@ async fn check_read_api(store: Arc<dyn ObjectStore>) {
     assert_eq!(pages.as_array().expect("array").len(), 1, "{pages}");
     let page = &pages[0];
     assert_eq!(page["url"], PAGE);
-    assert_eq!((page["views"].as_u64(), page["sessions"].as_u64(), page["clicks"].as_u64()), (Some(3), Some(3), Some(6)), "{page}");
+    assert_eq!(
+        (
+            page["views"].as_u64(),
+            page["sessions"].as_u64(),
+            page["clicks"].as_u64()
+        ),
+        (Some(3), Some(3), Some(6)),
+        "{page}"
+    );
     assert_eq!(page["moves"].as_u64(), Some(5));
 
     let encoded_page = "https%3A%2F%2Fshop.example%2F";
@@ -114,64 +159,201 @@ async fn check_read_api(store: Arc<dyn ObjectStore>) {
     let response = client.get(&png_url).send().await.expect("png");
     assert_eq!(response.status(), 200);
     assert_eq!(response.headers()["content-type"], "image/png");
-    let etag = response.headers()["etag"].to_str().expect("etag").to_owned();
-    let image = image::load_from_memory(&response.bytes().await.expect("bytes")).expect("decodes").to_rgba8();
-    assert_eq!(image.dimensions(), (1280, 5000), "page width and the tallest document");
+    let etag = response.headers()["etag"]
+        .to_str()
+        .expect("etag")
+        .to_owned();
+    let image = image::load_from_memory(&response.bytes().await.expect("bytes"))
+        .expect("decodes")
+        .to_rgba8();
+    assert_eq!(
+        image.dimensions(),
+        (1280, 5000),
+        "page width and the tallest document"
+    );
     let hot = image.get_pixel(400, 300).0;
-    assert!(hot[3] >= 180 && hot[0] >= 200 && hot[2] <= 80, "three clicks at (400, 300) are strongly red: {hot:?}");
-    assert!(image.get_pixel(200, 600).0[3] > 0, "the rrweb click lands at its page position (200, 600)");
-    assert_eq!(image.get_pixel(700, 300).0[3], 0, "300 px from the nearest click is fully transparent");
+    assert!(
+        hot[3] >= 180 && hot[0] >= 200 && hot[2] <= 80,
+        "three clicks at (400, 300) are strongly red: {hot:?}"
+    );
+    assert!(
+        image.get_pixel(200, 600).0[3] > 0,
+        "the rrweb click lands at its page position (200, 600)"
+    );
+    assert_eq!(
+        image.get_pixel(700, 300).0[3],
+        0,
+        "300 px from the nearest click is fully transparent"
+    );
     assert_eq!(image.get_pixel(1200, 4000).0[3], 0);
-    let cached = client.get(&png_url).header("if-none-match", &etag).send().await.expect("304");
+    let cached = client
+        .get(&png_url)
+        .header("if-none-match", &etag)
+        .send()
+        .await
+        .expect("304");
     assert_eq!(cached.status(), 304);
 
-    let by_key = client.get(format!("{api}/heatmap.png?page={}&kind=move&device=desktop&{range}", page["key"].as_str().expect("key"))).send().await.expect("move png");
+    let by_key = client
+        .get(format!(
+            "{api}/heatmap.png?page={}&kind=move&device=desktop&{range}",
+            page["key"].as_str().expect("key")
+        ))
+        .send()
+        .await
+        .expect("move png");
     assert_eq!(by_key.status(), 200);
 
-    let depth = get_json(&client, format!("{api}/scroll-depth?page={encoded_page}&{range}")).await;
-    assert_eq!((depth["views"].as_u64(), depth["views_with_height"].as_u64()), (Some(3), Some(3)));
-    let reached_px = |px: u64| depth["reached_px"].as_array().expect("px").iter().find(|p| p["depth_px"] == px).map_or(0, |p| p["views"].as_u64().expect("views"));
+    let depth = get_json(
+        &client,
+        format!("{api}/scroll-depth?page={encoded_page}&{range}"),
+    )
+    .await;
+    assert_eq!(
+        (depth["views"].as_u64(), depth["views_with_height"].as_u64()),
+        (Some(3), Some(3))
+    );
+    let reached_px = |px: u64| {
+        depth["reached_px"]
+            .as_array()
+            .expect("px")
+            .iter()
+            .find(|p| p["depth_px"] == px)
+            .map_or(0, |p| p["views"].as_u64().expect("views"))
+    };
     // Deepest points: 2200 + 800 = 3000 px, 300 + 700 = 1000 px, 500 + 800 = 1300 px.
-    assert_eq!([reached_px(0), reached_px(1000), reached_px(1010), reached_px(1300), reached_px(1310), reached_px(3000), reached_px(3010)], [3, 3, 2, 2, 1, 1, 0]);
-    let reached_percent = |percent: u64| depth["reached_percent"][percent as usize]["views"].as_u64().expect("views");
+    assert_eq!(
+        [
+            reached_px(0),
+            reached_px(1000),
+            reached_px(1010),
+            reached_px(1300),
+            reached_px(1310),
+            reached_px(3000),
+            reached_px(3010)
+        ],
+        [3, 3, 2, 2, 1, 1, 0]
+    );
+    let reached_percent = |percent: u64| {
+        depth["reached_percent"][percent as usize]["views"]
+            .as_u64()
+            .expect("views")
+    };
     // Of their documents: 3000/3000 = 100 %, 1000/5000 = 20 %, 1300/3000 = 43 %.
-    assert_eq!([reached_percent(20), reached_percent(21), reached_percent(43), reached_percent(44), reached_percent(100)], [3, 2, 2, 1, 1]);
+    assert_eq!(
+        [
+            reached_percent(20),
+            reached_percent(21),
+            reached_percent(43),
+            reached_percent(44),
+            reached_percent(100)
+        ],
+        [3, 2, 2, 1, 1]
+    );
 
     let sessions = get_json(&client, format!("{api}/sessions?{range}")).await;
-    let mut ids: Vec<&str> = sessions.as_array().expect("array").iter().map(|s| s["id"].as_str().expect("id")).collect();
+    let mut ids: Vec<&str> = sessions
+        .as_array()
+        .expect("array")
+        .iter()
+        .map(|s| s["id"].as_str().expect("id"))
+        .collect();
     ids.sort_unstable();
     assert_eq!(ids, ["native-1", "native-2", "rr-1"]);
     let long = get_json(&client, format!("{api}/sessions?{range}&min_duration=5")).await;
-    assert_eq!(long.as_array().expect("array").len(), 1, "only native-1 lasts 6 s: {long}");
+    assert_eq!(
+        long.as_array().expect("array").len(),
+        1,
+        "only native-1 lasts 6 s: {long}"
+    );
 
-    let timeline = get_json(&client, format!("{api}/sessions/native-1/timeline?date={DATE}")).await;
+    let timeline = get_json(
+        &client,
+        format!("{api}/sessions/native-1/timeline?date={DATE}"),
+    )
+    .await;
     let clicks: Vec<(i64, i64, i64)> = timeline["events"]
         .as_array()
         .expect("events")
         .iter()
         .filter(|e| e["kind"] == "click")
-        .map(|e| (e["t"].as_i64().expect("t"), e["x"].as_i64().expect("x"), e["y"].as_i64().expect("y")))
+        .map(|e| {
+            (
+                e["t"].as_i64().expect("t"),
+                e["x"].as_i64().expect("x"),
+                e["y"].as_i64().expect("y"),
+            )
+        })
         .collect();
-    assert_eq!(clicks, [(100, 400, 300), (2000, 400, 300), (4000, 400, 300), (6000, 900, 1500)], "each click once, in order");
-    let times: Vec<i64> = timeline["events"].as_array().expect("events").iter().map(|e| e["t"].as_i64().expect("t")).collect();
-    assert!(times.windows(2).all(|w| w[0] <= w[1]), "events are in time order");
+    assert_eq!(
+        clicks,
+        [
+            (100, 400, 300),
+            (2000, 400, 300),
+            (4000, 400, 300),
+            (6000, 900, 1500)
+        ],
+        "each click once, in order"
+    );
+    let times: Vec<i64> = timeline["events"]
+        .as_array()
+        .expect("events")
+        .iter()
+        .map(|e| e["t"].as_i64().expect("t"))
+        .collect();
+    assert!(
+        times.windows(2).all(|w| w[0] <= w[1]),
+        "events are in time order"
+    );
     assert_eq!(timeline["page_views"][0]["url"], PAGE);
     let rrweb = get_json(&client, format!("{api}/sessions/rr-1/timeline?date={DATE}")).await;
-    let rr_click = rrweb["events"].as_array().expect("events").iter().find(|e| e["kind"] == "click").expect("click").clone();
-    assert_eq!((rr_click["t"].as_i64(), rr_click["x"].as_i64(), rr_click["y"].as_i64()), (Some(1500), Some(200), Some(600)));
+    let rr_click = rrweb["events"]
+        .as_array()
+        .expect("events")
+        .iter()
+        .find(|e| e["kind"] == "click")
+        .expect("click")
+        .clone();
+    assert_eq!(
+        (
+            rr_click["t"].as_i64(),
+            rr_click["x"].as_i64(),
+            rr_click["y"].as_i64()
+        ),
+        (Some(1500), Some(200), Some(600))
+    );
 
-    let missing = client.get(format!("{api}/sessions/nobody/timeline?date={DATE}")).send().await.expect("404");
+    let missing = client
+        .get(format!("{api}/sessions/nobody/timeline?date={DATE}"))
+        .send()
+        .await
+        .expect("404");
     assert_eq!(missing.status(), 404);
     let error: Value = missing.json().await.expect("json error");
-    assert!(error["error"]["message"].as_str().expect("message").contains("nobody"));
+    assert!(
+        error["error"]["message"]
+            .as_str()
+            .expect("message")
+            .contains("nobody")
+    );
     server.shutdown().await;
 }
 
 async fn run_pipeline(store: Arc<dyn ObjectStore>) {
     collect_known_traffic(store.clone()).await;
     let date = heatpipe_core::keys::parse_date(DATE).expect("date");
-    let summary = process_day(store.clone(), &ProcessOptions::new(SITE, date)).await.expect("process");
-    assert_eq!((summary.chunks_skipped, summary.duplicate_streams, summary.sessions), (0, 1, 3), "{summary:?}");
+    let summary = process_day(store.clone(), &ProcessOptions::new(SITE, date))
+        .await
+        .expect("process");
+    assert_eq!(
+        (
+            summary.chunks_skipped,
+            summary.duplicate_streams,
+            summary.sessions
+        ),
+        (0, 1, 3),
+        "{summary:?}"
+    );
     check_read_api(store).await;
 }
 
@@ -184,8 +366,19 @@ async fn pipeline_end_to_end_on_a_local_store() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn pipeline_end_to_end_on_s3() {
     let folder = tempfile::tempdir().expect("tempdir");
-    let server = S3TestServer::start(folder.path(), "heatpipe").await.expect("s3 server");
+    let server = S3TestServer::start(folder.path(), "heatpipe")
+        .await
+        .expect("s3 server");
     run_pipeline(Arc::new(server.store("heatpipe", "e2e"))).await;
-    let stored = std::fs::read_dir(folder.path().join("heatpipe").join("e2e").join("raw").join(SITE).join(DATE)).expect("chunks are files in the bucket");
+    let stored = std::fs::read_dir(
+        folder
+            .path()
+            .join("heatpipe")
+            .join("e2e")
+            .join("raw")
+            .join(SITE)
+            .join(DATE),
+    )
+    .expect("chunks are files in the bucket");
     assert!(stored.count() > 0);
 }

@@ -16,49 +16,83 @@ async fn local_store_passes_the_suite() {
     let store = LocalStore::open(folder.path()).expect("open");
     store_test_suite(&store).await;
     // Atomic writes leave no temporary files behind.
-    let leftovers: Vec<_> = walk(folder.path()).into_iter().filter(|p| p.ends_with(".tmp")).collect();
+    let leftovers: Vec<_> = walk(folder.path())
+        .into_iter()
+        .filter(|p| p.ends_with(".tmp"))
+        .collect();
     assert!(leftovers.is_empty(), "{leftovers:?}");
 }
 
 #[tokio::test]
 async fn s3_store_passes_the_suite() {
     let folder = tempfile::tempdir().expect("tempdir");
-    let server = S3TestServer::start(folder.path(), "heatpipe-test").await.expect("s3 server");
+    let server = S3TestServer::start(folder.path(), "heatpipe-test")
+        .await
+        .expect("s3 server");
     store_test_suite(&server.store("heatpipe-test", "")).await;
 }
 
 #[tokio::test]
 async fn s3_store_keeps_keys_under_its_prefix() {
     let folder = tempfile::tempdir().expect("tempdir");
-    let server = S3TestServer::start(folder.path(), "bucket").await.expect("s3 server");
+    let server = S3TestServer::start(folder.path(), "bucket")
+        .await
+        .expect("s3 server");
     let store = server.store("bucket", "tenant/a");
     store_test_suite(&store).await;
     let other = server.store("bucket", "tenant/b");
-    assert!(other.list("").await.expect("list").is_empty(), "another prefix sees nothing");
+    assert!(
+        other.list("").await.expect("list").is_empty(),
+        "another prefix sees nothing"
+    );
     let bare = server.store("bucket", "");
     let keys = bare.list("").await.expect("list");
-    assert!(!keys.is_empty() && keys.iter().all(|m| m.key.starts_with("tenant/a/")), "{keys:?}");
+    assert!(
+        !keys.is_empty() && keys.iter().all(|m| m.key.starts_with("tenant/a/")),
+        "{keys:?}"
+    );
 }
 
 #[tokio::test]
 async fn s3_store_with_wrong_credentials_is_unauthorized() {
     let folder = tempfile::tempdir().expect("tempdir");
-    let server = S3TestServer::start(folder.path(), "bucket").await.expect("s3 server");
-    let settings = heatpipe_core::store::S3Settings { secret_access_key: "wrong".into(), ..server.settings() };
+    let server = S3TestServer::start(folder.path(), "bucket")
+        .await
+        .expect("s3 server");
+    let settings = heatpipe_core::store::S3Settings {
+        secret_access_key: "wrong".into(),
+        ..server.settings()
+    };
     let store = heatpipe_core::store::S3Store::from_settings(&settings, "bucket", "");
-    let err = store.put("a", bytes::Bytes::from_static(b"x")).await.expect_err("bad signature");
-    assert_eq!(err.kind, heatpipe_core::store::StoreErrorKind::Unauthorized, "{err}");
+    let err = store
+        .put("a", bytes::Bytes::from_static(b"x"))
+        .await
+        .expect_err("bad signature");
+    assert_eq!(
+        err.kind,
+        heatpipe_core::store::StoreErrorKind::Unauthorized,
+        "{err}"
+    );
 }
 
 #[tokio::test]
 async fn s3_store_reports_an_unreachable_server_as_unavailable() {
     let folder = tempfile::tempdir().expect("tempdir");
-    let server = S3TestServer::start(folder.path(), "bucket").await.expect("s3 server");
+    let server = S3TestServer::start(folder.path(), "bucket")
+        .await
+        .expect("s3 server");
     let store = server.store("bucket", "");
     drop(server);
     tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     let err = store.get("anything").await.expect_err("server is gone");
-    assert!(matches!(err.kind, heatpipe_core::store::StoreErrorKind::Unavailable | heatpipe_core::store::StoreErrorKind::Timeout), "{err}");
+    assert!(
+        matches!(
+            err.kind,
+            heatpipe_core::store::StoreErrorKind::Unavailable
+                | heatpipe_core::store::StoreErrorKind::Timeout
+        ),
+        "{err}"
+    );
 }
 
 fn walk(root: &std::path::Path) -> Vec<String> {

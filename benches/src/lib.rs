@@ -1,1 +1,28 @@
-//! placeholder
+//! heatpipe-benches: shared setup of the benchmarks, and converters to the peer formats the
+//! comparisons measure against.
+//!
+//! # Layout
+//! - [`bench_traffic`]: the seeded day of fixture traffic every benchmark uses.
+//! - [`rrweb`]: the same streams as rrweb recorder JSON, for storage-cost comparisons.
+
+pub mod rrweb;
+
+use heatpipe_core::event::Stream;
+use heatpipe_core::keys::{date_start_ms, parse_date};
+use heatpipe_fixtures::{TrafficSpec, generate_traffic};
+
+/// The day every benchmark uses.
+pub const BENCH_DATE: &str = "2026-11-21";
+/// The site every benchmark uses.
+pub const BENCH_SITE: &str = "bench";
+
+/// Returns `num_sessions` seeded sessions of demo-site traffic spread over [`BENCH_DATE`].
+pub fn bench_traffic(num_sessions: usize) -> Vec<Stream> {
+    let start = parse_date(BENCH_DATE).map(date_start_ms).unwrap_or(0);
+    generate_traffic(&TrafficSpec {
+        seed: 2026,
+        origin: "https://bench.example".into(),
+        num_sessions,
+        window_ms: start..start + 86_400_000,
+    })
+}

@@ -15,36 +15,70 @@ pub struct BodyError {
 }
 
 fn body_error(status: StatusCode, message: impl Into<String>) -> BodyError {
-    BodyError { status, message: message.into() }
+    BodyError {
+        status,
+        message: message.into(),
+    }
 }
 
 /// Accepts `application/json`, `text/plain` (what `sendBeacon` sends) or no content type.
 pub fn check_content_type(content_type: Option<&str>) -> Result<(), BodyError> {
-    let Some(value) = content_type else { return Ok(()) };
-    let mime = value.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+    let Some(value) = content_type else {
+        return Ok(());
+    };
+    let mime = value
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
     match mime.as_str() {
         "application/json" | "text/plain" | "" => Ok(()),
-        other => Err(body_error(StatusCode::UNSUPPORTED_MEDIA_TYPE, format!("content type {other} is not accepted; send application/json or text/plain"))),
+        other => Err(body_error(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            format!("content type {other} is not accepted; send application/json or text/plain"),
+        )),
     }
 }
 
 /// Returns the body decompressed per `Content-Encoding` (none, gzip or zstd), refusing more than
 /// `max_bytes` of output.
-pub fn decode_body(encoding: Option<&str>, body: Bytes, max_bytes: u64) -> Result<Bytes, BodyError> {
+pub fn decode_body(
+    encoding: Option<&str>,
+    body: Bytes,
+    max_bytes: u64,
+) -> Result<Bytes, BodyError> {
     let encoding = encoding.map(|e| e.trim().to_ascii_lowercase());
     let reader: Box<dyn Read> = match encoding.as_deref() {
         None | Some("" | "identity") => return Ok(body),
         Some("gzip" | "x-gzip") => Box::new(flate2::read::MultiGzDecoder::new(&body[..])),
-        Some("zstd") => Box::new(zstd::stream::read::Decoder::new(&body[..]).map_err(|err| body_error(StatusCode::BAD_REQUEST, format!("bad zstd body: {err}")))?),
-        Some(other) => return Err(body_error(StatusCode::UNSUPPORTED_MEDIA_TYPE, format!("content encoding {other} is not accepted; send gzip, zstd or none"))),
+        Some("zstd") => {
+            Box::new(zstd::stream::read::Decoder::new(&body[..]).map_err(|err| {
+                body_error(StatusCode::BAD_REQUEST, format!("bad zstd body: {err}"))
+            })?)
+        }
+        Some(other) => {
+            return Err(body_error(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                format!("content encoding {other} is not accepted; send gzip, zstd or none"),
+            ));
+        }
     };
     let mut out = Vec::new();
     reader
         .take(max_bytes + 1)
         .read_to_end(&mut out)
-        .map_err(|err| body_error(StatusCode::BAD_REQUEST, format!("body does not decompress: {err}")))?;
+        .map_err(|err| {
+            body_error(
+                StatusCode::BAD_REQUEST,
+                format!("body does not decompress: {err}"),
+            )
+        })?;
     if out.len() as u64 > max_bytes {
-        return Err(body_error(StatusCode::PAYLOAD_TOO_LARGE, format!("body decompresses to more than {max_bytes} bytes")));
+        return Err(body_error(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            format!("body decompresses to more than {max_bytes} bytes"),
+        ));
     }
     Ok(Bytes::from(out))
 }
@@ -68,11 +102,29 @@ mod tests {
     fn encodings_and_types_are_checked() {
         let plain = Bytes::from_static(b"{}");
         let zstd_body = Bytes::from(zstd::encode_all(&b"{\"a\":1}"[..], 3).expect("zstd"));
-        assert_eq!(decode_body(Some("zstd"), zstd_body, 100).expect("zstd"), Bytes::from_static(b"{\"a\":1}"));
-        assert_eq!(decode_body(Some("br"), plain.clone(), 100).expect_err("br").status, StatusCode::UNSUPPORTED_MEDIA_TYPE);
-        assert_eq!(decode_body(Some("gzip"), plain, 100).expect_err("not gzip").status, StatusCode::BAD_REQUEST);
+        assert_eq!(
+            decode_body(Some("zstd"), zstd_body, 100).expect("zstd"),
+            Bytes::from_static(b"{\"a\":1}")
+        );
+        assert_eq!(
+            decode_body(Some("br"), plain.clone(), 100)
+                .expect_err("br")
+                .status,
+            StatusCode::UNSUPPORTED_MEDIA_TYPE
+        );
+        assert_eq!(
+            decode_body(Some("gzip"), plain, 100)
+                .expect_err("not gzip")
+                .status,
+            StatusCode::BAD_REQUEST
+        );
         assert!(check_content_type(Some("text/plain;charset=UTF-8")).is_ok());
         assert!(check_content_type(Some("application/json")).is_ok());
-        assert_eq!(check_content_type(Some("application/xml")).expect_err("xml").status, StatusCode::UNSUPPORTED_MEDIA_TYPE);
+        assert_eq!(
+            check_content_type(Some("application/xml"))
+                .expect_err("xml")
+                .status,
+            StatusCode::UNSUPPORTED_MEDIA_TYPE
+        );
     }
 }

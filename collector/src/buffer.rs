@@ -76,7 +76,9 @@ impl ChunkBuffer {
     }
 
     fn pending(&self) -> MutexGuard<'_, HashMap<Partition, Pending>> {
-        self.pending.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.pending
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     /// Adds accepted streams of `site`; seals and uploads a partition that became full.
@@ -86,7 +88,11 @@ impl ChunkBuffer {
             let mut pending = self.pending();
             for stream in streams {
                 let (date, hour) = date_hour_of_ms(stream.page.started_at_ms);
-                let partition = Partition { site: site.to_owned(), date, hour };
+                let partition = Partition {
+                    site: site.to_owned(),
+                    date,
+                    hour,
+                };
                 let entry = pending.entry(partition.clone()).or_insert_with(|| Pending {
                     streams: Vec::new(),
                     size_bytes: 0,
@@ -94,10 +100,10 @@ impl ChunkBuffer {
                 });
                 entry.size_bytes += STREAM_OVERHEAD_BYTES + EVENT_BYTES * stream.num_events();
                 entry.streams.push(stream);
-                if entry.size_bytes >= self.seal_size_bytes {
-                    if let Some(sealed) = pending.remove(&partition) {
-                        full.push((partition, sealed.streams));
-                    }
+                if entry.size_bytes >= self.seal_size_bytes
+                    && let Some(sealed) = pending.remove(&partition)
+                {
+                    full.push((partition, sealed.streams));
                 }
             }
         }
@@ -116,7 +122,9 @@ impl ChunkBuffer {
                 .filter(|(_, p)| now.duration_since(p.opened_at) >= self.seal_age)
                 .map(|(k, _)| k.clone())
                 .collect();
-            keys.into_iter().filter_map(|k| pending.remove(&k).map(|p| (k, p.streams))).collect()
+            keys.into_iter()
+                .filter_map(|k| pending.remove(&k).map(|p| (k, p.streams)))
+                .collect()
         };
         for (partition, streams) in due {
             self.upload(partition, streams).await;
@@ -125,7 +133,11 @@ impl ChunkBuffer {
 
     /// Seals and uploads everything pending, whatever its age (on shutdown, and in tests).
     pub async fn flush(&self) {
-        let all: Vec<(Partition, Vec<Stream>)> = self.pending().drain().map(|(k, p)| (k, p.streams)).collect();
+        let all: Vec<(Partition, Vec<Stream>)> = self
+            .pending()
+            .drain()
+            .map(|(k, p)| (k, p.streams))
+            .collect();
         for (partition, streams) in all {
             self.upload(partition, streams).await;
         }
@@ -136,13 +148,23 @@ impl ChunkBuffer {
         BufferStats {
             chunks_written: self.chunks_written.load(Ordering::Relaxed),
             upload_failures: self.upload_failures.load(Ordering::Relaxed),
-            streams_pending: self.pending().values().map(|p| p.streams.len() as u64).sum(),
+            streams_pending: self
+                .pending()
+                .values()
+                .map(|p| p.streams.len() as u64)
+                .sum(),
         }
     }
 
     async fn upload(&self, partition: Partition, streams: Vec<Stream>) {
         let segment = self.next_segment.fetch_add(1, Ordering::Relaxed);
-        let key = chunk_key(&partition.site, partition.date, partition.hour, &self.collector_id, segment);
+        let key = chunk_key(
+            &partition.site,
+            partition.date,
+            partition.hour,
+            &self.collector_id,
+            segment,
+        );
         let level = self.zstd_level;
         let (streams, encoded) = match tokio::task::spawn_blocking(move || {
             let encoded = encode_chunk(&streams, level);
@@ -157,7 +179,11 @@ impl ChunkBuffer {
             }
         };
         let result = match encoded {
-            Ok(bytes) => self.store.put(&key, Bytes::from(bytes)).await.map_err(|err| err.to_string()),
+            Ok(bytes) => self
+                .store
+                .put(&key, Bytes::from(bytes))
+                .await
+                .map_err(|err| err.to_string()),
             Err(err) => Err(err.to_string()),
         };
         match result {
@@ -169,8 +195,15 @@ impl ChunkBuffer {
                 self.upload_failures.fetch_add(1, Ordering::Relaxed);
                 tracing::warn!(chunk = %key, %error, "chunk upload failed; keeping its streams for the next seal");
                 let mut pending = self.pending();
-                let entry = pending.entry(partition).or_insert_with(|| Pending { streams: Vec::new(), size_bytes: 0, opened_at: Instant::now() });
-                entry.size_bytes += streams.iter().map(|s| STREAM_OVERHEAD_BYTES + EVENT_BYTES * s.num_events()).sum::<usize>();
+                let entry = pending.entry(partition).or_insert_with(|| Pending {
+                    streams: Vec::new(),
+                    size_bytes: 0,
+                    opened_at: Instant::now(),
+                });
+                entry.size_bytes += streams
+                    .iter()
+                    .map(|s| STREAM_OVERHEAD_BYTES + EVENT_BYTES * s.num_events())
+                    .sum::<usize>();
                 entry.streams.extend(streams);
             }
         }
@@ -185,7 +218,11 @@ mod tests {
     use heatpipe_fixtures::SessionBuilder;
 
     fn config(seal_size_bytes: usize) -> CollectorConfig {
-        CollectorConfig { collector_id: "test".into(), seal_size_bytes, ..CollectorConfig::default() }
+        CollectorConfig {
+            collector_id: "test".into(),
+            seal_size_bytes,
+            ..CollectorConfig::default()
+        }
     }
 
     #[tokio::test]
@@ -193,20 +230,50 @@ mod tests {
         let store = Arc::new(MemoryStore::new());
         let buffer = ChunkBuffer::new(store.clone(), &config(1 << 30));
         let hour_ms = 3_600_000;
-        let a = SessionBuilder::new("a", "https://x.example/", 1_763_769_600_000).click(1, 2, 3, "#b").build();
+        let a = SessionBuilder::new("a", "https://x.example/", 1_763_769_600_000)
+            .click(1, 2, 3, "#b")
+            .build();
         let b = SessionBuilder::new("b", "https://x.example/", 1_763_769_600_000 + hour_ms).build();
         buffer.append("shop", a.clone()).await;
         buffer.append("shop", b.clone()).await;
         buffer.append("blog", a.clone()).await;
-        assert!(store.list("raw/").await.expect("list").is_empty(), "nothing sealed before a flush");
+        assert!(
+            store.list("raw/").await.expect("list").is_empty(),
+            "nothing sealed before a flush"
+        );
         buffer.flush().await;
-        let keys: Vec<String> = store.list("raw/").await.expect("list").into_iter().map(|m| m.key).collect();
+        let keys: Vec<String> = store
+            .list("raw/")
+            .await
+            .expect("list")
+            .into_iter()
+            .map(|m| m.key)
+            .collect();
         assert_eq!(keys.len(), 3, "{keys:?}");
-        assert!(keys.iter().any(|k| k.starts_with("raw/blog/2025-11-22/00/test-")));
-        assert!(keys.iter().any(|k| k.starts_with("raw/shop/2025-11-22/01/test-")));
-        let shop_first = keys.iter().find(|k| k.starts_with("raw/shop/2025-11-22/00/")).expect("key");
-        assert_eq!(decode_chunk(&store.get(shop_first).await.expect("get")).expect("decode"), a);
-        assert_eq!(buffer.stats(), BufferStats { chunks_written: 3, upload_failures: 0, streams_pending: 0 });
+        assert!(
+            keys.iter()
+                .any(|k| k.starts_with("raw/blog/2025-11-22/00/test-"))
+        );
+        assert!(
+            keys.iter()
+                .any(|k| k.starts_with("raw/shop/2025-11-22/01/test-"))
+        );
+        let shop_first = keys
+            .iter()
+            .find(|k| k.starts_with("raw/shop/2025-11-22/00/"))
+            .expect("key");
+        assert_eq!(
+            decode_chunk(&store.get(shop_first).await.expect("get")).expect("decode"),
+            a
+        );
+        assert_eq!(
+            buffer.stats(),
+            BufferStats {
+                chunks_written: 3,
+                upload_failures: 0,
+                streams_pending: 0
+            }
+        );
     }
 
     #[tokio::test]

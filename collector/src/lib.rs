@@ -3,11 +3,11 @@
 //! chunks under `raw/` in the store, by size, by age and on shutdown.
 //!
 //! # Layout
-//! - [`config`]: `CollectorConfig`.
-//! - [`body`]: content type, content encoding and bounded decompression.
-//! - [`rrweb`]: rrweb events → streams, with per-session state.
-//! - [`buffer`]: partitions, sealing and upload.
-//! - [`routes`]: the HTTP routes and the tracker script.
+//! - [`config`] — `CollectorConfig`.
+//! - [`body`] — content type, content encoding and bounded decompression.
+//! - [`rrweb`] — rrweb events → streams, with per-session state.
+//! - [`buffer`] — partitions, sealing and upload.
+//! - [`routes`] — the HTTP routes and the tracker script.
 
 pub mod body;
 pub mod buffer;
@@ -26,8 +26,8 @@ use heatpipe_core::wire::{WireError, WireLimits};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
-use warp::reply::Response;
 use warp::Filter;
+use warp::reply::Response;
 
 pub use buffer::{BufferStats, ChunkBuffer};
 pub use config::CollectorConfig;
@@ -44,7 +44,11 @@ pub struct Collector {
 
 impl Collector {
     pub fn new(store: Arc<dyn ObjectStore>, config: CollectorConfig) -> Arc<Self> {
-        let limits = WireLimits { max_events_per_batch: config.max_events_per_batch, keep_query: config.keep_query, ..WireLimits::default() };
+        let limits = WireLimits {
+            max_events_per_batch: config.max_events_per_batch,
+            keep_query: config.keep_query,
+            ..WireLimits::default()
+        };
         Arc::new(Collector {
             buffer: Arc::new(ChunkBuffer::new(store, &config)),
             limits,
@@ -57,7 +61,10 @@ impl Collector {
     /// Buffers accepted streams of `site` and remembers that the site is active.
     pub async fn accept(&self, site: &str, streams: Vec<Stream>) {
         {
-            let mut sites = self.sites_seen.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+            let mut sites = self
+                .sites_seen
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner());
             if !sites.contains(site) {
                 sites.insert(site.to_owned());
             }
@@ -67,20 +74,39 @@ impl Collector {
 
     /// Returns the sites this collector has accepted batches for since it started.
     pub fn sites_seen(&self) -> Vec<String> {
-        self.sites_seen.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).iter().cloned().collect()
+        self.sites_seen
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .iter()
+            .cloned()
+            .collect()
     }
 
     /// Converts a batch of rrweb events of `site`/`session`, carrying state between batches.
-    pub fn convert_rrweb(&self, site: &str, session: &str, events: &[rrweb::RrwebEvent]) -> Result<Vec<Stream>, WireError> {
-        let mut sessions = self.rrweb_sessions.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    pub fn convert_rrweb(
+        &self,
+        site: &str,
+        session: &str,
+        events: &[rrweb::RrwebEvent],
+    ) -> Result<Vec<Stream>, WireError> {
+        let mut sessions = self
+            .rrweb_sessions
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
         let key = (site.to_owned(), session.to_owned());
         if !sessions.contains_key(&key) && sessions.len() >= self.config.max_rrweb_sessions {
             // Forget the least recently used session; it starts over at its next Meta event.
-            if let Some(oldest) = sessions.iter().min_by_key(|(_, (_, used))| *used).map(|(k, _)| k.clone()) {
+            if let Some(oldest) = sessions
+                .iter()
+                .min_by_key(|(_, (_, used))| *used)
+                .map(|(k, _)| k.clone())
+            {
                 sessions.remove(&oldest);
             }
         }
-        let (state, used) = sessions.entry(key).or_insert_with(|| (rrweb::RrwebSession::default(), Instant::now()));
+        let (state, used) = sessions
+            .entry(key)
+            .or_insert_with(|| (rrweb::RrwebSession::default(), Instant::now()));
         *used = Instant::now();
         state.convert(session, events, &self.limits)
     }
@@ -103,7 +129,9 @@ impl Collector {
 }
 
 /// All collector routes: `/v1/collect`, `/v1/rrweb/{site}/{session}`, `/t.js`.
-pub fn routes(collector: Arc<Collector>) -> impl Filter<Extract = (Response,), Error = warp::Rejection> + Clone {
+pub fn routes(
+    collector: Arc<Collector>,
+) -> impl Filter<Extract = (Response,), Error = warp::Rejection> + Clone {
     routes::collect::collect_filter(collector.clone())
         .or(routes::rrweb::rrweb_filter(collector))
         .unify()
@@ -113,12 +141,24 @@ pub fn routes(collector: Arc<Collector>) -> impl Filter<Extract = (Response,), E
 
 /// Serves the collector alone on `listener` until `shutdown` resolves, then seals and uploads
 /// everything buffered before returning.
-pub async fn serve(collector: Arc<Collector>, listener: TcpListener, shutdown: impl Future<Output = ()> + Send + 'static) {
+pub async fn serve(
+    collector: Arc<Collector>,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) {
     let (stop_sender, stop) = watch::channel(false);
     let sealer = collector.spawn_sealer(stop);
-    let health = warp::path!("healthz").and(warp::get()).map(|| warp::reply::json(&serde_json::json!({"ok": true})));
-    let filter = routes(collector).or(health).recover(heatpipe_core::http::recover);
-    warp::serve(filter).incoming(listener).graceful(shutdown).run().await;
+    let health = warp::path!("healthz")
+        .and(warp::get())
+        .map(|| warp::reply::json(&serde_json::json!({"ok": true})));
+    let filter = routes(collector)
+        .or(health)
+        .recover(heatpipe_core::http::recover);
+    warp::serve(filter)
+        .incoming(listener)
+        .graceful(shutdown)
+        .run()
+        .await;
     let _ = stop_sender.send(true);
     if let Err(err) = sealer.await {
         tracing::error!(error = %err, "sealer task failed during shutdown");

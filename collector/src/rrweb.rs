@@ -16,7 +16,7 @@
 
 use heatpipe_core::event::{Click, DeviceClass, Move, PageView, Resize, Scroll, Stream};
 use heatpipe_core::page::normalize_url;
-use heatpipe_core::wire::{integer_in, WireError, WireLimits};
+use heatpipe_core::wire::{WireError, WireLimits, integer_in};
 use serde::Deserialize;
 use serde_json::Value;
 
@@ -60,7 +60,10 @@ pub struct RrwebSession {
 }
 
 fn field_i64(value: &Value, name: &str, what: &str) -> Result<i64, WireError> {
-    let number = value.get(name).and_then(Value::as_f64).ok_or_else(|| WireError(format!("{what}: missing number `{name}`")))?;
+    let number = value
+        .get(name)
+        .and_then(Value::as_f64)
+        .ok_or_else(|| WireError(format!("{what}: missing number `{name}`")))?;
     integer_in(number, -(1 << 40), 1 << 40, &format!("{what} `{name}`"))
 }
 
@@ -76,7 +79,10 @@ struct BatchStreams<'a> {
 
 impl BatchStreams<'_> {
     fn for_page(&mut self, page: &OpenPage, timestamp_ms: i64) -> &mut Stream {
-        let reuse = self.streams.last().is_some_and(|s| s.page_view_index == page.index);
+        let reuse = self
+            .streams
+            .last()
+            .is_some_and(|s| s.page_view_index == page.index);
         if !reuse {
             self.streams.push(Stream {
                 session_id: self.session_id.to_owned(),
@@ -100,11 +106,23 @@ impl BatchStreams<'_> {
 
 impl RrwebSession {
     /// Converts one batch of `events` of `session_id`, updating the session's state.
-    pub fn convert(&mut self, session_id: &str, events: &[RrwebEvent], limits: &WireLimits) -> Result<Vec<Stream>, WireError> {
+    pub fn convert(
+        &mut self,
+        session_id: &str,
+        events: &[RrwebEvent],
+        limits: &WireLimits,
+    ) -> Result<Vec<Stream>, WireError> {
         if events.len() > limits.max_events_per_batch {
-            return Err(WireError(format!("batch has {} events; at most {} are accepted", events.len(), limits.max_events_per_batch)));
+            return Err(WireError(format!(
+                "batch has {} events; at most {} are accepted",
+                events.len(),
+                limits.max_events_per_batch
+            )));
         }
-        let mut out = BatchStreams { session_id, streams: Vec::new() };
+        let mut out = BatchStreams {
+            session_id,
+            streams: Vec::new(),
+        };
         for (index, event) in events.iter().enumerate() {
             let what = format!("events[{index}]");
             let timestamp = integer_in(event.timestamp, 0, 1 << 45, &format!("{what} timestamp"))?;
@@ -116,26 +134,60 @@ impl RrwebSession {
                 continue;
             }
             let Some(page) = self.page.as_mut() else {
-                return Err(WireError(format!("{what}: rrweb events came before any Meta event (type 4) of this session; send the batch with the Meta event first")));
+                return Err(WireError(format!(
+                    "{what}: rrweb events came before any Meta event (type 4) of this session; send the batch with the Meta event first"
+                )));
             };
-            let t_ms = (timestamp - page.view.started_at_ms).clamp(0, i64::from(limits.max_t_ms)) as u32;
+            let t_ms =
+                (timestamp - page.view.started_at_ms).clamp(0, i64::from(limits.max_t_ms)) as u32;
             match event.kind {
-                FULL_SNAPSHOT => apply_full_snapshot(page, &event.data, t_ms, &mut out, timestamp, &what)?,
-                INCREMENTAL => apply_incremental(page, &event.data, timestamp, t_ms, limits, &mut out, &what)?,
+                FULL_SNAPSHOT => {
+                    apply_full_snapshot(page, &event.data, t_ms, &mut out, timestamp, &what)?
+                }
+                INCREMENTAL => {
+                    apply_incremental(page, &event.data, timestamp, t_ms, limits, &mut out, &what)?
+                }
                 _ => apply_custom(page, &event.data, &mut out, timestamp),
             }
         }
         Ok(out.streams)
     }
 
-    fn start_page(&mut self, data: &Value, timestamp: i64, limits: &WireLimits, what: &str) -> Result<(), WireError> {
-        let href = data.get("href").and_then(Value::as_str).ok_or_else(|| WireError(format!("{what}: Meta event without `href`")))?;
+    fn start_page(
+        &mut self,
+        data: &Value,
+        timestamp: i64,
+        limits: &WireLimits,
+        what: &str,
+    ) -> Result<(), WireError> {
+        let href = data
+            .get("href")
+            .and_then(Value::as_str)
+            .ok_or_else(|| WireError(format!("{what}: Meta event without `href`")))?;
         if href.len() > limits.max_url_len {
-            return Err(WireError(format!("{what}: href is longer than {} bytes", limits.max_url_len)));
+            return Err(WireError(format!(
+                "{what}: href is longer than {} bytes",
+                limits.max_url_len
+            )));
         }
-        let url = normalize_url(href, limits.keep_query).map_err(|err| WireError(format!("{what}: {err}")))?;
-        let width = integer_in(data.get("width").and_then(Value::as_f64).unwrap_or(f64::NAN), 1, 100_000, &format!("{what} width"))? as u32;
-        let height = integer_in(data.get("height").and_then(Value::as_f64).unwrap_or(f64::NAN), 1, 100_000, &format!("{what} height"))? as u32;
+        let url = normalize_url(href, limits.keep_query)
+            .map_err(|err| WireError(format!("{what}: {err}")))?;
+        let width = integer_in(
+            data.get("width")
+                .and_then(Value::as_f64)
+                .unwrap_or(f64::NAN),
+            1,
+            100_000,
+            &format!("{what} width"),
+        )? as u32;
+        let height = integer_in(
+            data.get("height")
+                .and_then(Value::as_f64)
+                .unwrap_or(f64::NAN),
+            1,
+            100_000,
+            &format!("{what} height"),
+        )? as u32;
         let index = self.next_page_view;
         self.next_page_view += 1;
         self.page = Some(OpenPage {
@@ -157,21 +209,41 @@ impl RrwebSession {
     }
 }
 
-fn apply_full_snapshot(page: &mut OpenPage, data: &Value, t_ms: u32, out: &mut BatchStreams<'_>, timestamp: i64, what: &str) -> Result<(), WireError> {
+fn apply_full_snapshot(
+    page: &mut OpenPage,
+    data: &Value,
+    t_ms: u32,
+    out: &mut BatchStreams<'_>,
+    timestamp: i64,
+    what: &str,
+) -> Result<(), WireError> {
     if let Some(node) = data.get("node") {
         page.document_node_id = field_i64(node, "id", &format!("{what} node"))?;
     }
     if let Some(offset) = data.get("initialOffset") {
-        page.scroll = (field_i64(offset, "left", &format!("{what} initialOffset"))?, field_i64(offset, "top", &format!("{what} initialOffset"))?);
+        page.scroll = (
+            field_i64(offset, "left", &format!("{what} initialOffset"))?,
+            field_i64(offset, "top", &format!("{what} initialOffset"))?,
+        );
         if page.scroll.1 != 0 {
             let y = clamp_i32(page.scroll.1);
-            out.for_page(page, timestamp).scrolls.push(Scroll { t_ms, y });
+            out.for_page(page, timestamp)
+                .scrolls
+                .push(Scroll { t_ms, y });
         }
     }
     Ok(())
 }
 
-fn apply_incremental(page: &mut OpenPage, data: &Value, timestamp: i64, t_ms: u32, limits: &WireLimits, out: &mut BatchStreams<'_>, what: &str) -> Result<(), WireError> {
+fn apply_incremental(
+    page: &mut OpenPage,
+    data: &Value,
+    timestamp: i64,
+    t_ms: u32,
+    limits: &WireLimits,
+    out: &mut BatchStreams<'_>,
+    what: &str,
+) -> Result<(), WireError> {
     let source = data.get("source").and_then(Value::as_u64);
     match source {
         Some(SOURCE_MOUSE_MOVE | SOURCE_TOUCH_MOVE) => {
@@ -183,9 +255,13 @@ fn apply_incremental(page: &mut OpenPage, data: &Value, timestamp: i64, t_ms: u3
             let mut moves = Vec::with_capacity(positions.len());
             for (i, position) in positions.iter().enumerate() {
                 let at = format!("{what} positions[{i}]");
-                let offset = position.get("timeOffset").and_then(Value::as_f64).unwrap_or(0.0);
+                let offset = position
+                    .get("timeOffset")
+                    .and_then(Value::as_f64)
+                    .unwrap_or(0.0);
                 let offset = integer_in(offset, -(1 << 31), 0, &format!("{at} timeOffset"))?;
-                let t = (timestamp + offset - started_at_ms).clamp(0, i64::from(limits.max_t_ms)) as u32;
+                let t = (timestamp + offset - started_at_ms).clamp(0, i64::from(limits.max_t_ms))
+                    as u32;
                 let x = clamp_i32(field_i64(position, "x", &at)? + scroll_x);
                 let y = clamp_i32(field_i64(position, "y", &at)? + scroll_y);
                 moves.push(Move { t_ms: t, x, y });
@@ -193,21 +269,51 @@ fn apply_incremental(page: &mut OpenPage, data: &Value, timestamp: i64, t_ms: u3
             moves.sort_by_key(|m| m.t_ms);
             out.for_page(page, timestamp).moves.extend(moves);
         }
-        Some(SOURCE_MOUSE_INTERACTION) if data.get("type").and_then(Value::as_u64) == Some(INTERACTION_CLICK) => {
+        Some(SOURCE_MOUSE_INTERACTION)
+            if data.get("type").and_then(Value::as_u64) == Some(INTERACTION_CLICK) =>
+        {
             let x = clamp_i32(field_i64(data, "x", what)? + page.scroll.0);
             let y = clamp_i32(field_i64(data, "y", what)? + page.scroll.1);
             let node = data.get("id").and_then(Value::as_i64).unwrap_or(-1);
-            out.for_page(page, timestamp).clicks.push(Click { t_ms, x, y, selector: format!("rrweb:{node}"), inside: None });
+            out.for_page(page, timestamp).clicks.push(Click {
+                t_ms,
+                x,
+                y,
+                selector: format!("rrweb:{node}"),
+                inside: None,
+            });
         }
-        Some(SOURCE_SCROLL) if data.get("id").and_then(Value::as_i64) == Some(page.document_node_id) => {
+        Some(SOURCE_SCROLL)
+            if data.get("id").and_then(Value::as_i64) == Some(page.document_node_id) =>
+        {
             page.scroll = (field_i64(data, "x", what)?, field_i64(data, "y", what)?);
             let y = clamp_i32(page.scroll.1);
-            out.for_page(page, timestamp).scrolls.push(Scroll { t_ms, y });
+            out.for_page(page, timestamp)
+                .scrolls
+                .push(Scroll { t_ms, y });
         }
         Some(SOURCE_VIEWPORT_RESIZE) => {
-            let width_px = integer_in(data.get("width").and_then(Value::as_f64).unwrap_or(f64::NAN), 1, 100_000, &format!("{what} width"))? as u32;
-            let height_px = integer_in(data.get("height").and_then(Value::as_f64).unwrap_or(f64::NAN), 1, 100_000, &format!("{what} height"))? as u32;
-            out.for_page(page, timestamp).resizes.push(Resize { t_ms, width_px, height_px });
+            let width_px = integer_in(
+                data.get("width")
+                    .and_then(Value::as_f64)
+                    .unwrap_or(f64::NAN),
+                1,
+                100_000,
+                &format!("{what} width"),
+            )? as u32;
+            let height_px = integer_in(
+                data.get("height")
+                    .and_then(Value::as_f64)
+                    .unwrap_or(f64::NAN),
+                1,
+                100_000,
+                &format!("{what} height"),
+            )? as u32;
+            out.for_page(page, timestamp).resizes.push(Resize {
+                t_ms,
+                width_px,
+                height_px,
+            });
         }
         _ => {}
     }
@@ -219,10 +325,16 @@ fn apply_custom(page: &mut OpenPage, data: &Value, out: &mut BatchStreams<'_>, t
         return;
     }
     let payload = data.get("payload");
-    let dimension = |name: &str| payload.and_then(|p| p.get(name)).and_then(Value::as_f64).filter(|v| v.is_finite() && *v >= 1.0 && *v <= 1_000_000.0);
+    let dimension = |name: &str| {
+        payload
+            .and_then(|p| p.get(name))
+            .and_then(Value::as_f64)
+            .filter(|v| v.is_finite() && *v >= 1.0 && *v <= 1_000_000.0)
+    };
     if let Some(height) = dimension("height") {
         page.view.document_height_px = height.round() as u32;
-        page.view.document_width_px = dimension("width").map_or(page.view.viewport_width_px, |w| w.round() as u32);
+        page.view.document_width_px =
+            dimension("width").map_or(page.view.viewport_width_px, |w| w.round() as u32);
         out.for_page(page, timestamp);
     }
 }
@@ -253,21 +365,61 @@ mod tests {
             {"type": 6, "data": {"plugin": "x"}, "timestamp": T0 + 460}
         ]));
         let mut session = RrwebSession::default();
-        let streams = session.convert("s1", &batch, &WireLimits::default()).expect("convert");
+        let streams = session
+            .convert("s1", &batch, &WireLimits::default())
+            .expect("convert");
         assert_eq!(streams.len(), 1);
         let stream = &streams[0];
         assert_eq!(stream.page.url, "https://shop.example/p");
         assert_eq!(stream.page.document_height_px, 4200);
-        assert_eq!(stream.moves, vec![Move { t_ms: 60, x: 10, y: 120 }, Move { t_ms: 100, x: 11, y: 121 }]);
-        assert_eq!(stream.scrolls, vec![Scroll { t_ms: 5, y: 100 }, Scroll { t_ms: 200, y: 500 }]);
+        assert_eq!(
+            stream.moves,
+            vec![
+                Move {
+                    t_ms: 60,
+                    x: 10,
+                    y: 120
+                },
+                Move {
+                    t_ms: 100,
+                    x: 11,
+                    y: 121
+                }
+            ]
+        );
+        assert_eq!(
+            stream.scrolls,
+            vec![Scroll { t_ms: 5, y: 100 }, Scroll { t_ms: 200, y: 500 }]
+        );
         assert_eq!(stream.clicks.len(), 1);
-        assert_eq!((stream.clicks[0].x, stream.clicks[0].y, stream.clicks[0].selector.as_str()), (300, 540, "rrweb:12"));
-        assert_eq!(stream.resizes, vec![Resize { t_ms: 400, width_px: 390, height_px: 700 }]);
+        assert_eq!(
+            (
+                stream.clicks[0].x,
+                stream.clicks[0].y,
+                stream.clicks[0].selector.as_str()
+            ),
+            (300, 540, "rrweb:12")
+        );
+        assert_eq!(
+            stream.resizes,
+            vec![Resize {
+                t_ms: 400,
+                width_px: 390,
+                height_px: 700
+            }]
+        );
 
         // The next batch continues the page view with the scroll offset it left at.
-        let next = events(json!([{"type": 3, "data": {"source": 2, "type": 2, "id": 3, "x": 1, "y": 1}, "timestamp": T0 + 1000}]));
-        let streams = session.convert("s1", &next, &WireLimits::default()).expect("convert");
-        assert_eq!((streams[0].page_view_index, streams[0].clicks[0].y), (0, 501));
+        let next = events(
+            json!([{"type": 3, "data": {"source": 2, "type": 2, "id": 3, "x": 1, "y": 1}, "timestamp": T0 + 1000}]),
+        );
+        let streams = session
+            .convert("s1", &next, &WireLimits::default())
+            .expect("convert");
+        assert_eq!(
+            (streams[0].page_view_index, streams[0].clicks[0].y),
+            (0, 501)
+        );
     }
 
     #[test]
@@ -278,17 +430,33 @@ mod tests {
             {"type": 4, "data": {"href": "https://a.example/b", "width": 400, "height": 700}, "timestamp": T0 + 20},
             {"type": 3, "data": {"source": 6, "positions": [{"x": 5, "y": 5, "id": 1, "timeOffset": 0}]}, "timestamp": T0 + 30}
         ]));
-        let streams = RrwebSession::default().convert("s", &batch, &WireLimits::default()).expect("convert");
+        let streams = RrwebSession::default()
+            .convert("s", &batch, &WireLimits::default())
+            .expect("convert");
         assert_eq!(streams.len(), 2);
         assert_eq!(streams[0].scrolls, vec![Scroll { t_ms: 10, y: 250 }]);
-        assert_eq!((streams[1].page_view_index, streams[1].page.url.as_str()), (1, "https://a.example/b"));
-        assert_eq!(streams[1].moves, vec![Move { t_ms: 10, x: 5, y: 5 }], "a new page view starts unscrolled");
+        assert_eq!(
+            (streams[1].page_view_index, streams[1].page.url.as_str()),
+            (1, "https://a.example/b")
+        );
+        assert_eq!(
+            streams[1].moves,
+            vec![Move {
+                t_ms: 10,
+                x: 5,
+                y: 5
+            }],
+            "a new page view starts unscrolled"
+        );
     }
 
     #[test]
     fn events_before_a_meta_event_are_refused() {
-        let batch = events(json!([{"type": 3, "data": {"source": 1, "positions": []}, "timestamp": T0}]));
-        let err = RrwebSession::default().convert("s", &batch, &WireLimits::default()).expect_err("no meta");
+        let batch =
+            events(json!([{"type": 3, "data": {"source": 1, "positions": []}, "timestamp": T0}]));
+        let err = RrwebSession::default()
+            .convert("s", &batch, &WireLimits::default())
+            .expect_err("no meta");
         assert!(err.0.contains("before any Meta event"), "{err}");
     }
 }

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::chunk::FormatError;
 use crate::event::DeviceClass;
-use crate::frame::{decode_frame, encode_frame, FrameKind};
+use crate::frame::{FrameKind, decode_frame, encode_frame};
 
 /// Side of a grid cell in CSS pixels.
 pub const GRID_CELL_PX: u32 = 8;
@@ -19,8 +19,16 @@ pub const MAX_GRID_HEIGHT_PX: u32 = 65_536;
 /// Height of one scroll-depth histogram bucket in CSS pixels.
 pub const SCROLL_BUCKET_PX: u32 = 10;
 
-const PAGE_AGG_KIND: FrameKind = FrameKind { magic: *b"HPAP", version: 1, name: "page aggregate" };
-const PAGE_INDEX_KIND: FrameKind = FrameKind { magic: *b"HPAI", version: 1, name: "page index" };
+const PAGE_AGG_KIND: FrameKind = FrameKind {
+    magic: *b"HPAP",
+    version: 1,
+    name: "page aggregate",
+};
+const PAGE_INDEX_KIND: FrameKind = FrameKind {
+    magic: *b"HPAI",
+    version: 1,
+    name: "page index",
+};
 
 /// Counts per `GRID_CELL_PX` square of the page, row-major, growing as events arrive.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -33,7 +41,9 @@ pub struct Grid {
 impl Grid {
     /// Adds one event at page (`x`, `y`); returns false if it lies outside the grid's bounds.
     pub fn add(&mut self, x: i32, y: i32) -> bool {
-        let (Ok(x), Ok(y)) = (u32::try_from(x), u32::try_from(y)) else { return false };
+        let (Ok(x), Ok(y)) = (u32::try_from(x), u32::try_from(y)) else {
+            return false;
+        };
         if x >= MAX_GRID_WIDTH_PX || y >= MAX_GRID_HEIGHT_PX {
             return false;
         }
@@ -61,9 +71,13 @@ impl Grid {
     pub fn merge(&mut self, other: &Grid) {
         self.ensure(other.cols, other.rows);
         for row in 0..other.rows {
-            let source = &other.counts[(row * other.cols) as usize..((row + 1) * other.cols) as usize];
+            let source =
+                &other.counts[(row * other.cols) as usize..((row + 1) * other.cols) as usize];
             let start = (row * self.cols) as usize;
-            for (target, &count) in self.counts[start..start + other.cols as usize].iter_mut().zip(source) {
+            for (target, &count) in self.counts[start..start + other.cols as usize]
+                .iter_mut()
+                .zip(source)
+            {
                 *target = target.saturating_add(count);
             }
         }
@@ -123,7 +137,8 @@ impl ScrollDepth {
         self.views += 1;
         self.fold_px_sum += u64::from(fold_px);
         if document_height_px > 0 {
-            let percent = (u64::from(depth_px) * 100 / u64::from(document_height_px)).min(100) as usize;
+            let percent =
+                (u64::from(depth_px) * 100 / u64::from(document_height_px)).min(100) as usize;
             if self.deepest_percent.len() < 101 {
                 self.deepest_percent.resize(101, 0);
             }
@@ -157,7 +172,11 @@ impl ScrollDepth {
         }
         let mut histogram = self.deepest_percent.clone();
         histogram.resize(101, 0);
-        suffix_sums(&histogram).into_iter().enumerate().map(|(p, n)| (p as u32, n)).collect()
+        suffix_sums(&histogram)
+            .into_iter()
+            .enumerate()
+            .map(|(p, n)| (p as u32, n))
+            .collect()
     }
 
     /// Returns the average viewport height at load, in pixels.
@@ -209,7 +228,9 @@ impl SegmentAgg {
         self.moves += other.moves;
         self.scrolls += other.scrolls;
         self.max_document_width_px = self.max_document_width_px.max(other.max_document_width_px);
-        self.max_document_height_px = self.max_document_height_px.max(other.max_document_height_px);
+        self.max_document_height_px = self
+            .max_document_height_px
+            .max(other.max_document_height_px);
         self.click_grid.merge(&other.click_grid);
         self.move_grid.merge(&other.move_grid);
         self.scroll.merge(&other.scroll);
@@ -233,7 +254,12 @@ pub struct PageAgg {
 
 impl PageAgg {
     pub fn new(url: String, key: String) -> Self {
-        PageAgg { url, key, cell_px: GRID_CELL_PX, segments: BTreeMap::new() }
+        PageAgg {
+            url,
+            key,
+            cell_px: GRID_CELL_PX,
+            segments: BTreeMap::new(),
+        }
     }
 
     /// Adds every segment of `other` into this page.
@@ -260,9 +286,14 @@ impl PageAgg {
 
     pub fn decode(bytes: &[u8]) -> Result<Self, FormatError> {
         let agg: PageAgg = decode_frame(PAGE_AGG_KIND, bytes)?;
-        let grids = agg.segments.values().flat_map(|s| [&s.click_grid, &s.move_grid]);
+        let grids = agg
+            .segments
+            .values()
+            .flat_map(|s| [&s.click_grid, &s.move_grid]);
         if agg.cell_px != GRID_CELL_PX || !grids.into_iter().all(Grid::is_consistent) {
-            return Err(FormatError::Header("grid dimensions do not match its cells".into()));
+            return Err(FormatError::Header(
+                "grid dimensions do not match its cells".into(),
+            ));
         }
         Ok(agg)
     }
@@ -288,14 +319,19 @@ pub struct PageIndex {
 impl PageIndex {
     /// Adds `other`'s pages into this index, keeping it sorted by key.
     pub fn merge(&mut self, other: &PageIndex) {
-        let mut by_key: BTreeMap<String, PageSummary> =
-            self.pages.drain(..).map(|page| (page.key.clone(), page)).collect();
+        let mut by_key: BTreeMap<String, PageSummary> = self
+            .pages
+            .drain(..)
+            .map(|page| (page.key.clone(), page))
+            .collect();
         for page in &other.pages {
-            let entry = by_key.entry(page.key.clone()).or_insert_with(|| PageSummary {
-                url: page.url.clone(),
-                key: page.key.clone(),
-                ..PageSummary::default()
-            });
+            let entry = by_key
+                .entry(page.key.clone())
+                .or_insert_with(|| PageSummary {
+                    url: page.url.clone(),
+                    key: page.key.clone(),
+                    ..PageSummary::default()
+                });
             entry.views += page.views;
             entry.sessions += page.sessions;
             entry.clicks += page.clicks;
@@ -368,7 +404,10 @@ mod tests {
     #[test]
     fn page_aggregates_round_trip_and_reject_inconsistent_grids() {
         let mut page = PageAgg::new("https://a.example/".into(), "k".into());
-        let segment = page.segments.entry(device_segment(DeviceClass::Desktop)).or_default();
+        let segment = page
+            .segments
+            .entry(device_segment(DeviceClass::Desktop))
+            .or_default();
         segment.click_grid.add(100, 200);
         segment.scroll.add_view(900, 0, 900);
         let bytes = page.encode().expect("encode");

@@ -20,7 +20,11 @@ pub enum DeviceClass {
 
 impl DeviceClass {
     /// Every class, in a stable order.
-    pub const ALL: [DeviceClass; 3] = [DeviceClass::Mobile, DeviceClass::Tablet, DeviceClass::Desktop];
+    pub const ALL: [DeviceClass; 3] = [
+        DeviceClass::Mobile,
+        DeviceClass::Tablet,
+        DeviceClass::Desktop,
+    ];
 
     /// Returns the class of a viewport `width_px` wide: mobile < 768 ≤ tablet < 1024 ≤ desktop.
     pub fn from_viewport_width(width_px: u32) -> Self {
@@ -155,7 +159,12 @@ impl Stream {
         let clicks = self.clicks.iter().map(|e| e.t_ms);
         let scrolls = self.scrolls.iter().map(|e| e.t_ms);
         let resizes = self.resizes.iter().map(|e| e.t_ms);
-        moves.chain(clicks).chain(scrolls).chain(resizes).max().unwrap_or(0)
+        moves
+            .chain(clicks)
+            .chain(scrolls)
+            .chain(resizes)
+            .max()
+            .unwrap_or(0)
     }
 
     /// Returns the deepest page `y` the bottom of the viewport reached, starting at the fold.
@@ -214,7 +223,11 @@ mod tests {
         };
         assert_eq!(stream.max_depth_px(), 800);
         stream.scrolls = vec![Scroll { t_ms: 10, y: 1000 }, Scroll { t_ms: 30, y: 1100 }];
-        stream.resizes = vec![Resize { t_ms: 20, width_px: 1280, height_px: 400 }];
+        stream.resizes = vec![Resize {
+            t_ms: 20,
+            width_px: 1280,
+            height_px: 400,
+        }];
         assert_eq!(stream.max_depth_px(), 1800);
     }
 }

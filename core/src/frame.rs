@@ -5,8 +5,8 @@
 //! magic [4] | version u16 LE | raw_len u32 LE | crc32 of the compressed body u32 LE | zstd(bincode)
 //! ```
 
-use serde::de::DeserializeOwned;
 use serde::Serialize;
+use serde::de::DeserializeOwned;
 
 use crate::chunk::FormatError;
 
@@ -35,8 +35,10 @@ pub struct FrameKind {
 pub fn encode_frame<T: Serialize>(kind: FrameKind, value: &T) -> Result<Vec<u8>, FormatError> {
     let raw = bincode::serde::encode_to_vec(value, bincode_config())
         .map_err(|err| FormatError::Encode(err.to_string()))?;
-    let raw_len = u32::try_from(raw.len())
-        .map_err(|_| FormatError::TooLarge { what: "frame", size_bytes: raw.len() as u64 })?;
+    let raw_len = u32::try_from(raw.len()).map_err(|_| FormatError::TooLarge {
+        what: "frame",
+        size_bytes: raw.len() as u64,
+    })?;
     let body = zstd::bulk::compress(&raw, 6).map_err(|err| FormatError::Zstd(err.to_string()))?;
     let mut out = Vec::with_capacity(PREAMBLE_LEN + body.len());
     out.extend_from_slice(&kind.magic);
@@ -49,31 +51,47 @@ pub fn encode_frame<T: Serialize>(kind: FrameKind, value: &T) -> Result<Vec<u8>,
 
 /// Decodes a framed file of `kind`, checking magic, version, checksum and size.
 pub fn decode_frame<T: DeserializeOwned>(kind: FrameKind, bytes: &[u8]) -> Result<T, FormatError> {
-    let preamble = bytes.get(..PREAMBLE_LEN).ok_or(FormatError::Truncated { what: "preamble" })?;
+    let preamble = bytes
+        .get(..PREAMBLE_LEN)
+        .ok_or(FormatError::Truncated { what: "preamble" })?;
     if preamble[..4] != kind.magic {
-        return Err(FormatError::BadMagic { expected: kind.name });
+        return Err(FormatError::BadMagic {
+            expected: kind.name,
+        });
     }
     let version = u16::from_le_bytes([preamble[4], preamble[5]]);
     if version == 0 || version > kind.version {
-        return Err(FormatError::UnsupportedVersion { what: kind.name, version });
+        return Err(FormatError::UnsupportedVersion {
+            what: kind.name,
+            version,
+        });
     }
     let raw_len = u32::from_le_bytes([preamble[6], preamble[7], preamble[8], preamble[9]]) as usize;
     if raw_len > MAX_FRAME_RAW_BYTES {
-        return Err(FormatError::TooLarge { what: kind.name, size_bytes: raw_len as u64 });
+        return Err(FormatError::TooLarge {
+            what: kind.name,
+            size_bytes: raw_len as u64,
+        });
     }
     let body = &bytes[PREAMBLE_LEN..];
     let crc = u32::from_le_bytes([preamble[10], preamble[11], preamble[12], preamble[13]]);
     if crc32fast::hash(body) != crc {
-        return Err(FormatError::Checksum { what: kind.name.into() });
+        return Err(FormatError::Checksum {
+            what: kind.name.into(),
+        });
     }
-    let raw = zstd::bulk::decompress(body, raw_len).map_err(|err| FormatError::Zstd(err.to_string()))?;
+    let raw =
+        zstd::bulk::decompress(body, raw_len).map_err(|err| FormatError::Zstd(err.to_string()))?;
     if raw.len() != raw_len {
         return Err(FormatError::Truncated { what: kind.name });
     }
     let (value, read) = bincode::serde::decode_from_slice(&raw, bincode_config())
         .map_err(|err| FormatError::Header(err.to_string()))?;
     if read != raw.len() {
-        return Err(FormatError::Header(format!("trailing bytes in {}", kind.name)));
+        return Err(FormatError::Header(format!(
+            "trailing bytes in {}",
+            kind.name
+        )));
     }
     Ok(value)
 }
@@ -83,17 +101,27 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
 
-    const KIND: FrameKind = FrameKind { magic: *b"TEST", version: 1, name: "test file" };
+    const KIND: FrameKind = FrameKind {
+        magic: *b"TEST",
+        version: 1,
+        name: "test file",
+    };
 
     #[test]
     fn round_trips_and_detects_damage() {
         let value: Vec<(String, u64)> = vec![("a".into(), 1), ("b".into(), u64::MAX)];
         let bytes = encode_frame(KIND, &value).expect("encode");
-        assert_eq!(decode_frame::<Vec<(String, u64)>>(KIND, &bytes).expect("decode"), value);
+        assert_eq!(
+            decode_frame::<Vec<(String, u64)>>(KIND, &bytes).expect("decode"),
+            value
+        );
         for position in 0..bytes.len() {
             let mut damaged = bytes.clone();
             damaged[position] ^= 0x10;
-            assert!(decode_frame::<Vec<(String, u64)>>(KIND, &damaged).is_err(), "flip at {position}");
+            assert!(
+                decode_frame::<Vec<(String, u64)>>(KIND, &damaged).is_err(),
+                "flip at {position}"
+            );
         }
     }
 

@@ -4,9 +4,9 @@
 use std::convert::Infallible;
 
 use serde::Serialize;
+use warp::Reply;
 use warp::http::StatusCode;
 use warp::reply::Response;
-use warp::Reply;
 
 /// The body of every error response: `{"error": {"status": 400, "message": "…"}}`.
 #[derive(Debug, Serialize)]
@@ -22,7 +22,12 @@ pub struct ErrorDetail<'a> {
 
 /// Returns a JSON error response with `status` and `message`.
 pub fn json_error(status: StatusCode, message: &str) -> Response {
-    let body = ErrorBody { error: ErrorDetail { status: status.as_u16(), message } };
+    let body = ErrorBody {
+        error: ErrorDetail {
+            status: status.as_u16(),
+            message,
+        },
+    };
     warp::reply::with_status(warp::reply::json(&body), status).into_response()
 }
 
@@ -36,20 +41,35 @@ pub async fn recover(rejection: warp::Rejection) -> Result<Response, Infallible>
     } else if let Some(err) = rejection.find::<warp::filters::body::BodyDeserializeError>() {
         (StatusCode::BAD_REQUEST, format!("bad request body: {err}"))
     } else if rejection.find::<reject::PayloadTooLarge>().is_some() {
-        (StatusCode::PAYLOAD_TOO_LARGE, "request body is too large".to_owned())
+        (
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "request body is too large".to_owned(),
+        )
     } else if rejection.find::<reject::LengthRequired>().is_some() {
-        (StatusCode::LENGTH_REQUIRED, "a content-length header is required".to_owned())
+        (
+            StatusCode::LENGTH_REQUIRED,
+            "a content-length header is required".to_owned(),
+        )
     } else if rejection.find::<reject::UnsupportedMediaType>().is_some() {
-        (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported content type".to_owned())
+        (
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported content type".to_owned(),
+        )
     } else if let Some(err) = rejection.find::<reject::InvalidHeader>() {
         (StatusCode::BAD_REQUEST, err.to_string())
     } else if let Some(err) = rejection.find::<reject::MissingHeader>() {
         (StatusCode::BAD_REQUEST, err.to_string())
     } else if rejection.find::<reject::MethodNotAllowed>().is_some() {
-        (StatusCode::METHOD_NOT_ALLOWED, "method not allowed on this endpoint".to_owned())
+        (
+            StatusCode::METHOD_NOT_ALLOWED,
+            "method not allowed on this endpoint".to_owned(),
+        )
     } else {
         tracing::warn!(rejection = ?rejection, "unhandled rejection");
-        (StatusCode::INTERNAL_SERVER_ERROR, "internal error".to_owned())
+        (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal error".to_owned(),
+        )
     };
     Ok(json_error(status, &message))
 }

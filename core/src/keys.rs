@@ -17,8 +17,14 @@ pub fn validate_site(site: &str) -> Result<(), KeyError> {
     let valid = !bytes.is_empty()
         && bytes.len() <= 63
         && (bytes[0].is_ascii_lowercase() || bytes[0].is_ascii_digit())
-        && bytes.iter().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || *b == b'-');
-    if valid { Ok(()) } else { Err(KeyError::Site(site.to_owned())) }
+        && bytes
+            .iter()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || *b == b'-');
+    if valid {
+        Ok(())
+    } else {
+        Err(KeyError::Site(site.to_owned()))
+    }
 }
 
 /// Parses a `YYYY-MM-DD` date.
@@ -37,11 +43,18 @@ pub fn date_hour_of_ms(unix_ms: i64) -> (NaiveDate, u32) {
 
 /// Returns the Unix millisecond time at which `date` starts (UTC).
 pub fn date_start_ms(date: NaiveDate) -> i64 {
-    date.and_hms_opt(0, 0, 0).map_or(0, |time| time.and_utc().timestamp_millis())
+    date.and_hms_opt(0, 0, 0)
+        .map_or(0, |time| time.and_utc().timestamp_millis())
 }
 
 /// `raw/{site}/{date}/{HH}/{collector_id}-{segment:016}.hpc`
-pub fn chunk_key(site: &str, date: NaiveDate, hour: u32, collector_id: &str, segment: u64) -> String {
+pub fn chunk_key(
+    site: &str,
+    date: NaiveDate,
+    hour: u32,
+    collector_id: &str,
+    segment: u64,
+) -> String {
     format!("raw/{site}/{date}/{hour:02}/{collector_id}-{segment:016}.hpc")
 }
 
@@ -72,10 +85,19 @@ mod tests {
     #[test]
     fn keys_follow_the_design() {
         let date = parse_date("2026-11-21").expect("date");
-        assert_eq!(chunk_key("shop", date, 7, "c1", 42), "raw/shop/2026-11-21/07/c1-0000000000000042.hpc");
+        assert_eq!(
+            chunk_key("shop", date, 7, "c1", 42),
+            "raw/shop/2026-11-21/07/c1-0000000000000042.hpc"
+        );
         assert_eq!(pages_key("shop", date), "agg/shop/2026-11-21/pages.hpa");
-        assert_eq!(page_agg_key("shop", date, "00ff"), "agg/shop/2026-11-21/page/00ff.hpa");
-        assert_eq!(session_index_key("shop", date), "sessions/shop/2026-11-21/index.hps");
+        assert_eq!(
+            page_agg_key("shop", date, "00ff"),
+            "agg/shop/2026-11-21/page/00ff.hpa"
+        );
+        assert_eq!(
+            session_index_key("shop", date),
+            "sessions/shop/2026-11-21/index.hps"
+        );
     }
 
     #[test]
@@ -95,6 +117,9 @@ mod tests {
             assert!(parse_date(bad).is_err(), "{bad}");
         }
         let date = parse_date("2026-11-21").expect("date");
-        assert_eq!(date_hour_of_ms(date_start_ms(date) + 3_600_000 * 5 + 1), (date, 5));
+        assert_eq!(
+            date_hour_of_ms(date_start_ms(date) + 3_600_000 * 5 + 1),
+            (date, 5)
+        );
     }
 }

@@ -4,17 +4,17 @@
 //! or about aggregation.
 //!
 //! # Layout
-//! - [`event`]: page views and their move / click / scroll / resize events.
-//! - [`codec`]: varints, zig-zag and a bounds-checked reader.
-//! - [`chunk`]: the `.hpc` chunk format.
-//! - [`frame`]: the framed container of `.hpa` and `.hps`.
-//! - [`agg`]: grids, scroll depth, page aggregates and the page index (`.hpa`).
-//! - [`session`]: the session index (`.hps`).
-//! - [`page`]: URL normalization and page keys.
-//! - [`keys`]: storage keys, site names, dates.
-//! - [`store`]: the `ObjectStore` trait with local, memory and S3 backends.
-//! - [`http`]: JSON error responses.
-//! - [`wire`]: the native batch JSON and its validation.
+//! - [`event`] — page views and their move / click / scroll / resize events.
+//! - [`codec`] — varints, zig-zag and a bounds-checked reader.
+//! - [`chunk`] — the `.hpc` chunk format.
+//! - [`frame`] — the framed container of `.hpa` and `.hps`.
+//! - [`agg`] — grids, scroll depth, page aggregates and the page index (`.hpa`).
+//! - [`session`] — the session index (`.hps`).
+//! - [`page`] — URL normalization and page keys.
+//! - [`keys`] — storage keys, site names, dates.
+//! - [`store`] — the `ObjectStore` trait with local, memory and S3 backends.
+//! - [`http`] — JSON error responses.
+//! - [`wire`] — the native batch JSON and its validation.
 
 pub mod agg;
 pub mod chunk;

@@ -32,7 +32,10 @@ pub fn page_key(normalized_url: &str) -> String {
 
 /// Returns true if `value` looks like a page key rather than a URL.
 pub fn is_page_key(value: &str) -> bool {
-    value.len() == 16 && value.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    value.len() == 16
+        && value
+            .bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
 }
 
 #[cfg(test)]

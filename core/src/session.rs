@@ -5,11 +5,16 @@ use serde::{Deserialize, Serialize};
 
 use crate::chunk::FormatError;
 use crate::event::DeviceClass;
-use crate::frame::{decode_frame, encode_frame, FrameKind};
+use crate::frame::{FrameKind, decode_frame, encode_frame};
 
-const SESSION_INDEX_KIND: FrameKind = FrameKind { magic: *b"HPSI", version: 1, name: "session index" };
+const SESSION_INDEX_KIND: FrameKind = FrameKind {
+    magic: *b"HPSI",
+    version: 1,
+    name: "session index",
+};
 
-/// A session's block inside one chunk: what a ranged GET needs.
+/// A block holding (some of) a session's batches inside one chunk: what a ranged GET needs.
+/// The block may hold other sessions too; a reader keeps the streams of its session.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct BlockRef {
     pub chunk_key: String,
@@ -22,10 +27,9 @@ pub struct BlockRef {
 }
 
 impl BlockRef {
-    /// Returns what decoding this block needs; `session_id` is the session it belongs to.
-    pub fn spec<'a>(&self, session_id: &'a str) -> crate::chunk::BlockSpec<'a> {
+    /// Returns what decoding this block needs.
+    pub fn spec(&self) -> crate::chunk::BlockSpec {
         crate::chunk::BlockSpec {
-            session_id,
             compressed_len: self.compressed_len,
             raw_len: self.raw_len,
             crc32: self.crc32,

@@ -13,7 +13,9 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::event::{Click, DeviceClass, Move, PageView, Resize, Scroll, Stream, TargetPoint, PERMYRIAD_MAX};
+use crate::event::{
+    Click, DeviceClass, Move, PERMYRIAD_MAX, PageView, Resize, Scroll, Stream, TargetPoint,
+};
 use crate::keys::validate_site;
 use crate::page::normalize_url;
 
@@ -101,27 +103,41 @@ fn invalid(message: impl Into<String>) -> WireError {
 pub fn validate_session_id(id: &str) -> Result<(), WireError> {
     let valid = !id.is_empty()
         && id.len() <= 128
-        && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
-    if valid { Ok(()) } else { Err(invalid("session must be 1-128 characters of A-Z a-z 0-9 _ -")) }
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+    if valid {
+        Ok(())
+    } else {
+        Err(invalid(
+            "session must be 1-128 characters of A-Z a-z 0-9 _ -",
+        ))
+    }
 }
 
 /// Validates a tag key (`[a-z0-9_]{1,32}`) and value (1–64 printable characters).
 pub fn validate_tag(key: &str, value: &str) -> Result<(), WireError> {
     let key_ok = !key.is_empty()
         && key.len() <= 32
-        && key.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
+        && key
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
     let value_ok = !value.is_empty() && value.len() <= 64 && !value.chars().any(char::is_control);
     if key_ok && value_ok {
         Ok(())
     } else {
-        Err(invalid(format!("tag {key:?} must match [a-z0-9_]{{1,32}} with a value of 1-64 printable characters")))
+        Err(invalid(format!(
+            "tag {key:?} must match [a-z0-9_]{{1,32}} with a value of 1-64 printable characters"
+        )))
     }
 }
 
 /// Converts a JSON number to an integer in `min..=max`, naming `what` when it is not.
 pub fn integer_in(value: f64, min: i64, max: i64, what: &str) -> Result<i64, WireError> {
     if !value.is_finite() || value < min as f64 || value > max as f64 {
-        return Err(invalid(format!("{what} must be a number from {min} to {max}, got {value}")));
+        return Err(invalid(format!(
+            "{what} must be a number from {min} to {max}, got {value}"
+        )));
     }
     Ok(value.round() as i64)
 }
@@ -131,46 +147,89 @@ impl NativeBatch {
     pub fn into_stream(self, limits: &WireLimits) -> Result<(String, Stream), WireError> {
         validate_site(&self.site).map_err(|err| invalid(err.to_string()))?;
         validate_session_id(&self.session)?;
-        let num_events = self.moves.len() + self.clicks.len() + self.scrolls.len() + self.resizes.len();
+        let num_events =
+            self.moves.len() + self.clicks.len() + self.scrolls.len() + self.resizes.len();
         if num_events > limits.max_events_per_batch {
-            return Err(invalid(format!("batch has {num_events} events; at most {} are accepted", limits.max_events_per_batch)));
+            return Err(invalid(format!(
+                "batch has {num_events} events; at most {} are accepted",
+                limits.max_events_per_batch
+            )));
         }
         let page = self.page.into_page_view(limits)?;
-        let t = |value: f64, what: &str| integer_in(value, 0, i64::from(limits.max_t_ms), what).map(|v| v as u32);
+        let t = |value: f64, what: &str| {
+            integer_in(value, 0, i64::from(limits.max_t_ms), what).map(|v| v as u32)
+        };
         let coordinate = |value: f64, what: &str| {
-            integer_in(value, -i64::from(limits.max_coordinate_px), i64::from(limits.max_coordinate_px), what).map(|v| v as i32)
+            integer_in(
+                value,
+                -i64::from(limits.max_coordinate_px),
+                i64::from(limits.max_coordinate_px),
+                what,
+            )
+            .map(|v| v as i32)
         };
         let mut moves = self
             .moves
             .iter()
             .enumerate()
             .map(|(i, &(time, x, y))| {
-                Ok(Move { t_ms: t(time, &format!("moves[{i}] t"))?, x: coordinate(x, &format!("moves[{i}] x"))?, y: coordinate(y, &format!("moves[{i}] y"))? })
+                Ok(Move {
+                    t_ms: t(time, &format!("moves[{i}] t"))?,
+                    x: coordinate(x, &format!("moves[{i}] x"))?,
+                    y: coordinate(y, &format!("moves[{i}] y"))?,
+                })
             })
             .collect::<Result<Vec<_>, WireError>>()?;
         let mut clicks = Vec::with_capacity(self.clicks.len());
         for (i, click) in self.clicks.into_iter().enumerate() {
             let (time, x, y, selector, inside) = match click {
-                WireClick::WithInside(time, x, y, selector, ix, iy) => (time, x, y, selector, Some((ix, iy))),
+                WireClick::WithInside(time, x, y, selector, ix, iy) => {
+                    (time, x, y, selector, Some((ix, iy)))
+                }
                 WireClick::Plain(time, x, y, selector) => (time, x, y, selector, None),
             };
             if selector.len() > limits.max_selector_len {
-                return Err(invalid(format!("clicks[{i}] selector is longer than {} bytes", limits.max_selector_len)));
+                return Err(invalid(format!(
+                    "clicks[{i}] selector is longer than {} bytes",
+                    limits.max_selector_len
+                )));
             }
             let inside = match inside {
                 Some((ix, iy)) => {
-                    let permyriad = |v: f64, axis: &str| integer_in(v * f64::from(PERMYRIAD_MAX), 0, i64::from(PERMYRIAD_MAX), &format!("clicks[{i}] {axis} inside the target (0..1)")).map(|v| v as u16);
-                    Some(TargetPoint { x_permyriad: permyriad(ix, "x")?, y_permyriad: permyriad(iy, "y")? })
+                    let permyriad = |v: f64, axis: &str| {
+                        integer_in(
+                            v * f64::from(PERMYRIAD_MAX),
+                            0,
+                            i64::from(PERMYRIAD_MAX),
+                            &format!("clicks[{i}] {axis} inside the target (0..1)"),
+                        )
+                        .map(|v| v as u16)
+                    };
+                    Some(TargetPoint {
+                        x_permyriad: permyriad(ix, "x")?,
+                        y_permyriad: permyriad(iy, "y")?,
+                    })
                 }
                 None => None,
             };
-            clicks.push(Click { t_ms: t(time, &format!("clicks[{i}] t"))?, x: coordinate(x, &format!("clicks[{i}] x"))?, y: coordinate(y, &format!("clicks[{i}] y"))?, selector, inside });
+            clicks.push(Click {
+                t_ms: t(time, &format!("clicks[{i}] t"))?,
+                x: coordinate(x, &format!("clicks[{i}] x"))?,
+                y: coordinate(y, &format!("clicks[{i}] y"))?,
+                selector,
+                inside,
+            });
         }
         let mut scrolls = self
             .scrolls
             .iter()
             .enumerate()
-            .map(|(i, &(time, y))| Ok(Scroll { t_ms: t(time, &format!("scrolls[{i}] t"))?, y: coordinate(y, &format!("scrolls[{i}] y"))? }))
+            .map(|(i, &(time, y))| {
+                Ok(Scroll {
+                    t_ms: t(time, &format!("scrolls[{i}] t"))?,
+                    y: coordinate(y, &format!("scrolls[{i}] y"))?,
+                })
+            })
             .collect::<Result<Vec<_>, WireError>>()?;
         let mut resizes = self
             .resizes
@@ -188,7 +247,16 @@ impl NativeBatch {
         clicks.sort_by_key(|e| e.t_ms);
         scrolls.sort_by_key(|e| e.t_ms);
         resizes.sort_by_key(|e| e.t_ms);
-        let stream = Stream { session_id: self.session, batch_seq: self.seq, page_view_index: self.page_view, page, moves, clicks, scrolls, resizes };
+        let stream = Stream {
+            session_id: self.session,
+            batch_seq: self.seq,
+            page_view_index: self.page_view,
+            page,
+            moves,
+            clicks,
+            scrolls,
+            resizes,
+        };
         Ok((self.site, stream))
     }
 
@@ -202,25 +270,58 @@ impl NativeBatch {
             page_view: stream.page_view_index,
             page: WirePage {
                 url: page.url.clone(),
-                viewport: (f64::from(page.viewport_width_px), f64::from(page.viewport_height_px)),
-                document: (page.document_height_px > 0).then(|| (f64::from(page.document_width_px), f64::from(page.document_height_px))),
+                viewport: (
+                    f64::from(page.viewport_width_px),
+                    f64::from(page.viewport_height_px),
+                ),
+                document: (page.document_height_px > 0).then(|| {
+                    (
+                        f64::from(page.document_width_px),
+                        f64::from(page.document_height_px),
+                    )
+                }),
                 started_at: page.started_at_ms,
                 tags: page.tags.iter().cloned().collect(),
             },
-            moves: stream.moves.iter().map(|e| (f64::from(e.t_ms), f64::from(e.x), f64::from(e.y))).collect(),
+            moves: stream
+                .moves
+                .iter()
+                .map(|e| (f64::from(e.t_ms), f64::from(e.x), f64::from(e.y)))
+                .collect(),
             clicks: stream
                 .clicks
                 .iter()
                 .map(|e| {
                     let (t, x, y) = (f64::from(e.t_ms), f64::from(e.x), f64::from(e.y));
                     match e.inside {
-                        Some(p) => WireClick::WithInside(t, x, y, e.selector.clone(), f64::from(p.x_permyriad) / 10_000.0, f64::from(p.y_permyriad) / 10_000.0),
+                        Some(p) => WireClick::WithInside(
+                            t,
+                            x,
+                            y,
+                            e.selector.clone(),
+                            f64::from(p.x_permyriad) / 10_000.0,
+                            f64::from(p.y_permyriad) / 10_000.0,
+                        ),
                         None => WireClick::Plain(t, x, y, e.selector.clone()),
                     }
                 })
                 .collect(),
-            scrolls: stream.scrolls.iter().map(|e| (f64::from(e.t_ms), f64::from(e.y))).collect(),
-            resizes: stream.resizes.iter().map(|e| (f64::from(e.t_ms), f64::from(e.width_px), f64::from(e.height_px))).collect(),
+            scrolls: stream
+                .scrolls
+                .iter()
+                .map(|e| (f64::from(e.t_ms), f64::from(e.y)))
+                .collect(),
+            resizes: stream
+                .resizes
+                .iter()
+                .map(|e| {
+                    (
+                        f64::from(e.t_ms),
+                        f64::from(e.width_px),
+                        f64::from(e.height_px),
+                    )
+                })
+                .collect(),
         }
     }
 }
@@ -228,17 +329,30 @@ impl NativeBatch {
 impl WirePage {
     fn into_page_view(self, limits: &WireLimits) -> Result<PageView, WireError> {
         if self.url.len() > limits.max_url_len {
-            return Err(invalid(format!("page.url is longer than {} bytes", limits.max_url_len)));
+            return Err(invalid(format!(
+                "page.url is longer than {} bytes",
+                limits.max_url_len
+            )));
         }
-        let url = normalize_url(&self.url, limits.keep_query).map_err(|err| invalid(err.to_string()))?;
-        let viewport_width_px = integer_in(self.viewport.0, 1, 100_000, "page.viewport width")? as u32;
-        let viewport_height_px = integer_in(self.viewport.1, 1, 100_000, "page.viewport height")? as u32;
+        let url =
+            normalize_url(&self.url, limits.keep_query).map_err(|err| invalid(err.to_string()))?;
+        let viewport_width_px =
+            integer_in(self.viewport.0, 1, 100_000, "page.viewport width")? as u32;
+        let viewport_height_px =
+            integer_in(self.viewport.1, 1, 100_000, "page.viewport height")? as u32;
         let (document_width_px, document_height_px) = match self.document {
-            Some((w, h)) => (integer_in(w, 0, 1_000_000, "page.document width")? as u32, integer_in(h, 0, 1_000_000, "page.document height")? as u32),
+            Some((w, h)) => (
+                integer_in(w, 0, 1_000_000, "page.document width")? as u32,
+                integer_in(h, 0, 1_000_000, "page.document height")? as u32,
+            ),
             None => (0, 0),
         };
         if self.tags.len() > limits.max_tags {
-            return Err(invalid(format!("page.tags has {} tags; at most {} are accepted", self.tags.len(), limits.max_tags)));
+            return Err(invalid(format!(
+                "page.tags has {} tags; at most {} are accepted",
+                self.tags.len(),
+                limits.max_tags
+            )));
         }
         for (key, value) in &self.tags {
             validate_tag(key, value)?;
@@ -261,7 +375,8 @@ mod tests {
     use super::*;
 
     fn batch(json: &str) -> Result<(String, Stream), WireError> {
-        let batch: NativeBatch = serde_json::from_str(json).map_err(|e| WireError(e.to_string()))?;
+        let batch: NativeBatch =
+            serde_json::from_str(json).map_err(|e| WireError(e.to_string()))?;
         batch.into_stream(&WireLimits::default())
     }
 
@@ -274,11 +389,36 @@ mod tests {
         assert_eq!(site, "demo");
         assert_eq!(stream.page.url, "https://demo.example/a");
         assert_eq!(stream.page.device, DeviceClass::Mobile);
-        assert_eq!(stream.moves, vec![Move { t_ms: 10, x: 1, y: 2 }, Move { t_ms: 20, x: 5, y: 6 }]);
-        assert_eq!(stream.clicks[0].inside, Some(TargetPoint { x_permyriad: 5000, y_permyriad: 2500 }));
+        assert_eq!(
+            stream.moves,
+            vec![
+                Move {
+                    t_ms: 10,
+                    x: 1,
+                    y: 2
+                },
+                Move {
+                    t_ms: 20,
+                    x: 5,
+                    y: 6
+                }
+            ]
+        );
+        assert_eq!(
+            stream.clicks[0].inside,
+            Some(TargetPoint {
+                x_permyriad: 5000,
+                y_permyriad: 2500
+            })
+        );
         assert_eq!(stream.clicks[1].inside, None);
-        assert_eq!(stream.page.tags, vec![("variant".to_owned(), "B".to_owned())]);
-        let again = NativeBatch::from_stream(&site, &stream).into_stream(&WireLimits::default()).expect("round trip");
+        assert_eq!(
+            stream.page.tags,
+            vec![("variant".to_owned(), "B".to_owned())]
+        );
+        let again = NativeBatch::from_stream(&site, &stream)
+            .into_stream(&WireLimits::default())
+            .expect("round trip");
         assert_eq!(again.1, stream);
     }
 
@@ -290,8 +430,14 @@ mod tests {
             (GOOD.replace("[20,5,6]", "[-5,5,6]"), "moves[0] t"),
             (GOOD.replace("[50,300]", "[50,1e12]"), "scrolls[0] y"),
             (GOOD.replace("0.25", "1.5"), "clicks[0] y inside"),
-            (GOOD.replace("https://Demo.example/a#x", "ftp://x/"), "http or https"),
-            (GOOD.replace("\"variant\"", "\"Bad Key\""), "tag \"Bad Key\""),
+            (
+                GOOD.replace("https://Demo.example/a#x", "ftp://x/"),
+                "http or https",
+            ),
+            (
+                GOOD.replace("\"variant\"", "\"Bad Key\""),
+                "tag \"Bad Key\"",
+            ),
             (GOOD.replace("[390,844]", "[0,844]"), "page.viewport width"),
         ];
         for (json, expected) in cases {

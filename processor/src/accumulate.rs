@@ -6,7 +6,7 @@
 
 use std::collections::HashMap;
 
-use heatpipe_core::agg::{device_segment, PageAgg};
+use heatpipe_core::agg::{PageAgg, device_segment};
 use heatpipe_core::event::{DeviceClass, Stream};
 use heatpipe_core::page::page_key;
 use heatpipe_core::session::BlockRef;
@@ -59,7 +59,10 @@ pub struct DayPartial {
 pub fn accumulate(partial: &mut DayPartial, stream: &Stream) {
     let page = &stream.page;
     let key = page_key(&page.url);
-    let agg = partial.pages.entry(key.clone()).or_insert_with(|| PageAgg::new(page.url.clone(), key.clone()));
+    let agg = partial
+        .pages
+        .entry(key.clone())
+        .or_insert_with(|| PageAgg::new(page.url.clone(), key.clone()));
     let segment = agg.segments.entry(device_segment(page.device)).or_default();
     segment.clicks += stream.clicks.len() as u64;
     segment.moves += stream.moves.len() as u64;
@@ -90,7 +93,10 @@ pub fn accumulate(partial: &mut DayPartial, stream: &Stream) {
         moves: stream.moves.len() as u64,
         scrolls: stream.scrolls.len() as u64,
     };
-    match partial.page_views.entry((stream.session_id.clone(), stream.page_view_index)) {
+    match partial
+        .page_views
+        .entry((stream.session_id.clone(), stream.page_view_index))
+    {
         std::collections::hash_map::Entry::Occupied(mut entry) => entry.get_mut().merge(&view),
         std::collections::hash_map::Entry::Vacant(entry) => {
             entry.insert(view);
@@ -118,7 +124,10 @@ impl DayPartial {
             }
         }
         for (session, blocks) in other.session_blocks {
-            self.session_blocks.entry(session).or_default().extend(blocks);
+            self.session_blocks
+                .entry(session)
+                .or_default()
+                .extend(blocks);
         }
         self.streams += other.streams;
         self.events += other.events;
@@ -130,10 +139,15 @@ impl DayPartial {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use heatpipe_fixtures::{generate_traffic, TrafficSpec};
+    use heatpipe_fixtures::{TrafficSpec, generate_traffic};
 
     fn traffic() -> Vec<Stream> {
-        generate_traffic(&TrafficSpec { seed: 3, origin: "https://demo.example".into(), num_sessions: 60, window_ms: 1_763_769_600_000..1_763_856_000_000 })
+        generate_traffic(&TrafficSpec {
+            seed: 3,
+            origin: "https://demo.example".into(),
+            num_sessions: 60,
+            window_ms: 1_763_769_600_000..1_763_856_000_000,
+        })
     }
 
     fn fold(streams: &[Stream]) -> DayPartial {
@@ -152,7 +166,10 @@ mod tests {
             let merged = fold(&streams[..split]).merge(fold(&streams[split..]));
             assert_eq!(merged.pages, whole.pages, "split at {split}");
             assert_eq!(merged.page_views, whole.page_views, "split at {split}");
-            assert_eq!((merged.streams, merged.events), (whole.streams, whole.events));
+            assert_eq!(
+                (merged.streams, merged.events),
+                (whole.streams, whole.events)
+            );
         }
     }
 
@@ -162,8 +179,21 @@ mod tests {
         let partial = fold(&streams);
         let clicks: u64 = streams.iter().map(|s| s.clicks.len() as u64).sum();
         let moves: u64 = streams.iter().map(|s| s.moves.len() as u64).sum();
-        let grid_clicks: u64 = partial.pages.values().flat_map(|p| p.segments.values()).map(|s| s.click_grid.total()).sum();
-        let grid_moves: u64 = partial.pages.values().flat_map(|p| p.segments.values()).map(|s| s.move_grid.total()).sum();
-        assert_eq!((grid_clicks, grid_moves, partial.events_off_grid), (clicks, moves, 0));
+        let grid_clicks: u64 = partial
+            .pages
+            .values()
+            .flat_map(|p| p.segments.values())
+            .map(|s| s.click_grid.total())
+            .sum();
+        let grid_moves: u64 = partial
+            .pages
+            .values()
+            .flat_map(|p| p.segments.values())
+            .map(|s| s.move_grid.total())
+            .sum();
+        assert_eq!(
+            (grid_clicks, grid_moves, partial.events_off_grid),
+            (clicks, moves, 0)
+        );
     }
 }

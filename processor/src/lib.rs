@@ -3,9 +3,9 @@
 //! index — in parallel on every core, reading a bounded window of chunks at a time.
 //!
 //! # Layout
-//! - [`accumulate`]: the pure, mergeable core (`accumulate`, `DayPartial::merge`).
-//! - [`finalize`]: partial → page aggregates, page index, session index.
-//! - [`run`]: the driver: list, fetch, de-duplicate, aggregate, write.
+//! - [`accumulate`] — the pure, mergeable core (`accumulate`, `DayPartial::merge`).
+//! - [`finalize`] — partial → page aggregates, page index, session index.
+//! - [`run`] — the driver: list, fetch, de-duplicate, aggregate, write.
 
 pub mod accumulate;
 pub mod finalize;
@@ -14,7 +14,7 @@ pub mod run;
 use heatpipe_core::chunk::FormatError;
 use heatpipe_core::store::StoreError;
 
-pub use run::{process_day, ProcessOptions};
+pub use run::{ProcessOptions, process_day};
 
 /// Why processing a day failed as a whole (a bad chunk only skips that chunk).
 #[derive(Debug, thiserror::Error)]
@@ -48,7 +48,11 @@ impl ProcessSummary {
     /// Returns the one-line summary printed after a run.
     pub fn line(&self) -> String {
         let seconds = self.elapsed_ms as f64 / 1000.0;
-        let rate = if seconds > 0.0 { self.events as f64 / seconds } else { 0.0 };
+        let rate = if seconds > 0.0 {
+            self.events as f64 / seconds
+        } else {
+            0.0
+        };
         format!(
             "chunks={} skipped={} duplicates={} events={} pages={} sessions={} seconds={seconds:.3} events_per_s={rate:.0}",
             self.chunks,

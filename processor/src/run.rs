@@ -9,14 +9,14 @@ use std::time::Instant;
 use bytes::Bytes;
 use chrono::NaiveDate;
 use futures::stream::{self, StreamExt};
-use heatpipe_core::chunk::{decode_block, decode_header, ChunkIndex};
+use heatpipe_core::chunk::{ChunkIndex, decode_block, decode_header};
 use heatpipe_core::keys::{page_agg_key, pages_key, raw_day_prefix, session_index_key};
 use heatpipe_core::session::BlockRef;
 use heatpipe_core::store::ObjectStore;
 use rayon::prelude::*;
 
-use crate::accumulate::{accumulate, DayPartial};
-use crate::finalize::{finalize, DayOutput};
+use crate::accumulate::{DayPartial, accumulate};
+use crate::finalize::{DayOutput, finalize};
 use crate::{ProcessError, ProcessSummary};
 
 /// What to process and how hard to push the store.
@@ -32,7 +32,12 @@ pub struct ProcessOptions {
 
 impl ProcessOptions {
     pub fn new(site: &str, date: NaiveDate) -> Self {
-        ProcessOptions { site: site.to_owned(), date, fetch_concurrency: 8, window_chunks: 64 }
+        ProcessOptions {
+            site: site.to_owned(),
+            date,
+            fetch_concurrency: 8,
+            window_chunks: 64,
+        }
     }
 }
 
@@ -46,31 +51,54 @@ struct FetchedChunk {
 }
 
 /// Processes one day of one site and writes its outputs; returns what was done.
-pub async fn process_day(store: Arc<dyn ObjectStore>, options: &ProcessOptions) -> Result<ProcessSummary, ProcessError> {
+pub async fn process_day(
+    store: Arc<dyn ObjectStore>,
+    options: &ProcessOptions,
+) -> Result<ProcessSummary, ProcessError> {
     let started = Instant::now();
     let prefix = raw_day_prefix(&options.site, options.date);
-    let keys: Vec<String> = store.list(&prefix).await?.into_iter().map(|m| m.key).filter(|k| k.ends_with(".hpc")).collect();
-    let mut summary = ProcessSummary { chunks: keys.len() as u64, ..ProcessSummary::default() };
+    let keys: Vec<String> = store
+        .list(&prefix)
+        .await?
+        .into_iter()
+        .map(|m| m.key)
+        .filter(|k| k.ends_with(".hpc"))
+        .collect();
+    let mut summary = ProcessSummary {
+        chunks: keys.len() as u64,
+        ..ProcessSummary::default()
+    };
     let mut seen_batches: HashSet<(String, u64)> = HashSet::new();
     let mut day = DayPartial::default();
     for window in keys.chunks(options.window_chunks.max(1)) {
-        let fetched: Vec<(String, Result<Bytes, heatpipe_core::store::StoreError>)> = stream::iter(window.iter().cloned())
-            .map(|key| {
-                let store = store.clone();
-                async move {
-                    let result = store.get(&key).await;
-                    (key, result)
-                }
-            })
-            .buffered(options.fetch_concurrency.max(1))
-            .collect()
-            .await;
+        let fetched: Vec<(String, Result<Bytes, heatpipe_core::store::StoreError>)> =
+            stream::iter(window.iter().cloned())
+                .map(|key| {
+                    let store = store.clone();
+                    async move {
+                        let result = store.get(&key).await;
+                        (key, result)
+                    }
+                })
+                .buffered(options.fetch_concurrency.max(1))
+                .collect()
+                .await;
         let mut chunks = Vec::with_capacity(fetched.len());
         for (key, result) in fetched {
-            match result.map_err(|e| e.to_string()).and_then(|bytes| decode_header(&bytes).map(|index| (bytes, index)).map_err(|e| e.to_string())) {
+            match result.map_err(|e| e.to_string()).and_then(|bytes| {
+                decode_header(&bytes)
+                    .map(|index| (bytes, index))
+                    .map_err(|e| e.to_string())
+            }) {
                 Ok((bytes, index)) => {
-                    let skip = mark_repeats(&index, &mut seen_batches, &mut summary.duplicate_streams);
-                    chunks.push(FetchedChunk { key, bytes, index, skip });
+                    let skip =
+                        mark_repeats(&index, &mut seen_batches, &mut summary.duplicate_streams);
+                    chunks.push(FetchedChunk {
+                        key,
+                        bytes,
+                        index,
+                        skip,
+                    });
                 }
                 Err(reason) => {
                     tracing::warn!(chunk = %key, %reason, "skipping unreadable chunk");
@@ -89,7 +117,9 @@ pub async fn process_day(store: Arc<dyn ObjectStore>, options: &ProcessOptions) 
     }
     summary.streams = day.streams;
     summary.events = day.events;
-    let output = tokio::task::spawn_blocking(move || finalize(day)).await.map_err(|e| ProcessError::Task(e.to_string()))?;
+    let output = tokio::task::spawn_blocking(move || finalize(day))
+        .await
+        .map_err(|e| ProcessError::Task(e.to_string()))?;
     summary.pages = output.pages.len() as u64;
     summary.sessions = output.sessions.sessions.len() as u64;
     write_output(store.as_ref(), options, &output).await?;
@@ -98,17 +128,27 @@ pub async fn process_day(store: Arc<dyn ObjectStore>, options: &ProcessOptions) 
 }
 
 /// Marks the streams of `index` whose (session, batch) was already seen, and records the rest.
-fn mark_repeats(index: &ChunkIndex, seen: &mut HashSet<(String, u64)>, duplicates: &mut u64) -> Vec<Vec<bool>> {
+fn mark_repeats(
+    index: &ChunkIndex,
+    seen: &mut HashSet<(String, u64)>,
+    duplicates: &mut u64,
+) -> Vec<Vec<bool>> {
     index
         .header
         .blocks
         .iter()
         .map(|block| {
             block
-                .streams
+                .sessions
                 .iter()
-                .map(|stream| {
-                    let fresh = seen.insert((block.session_id.clone(), stream.batch_seq));
+                .flat_map(|session| {
+                    session
+                        .streams
+                        .iter()
+                        .map(move |stream| (&session.session_id, stream))
+                })
+                .map(|(session_id, stream)| {
+                    let fresh = seen.insert((session_id.clone(), stream.batch_seq));
                     *duplicates += u64::from(!fresh);
                     !fresh
                 })
@@ -119,19 +159,23 @@ fn mark_repeats(index: &ChunkIndex, seen: &mut HashSet<(String, u64)>, duplicate
 
 /// Decodes and accumulates a window's chunks on the rayon pool; returns the partial and the
 /// blocks that could not be decoded.
-async fn aggregate_window(chunks: Vec<FetchedChunk>) -> Result<(DayPartial, Vec<(String, String)>), ProcessError> {
+async fn aggregate_window(
+    chunks: Vec<FetchedChunk>,
+) -> Result<(DayPartial, Vec<(String, String)>), ProcessError> {
     let (sender, receiver) = tokio::sync::oneshot::channel();
     rayon::spawn(move || {
-        let result = chunks
-            .par_iter()
-            .map(aggregate_chunk)
-            .reduce(|| (DayPartial::default(), Vec::new()), |(a, mut fa), (b, fb)| {
+        let result = chunks.par_iter().map(aggregate_chunk).reduce(
+            || (DayPartial::default(), Vec::new()),
+            |(a, mut fa), (b, fb)| {
                 fa.extend(fb);
                 (a.merge(b), fa)
-            });
+            },
+        );
         let _ = sender.send(result);
     });
-    receiver.await.map_err(|_| ProcessError::Task("aggregation worker stopped".into()))
+    receiver
+        .await
+        .map_err(|_| ProcessError::Task("aggregation worker stopped".into()))
 }
 
 fn aggregate_chunk(chunk: &FetchedChunk) -> (DayPartial, Vec<(String, String)>) {
@@ -143,7 +187,9 @@ fn aggregate_chunk(chunk: &FetchedChunk) -> (DayPartial, Vec<(String, String)>) 
             .block_range(block_number)
             .and_then(|range| chunk.bytes.get(range.start as usize..range.end as usize))
             .ok_or_else(|| "block lies past the end of the chunk".to_owned())
-            .and_then(|bytes| decode_block(bytes, entry.spec(), block_number).map_err(|e| e.to_string()));
+            .and_then(|bytes| {
+                decode_block(bytes, entry.spec(), block_number).map_err(|e| e.to_string())
+            });
         let streams = match decoded {
             Ok(streams) => streams,
             Err(reason) => {
@@ -151,33 +197,55 @@ fn aggregate_chunk(chunk: &FetchedChunk) -> (DayPartial, Vec<(String, String)>) 
                 continue;
             }
         };
-        let mut kept = 0;
+        let block_ref = BlockRef {
+            chunk_key: chunk.key.clone(),
+            offset: chunk.index.data_start + entry.offset,
+            compressed_len: entry.compressed_len,
+            raw_len: entry.raw_len,
+            crc32: entry.crc32,
+            num_streams: entry.num_streams() as u32,
+        };
         for (stream, skip) in streams.iter().zip(&chunk.skip[block_number]) {
-            if !skip {
-                accumulate(&mut partial, stream);
-                kept += 1;
+            if *skip {
+                continue;
             }
-        }
-        if kept > 0 {
-            let offset = chunk.index.data_start + entry.offset;
-            partial.session_blocks.entry(entry.session_id.clone()).or_default().push(BlockRef {
-                chunk_key: chunk.key.clone(),
-                offset,
-                compressed_len: entry.compressed_len,
-                raw_len: entry.raw_len,
-                crc32: entry.crc32,
-                num_streams: entry.streams.len() as u32,
-            });
+            accumulate(&mut partial, stream);
+            let blocks = partial
+                .session_blocks
+                .entry(stream.session_id.clone())
+                .or_default();
+            if blocks.last() != Some(&block_ref) {
+                blocks.push(block_ref.clone());
+            }
         }
     }
     (partial, failures)
 }
 
-async fn write_output(store: &dyn ObjectStore, options: &ProcessOptions, output: &DayOutput) -> Result<(), ProcessError> {
+async fn write_output(
+    store: &dyn ObjectStore,
+    options: &ProcessOptions,
+    output: &DayOutput,
+) -> Result<(), ProcessError> {
     for (key, page) in &output.pages {
-        store.put(&page_agg_key(&options.site, options.date, key), Bytes::from(page.encode()?)).await?;
+        store
+            .put(
+                &page_agg_key(&options.site, options.date, key),
+                Bytes::from(page.encode()?),
+            )
+            .await?;
     }
-    store.put(&pages_key(&options.site, options.date), Bytes::from(output.index.encode()?)).await?;
-    store.put(&session_index_key(&options.site, options.date), Bytes::from(output.sessions.encode()?)).await?;
+    store
+        .put(
+            &pages_key(&options.site, options.date),
+            Bytes::from(output.index.encode()?),
+        )
+        .await?;
+    store
+        .put(
+            &session_index_key(&options.site, options.date),
+            Bytes::from(output.sessions.encode()?),
+        )
+        .await?;
     Ok(())
 }

@@ -8,15 +8,20 @@ use heatpipe_core::agg::{PageAgg, PageIndex};
 use heatpipe_core::keys::{parse_date, raw_day_prefix, session_index_key};
 use heatpipe_core::session::SessionIndex;
 use heatpipe_core::store::{LocalStore, ObjectStore};
-use heatpipe_fixtures::{generate_traffic, write_chunks, TrafficSpec};
-use heatpipe_processor::{process_day, ProcessOptions};
+use heatpipe_fixtures::{TrafficSpec, generate_traffic, write_chunks};
+use heatpipe_processor::{ProcessOptions, process_day};
 
 const SITE: &str = "demo";
 
 fn day_traffic() -> Vec<heatpipe_core::event::Stream> {
     let date = parse_date("2026-11-21").expect("date");
     let start = heatpipe_core::keys::date_start_ms(date);
-    generate_traffic(&TrafficSpec { seed: 11, origin: "https://demo.example".into(), num_sessions: 150, window_ms: start..start + 86_400_000 })
+    generate_traffic(&TrafficSpec {
+        seed: 11,
+        origin: "https://demo.example".into(),
+        num_sessions: 150,
+        window_ms: start..start + 86_400_000,
+    })
 }
 
 async fn all_outputs(store: &dyn ObjectStore) -> Vec<(String, Bytes)> {
@@ -35,28 +40,64 @@ async fn counts_are_exact_and_repeats_count_once() {
     let folder = tempfile::tempdir().expect("tempdir");
     let store: Arc<dyn ObjectStore> = Arc::new(LocalStore::open(folder.path()).expect("store"));
     let streams = day_traffic();
-    write_chunks(store.as_ref(), SITE, "c1", &streams, 40).await.expect("write");
+    write_chunks(store.as_ref(), SITE, "c1", &streams, 40)
+        .await
+        .expect("write");
     // The same batches again under another collector's keys: a retried upload.
-    write_chunks(store.as_ref(), SITE, "c2", &streams[..100], 40).await.expect("write repeats");
+    write_chunks(store.as_ref(), SITE, "c2", &streams[..100], 40)
+        .await
+        .expect("write repeats");
 
     let date = parse_date("2026-11-21").expect("date");
-    let summary = process_day(store.clone(), &ProcessOptions::new(SITE, date)).await.expect("process");
+    let summary = process_day(store.clone(), &ProcessOptions::new(SITE, date))
+        .await
+        .expect("process");
     assert_eq!(summary.duplicate_streams, 100);
     assert_eq!(summary.streams, streams.len() as u64);
-    assert_eq!(summary.events, streams.iter().map(|s| s.num_events() as u64).sum::<u64>());
+    assert_eq!(
+        summary.events,
+        streams.iter().map(|s| s.num_events() as u64).sum::<u64>()
+    );
 
-    let index = PageIndex::decode(&store.get(&heatpipe_core::keys::pages_key(SITE, date)).await.expect("pages")).expect("decode");
+    let index = PageIndex::decode(
+        &store
+            .get(&heatpipe_core::keys::pages_key(SITE, date))
+            .await
+            .expect("pages"),
+    )
+    .expect("decode");
     let total_clicks: u64 = index.pages.iter().map(|p| p.clicks).sum();
-    assert_eq!(total_clicks, streams.iter().map(|s| s.clicks.len() as u64).sum::<u64>());
-    let mut views: Vec<(String, u32)> = streams.iter().map(|s| (s.session_id.clone(), s.page_view_index)).collect();
+    assert_eq!(
+        total_clicks,
+        streams.iter().map(|s| s.clicks.len() as u64).sum::<u64>()
+    );
+    let mut views: Vec<(String, u32)> = streams
+        .iter()
+        .map(|s| (s.session_id.clone(), s.page_view_index))
+        .collect();
     views.sort();
     views.dedup();
-    assert_eq!(index.pages.iter().map(|p| p.views).sum::<u64>(), views.len() as u64);
+    assert_eq!(
+        index.pages.iter().map(|p| p.views).sum::<u64>(),
+        views.len() as u64
+    );
     for page in &index.pages {
-        let agg = PageAgg::decode(&store.get(&heatpipe_core::keys::page_agg_key(SITE, date, &page.key)).await.expect("agg")).expect("decode");
+        let agg = PageAgg::decode(
+            &store
+                .get(&heatpipe_core::keys::page_agg_key(SITE, date, &page.key))
+                .await
+                .expect("agg"),
+        )
+        .expect("decode");
         assert_eq!(agg.combined(|_| true).click_grid.total(), page.clicks);
     }
-    let sessions = SessionIndex::decode(&store.get(&session_index_key(SITE, date)).await.expect("sessions")).expect("decode");
+    let sessions = SessionIndex::decode(
+        &store
+            .get(&session_index_key(SITE, date))
+            .await
+            .expect("sessions"),
+    )
+    .expect("decode");
     assert_eq!(sessions.sessions.len(), 150);
 }
 
@@ -65,23 +106,44 @@ async fn corrupt_chunks_are_skipped_and_reported_and_reruns_are_byte_identical()
     let folder = tempfile::tempdir().expect("tempdir");
     let store: Arc<dyn ObjectStore> = Arc::new(LocalStore::open(folder.path()).expect("store"));
     let streams = day_traffic();
-    let keys = write_chunks(store.as_ref(), SITE, "c1", &streams, 40).await.expect("write");
+    let keys = write_chunks(store.as_ref(), SITE, "c1", &streams, 40)
+        .await
+        .expect("write");
     let date = parse_date("2026-11-21").expect("date");
     let damaged_key = format!("{}00/zz-garbage.hpc", raw_day_prefix(SITE, date));
-    store.put(&damaged_key, Bytes::from_static(b"HPCK\x01\x00not a chunk")).await.expect("put");
+    store
+        .put(&damaged_key, Bytes::from_static(b"HPCK\x01\x00not a chunk"))
+        .await
+        .expect("put");
     let mut flipped = store.get(&keys[0]).await.expect("get").to_vec();
     let last = flipped.len() - 1;
     flipped[last] ^= 0xff;
-    store.put(&keys[0], Bytes::from(flipped)).await.expect("put");
+    store
+        .put(&keys[0], Bytes::from(flipped))
+        .await
+        .expect("put");
 
-    let first = process_day(store.clone(), &ProcessOptions::new(SITE, date)).await.expect("process");
+    let first = process_day(store.clone(), &ProcessOptions::new(SITE, date))
+        .await
+        .expect("process");
     assert_eq!((first.chunks_skipped, first.blocks_skipped), (1, 1));
     let reasons: Vec<&str> = first.skipped.iter().map(|(key, _)| key.as_str()).collect();
-    assert!(reasons.contains(&damaged_key.as_str()) && reasons.contains(&keys[0].as_str()), "{reasons:?}");
+    assert!(
+        reasons.contains(&damaged_key.as_str()) && reasons.contains(&keys[0].as_str()),
+        "{reasons:?}"
+    );
     let outputs = all_outputs(store.as_ref()).await;
 
-    let options = ProcessOptions { window_chunks: 3, fetch_concurrency: 2, ..ProcessOptions::new(SITE, date) };
+    let options = ProcessOptions {
+        window_chunks: 3,
+        fetch_concurrency: 2,
+        ..ProcessOptions::new(SITE, date)
+    };
     let second = process_day(store.clone(), &options).await.expect("rerun");
     assert_eq!(second.events, first.events);
-    assert_eq!(all_outputs(store.as_ref()).await, outputs, "a rerun with other windows writes the same bytes");
+    assert_eq!(
+        all_outputs(store.as_ref()).await,
+        outputs,
+        "a rerun with other windows writes the same bytes"
+    );
 }

@@ -15,7 +15,10 @@ use xxhash_rust::xxh3::Xxh3;
 use crate::error::RenderResult;
 
 /// Reads each key, in order; `None` where the object does not exist.
-async fn read_all(store: &Arc<dyn ObjectStore>, keys: Vec<String>) -> RenderResult<Vec<(String, Option<Bytes>)>> {
+async fn read_all(
+    store: &Arc<dyn ObjectStore>,
+    keys: Vec<String>,
+) -> RenderResult<Vec<(String, Option<Bytes>)>> {
     let reads = keys.into_iter().map(|key| async move {
         match store.get(&key).await {
             Ok(bytes) => Ok((key, Some(bytes))),
@@ -23,7 +26,11 @@ async fn read_all(store: &Arc<dyn ObjectStore>, keys: Vec<String>) -> RenderResu
             Err(err) => Err(err),
         }
     });
-    join_all(reads).await.into_iter().map(|r| r.map_err(Into::into)).collect()
+    join_all(reads)
+        .await
+        .into_iter()
+        .map(|r| r.map_err(Into::into))
+        .collect()
 }
 
 /// A page's aggregates over a range, and a fingerprint of the stored bytes they came from.
@@ -34,8 +41,16 @@ pub struct PageOverRange {
 }
 
 /// Loads and merges page `key` over `days`; `None` if no day has it.
-pub async fn load_page(store: &Arc<dyn ObjectStore>, site: &str, days: &[NaiveDate], key: &str) -> RenderResult<Option<PageOverRange>> {
-    let keys = days.iter().map(|day| page_agg_key(site, *day, key)).collect();
+pub async fn load_page(
+    store: &Arc<dyn ObjectStore>,
+    site: &str,
+    days: &[NaiveDate],
+    key: &str,
+) -> RenderResult<Option<PageOverRange>> {
+    let keys = days
+        .iter()
+        .map(|day| page_agg_key(site, *day, key))
+        .collect();
     let mut merged: Option<PageAgg> = None;
     let mut hasher = Xxh3::new();
     for (object_key, bytes) in read_all(store, keys).await? {
@@ -49,35 +64,55 @@ pub async fn load_page(store: &Arc<dyn ObjectStore>, site: &str, days: &[NaiveDa
                     None => merged = Some(agg),
                 }
             }
-            Err(err) => tracing::warn!(key = %object_key, error = %err, "skipping corrupt page aggregate"),
+            Err(err) => {
+                tracing::warn!(key = %object_key, error = %err, "skipping corrupt page aggregate")
+            }
         }
     }
-    Ok(merged.map(|agg| PageOverRange { agg, fingerprint: hasher.digest() }))
+    Ok(merged.map(|agg| PageOverRange {
+        agg,
+        fingerprint: hasher.digest(),
+    }))
 }
 
 /// Loads and merges the page index over `days`.
-pub async fn load_index(store: &Arc<dyn ObjectStore>, site: &str, days: &[NaiveDate]) -> RenderResult<PageIndex> {
+pub async fn load_index(
+    store: &Arc<dyn ObjectStore>,
+    site: &str,
+    days: &[NaiveDate],
+) -> RenderResult<PageIndex> {
     let keys = days.iter().map(|day| pages_key(site, *day)).collect();
     let mut merged = PageIndex::default();
     for (object_key, bytes) in read_all(store, keys).await? {
         let Some(bytes) = bytes else { continue };
         match PageIndex::decode(&bytes) {
             Ok(index) => merged.merge(&index),
-            Err(err) => tracing::warn!(key = %object_key, error = %err, "skipping corrupt page index"),
+            Err(err) => {
+                tracing::warn!(key = %object_key, error = %err, "skipping corrupt page index")
+            }
         }
     }
     Ok(merged)
 }
 
 /// Loads the session summaries of `days`, each with its day.
-pub async fn load_sessions(store: &Arc<dyn ObjectStore>, site: &str, days: &[NaiveDate]) -> RenderResult<Vec<(NaiveDate, SessionSummary)>> {
-    let keys = days.iter().map(|day| session_index_key(site, *day)).collect();
+pub async fn load_sessions(
+    store: &Arc<dyn ObjectStore>,
+    site: &str,
+    days: &[NaiveDate],
+) -> RenderResult<Vec<(NaiveDate, SessionSummary)>> {
+    let keys = days
+        .iter()
+        .map(|day| session_index_key(site, *day))
+        .collect();
     let mut sessions = Vec::new();
     for ((object_key, bytes), day) in read_all(store, keys).await?.into_iter().zip(days) {
         let Some(bytes) = bytes else { continue };
         match SessionIndex::decode(&bytes) {
             Ok(index) => sessions.extend(index.sessions.into_iter().map(|s| (*day, s))),
-            Err(err) => tracing::warn!(key = %object_key, error = %err, "skipping corrupt session index"),
+            Err(err) => {
+                tracing::warn!(key = %object_key, error = %err, "skipping corrupt session index")
+            }
         }
     }
     Ok(sessions)

@@ -32,18 +32,27 @@ impl RenderError {
             RenderError::Store(err) => match err.kind {
                 StoreErrorKind::NotFound => StatusCode::NOT_FOUND,
                 StoreErrorKind::InvalidKey => StatusCode::BAD_REQUEST,
-                StoreErrorKind::Unauthorized | StoreErrorKind::Timeout | StoreErrorKind::Unavailable | StoreErrorKind::Io => StatusCode::SERVICE_UNAVAILABLE,
+                StoreErrorKind::Unauthorized
+                | StoreErrorKind::Timeout
+                | StoreErrorKind::Unavailable
+                | StoreErrorKind::Io => StatusCode::SERVICE_UNAVAILABLE,
             },
-            RenderError::Corrupt(_) | RenderError::Image(_) | RenderError::Worker(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            RenderError::Corrupt(_) | RenderError::Image(_) | RenderError::Worker(_) => {
+                StatusCode::INTERNAL_SERVER_ERROR
+            }
         }
     }
 }
 
 /// Runs `work` on the rayon pool and waits for it without blocking the async runtime.
-pub async fn on_rayon<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> RenderResult<T> {
+pub async fn on_rayon<T: Send + 'static>(
+    work: impl FnOnce() -> T + Send + 'static,
+) -> RenderResult<T> {
     let (sender, receiver) = tokio::sync::oneshot::channel();
     rayon::spawn(move || {
         let _ = sender.send(work());
     });
-    receiver.await.map_err(|_| RenderError::Worker("rendering worker stopped".into()))
+    receiver
+        .await
+        .map_err(|_| RenderError::Worker("rendering worker stopped".into()))
 }

@@ -3,14 +3,14 @@
 //! and the web viewer on top.
 //!
 //! # Layout
-//! - [`error`]: `RenderError` and its HTTP status; running work on the rayon pool.
-//! - [`query`]: date ranges, page and device parameters.
-//! - [`data`]: loading and merging stored aggregates and indexes over a range.
-//! - [`png`]: kernel density, normalization, palettes, PNG encoding.
-//! - [`render`]: one page's heatmap image, for the endpoint and the batch command.
-//! - [`scroll_map`]: scroll maps and the scroll-depth report.
-//! - [`timeline`]: replay timelines from ranged reads of session blocks.
-//! - [`routes`]: the HTTP routes and the viewer.
+//! - [`error`] — `RenderError` and its HTTP status; running work on the rayon pool.
+//! - [`query`] — date ranges, page and device parameters.
+//! - [`data`] — loading and merging stored aggregates and indexes over a range.
+//! - [`png`] — kernel density, normalization, palettes, PNG encoding.
+//! - [`render`] — one page's heatmap image, for the endpoint and the batch command.
+//! - [`scroll_map`] — scroll maps and the scroll-depth report.
+//! - [`timeline`] — replay timelines from ranged reads of session blocks.
+//! - [`routes`] — the HTTP routes and the viewer.
 
 pub mod data;
 pub mod error;
@@ -29,8 +29,8 @@ use bytes::Bytes;
 use heatpipe_core::store::ObjectStore;
 use serde::Deserialize;
 use tokio::net::TcpListener;
-use warp::reply::Response;
 use warp::Filter;
+use warp::reply::Response;
 
 /// How the renderer serves.
 #[derive(Debug, Clone, Deserialize)]
@@ -44,7 +44,10 @@ pub struct RendererConfig {
 
 impl Default for RendererConfig {
     fn default() -> Self {
-        RendererConfig { png_cache_entries: 64, max_sessions_listed: 1000 }
+        RendererConfig {
+            png_cache_entries: 64,
+            max_sessions_listed: 1000,
+        }
     }
 }
 
@@ -65,11 +68,17 @@ pub struct Renderer {
 
 impl Renderer {
     pub fn new(store: Arc<dyn ObjectStore>, config: RendererConfig) -> Arc<Self> {
-        Arc::new(Renderer { store, config, png_cache: Mutex::new(PngCache::default()) })
+        Arc::new(Renderer {
+            store,
+            config,
+            png_cache: Mutex::new(PngCache::default()),
+        })
     }
 
     fn cache(&self) -> std::sync::MutexGuard<'_, PngCache> {
-        self.png_cache.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.png_cache
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     /// Returns the cached PNG of `etag`, if any.
@@ -92,7 +101,9 @@ impl Renderer {
 }
 
 /// All renderer routes: the read API and the viewer.
-pub fn routes(renderer: Arc<Renderer>) -> impl Filter<Extract = (Response,), Error = warp::Rejection> + Clone {
+pub fn routes(
+    renderer: Arc<Renderer>,
+) -> impl Filter<Extract = (Response,), Error = warp::Rejection> + Clone {
     use routes::{heatmap, listing, viewer};
     heatmap::heatmap_filter(renderer.clone())
         .or(listing::pages_filter(renderer.clone()))
@@ -108,8 +119,20 @@ pub fn routes(renderer: Arc<Renderer>) -> impl Filter<Extract = (Response,), Err
 }
 
 /// Serves the renderer alone on `listener` until `shutdown` resolves.
-pub async fn serve(renderer: Arc<Renderer>, listener: TcpListener, shutdown: impl Future<Output = ()> + Send + 'static) {
-    let health = warp::path!("healthz").and(warp::get()).map(|| warp::reply::json(&serde_json::json!({"ok": true})));
-    let filter = routes(renderer).or(health).recover(heatpipe_core::http::recover);
-    warp::serve(filter).incoming(listener).graceful(shutdown).run().await;
+pub async fn serve(
+    renderer: Arc<Renderer>,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) {
+    let health = warp::path!("healthz")
+        .and(warp::get())
+        .map(|| warp::reply::json(&serde_json::json!({"ok": true})));
+    let filter = routes(renderer)
+        .or(health)
+        .recover(heatpipe_core::http::recover);
+    warp::serve(filter)
+        .incoming(listener)
+        .graceful(shutdown)
+        .run()
+        .await;
 }

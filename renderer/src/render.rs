@@ -1,11 +1,11 @@
 //! One page's heatmap image from its aggregates: the code shared by the HTTP endpoint and the
 //! `heatpipe render` batch command.
 
-use heatpipe_core::agg::{device_segment, PageAgg, SegmentAgg, GRID_CELL_PX, SCROLL_BUCKET_PX};
+use heatpipe_core::agg::{GRID_CELL_PX, PageAgg, SCROLL_BUCKET_PX, SegmentAgg, device_segment};
 use heatpipe_core::event::DeviceClass;
 
 use crate::error::{RenderError, RenderResult};
-use crate::png::{check_size, encode_png, render_density, HeatmapStyle, Palette};
+use crate::png::{HeatmapStyle, Palette, check_size, encode_png, render_density};
 use crate::scroll_map::render_scroll_map;
 
 /// Which events a heatmap shows.
@@ -24,7 +24,9 @@ impl HeatmapKind {
             None | Some("click") => Ok(HeatmapKind::Click),
             Some("move") => Ok(HeatmapKind::Move),
             Some("scroll") => Ok(HeatmapKind::Scroll),
-            Some(other) => Err(RenderError::BadRequest(format!("kind must be click, move or scroll, not {other:?}"))),
+            Some(other) => Err(RenderError::BadRequest(format!(
+                "kind must be click, move or scroll, not {other:?}"
+            ))),
         }
     }
 
@@ -58,12 +60,22 @@ pub struct HeatmapRequest {
 impl HeatmapRequest {
     /// The defaults for `kind`: every device, the page's width, the classic palette.
     pub fn new(kind: HeatmapKind) -> Self {
-        HeatmapRequest { kind, device: None, width_px: None, radius_px: kind.default_radius_px(), palette: Palette::Classic, opacity: 0.85 }
+        HeatmapRequest {
+            kind,
+            device: None,
+            width_px: None,
+            radius_px: kind.default_radius_px(),
+            palette: Palette::Classic,
+            opacity: 0.85,
+        }
     }
 
     /// Returns the segment this request shows: the chosen device, or all of them summed.
     pub fn segment_of(&self, page: &PageAgg) -> SegmentAgg {
-        page.combined(|name| self.device.is_none_or(|device| name == device_segment(device)))
+        page.combined(|name| {
+            self.device
+                .is_none_or(|device| name == device_segment(device))
+        })
     }
 }
 
@@ -72,8 +84,14 @@ pub fn page_size(segment: &SegmentAgg, width_px: Option<u32>) -> (u32, u32) {
     let grid_width = segment.click_grid.cols.max(segment.move_grid.cols) * GRID_CELL_PX;
     let grid_height = segment.click_grid.rows.max(segment.move_grid.rows) * GRID_CELL_PX;
     let deepest = segment.scroll.deepest_px.len() as u32 * SCROLL_BUCKET_PX;
-    let width = width_px.unwrap_or_else(|| segment.max_document_width_px.max(grid_width)).max(1);
-    let height = segment.max_document_height_px.max(grid_height).max(deepest).max(1);
+    let width = width_px
+        .unwrap_or_else(|| segment.max_document_width_px.max(grid_width))
+        .max(1);
+    let height = segment
+        .max_document_height_px
+        .max(grid_height)
+        .max(deepest)
+        .max(1);
     (width, height)
 }
 
@@ -81,11 +99,23 @@ pub fn page_size(segment: &SegmentAgg, width_px: Option<u32>) -> (u32, u32) {
 pub fn render_segment_png(segment: &SegmentAgg, request: &HeatmapRequest) -> RenderResult<Vec<u8>> {
     let (width_px, height_px) = page_size(segment, request.width_px);
     check_size(width_px, height_px)?;
-    let style = HeatmapStyle { width_px, height_px, radius_px: request.radius_px, palette: request.palette, opacity: request.opacity };
+    let style = HeatmapStyle {
+        width_px,
+        height_px,
+        radius_px: request.radius_px,
+        palette: request.palette,
+        opacity: request.opacity,
+    };
     let pixels = match request.kind {
         HeatmapKind::Click => render_density(&segment.click_grid, &style),
         HeatmapKind::Move => render_density(&segment.move_grid, &style),
-        HeatmapKind::Scroll => render_scroll_map(&segment.scroll, width_px, height_px, request.palette, request.opacity),
+        HeatmapKind::Scroll => render_scroll_map(
+            &segment.scroll,
+            width_px,
+            height_px,
+            request.palette,
+            request.opacity,
+        ),
     };
     encode_png(&pixels, width_px, height_px)
 }

@@ -1,7 +1,7 @@
 //! Scroll maps: every row of the page coloured by the share of page views that reached it,
 //! with the average fold drawn as a line.
 
-use heatpipe_core::agg::{ScrollDepth, SCROLL_BUCKET_PX};
+use heatpipe_core::agg::{SCROLL_BUCKET_PX, ScrollDepth};
 use rayon::prelude::*;
 use serde::Serialize;
 
@@ -16,30 +16,41 @@ pub fn reach_by_row(scroll: &ScrollDepth, height_px: u32) -> Vec<f32> {
     (0..height_px)
         .map(|y| {
             let bucket = (y / SCROLL_BUCKET_PX) as usize;
-            reached.get(bucket).map_or(0.0, |(_, views)| *views as f32 / scroll.views as f32)
+            reached
+                .get(bucket)
+                .map_or(0.0, |(_, views)| *views as f32 / scroll.views as f32)
         })
         .collect()
 }
 
 /// Renders the scroll map as RGBA pixels.
-pub fn render_scroll_map(scroll: &ScrollDepth, width_px: u32, height_px: u32, palette: Palette, opacity: f32) -> Vec<u8> {
+pub fn render_scroll_map(
+    scroll: &ScrollDepth,
+    width_px: u32,
+    height_px: u32,
+    palette: Palette,
+    opacity: f32,
+) -> Vec<u8> {
     let shares = reach_by_row(scroll, height_px);
     let fold = scroll.average_fold_px() as usize;
     let alpha = (opacity * 0.75 * 255.0).round() as u8;
     let mut pixels = vec![0u8; width_px as usize * height_px as usize * 4];
-    pixels.par_chunks_mut(width_px as usize * 4).enumerate().for_each(|(y, row)| {
-        let colour = if scroll.views > 0 && y.abs_diff(fold) <= 1 {
-            [20, 20, 20, 230]
-        } else if shares[y] > 0.0 {
-            let [r, g, b] = palette.colour(shares[y]);
-            [r, g, b, alpha]
-        } else {
-            [0, 0, 0, 0]
-        };
-        for pixel in row.chunks_exact_mut(4) {
-            pixel.copy_from_slice(&colour);
-        }
-    });
+    pixels
+        .par_chunks_mut(width_px as usize * 4)
+        .enumerate()
+        .for_each(|(y, row)| {
+            let colour = if scroll.views > 0 && y.abs_diff(fold) <= 1 {
+                [20, 20, 20, 230]
+            } else if shares[y] > 0.0 {
+                let [r, g, b] = palette.colour(shares[y]);
+                [r, g, b, alpha]
+            } else {
+                [0, 0, 0, 0]
+            };
+            for pixel in row.chunks_exact_mut(4) {
+                pixel.copy_from_slice(&colour);
+            }
+        });
     pixels
 }
 
@@ -71,7 +82,13 @@ pub struct ScrollDepthReport {
 
 /// Builds the scroll-depth report of `scroll`.
 pub fn scroll_depth_report(scroll: &ScrollDepth) -> ScrollDepthReport {
-    let share = |views: u64, of: u64| if of == 0 { 0.0 } else { views as f64 / of as f64 };
+    let share = |views: u64, of: u64| {
+        if of == 0 {
+            0.0
+        } else {
+            views as f64 / of as f64
+        }
+    };
     ScrollDepthReport {
         views: scroll.views,
         views_with_height: scroll.views_with_height,
@@ -79,12 +96,22 @@ pub fn scroll_depth_report(scroll: &ScrollDepth) -> ScrollDepthReport {
         reached_px: scroll
             .reached_px()
             .into_iter()
-            .map(|(depth_px, views)| ReachPoint { depth_px: Some(depth_px), percent: None, views, share: share(views, scroll.views) })
+            .map(|(depth_px, views)| ReachPoint {
+                depth_px: Some(depth_px),
+                percent: None,
+                views,
+                share: share(views, scroll.views),
+            })
             .collect(),
         reached_percent: scroll
             .reached_percent()
             .into_iter()
-            .map(|(percent, views)| ReachPoint { depth_px: None, percent: Some(percent), views, share: share(views, scroll.views_with_height) })
+            .map(|(percent, views)| ReachPoint {
+                depth_px: None,
+                percent: Some(percent),
+                views,
+                share: share(views, scroll.views_with_height),
+            })
             .collect(),
     }
 }

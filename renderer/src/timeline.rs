@@ -11,22 +11,45 @@ use heatpipe_core::session::SessionSummary;
 use heatpipe_core::store::ObjectStore;
 use serde::Serialize;
 
-use crate::error::{on_rayon, RenderResult};
+use crate::error::{RenderResult, on_rayon};
 
 /// One event of a timeline; `t` is milliseconds since the session started.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "kind", rename_all = "lowercase")]
 pub enum TimelineEvent {
-    Move { t: i64, page_view: u32, x: i32, y: i32 },
-    Click { t: i64, page_view: u32, x: i32, y: i32, selector: String },
-    Scroll { t: i64, page_view: u32, y: i32 },
-    Resize { t: i64, page_view: u32, width: u32, height: u32 },
+    Move {
+        t: i64,
+        page_view: u32,
+        x: i32,
+        y: i32,
+    },
+    Click {
+        t: i64,
+        page_view: u32,
+        x: i32,
+        y: i32,
+        selector: String,
+    },
+    Scroll {
+        t: i64,
+        page_view: u32,
+        y: i32,
+    },
+    Resize {
+        t: i64,
+        page_view: u32,
+        width: u32,
+        height: u32,
+    },
 }
 
 impl TimelineEvent {
     pub fn t(&self) -> i64 {
         match self {
-            TimelineEvent::Move { t, .. } | TimelineEvent::Click { t, .. } | TimelineEvent::Scroll { t, .. } | TimelineEvent::Resize { t, .. } => *t,
+            TimelineEvent::Move { t, .. }
+            | TimelineEvent::Click { t, .. }
+            | TimelineEvent::Scroll { t, .. }
+            | TimelineEvent::Resize { t, .. } => *t,
         }
     }
 }
@@ -59,7 +82,11 @@ pub struct Timeline {
 }
 
 /// Reads `summary`'s blocks and builds its timeline.
-pub async fn build_timeline(store: &Arc<dyn ObjectStore>, date: NaiveDate, summary: SessionSummary) -> RenderResult<Timeline> {
+pub async fn build_timeline(
+    store: &Arc<dyn ObjectStore>,
+    date: NaiveDate,
+    summary: SessionSummary,
+) -> RenderResult<Timeline> {
     let mut compressed = Vec::with_capacity(summary.blocks.len());
     for block in &summary.blocks {
         compressed.push(store.get_range(&block.chunk_key, block.range()).await?);
@@ -71,8 +98,10 @@ fn assemble(date: NaiveDate, summary: SessionSummary, compressed: Vec<bytes::Byt
     let mut streams: Vec<Stream> = Vec::new();
     let mut unreadable_blocks = 0;
     for (number, (block, bytes)) in summary.blocks.iter().zip(&compressed).enumerate() {
-        match decode_block(bytes, block.spec(&summary.id), number) {
-            Ok(decoded) => streams.extend(decoded),
+        match decode_block(bytes, block.spec(), number) {
+            Ok(decoded) => {
+                streams.extend(decoded.into_iter().filter(|s| s.session_id == summary.id))
+            }
             Err(err) => {
                 tracing::warn!(chunk = %block.chunk_key, offset = block.offset, error = %err, "skipping unreadable session block");
                 unreadable_blocks += 1;
@@ -87,20 +116,49 @@ fn assemble(date: NaiveDate, summary: SessionSummary, compressed: Vec<bytes::Byt
         let base = stream.page.started_at_ms - summary.started_at_ms;
         let pv = stream.page_view_index;
         let at = |t_ms: u32| base + i64::from(t_ms);
-        events.extend(stream.moves.iter().map(|e| TimelineEvent::Move { t: at(e.t_ms), page_view: pv, x: e.x, y: e.y }));
-        events.extend(stream.clicks.iter().map(|e| TimelineEvent::Click { t: at(e.t_ms), page_view: pv, x: e.x, y: e.y, selector: e.selector.clone() }));
-        events.extend(stream.scrolls.iter().map(|e| TimelineEvent::Scroll { t: at(e.t_ms), page_view: pv, y: e.y }));
-        events.extend(stream.resizes.iter().map(|e| TimelineEvent::Resize { t: at(e.t_ms), page_view: pv, width: e.width_px, height: e.height_px }));
+        events.extend(stream.moves.iter().map(|e| TimelineEvent::Move {
+            t: at(e.t_ms),
+            page_view: pv,
+            x: e.x,
+            y: e.y,
+        }));
+        events.extend(stream.clicks.iter().map(|e| TimelineEvent::Click {
+            t: at(e.t_ms),
+            page_view: pv,
+            x: e.x,
+            y: e.y,
+            selector: e.selector.clone(),
+        }));
+        events.extend(stream.scrolls.iter().map(|e| TimelineEvent::Scroll {
+            t: at(e.t_ms),
+            page_view: pv,
+            y: e.y,
+        }));
+        events.extend(stream.resizes.iter().map(|e| TimelineEvent::Resize {
+            t: at(e.t_ms),
+            page_view: pv,
+            width: e.width_px,
+            height: e.height_px,
+        }));
         if !page_views.iter().any(|v: &TimelinePageView| v.index == pv) {
             let summary_view = summary.page_views.iter().find(|v| v.index == pv);
             page_views.push(TimelinePageView {
                 index: pv,
                 url: stream.page.url.clone(),
-                key: summary_view.map_or_else(|| heatpipe_core::page::page_key(&stream.page.url), |v| v.key.clone()),
+                key: summary_view.map_or_else(
+                    || heatpipe_core::page::page_key(&stream.page.url),
+                    |v| v.key.clone(),
+                ),
                 t: base,
                 duration_ms: summary_view.map_or(0, |v| v.duration_ms),
-                viewport: [stream.page.viewport_width_px, stream.page.viewport_height_px],
-                document: [stream.page.document_width_px, stream.page.document_height_px],
+                viewport: [
+                    stream.page.viewport_width_px,
+                    stream.page.viewport_height_px,
+                ],
+                document: [
+                    stream.page.document_width_px,
+                    stream.page.document_height_px,
+                ],
             });
         }
     }

@@ -1,17 +1,16 @@
 //! `heatpipe demo`: a local store, synthetic traffic for today, the demo site with the tracker,
 //! processing every few seconds, and the viewer — all on 127.0.0.1.
 
-
 use anyhow::Context;
 use heatpipe_core::keys::{date_start_ms, raw_day_prefix};
-use heatpipe_fixtures::{generate_traffic, write_chunks, TrafficSpec};
-use heatpipe_processor::{process_day, ProcessOptions};
+use heatpipe_fixtures::{TrafficSpec, generate_traffic, write_chunks};
+use heatpipe_processor::{ProcessOptions, process_day};
 use tokio::net::TcpListener;
 
 use super::{shutdown_signal, store_at};
 use crate::cli::DemoArgs;
 use crate::config::Config;
-use crate::server::{serve, ServeOptions};
+use crate::server::{ServeOptions, serve};
 
 /// The demo's site name.
 pub const DEMO_SITE: &str = "demo";
@@ -24,7 +23,9 @@ pub async fn run(args: DemoArgs, mut config: Config) -> anyhow::Result<()> {
         Ok(listener) => listener,
         Err(err) => {
             eprintln!("{} is not free ({err}); using another port", args.listen);
-            TcpListener::bind("127.0.0.1:0").await.context("binding 127.0.0.1")?
+            TcpListener::bind("127.0.0.1:0")
+                .await
+                .context("binding 127.0.0.1")?
         }
     };
     let address = listener.local_addr()?;
@@ -44,16 +45,48 @@ pub async fn run(args: DemoArgs, mut config: Config) -> anyhow::Result<()> {
             store.delete(&stale.key).await?;
         }
     }
-    let streams = generate_traffic(&TrafficSpec { seed: args.seed, origin: origin.clone(), num_sessions: args.sessions, window_ms: start..end });
+    let streams = generate_traffic(&TrafficSpec {
+        seed: args.seed,
+        origin: origin.clone(),
+        num_sessions: args.sessions,
+        window_ms: start..end,
+    });
     let events: usize = streams.iter().map(|s| s.num_events()).sum();
-    write_chunks(store.as_ref(), DEMO_SITE, SYNTHETIC_COLLECTOR, &streams, 200).await.context("writing synthetic traffic")?;
-    let summary = process_day(store.clone(), &ProcessOptions::new(DEMO_SITE, today)).await.context("processing the demo day")?;
-    println!("heatpipe demo: {} synthetic sessions ({events} events) in {}; {}", args.sessions, config.store, summary.line());
+    write_chunks(
+        store.as_ref(),
+        DEMO_SITE,
+        SYNTHETIC_COLLECTOR,
+        &streams,
+        200,
+    )
+    .await
+    .context("writing synthetic traffic")?;
+    let summary = process_day(store.clone(), &ProcessOptions::new(DEMO_SITE, today))
+        .await
+        .context("processing the demo day")?;
+    println!(
+        "heatpipe demo: {} synthetic sessions ({events} events) in {}; {}",
+        args.sessions,
+        config.store,
+        summary.line()
+    );
     println!();
     println!("  viewer:    {origin}/");
-    println!("  demo site: {origin}/demo/   (click around, then look again in ~{} s)", args.process_every + 2);
+    println!(
+        "  demo site: {origin}/demo/   (click around, then look again in ~{} s)",
+        args.process_every + 2
+    );
     println!();
     println!("Ctrl-C to stop.");
-    serve(store, &config, ServeOptions { demo_site: Some(DEMO_SITE.into()) }, listener, shutdown_signal()).await;
+    serve(
+        store,
+        &config,
+        ServeOptions {
+            demo_site: Some(DEMO_SITE.into()),
+        },
+        listener,
+        shutdown_signal(),
+    )
+    .await;
     Ok(())
 }

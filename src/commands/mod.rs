@@ -11,12 +11,16 @@ use std::sync::Arc;
 use anyhow::Context;
 use chrono::NaiveDate;
 use heatpipe_core::keys::parse_date;
-use heatpipe_core::store::{open_store, ObjectStore, StoreLocation};
+use heatpipe_core::store::{ObjectStore, StoreLocation, open_store};
 
 /// Opens the store named by `--store` (or the configuration).
 pub async fn store_at(location: &str) -> anyhow::Result<Arc<dyn ObjectStore>> {
-    let parsed = StoreLocation::parse(location).map_err(anyhow::Error::msg).context("--store")?;
-    open_store(&parsed).await.with_context(|| format!("opening store {location}"))
+    let parsed = StoreLocation::parse(location)
+        .map_err(anyhow::Error::msg)
+        .context("--store")?;
+    open_store(&parsed)
+        .await
+        .with_context(|| format!("opening store {location}"))
 }
 
 /// Parses `--date`, defaulting to yesterday (UTC).

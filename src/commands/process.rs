@@ -2,7 +2,7 @@
 
 use anyhow::Context;
 use heatpipe_core::keys::validate_site;
-use heatpipe_processor::{process_day, ProcessOptions};
+use heatpipe_processor::{ProcessOptions, process_day};
 
 use super::{date_or_yesterday, store_at};
 use crate::cli::ProcessArgs;

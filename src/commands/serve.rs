@@ -6,7 +6,7 @@ use tokio::net::TcpListener;
 use super::{shutdown_signal, store_at};
 use crate::cli::ServeArgs;
 use crate::config::Config;
-use crate::server::{serve, ServeOptions};
+use crate::server::{ServeOptions, serve};
 
 /// Runs collector and read API (or, with `collector_only`, just the collector) until a signal.
 pub async fn run(args: ServeArgs, mut config: Config, collector_only: bool) -> anyhow::Result<()> {
@@ -21,15 +21,30 @@ pub async fn run(args: ServeArgs, mut config: Config, collector_only: bool) -> a
     }
     config.sites.extend(args.sites);
     let store = store_at(&config.store).await?;
-    let listener = TcpListener::bind(&config.listen).await.with_context(|| format!("binding {}", config.listen))?;
+    let listener = TcpListener::bind(&config.listen)
+        .await
+        .with_context(|| format!("binding {}", config.listen))?;
     let address = listener.local_addr()?;
     if collector_only {
-        println!("heatpipe collector on http://{address} (store {})", config.store);
+        println!(
+            "heatpipe collector on http://{address} (store {})",
+            config.store
+        );
         let collector = heatpipe_collector::Collector::new(store, config.collector.clone());
         heatpipe_collector::serve(collector, listener, shutdown_signal()).await;
     } else {
-        println!("heatpipe on http://{address} (store {}); viewer at http://{address}/", config.store);
-        serve(store, &config, ServeOptions::default(), listener, shutdown_signal()).await;
+        println!(
+            "heatpipe on http://{address} (store {}); viewer at http://{address}/",
+            config.store
+        );
+        serve(
+            store,
+            &config,
+            ServeOptions::default(),
+            listener,
+            shutdown_signal(),
+        )
+        .await;
     }
     Ok(())
 }

@@ -5,20 +5,26 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use heatpipe_core::wire::NativeBatch;
+use warp::Filter;
 use warp::http::StatusCode;
 use warp::reply::Response;
-use warp::Filter;
 
 use super::{accepted, rejected, with_cors};
-use crate::body::{check_content_type, decode_body};
 use crate::Collector;
+use crate::body::{check_content_type, decode_body};
 
 /// Matches `POST /v1/collect` (and its CORS preflight).
-pub fn collect_filter(collector: Arc<Collector>) -> impl Filter<Extract = (Response,), Error = warp::Rejection> + Clone {
-    let preflight = warp::path!("v1" / "collect").and(warp::options()).map(|| with_cors(warp::reply::Response::default()));
+pub fn collect_filter(
+    collector: Arc<Collector>,
+) -> impl Filter<Extract = (Response,), Error = warp::Rejection> + Clone {
+    let preflight = warp::path!("v1" / "collect")
+        .and(warp::options())
+        .map(|| with_cors(warp::reply::Response::default()));
     let post = warp::path!("v1" / "collect")
         .and(warp::post())
-        .and(warp::body::content_length_limit(collector.config.max_body_bytes))
+        .and(warp::body::content_length_limit(
+            collector.config.max_body_bytes,
+        ))
         .and(warp::header::optional::<String>("content-type"))
         .and(warp::header::optional::<String>("content-encoding"))
         .and(warp::body::bytes())
@@ -27,17 +33,31 @@ pub fn collect_filter(collector: Arc<Collector>) -> impl Filter<Extract = (Respo
     preflight.or(post).unify()
 }
 
-async fn handle_collect(content_type: Option<String>, encoding: Option<String>, body: Bytes, collector: Arc<Collector>) -> Result<Response, Infallible> {
+async fn handle_collect(
+    content_type: Option<String>,
+    encoding: Option<String>,
+    body: Bytes,
+    collector: Arc<Collector>,
+) -> Result<Response, Infallible> {
     if let Err(err) = check_content_type(content_type.as_deref()) {
         return Ok(rejected(err.status, &err.message));
     }
-    let body = match decode_body(encoding.as_deref(), body, collector.config.max_decompressed_bytes) {
+    let body = match decode_body(
+        encoding.as_deref(),
+        body,
+        collector.config.max_decompressed_bytes,
+    ) {
         Ok(body) => body,
         Err(err) => return Ok(rejected(err.status, &err.message)),
     };
     let batch: NativeBatch = match serde_json::from_slice(&body) {
         Ok(batch) => batch,
-        Err(err) => return Ok(rejected(StatusCode::BAD_REQUEST, &format!("batch is not valid JSON of the native shape: {err}"))),
+        Err(err) => {
+            return Ok(rejected(
+                StatusCode::BAD_REQUEST,
+                &format!("batch is not valid JSON of the native shape: {err}"),
+            ));
+        }
     };
     let (site, stream) = match batch.into_stream(&collector.limits) {
         Ok(converted) => converted,

@@ -1,24 +1,30 @@
 //! The collector's HTTP routes; each submodule has a `*_filter()` and its handler.
 //!
 //! # Layout
-//! - [`collect`]: `POST /v1/collect`, the native batch.
-//! - [`rrweb`]: `POST /v1/rrweb/{site}/{session}`, rrweb recorder events.
-//! - [`tracker`]: `GET /t.js`.
+//! - [`collect`] — `POST /v1/collect`, the native batch.
+//! - [`rrweb`] — `POST /v1/rrweb/{site}/{session}`, rrweb recorder events.
+//! - [`tracker`] — `GET /t.js`.
 
 pub mod collect;
 pub mod rrweb;
 pub mod tracker;
 
+use warp::Reply;
 use warp::http::{HeaderValue, StatusCode};
 use warp::reply::Response;
-use warp::Reply;
 
 /// Adds the CORS headers that let any page post batches (sites restrict origins in config).
 pub fn with_cors(mut response: Response) -> Response {
     let headers = response.headers_mut();
     headers.insert("access-control-allow-origin", HeaderValue::from_static("*"));
-    headers.insert("access-control-allow-methods", HeaderValue::from_static("POST, OPTIONS"));
-    headers.insert("access-control-allow-headers", HeaderValue::from_static("content-type, content-encoding"));
+    headers.insert(
+        "access-control-allow-methods",
+        HeaderValue::from_static("POST, OPTIONS"),
+    );
+    headers.insert(
+        "access-control-allow-headers",
+        HeaderValue::from_static("content-type, content-encoding"),
+    );
     headers.insert("access-control-max-age", HeaderValue::from_static("86400"));
     response
 }

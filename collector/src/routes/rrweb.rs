@@ -6,23 +6,27 @@ use std::sync::Arc;
 use bytes::Bytes;
 use heatpipe_core::keys::validate_site;
 use heatpipe_core::wire::validate_session_id;
+use warp::Filter;
 use warp::http::StatusCode;
 use warp::reply::Response;
-use warp::Filter;
 
 use super::{accepted, rejected, with_cors};
+use crate::Collector;
 use crate::body::{check_content_type, decode_body};
 use crate::rrweb::RrwebEvent;
-use crate::Collector;
 
 /// Matches `POST /v1/rrweb/{site}/{session}` (and its CORS preflight).
-pub fn rrweb_filter(collector: Arc<Collector>) -> impl Filter<Extract = (Response,), Error = warp::Rejection> + Clone {
+pub fn rrweb_filter(
+    collector: Arc<Collector>,
+) -> impl Filter<Extract = (Response,), Error = warp::Rejection> + Clone {
     let preflight = warp::path!("v1" / "rrweb" / String / String)
         .and(warp::options())
         .map(|_, _| with_cors(warp::reply::Response::default()));
     let post = warp::path!("v1" / "rrweb" / String / String)
         .and(warp::post())
-        .and(warp::body::content_length_limit(collector.config.max_body_bytes))
+        .and(warp::body::content_length_limit(
+            collector.config.max_body_bytes,
+        ))
         .and(warp::header::optional::<String>("content-type"))
         .and(warp::header::optional::<String>("content-encoding"))
         .and(warp::body::bytes())
@@ -48,13 +52,24 @@ async fn handle_rrweb(
     if let Err(err) = check_content_type(content_type.as_deref()) {
         return Ok(rejected(err.status, &err.message));
     }
-    let body = match decode_body(encoding.as_deref(), body, collector.config.max_decompressed_bytes) {
+    let body = match decode_body(
+        encoding.as_deref(),
+        body,
+        collector.config.max_decompressed_bytes,
+    ) {
         Ok(body) => body,
         Err(err) => return Ok(rejected(err.status, &err.message)),
     };
     let events: Vec<RrwebEvent> = match serde_json::from_slice(&body) {
         Ok(events) => events,
-        Err(err) => return Ok(rejected(StatusCode::BAD_REQUEST, &format!("body must be a JSON array of rrweb events ({{type, data, timestamp}}): {err}"))),
+        Err(err) => {
+            return Ok(rejected(
+                StatusCode::BAD_REQUEST,
+                &format!(
+                    "body must be a JSON array of rrweb events ({{type, data, timestamp}}): {err}"
+                ),
+            ));
+        }
     };
     let streams = match collector.convert_rrweb(&site, &session, &events) {
         Ok(streams) => streams,

@@ -12,8 +12,14 @@ pub fn tracker_filter() -> impl Filter<Extract = (Response,), Error = warp::Reje
     warp::path!("t.js").and(warp::get()).map(|| {
         let mut response = TRACKER_JS.into_response();
         let headers = response.headers_mut();
-        headers.insert("content-type", HeaderValue::from_static("application/javascript; charset=utf-8"));
-        headers.insert("cache-control", HeaderValue::from_static("public, max-age=300"));
+        headers.insert(
+            "content-type",
+            HeaderValue::from_static("application/javascript; charset=utf-8"),
+        );
+        headers.insert(
+            "cache-control",
+            HeaderValue::from_static("public, max-age=300"),
+        );
         headers.insert("access-control-allow-origin", HeaderValue::from_static("*"));
         response
     })

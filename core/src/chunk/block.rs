@@ -3,6 +3,7 @@
 //!
 //! ```text
 //! num_streams | strings (count, then length-prefixed UTF-8) | stream metadata × num_streams
+//!   (session id, batch, page view, URL, sizes, device, start, tags, event counts)
 //! | 13 columns, each length-prefixed:
 //!   move t, move x, move y, click t, click x, click y, click selector, click inside,
 //!   scroll t, scroll y, resize t, resize width, resize height
@@ -13,9 +14,9 @@
 
 use std::collections::HashMap;
 
-use crate::codec::{put_bytes, put_ivarint, put_uvarint, CodecError, Reader};
+use crate::codec::{CodecError, Reader, put_bytes, put_ivarint, put_uvarint};
 use crate::event::{
-    Click, DeviceClass, Move, PageView, Resize, Scroll, Stream, TargetPoint, PERMYRIAD_MAX,
+    Click, DeviceClass, Move, PERMYRIAD_MAX, PageView, Resize, Scroll, Stream, TargetPoint,
 };
 
 const NUM_COLUMNS: usize = 13;
@@ -65,7 +66,7 @@ impl Delta {
     }
 }
 
-/// Encodes `streams` (all of one session, in order) into a block's raw bytes.
+/// Encodes `streams` into a block's raw bytes, in the order given.
 pub fn encode_block(streams: &[&Stream]) -> Vec<u8> {
     let mut strings = StringTable::default();
     let mut meta = Vec::new();
@@ -95,6 +96,7 @@ fn encode_meta<'a>(
     out: &mut Vec<u8>,
 ) {
     let page = &stream.page;
+    put_uvarint(out, strings.intern(&stream.session_id));
     put_uvarint(out, stream.batch_seq);
     put_uvarint(out, u64::from(stream.page_view_index));
     put_uvarint(out, strings.intern(&page.url));
@@ -114,7 +116,12 @@ fn encode_meta<'a>(
         put_uvarint(out, strings.intern(key));
         put_uvarint(out, strings.intern(value));
     }
-    for count in [stream.moves.len(), stream.clicks.len(), stream.scrolls.len(), stream.resizes.len()] {
+    for count in [
+        stream.moves.len(),
+        stream.clicks.len(),
+        stream.scrolls.len(),
+        stream.resizes.len(),
+    ] {
         put_uvarint(out, count as u64);
     }
 }
@@ -135,7 +142,10 @@ fn encode_events<'a>(
         t.put(&mut columns[CLICK_T], i64::from(event.t_ms));
         x.put(&mut columns[CLICK_X], i64::from(event.x));
         y.put(&mut columns[CLICK_Y], i64::from(event.y));
-        put_uvarint(&mut columns[CLICK_SELECTOR], strings.intern(&event.selector));
+        put_uvarint(
+            &mut columns[CLICK_SELECTOR],
+            strings.intern(&event.selector),
+        );
         let inside = event.inside.map_or(0, |point| {
             1 + u64::from(point.x_permyriad) * (u64::from(PERMYRIAD_MAX) + 1)
                 + u64::from(point.y_permyriad)
@@ -155,8 +165,8 @@ fn encode_events<'a>(
     }
 }
 
-/// Decodes a block's raw bytes into its streams, taking `session_id` from the chunk header.
-pub fn decode_block_raw(raw: &[u8], session_id: &str) -> Result<Vec<Stream>, CodecError> {
+/// Decodes a block's raw bytes into its streams.
+pub fn decode_block_raw(raw: &[u8]) -> Result<Vec<Stream>, CodecError> {
     let mut reader = Reader::new(raw);
     let num_streams = reader.count("stream count")?;
     let num_strings = reader.count("string count")?;
@@ -169,14 +179,16 @@ pub fn decode_block_raw(raw: &[u8], session_id: &str) -> Result<Vec<Stream>, Cod
             .ok()
             .and_then(|i| strings.get(i))
             .map(|s| (*s).to_owned())
-            .ok_or(CodecError::OutOfRange { what: "string index", value: index })
+            .ok_or(CodecError::OutOfRange {
+                what: "string index",
+                value: index,
+            })
     };
     let mut streams = Vec::with_capacity(num_streams);
     let mut counts = Vec::with_capacity(num_streams);
     let mut previous_start = 0i64;
     for _ in 0..num_streams {
-        let (stream, stream_counts) =
-            decode_meta(&mut reader, session_id, &lookup, &mut previous_start)?;
+        let (stream, stream_counts) = decode_meta(&mut reader, &lookup, &mut previous_start)?;
         streams.push(stream);
         counts.push(stream_counts);
     }
@@ -194,10 +206,10 @@ type EventCounts = [usize; 4];
 
 fn decode_meta(
     reader: &mut Reader<'_>,
-    session_id: &str,
     lookup: &impl Fn(u64) -> Result<String, CodecError>,
     previous_start: &mut i64,
 ) -> Result<(Stream, EventCounts), CodecError> {
+    let session_id = lookup(reader.uvarint("session id")?)?;
     let batch_seq = reader.uvarint("batch seq")?;
     let page_view_index = reader.u32("page view index")?;
     let url = lookup(reader.uvarint("url")?)?;
@@ -206,8 +218,10 @@ fn decode_meta(
     let document_width_px = reader.u32("document width")?;
     let document_height_px = reader.u32("document height")?;
     let device_code = reader.uvarint("device")?;
-    let device = DeviceClass::from_code(device_code)
-        .ok_or(CodecError::OutOfRange { what: "device", value: device_code })?;
+    let device = DeviceClass::from_code(device_code).ok_or(CodecError::OutOfRange {
+        what: "device",
+        value: device_code,
+    })?;
     *previous_start = previous_start.wrapping_add(reader.ivarint("started at")?);
     let num_tags = reader.count("tag count")?;
     let mut tags = Vec::with_capacity(num_tags);
@@ -230,7 +244,7 @@ fn decode_meta(
         tags,
     };
     let stream = Stream {
-        session_id: session_id.to_owned(),
+        session_id,
         batch_seq,
         page_view_index,
         page,
@@ -243,7 +257,10 @@ fn decode_meta(
 }
 
 fn narrow<T: TryFrom<i64>>(value: i64, what: &'static str) -> Result<T, CodecError> {
-    T::try_from(value).map_err(|_| CodecError::OutOfRange { what, value: value as u64 })
+    T::try_from(value).map_err(|_| CodecError::OutOfRange {
+        what,
+        value: value as u64,
+    })
 }
 
 fn decode_events(
@@ -253,7 +270,9 @@ fn decode_events(
     lookup: &impl Fn(u64) -> Result<String, CodecError>,
 ) -> Result<(), CodecError> {
     let [mut t, mut x, mut y] = [Delta::default(); 3];
-    stream.moves.reserve(num_moves.min(columns[MOVE_T].remaining()));
+    stream
+        .moves
+        .reserve(num_moves.min(columns[MOVE_T].remaining()));
     for _ in 0..num_moves {
         stream.moves.push(Move {
             t_ms: narrow(t.read(&mut columns[MOVE_T], "move t")?, "move t")?,
@@ -262,17 +281,27 @@ fn decode_events(
         });
     }
     let [mut t, mut x, mut y] = [Delta::default(); 3];
-    stream.clicks.reserve(num_clicks.min(columns[CLICK_T].remaining()));
+    stream
+        .clicks
+        .reserve(num_clicks.min(columns[CLICK_T].remaining()));
     for _ in 0..num_clicks {
         let t_ms = narrow(t.read(&mut columns[CLICK_T], "click t")?, "click t")?;
         let x = narrow(x.read(&mut columns[CLICK_X], "click x")?, "click x")?;
         let y = narrow(y.read(&mut columns[CLICK_Y], "click y")?, "click y")?;
         let selector = lookup(columns[CLICK_SELECTOR].uvarint("click selector")?)?;
         let inside = decode_inside(columns[CLICK_INSIDE].uvarint("click inside")?)?;
-        stream.clicks.push(Click { t_ms, x, y, selector, inside });
+        stream.clicks.push(Click {
+            t_ms,
+            x,
+            y,
+            selector,
+            inside,
+        });
     }
     let [mut t, mut y] = [Delta::default(); 2];
-    stream.scrolls.reserve(num_scrolls.min(columns[SCROLL_T].remaining()));
+    stream
+        .scrolls
+        .reserve(num_scrolls.min(columns[SCROLL_T].remaining()));
     for _ in 0..num_scrolls {
         stream.scrolls.push(Scroll {
             t_ms: narrow(t.read(&mut columns[SCROLL_T], "scroll t")?, "scroll t")?,
@@ -280,12 +309,20 @@ fn decode_events(
         });
     }
     let [mut t, mut w, mut h] = [Delta::default(); 3];
-    stream.resizes.reserve(num_resizes.min(columns[RESIZE_T].remaining()));
+    stream
+        .resizes
+        .reserve(num_resizes.min(columns[RESIZE_T].remaining()));
     for _ in 0..num_resizes {
         stream.resizes.push(Resize {
             t_ms: narrow(t.read(&mut columns[RESIZE_T], "resize t")?, "resize t")?,
-            width_px: narrow(w.read(&mut columns[RESIZE_W], "resize width")?, "resize width")?,
-            height_px: narrow(h.read(&mut columns[RESIZE_H], "resize height")?, "resize height")?,
+            width_px: narrow(
+                w.read(&mut columns[RESIZE_W], "resize width")?,
+                "resize width",
+            )?,
+            height_px: narrow(
+                h.read(&mut columns[RESIZE_H], "resize height")?,
+                "resize height",
+            )?,
         });
     }
     Ok(())
@@ -298,7 +335,13 @@ fn decode_inside(code: u64) -> Result<Option<TargetPoint>, CodecError> {
     let stride = u64::from(PERMYRIAD_MAX) + 1;
     let (x, y) = ((code - 1) / stride, (code - 1) % stride);
     if x > u64::from(PERMYRIAD_MAX) {
-        return Err(CodecError::OutOfRange { what: "click inside", value: code });
+        return Err(CodecError::OutOfRange {
+            what: "click inside",
+            value: code,
+        });
     }
-    Ok(Some(TargetPoint { x_permyriad: x as u16, y_permyriad: y as u16 }))
+    Ok(Some(TargetPoint {
+        x_permyriad: x as u16,
+        y_permyriad: y as u16,
+    }))
 }

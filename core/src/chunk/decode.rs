@@ -33,15 +33,24 @@ pub fn header_end(prefix: &[u8]) -> Result<usize, FormatError> {
         .get(..PREAMBLE_LEN)
         .ok_or(FormatError::Truncated { what: "preamble" })?;
     if preamble[..4] != MAGIC {
-        return Err(FormatError::BadMagic { expected: "heatpipe chunk" });
+        return Err(FormatError::BadMagic {
+            expected: "heatpipe chunk",
+        });
     }
     let version = u16::from_le_bytes([preamble[4], preamble[5]]);
     if version == 0 || version > VERSION {
-        return Err(FormatError::UnsupportedVersion { what: "chunk", version });
+        return Err(FormatError::UnsupportedVersion {
+            what: "chunk",
+            version,
+        });
     }
-    let header_len = u32::from_le_bytes([preamble[6], preamble[7], preamble[8], preamble[9]]) as usize;
+    let header_len =
+        u32::from_le_bytes([preamble[6], preamble[7], preamble[8], preamble[9]]) as usize;
     if header_len > MAX_HEADER_BYTES {
-        return Err(FormatError::TooLarge { what: "header", size_bytes: header_len as u64 });
+        return Err(FormatError::TooLarge {
+            what: "header",
+            size_bytes: header_len as u64,
+        });
     }
     Ok(PREAMBLE_LEN + header_len)
 }
@@ -54,7 +63,9 @@ pub fn decode_header(bytes: &[u8]) -> Result<ChunkIndex, FormatError> {
         .ok_or(FormatError::Truncated { what: "header" })?;
     let expected_crc = u32::from_le_bytes([bytes[10], bytes[11], bytes[12], bytes[13]]);
     if crc32fast::hash(header_bytes) != expected_crc {
-        return Err(FormatError::Checksum { what: "header".into() });
+        return Err(FormatError::Checksum {
+            what: "header".into(),
+        });
     }
     let (header, read): (ChunkHeader, usize) =
         bincode::serde::decode_from_slice(header_bytes, bincode_config())
@@ -62,13 +73,15 @@ pub fn decode_header(bytes: &[u8]) -> Result<ChunkIndex, FormatError> {
     if read != header_bytes.len() {
         return Err(FormatError::Header("trailing bytes after header".into()));
     }
-    Ok(ChunkIndex { header, data_start: end as u64 })
+    Ok(ChunkIndex {
+        header,
+        data_start: end as u64,
+    })
 }
 
 /// What a decoder must know of a block: from a chunk header, or from a session index entry.
 #[derive(Debug, Clone, Copy)]
-pub struct BlockSpec<'a> {
-    pub session_id: &'a str,
+pub struct BlockSpec {
     pub compressed_len: u32,
     pub raw_len: u32,
     pub crc32: u32,
@@ -77,13 +90,12 @@ pub struct BlockSpec<'a> {
 
 impl BlockEntry {
     /// Returns what decoding this block needs.
-    pub fn spec(&self) -> BlockSpec<'_> {
+    pub fn spec(&self) -> BlockSpec {
         BlockSpec {
-            session_id: &self.session_id,
             compressed_len: self.compressed_len,
             raw_len: self.raw_len,
             crc32: self.crc32,
-            num_streams: self.streams.len(),
+            num_streams: self.num_streams(),
         }
     }
 }
@@ -91,28 +103,38 @@ impl BlockEntry {
 /// Decodes one block from its compressed bytes, checking size and checksum first.
 pub fn decode_block(
     compressed: &[u8],
-    entry: BlockSpec<'_>,
+    entry: BlockSpec,
     block: usize,
 ) -> Result<Vec<Stream>, FormatError> {
     if compressed.len() != entry.compressed_len as usize {
         return Err(FormatError::Truncated { what: "block" });
     }
     if crc32fast::hash(compressed) != entry.crc32 {
-        return Err(FormatError::Checksum { what: format!("block {block}") });
+        return Err(FormatError::Checksum {
+            what: format!("block {block}"),
+        });
     }
     let raw_len = entry.raw_len as usize;
     if raw_len > MAX_BLOCK_RAW_BYTES {
-        return Err(FormatError::TooLarge { what: "block", size_bytes: raw_len as u64 });
+        return Err(FormatError::TooLarge {
+            what: "block",
+            size_bytes: raw_len as u64,
+        });
     }
     let raw = zstd::bulk::decompress(compressed, raw_len)
         .map_err(|err| FormatError::Zstd(err.to_string()))?;
     if raw.len() != raw_len {
-        return Err(FormatError::BlockContent { block, reason: "decompressed size differs".into() });
+        return Err(FormatError::BlockContent {
+            block,
+            reason: "decompressed size differs".into(),
+        });
     }
-    let streams = decode_block_raw(&raw, entry.session_id)
-        .map_err(|source| FormatError::Block { block, source })?;
+    let streams = decode_block_raw(&raw).map_err(|source| FormatError::Block { block, source })?;
     if streams.len() != entry.num_streams {
-        return Err(FormatError::BlockContent { block, reason: "stream count differs from header".into() });
+        return Err(FormatError::BlockContent {
+            block,
+            reason: "stream count differs from header".into(),
+        });
     }
     Ok(streams)
 }
@@ -147,44 +169,80 @@ mod tests {
         );
         let moves = proptest::collection::vec(any::<(u32, i32, i32)>(), 0..40);
         let clicks = proptest::collection::vec(
-            (any::<(u32, i32, i32)>(), "[#.a-z]{0,6}", proptest::option::of((0..=10_000u16, 0..=10_000u16))),
+            (
+                any::<(u32, i32, i32)>(),
+                "[#.a-z]{0,6}",
+                proptest::option::of((0..=10_000u16, 0..=10_000u16)),
+            ),
             0..6,
         );
         let scrolls = proptest::collection::vec(any::<(u32, i32)>(), 0..10);
         let resizes = proptest::collection::vec(any::<(u32, u32, u32)>(), 0..3);
-        ("[a-c]{1,2}", any::<u64>(), any::<u32>(), page, moves, clicks, scrolls, resizes).prop_map(
-            |(session_id, batch_seq, page_view_index, (url, (vw, vh, dw, dh), started, tags), moves, clicks, scrolls, resizes)| Stream {
-                session_id,
-                batch_seq,
-                page_view_index,
-                page: PageView {
-                    url: format!("https://{url}.example/"),
-                    viewport_width_px: vw,
-                    viewport_height_px: vh,
-                    document_width_px: dw,
-                    document_height_px: dh,
-                    device: DeviceClass::from_viewport_width(vw),
-                    started_at_ms: started,
-                    tags,
-                },
-                moves: moves.into_iter().map(|(t_ms, x, y)| Move { t_ms, x, y }).collect(),
-                clicks: clicks
-                    .into_iter()
-                    .map(|((t_ms, x, y), selector, inside)| Click {
-                        t_ms,
-                        x,
-                        y,
-                        selector,
-                        inside: inside.map(|(x_permyriad, y_permyriad)| TargetPoint { x_permyriad, y_permyriad }),
-                    })
-                    .collect(),
-                scrolls: scrolls.into_iter().map(|(t_ms, y)| Scroll { t_ms, y }).collect(),
-                resizes: resizes
-                    .into_iter()
-                    .map(|(t_ms, width_px, height_px)| Resize { t_ms, width_px, height_px })
-                    .collect(),
-            },
+        (
+            "[a-c]{1,2}",
+            any::<u64>(),
+            any::<u32>(),
+            page,
+            moves,
+            clicks,
+            scrolls,
+            resizes,
         )
+            .prop_map(
+                |(
+                    session_id,
+                    batch_seq,
+                    page_view_index,
+                    (url, (vw, vh, dw, dh), started, tags),
+                    moves,
+                    clicks,
+                    scrolls,
+                    resizes,
+                )| Stream {
+                    session_id,
+                    batch_seq,
+                    page_view_index,
+                    page: PageView {
+                        url: format!("https://{url}.example/"),
+                        viewport_width_px: vw,
+                        viewport_height_px: vh,
+                        document_width_px: dw,
+                        document_height_px: dh,
+                        device: DeviceClass::from_viewport_width(vw),
+                        started_at_ms: started,
+                        tags,
+                    },
+                    moves: moves
+                        .into_iter()
+                        .map(|(t_ms, x, y)| Move { t_ms, x, y })
+                        .collect(),
+                    clicks: clicks
+                        .into_iter()
+                        .map(|((t_ms, x, y), selector, inside)| Click {
+                            t_ms,
+                            x,
+                            y,
+                            selector,
+                            inside: inside.map(|(x_permyriad, y_permyriad)| TargetPoint {
+                                x_permyriad,
+                                y_permyriad,
+                            }),
+                        })
+                        .collect(),
+                    scrolls: scrolls
+                        .into_iter()
+                        .map(|(t_ms, y)| Scroll { t_ms, y })
+                        .collect(),
+                    resizes: resizes
+                        .into_iter()
+                        .map(|(t_ms, width_px, height_px)| Resize {
+                            t_ms,
+                            width_px,
+                            height_px,
+                        })
+                        .collect(),
+                },
+            )
     }
 
     /// The order `decode_chunk` returns: sessions by id, each session's streams as given.
@@ -224,12 +282,11 @@ mod tests {
         fn block_payloads_with_valid_checksums_never_panic(garbage in proptest::collection::vec(any::<u8>(), 0..256)) {
             let compressed = zstd::bulk::compress(&garbage, 1).expect("compress");
             let entry = BlockEntry {
-                session_id: "s".into(),
                 offset: 0,
                 compressed_len: compressed.len() as u32,
                 raw_len: garbage.len() as u32,
                 crc32: crc32fast::hash(&compressed),
-                streams: vec![],
+                sessions: vec![],
             };
             let _ = decode_block(&compressed, entry.spec(), 0);
         }
@@ -244,9 +301,60 @@ mod tests {
         );
         let bytes = encode_chunk(&streams, 3).expect("encode");
         for len in 0..bytes.len() {
-            assert!(decode_chunk(&bytes[..len]).is_err(), "truncated at {len} decoded");
+            assert!(
+                decode_chunk(&bytes[..len]).is_err(),
+                "truncated at {len} decoded"
+            );
         }
         assert!(decode_chunk(&bytes).is_ok());
+    }
+
+    #[test]
+    fn large_chunks_pack_whole_sessions_into_several_blocks() {
+        let streams: Vec<Stream> = (0..400u32)
+            .map(|i| Stream {
+                session_id: format!("session-{i:04}"),
+                batch_seq: 0,
+                page_view_index: 0,
+                page: PageView {
+                    url: "https://a.example/".into(),
+                    viewport_width_px: 1280,
+                    viewport_height_px: 800,
+                    document_width_px: 1280,
+                    document_height_px: 3000,
+                    device: DeviceClass::Desktop,
+                    started_at_ms: 1_800_000_000_000 + i64::from(i),
+                    tags: vec![],
+                },
+                moves: (0..300)
+                    .map(|t| Move {
+                        t_ms: t * 50,
+                        x: (t * 7 % 1280) as i32,
+                        y: (t * 13 % 3000) as i32,
+                    })
+                    .collect(),
+                clicks: vec![],
+                scrolls: vec![],
+                resizes: vec![],
+            })
+            .collect();
+        let bytes = encode_chunk(&streams, 3).expect("encode");
+        let index = decode_header(&bytes).expect("header");
+        assert!(
+            index.header.blocks.len() > 1,
+            "{} blocks",
+            index.header.blocks.len()
+        );
+        let mut sessions: Vec<&str> = index
+            .header
+            .blocks
+            .iter()
+            .flat_map(|b| b.sessions.iter().map(|s| s.session_id.as_str()))
+            .collect();
+        assert_eq!(sessions.len(), 400, "each session in exactly one block");
+        sessions.dedup();
+        assert_eq!(sessions.len(), 400);
+        assert_eq!(decode_chunk(&bytes).expect("decode"), streams);
     }
 
     #[test]
@@ -255,7 +363,10 @@ mod tests {
         bytes[4] = 99;
         assert_eq!(
             decode_chunk(&bytes),
-            Err(FormatError::UnsupportedVersion { what: "chunk", version: 99 })
+            Err(FormatError::UnsupportedVersion {
+                what: "chunk",
+                version: 99
+            })
         );
     }
 }

@@ -4,15 +4,16 @@
 //! "HPCK" | version u16 LE | header_len u32 LE | header crc32 u32 LE | header (bincode)
 //! | block 0 (zstd) | block 1 (zstd) | …
 //! ```
-//! The header lists every block (one per session) with its offset, sizes, checksum and the
-//! batches inside, so a replay fetches one session with a ranged GET and a processor can find
-//! duplicate batches without decompressing anything. Inside a block, each event column is
+//! Sessions are packed whole into blocks of about [`TARGET_BLOCK_RAW_BYTES`], so zstd sees
+//! enough data to compress well. The header lists every block with its offset, sizes, checksum
+//! and the sessions and batches inside, so a replay fetches one session's block with a ranged
+//! GET and a processor can find duplicate batches without decompressing anything. Inside a block, each event column is
 //! delta-encoded and zig-zag varint packed before zstd (see [`block`]).
 //!
 //! # Layout
-//! - [`block`]: the column layout of one block's raw bytes.
-//! - [`encode`]: streams → chunk bytes.
-//! - [`decode`]: chunk bytes → header, blocks, streams; errors on any damage, never panics.
+//! - [`block`] — the column layout of one block's raw bytes.
+//! - [`encode`] — streams → chunk bytes.
+//! - [`decode`] — chunk bytes → header, blocks, streams; errors on any damage, never panics.
 
 pub mod block;
 pub mod decode;
@@ -20,8 +21,8 @@ pub mod encode;
 
 use serde::{Deserialize, Serialize};
 
-pub use decode::{decode_block, decode_chunk, decode_header, BlockSpec, ChunkIndex};
-pub use encode::{encode_chunk, DEFAULT_ZSTD_LEVEL};
+pub use decode::{BlockSpec, ChunkIndex, decode_block, decode_chunk, decode_header};
+pub use encode::{DEFAULT_ZSTD_LEVEL, encode_chunk};
 
 /// The first four bytes of every chunk.
 pub const MAGIC: [u8; 4] = *b"HPCK";
@@ -33,6 +34,9 @@ pub const PREAMBLE_LEN: usize = 14;
 pub const MAX_HEADER_BYTES: usize = 16 << 20;
 /// Largest decompressed block a decoder accepts.
 pub const MAX_BLOCK_RAW_BYTES: usize = 64 << 20;
+/// A block is closed once its sessions take this many raw bytes (a single larger session still
+/// gets a block of its own).
+pub const TARGET_BLOCK_RAW_BYTES: usize = 256 << 10;
 
 /// A chunk's table of contents.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -44,17 +48,31 @@ pub struct ChunkHeader {
     pub blocks: Vec<BlockEntry>,
 }
 
-/// Where one session's block lives in the chunk, and what it holds.
+/// Where one block lives in the chunk, and which sessions it holds.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct BlockEntry {
-    pub session_id: String,
     /// Offset of the compressed block from the end of the header.
     pub offset: u64,
     pub compressed_len: u32,
     pub raw_len: u32,
     /// CRC-32 of the compressed bytes.
     pub crc32: u32,
-    /// The batches in the block, in block order.
+    /// The sessions in the block, in block order.
+    pub sessions: Vec<SessionEntry>,
+}
+
+impl BlockEntry {
+    /// Returns how many streams the block holds.
+    pub fn num_streams(&self) -> usize {
+        self.sessions.iter().map(|s| s.streams.len()).sum()
+    }
+}
+
+/// One session's batches within a block.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SessionEntry {
+    pub session_id: String,
+    /// The session's batches, in block order.
     pub streams: Vec<StreamKey>,
 }
 
@@ -82,7 +100,10 @@ pub enum FormatError {
     #[error("corrupt header: {0}")]
     Header(String),
     #[error("corrupt block {block}: {source}")]
-    Block { block: usize, source: crate::codec::CodecError },
+    Block {
+        block: usize,
+        source: crate::codec::CodecError,
+    },
     #[error("corrupt block {block}: {reason}")]
     BlockContent { block: usize, reason: String },
     #[error("zstd: {0}")]

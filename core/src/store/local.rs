@@ -13,7 +13,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use async_trait::async_trait;
 use bytes::Bytes;
 
-use super::{validate_key, ObjectMeta, ObjectStore, StoreError, StoreErrorKind, StoreResult};
+use super::{ObjectMeta, ObjectStore, StoreError, StoreErrorKind, StoreResult, validate_key};
 
 /// Distinguishes concurrent temporary files of one process.
 static TEMP_COUNTER: AtomicU64 = AtomicU64::new(0);
@@ -28,7 +28,8 @@ impl LocalStore {
     /// Opens (creating if needed) the folder at `root`.
     pub fn open(root: impl AsRef<Path>) -> StoreResult<Self> {
         let root = root.as_ref().to_path_buf();
-        fs::create_dir_all(&root).map_err(|err| io_error("open", &root.display().to_string(), err))?;
+        fs::create_dir_all(&root)
+            .map_err(|err| io_error("open", &root.display().to_string(), err))?;
         Ok(LocalStore { root })
     }
 
@@ -40,7 +41,12 @@ impl LocalStore {
     fn path_of(&self, operation: &'static str, key: &str) -> StoreResult<PathBuf> {
         validate_key(operation, key)?;
         if key.split('/').any(|segment| segment.starts_with('.')) {
-            return Err(StoreError::new(StoreErrorKind::InvalidKey, operation, key, "segments starting with '.' are reserved"));
+            return Err(StoreError::new(
+                StoreErrorKind::InvalidKey,
+                operation,
+                key,
+                "segments starting with '.' are reserved",
+            ));
         }
         Ok(self.root.join(key))
     }
@@ -68,9 +74,14 @@ async fn blocking<T: Send + 'static>(
 }
 
 fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let folder = path.parent().ok_or_else(|| std::io::Error::other("key has no folder"))?;
+    let folder = path
+        .parent()
+        .ok_or_else(|| std::io::Error::other("key has no folder"))?;
     fs::create_dir_all(folder)?;
-    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("object");
+    let name = path
+        .file_name()
+        .and_then(|n| n.to_str())
+        .unwrap_or("object");
     let counter = TEMP_COUNTER.fetch_add(1, Ordering::Relaxed);
     let temp = folder.join(format!(".{name}.{}.{counter}.tmp", std::process::id()));
     let result = (|| {
@@ -100,7 +111,11 @@ fn read_range(path: &Path, range: Range<u64>) -> std::io::Result<Vec<u8>> {
 fn list_files(root: &Path, prefix: &str) -> std::io::Result<Vec<ObjectMeta>> {
     // Start the walk at the deepest folder the prefix names, not at the root.
     let folder_part = prefix.rfind('/').map_or("", |at| &prefix[..at]);
-    let start = if folder_part.is_empty() { root.to_path_buf() } else { root.join(folder_part) };
+    let start = if folder_part.is_empty() {
+        root.to_path_buf()
+    } else {
+        root.join(folder_part)
+    };
     let mut found = Vec::new();
     let mut pending = vec![(start, folder_part.to_owned())];
     while let Some((folder, key_prefix)) = pending.pop() {
@@ -111,11 +126,17 @@ fn list_files(root: &Path, prefix: &str) -> std::io::Result<Vec<ObjectMeta>> {
         };
         for entry in entries {
             let entry = entry?;
-            let Some(name) = entry.file_name().to_str().map(str::to_owned) else { continue };
+            let Some(name) = entry.file_name().to_str().map(str::to_owned) else {
+                continue;
+            };
             if name.starts_with('.') {
                 continue;
             }
-            let key = if key_prefix.is_empty() { name } else { format!("{key_prefix}/{name}") };
+            let key = if key_prefix.is_empty() {
+                name
+            } else {
+                format!("{key_prefix}/{name}")
+            };
             let file_type = entry.file_type()?;
             if file_type.is_dir() {
                 // Descend where the prefix goes deeper than this folder or ends inside its name.
@@ -124,7 +145,10 @@ fn list_files(root: &Path, prefix: &str) -> std::io::Result<Vec<ObjectMeta>> {
                     pending.push((entry.path(), key));
                 }
             } else if file_type.is_file() && key.starts_with(prefix) {
-                found.push(ObjectMeta { key, size_bytes: entry.metadata()?.len() });
+                found.push(ObjectMeta {
+                    key,
+                    size_bytes: entry.metadata()?.len(),
+                });
             }
         }
     }
@@ -141,12 +165,16 @@ impl ObjectStore for LocalStore {
 
     async fn get(&self, key: &str) -> StoreResult<Bytes> {
         let path = self.path_of("get", key)?;
-        blocking("get", key, move || fs::read(path)).await.map(Bytes::from)
+        blocking("get", key, move || fs::read(path))
+            .await
+            .map(Bytes::from)
     }
 
     async fn get_range(&self, key: &str, range: Range<u64>) -> StoreResult<Bytes> {
         let path = self.path_of("get_range", key)?;
-        blocking("get_range", key, move || read_range(&path, range)).await.map(Bytes::from)
+        blocking("get_range", key, move || read_range(&path, range))
+            .await
+            .map(Bytes::from)
     }
 
     async fn list(&self, prefix: &str) -> StoreResult<Vec<ObjectMeta>> {

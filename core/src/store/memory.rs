@@ -7,7 +7,7 @@ use std::sync::Mutex;
 use async_trait::async_trait;
 use bytes::Bytes;
 
-use super::{validate_key, ObjectMeta, ObjectStore, StoreError, StoreErrorKind, StoreResult};
+use super::{ObjectMeta, ObjectStore, StoreError, StoreErrorKind, StoreResult, validate_key};
 
 /// Objects in a sorted map behind a mutex.
 #[derive(Debug, Default)]
@@ -22,7 +22,9 @@ impl MemoryStore {
 
     fn objects(&self) -> std::sync::MutexGuard<'_, BTreeMap<String, Bytes>> {
         // A panic while holding the lock cannot leave the map half-written, so recover it.
-        self.objects.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.objects
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 }
 
@@ -45,7 +47,10 @@ impl ObjectStore for MemoryStore {
     async fn get_range(&self, key: &str, range: Range<u64>) -> StoreResult<Bytes> {
         let bytes = self.get(key).await?;
         let len = bytes.len() as u64;
-        let (start, end) = (range.start.min(len), range.end.min(len).max(range.start.min(len)));
+        let (start, end) = (
+            range.start.min(len),
+            range.end.min(len).max(range.start.min(len)),
+        );
         Ok(bytes.slice(start as usize..end as usize))
     }
 
@@ -54,7 +59,10 @@ impl ObjectStore for MemoryStore {
             .objects()
             .range(prefix.to_owned()..)
             .take_while(|(key, _)| key.starts_with(prefix))
-            .map(|(key, bytes)| ObjectMeta { key: key.clone(), size_bytes: bytes.len() as u64 })
+            .map(|(key, bytes)| ObjectMeta {
+                key: key.clone(),
+                size_bytes: bytes.len() as u64,
+            })
             .collect())
     }
 

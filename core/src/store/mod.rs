@@ -1,8 +1,8 @@
 //! Where heatpipe keeps chunks, aggregates and session indexes: one trait, three backends.
 //!
 //! # Layout
-//! - [`local`]: a folder on disk (the default); atomic writes.
-//! - [`memory`]: a map in memory, for unit tests of code above the store.
+//! - [`local`] — a folder on disk (the default); atomic writes.
+//! - [`memory`] — a map in memory, for unit tests of code above the store.
 //! - [`s3`]: any S3-compatible server through aws-sdk-s3, path-style addressing.
 //! - `conformance` (feature `conformance`): the one suite every backend must pass.
 
@@ -51,8 +51,18 @@ pub struct StoreError {
 }
 
 impl StoreError {
-    pub fn new(kind: StoreErrorKind, operation: &'static str, key: &str, message: impl fmt::Display) -> Self {
-        StoreError { kind, operation, key: key.to_owned(), message: message.to_string() }
+    pub fn new(
+        kind: StoreErrorKind,
+        operation: &'static str,
+        key: &str,
+        message: impl fmt::Display,
+    ) -> Self {
+        StoreError {
+            kind,
+            operation,
+            key: key.to_owned(),
+            message: message.to_string(),
+        }
     }
 
     pub fn is_not_found(&self) -> bool {
@@ -90,11 +100,18 @@ pub fn validate_key(operation: &'static str, key: &str) -> StoreResult<()> {
     let valid = !key.is_empty()
         && key.len() <= 1024
         && !key.contains(['\\', '\0'])
-        && key.split('/').all(|segment| !segment.is_empty() && segment != "." && segment != "..");
+        && key
+            .split('/')
+            .all(|segment| !segment.is_empty() && segment != "." && segment != "..");
     if valid {
         Ok(())
     } else {
-        Err(StoreError::new(StoreErrorKind::InvalidKey, operation, key, "keys are relative paths of non-empty segments without . or .."))
+        Err(StoreError::new(
+            StoreErrorKind::InvalidKey,
+            operation,
+            key,
+            "keys are relative paths of non-empty segments without . or ..",
+        ))
     }
 }
 
@@ -112,9 +129,14 @@ impl StoreLocation {
             Some(rest) => {
                 let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
                 if bucket.is_empty() {
-                    return Err(format!("no bucket in {value:?}; expected s3://bucket/prefix"));
+                    return Err(format!(
+                        "no bucket in {value:?}; expected s3://bucket/prefix"
+                    ));
                 }
-                Ok(StoreLocation::S3 { bucket: bucket.to_owned(), prefix: prefix.trim_matches('/').to_owned() })
+                Ok(StoreLocation::S3 {
+                    bucket: bucket.to_owned(),
+                    prefix: prefix.trim_matches('/').to_owned(),
+                })
             }
             None if value.is_empty() => Err("store location is empty".into()),
             None => Ok(StoreLocation::Local { root: value.into() }),
@@ -148,13 +170,24 @@ mod tests {
     fn locations_parse() {
         assert_eq!(
             StoreLocation::parse("s3://bucket/some/prefix/"),
-            Ok(StoreLocation::S3 { bucket: "bucket".into(), prefix: "some/prefix".into() })
+            Ok(StoreLocation::S3 {
+                bucket: "bucket".into(),
+                prefix: "some/prefix".into()
+            })
         );
         assert_eq!(
             StoreLocation::parse("s3://bucket"),
-            Ok(StoreLocation::S3 { bucket: "bucket".into(), prefix: String::new() })
+            Ok(StoreLocation::S3 {
+                bucket: "bucket".into(),
+                prefix: String::new()
+            })
         );
         assert!(StoreLocation::parse("s3:///x").is_err());
-        assert_eq!(StoreLocation::parse("./data"), Ok(StoreLocation::Local { root: "./data".into() }));
+        assert_eq!(
+            StoreLocation::parse("./data"),
+            Ok(StoreLocation::Local {
+                root: "./data".into()
+            })
+        );
     }
 }

@@ -4,12 +4,12 @@
 use std::ops::Range;
 
 use async_trait::async_trait;
+use aws_sdk_s3::Client;
 use aws_sdk_s3::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use aws_sdk_s3::primitives::ByteStream;
-use aws_sdk_s3::Client;
 use bytes::Bytes;
 
-use super::{validate_key, ObjectMeta, ObjectStore, StoreError, StoreErrorKind, StoreResult};
+use super::{ObjectMeta, ObjectStore, StoreError, StoreErrorKind, StoreResult, validate_key};
 
 /// Explicit connection settings, for when the standard AWS sources are not wanted (tests, config).
 #[derive(Clone, Default)]
@@ -44,7 +44,9 @@ impl S3Store {
     /// Connects with the standard AWS sources (`AWS_ENDPOINT_URL`, `AWS_REGION`, credential chain).
     pub async fn from_env(bucket: &str, prefix: &str) -> Self {
         let shared = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
-        let config = aws_sdk_s3::config::Builder::from(&shared).force_path_style(true).build();
+        let config = aws_sdk_s3::config::Builder::from(&shared)
+            .force_path_style(true)
+            .build();
         Self::with_client(Client::from_conf(config), bucket, prefix)
     }
 
@@ -71,8 +73,16 @@ impl S3Store {
     /// Uses an already configured client.
     pub fn with_client(client: Client, bucket: &str, prefix: &str) -> Self {
         let prefix = prefix.trim_matches('/');
-        let prefix = if prefix.is_empty() { String::new() } else { format!("{prefix}/") };
-        S3Store { client, bucket: bucket.to_owned(), prefix }
+        let prefix = if prefix.is_empty() {
+            String::new()
+        } else {
+            format!("{prefix}/")
+        };
+        S3Store {
+            client,
+            bucket: bucket.to_owned(),
+            prefix,
+        }
     }
 
     fn full_key(&self, key: &str) -> String {
@@ -89,7 +99,9 @@ where
     let code = err.code().map(str::to_owned);
     let kind = match (&err, status, code.as_deref()) {
         (SdkError::TimeoutError(_), _, _) => StoreErrorKind::Timeout,
-        (SdkError::DispatchFailure(failure), _, _) if failure.is_timeout() => StoreErrorKind::Timeout,
+        (SdkError::DispatchFailure(failure), _, _) if failure.is_timeout() => {
+            StoreErrorKind::Timeout
+        }
         (SdkError::DispatchFailure(_), _, _) => StoreErrorKind::Unavailable,
         (_, Some(404), _) | (_, _, Some("NoSuchKey" | "NotFound")) => StoreErrorKind::NotFound,
         (_, Some(401 | 403), _) => StoreErrorKind::Unauthorized,
@@ -135,7 +147,11 @@ impl ObjectStore for S3Store {
             .send()
             .await
             .map_err(|err| sdk_error("get", key, err))?;
-        let body = output.body.collect().await.map_err(|err| StoreError::new(StoreErrorKind::Io, "get", key, err))?;
+        let body = output
+            .body
+            .collect()
+            .await
+            .map_err(|err| StoreError::new(StoreErrorKind::Io, "get", key, err))?;
         Ok(body.into_bytes())
     }
 
@@ -163,10 +179,16 @@ impl ObjectStore for S3Store {
         let output = match result {
             Ok(output) => output,
             // 416: the range starts at or past the end of an object that exists.
-            Err(err) if err.raw_response().map(HttpStatus::status_code) == Some(416) => return Ok(Bytes::new()),
+            Err(err) if err.raw_response().map(HttpStatus::status_code) == Some(416) => {
+                return Ok(Bytes::new());
+            }
             Err(err) => return Err(sdk_error("get_range", key, err)),
         };
-        let body = output.body.collect().await.map_err(|err| StoreError::new(StoreErrorKind::Io, "get_range", key, err))?;
+        let body = output
+            .body
+            .collect()
+            .await
+            .map_err(|err| StoreError::new(StoreErrorKind::Io, "get_range", key, err))?;
         Ok(body.into_bytes())
     }
 
@@ -182,9 +204,17 @@ impl ObjectStore for S3Store {
         while let Some(page) = pages.next().await {
             let page = page.map_err(|err| sdk_error("list", prefix, err))?;
             for object in page.contents() {
-                let Some(key) = object.key().and_then(|k| k.strip_prefix(&self.prefix)) else { continue };
-                let size_bytes = object.size().and_then(|s| u64::try_from(s).ok()).unwrap_or(0);
-                found.push(ObjectMeta { key: key.to_owned(), size_bytes });
+                let Some(key) = object.key().and_then(|k| k.strip_prefix(&self.prefix)) else {
+                    continue;
+                };
+                let size_bytes = object
+                    .size()
+                    .and_then(|s| u64::try_from(s).ok())
+                    .unwrap_or(0);
+                found.push(ObjectMeta {
+                    key: key.to_owned(),
+                    size_bytes,
+                });
             }
         }
         found.sort_by(|a, b| a.key.cmp(&b.key));

@@ -5,15 +5,15 @@ use std::sync::Arc;
 
 use heatpipe_core::keys::parse_date;
 use serde::{Deserialize, Serialize};
-use warp::reply::Response;
 use warp::Filter;
+use warp::reply::Response;
 
 use super::{checked_site, json_or_error, with_renderer};
 use crate::error::{RenderError, RenderResult};
-use crate::query::{parse_device, resolve_page, RangeQuery};
-use crate::scroll_map::{scroll_depth_report, ScrollDepthReport};
-use crate::timeline::{build_timeline, Timeline};
-use crate::{data, Renderer};
+use crate::query::{RangeQuery, parse_device, resolve_page};
+use crate::scroll_map::{ScrollDepthReport, scroll_depth_report};
+use crate::timeline::{Timeline, build_timeline};
+use crate::{Renderer, data};
 
 /// One row of `GET /api/sites/{site}/pages`.
 #[derive(Debug, Serialize)]
@@ -27,14 +27,18 @@ pub struct PageRow {
 }
 
 /// Matches `GET /api/sites/{site}/pages?from&to`.
-pub fn pages_filter(renderer: Arc<Renderer>) -> impl Filter<Extract = (Response,), Error = warp::Rejection> + Clone {
+pub fn pages_filter(
+    renderer: Arc<Renderer>,
+) -> impl Filter<Extract = (Response,), Error = warp::Rejection> + Clone {
     warp::path!("api" / "sites" / String / "pages")
         .and(warp::get())
         .and(warp::query::<RangeQuery>())
         .and(with_renderer(renderer))
-        .and_then(|site: String, range: RangeQuery, renderer: Arc<Renderer>| async move {
-            Ok::<_, Infallible>(json_or_error(pages(&site, &range, &renderer).await))
-        })
+        .and_then(
+            |site: String, range: RangeQuery, renderer: Arc<Renderer>| async move {
+                Ok::<_, Infallible>(json_or_error(pages(&site, &range, &renderer).await))
+            },
+        )
 }
 
 async fn pages(site: &str, range: &RangeQuery, renderer: &Renderer) -> RenderResult<Vec<PageRow>> {
@@ -43,7 +47,14 @@ async fn pages(site: &str, range: &RangeQuery, renderer: &Renderer) -> RenderRes
     let mut rows: Vec<PageRow> = index
         .pages
         .into_iter()
-        .map(|p| PageRow { url: p.url, key: p.key, views: p.views, sessions: p.sessions, clicks: p.clicks, moves: p.moves })
+        .map(|p| PageRow {
+            url: p.url,
+            key: p.key,
+            views: p.views,
+            sessions: p.sessions,
+            clicks: p.clicks,
+            moves: p.moves,
+        })
         .collect();
     rows.sort_by(|a, b| b.views.cmp(&a.views).then_with(|| a.url.cmp(&b.url)));
     Ok(rows)
@@ -67,24 +78,46 @@ pub struct ScrollDepthAnswer {
 }
 
 /// Matches `GET /api/sites/{site}/scroll-depth?page&from&to&device`.
-pub fn scroll_depth_filter(renderer: Arc<Renderer>) -> impl Filter<Extract = (Response,), Error = warp::Rejection> + Clone {
+pub fn scroll_depth_filter(
+    renderer: Arc<Renderer>,
+) -> impl Filter<Extract = (Response,), Error = warp::Rejection> + Clone {
     warp::path!("api" / "sites" / String / "scroll-depth")
         .and(warp::get())
         .and(warp::query::<ScrollDepthQuery>())
         .and(with_renderer(renderer))
-        .and_then(|site: String, query: ScrollDepthQuery, renderer: Arc<Renderer>| async move {
-            Ok::<_, Infallible>(json_or_error(scroll_depth(&site, &query, &renderer).await))
-        })
+        .and_then(
+            |site: String, query: ScrollDepthQuery, renderer: Arc<Renderer>| async move {
+                Ok::<_, Infallible>(json_or_error(scroll_depth(&site, &query, &renderer).await))
+            },
+        )
 }
 
-async fn scroll_depth(site: &str, query: &ScrollDepthQuery, renderer: &Renderer) -> RenderResult<ScrollDepthAnswer> {
+async fn scroll_depth(
+    site: &str,
+    query: &ScrollDepthQuery,
+    renderer: &Renderer,
+) -> RenderResult<ScrollDepthAnswer> {
     checked_site(site)?;
-    let days = RangeQuery { from: query.from.clone(), to: query.to.clone() }.days()?;
+    let days = RangeQuery {
+        from: query.from.clone(),
+        to: query.to.clone(),
+    }
+    .days()?;
     let key = resolve_page(query.page.as_deref())?;
     let device = parse_device(query.device.as_deref())?;
-    let page = data::load_page(&renderer.store, site, &days, &key).await?.ok_or_else(|| RenderError::NotFound(format!("no data for page {key} in that range")))?;
-    let segment = crate::render::HeatmapRequest { device, ..crate::render::HeatmapRequest::new(crate::render::HeatmapKind::Scroll) }.segment_of(&page.agg);
-    Ok(ScrollDepthAnswer { url: page.agg.url, key: page.agg.key, report: scroll_depth_report(&segment.scroll) })
+    let page = data::load_page(&renderer.store, site, &days, &key)
+        .await?
+        .ok_or_else(|| RenderError::NotFound(format!("no data for page {key} in that range")))?;
+    let segment = crate::render::HeatmapRequest {
+        device,
+        ..crate::render::HeatmapRequest::new(crate::render::HeatmapKind::Scroll)
+    }
+    .segment_of(&page.agg);
+    Ok(ScrollDepthAnswer {
+        url: page.agg.url,
+        key: page.agg.key,
+        report: scroll_depth_report(&segment.scroll),
+    })
 }
 
 #[derive(Debug, Deserialize)]
@@ -113,29 +146,53 @@ pub struct SessionRow {
 }
 
 /// Matches `GET /api/sites/{site}/sessions?from&to&page&min_duration&device&limit`.
-pub fn sessions_filter(renderer: Arc<Renderer>) -> impl Filter<Extract = (Response,), Error = warp::Rejection> + Clone {
+pub fn sessions_filter(
+    renderer: Arc<Renderer>,
+) -> impl Filter<Extract = (Response,), Error = warp::Rejection> + Clone {
     warp::path!("api" / "sites" / String / "sessions")
         .and(warp::get())
         .and(warp::query::<SessionsQuery>())
         .and(with_renderer(renderer))
-        .and_then(|site: String, query: SessionsQuery, renderer: Arc<Renderer>| async move {
-            Ok::<_, Infallible>(json_or_error(sessions(&site, &query, &renderer).await))
-        })
+        .and_then(
+            |site: String, query: SessionsQuery, renderer: Arc<Renderer>| async move {
+                Ok::<_, Infallible>(json_or_error(sessions(&site, &query, &renderer).await))
+            },
+        )
 }
 
-async fn sessions(site: &str, query: &SessionsQuery, renderer: &Renderer) -> RenderResult<Vec<SessionRow>> {
+async fn sessions(
+    site: &str,
+    query: &SessionsQuery,
+    renderer: &Renderer,
+) -> RenderResult<Vec<SessionRow>> {
     checked_site(site)?;
-    let days = RangeQuery { from: query.from.clone(), to: query.to.clone() }.days()?;
-    let page_key = query.page.as_deref().filter(|p| !p.is_empty()).map(|p| resolve_page(Some(p))).transpose()?;
+    let days = RangeQuery {
+        from: query.from.clone(),
+        to: query.to.clone(),
+    }
+    .days()?;
+    let page_key = query
+        .page
+        .as_deref()
+        .filter(|p| !p.is_empty())
+        .map(|p| resolve_page(Some(p)))
+        .transpose()?;
     let device = parse_device(query.device.as_deref())?;
     let min_duration_ms = query.min_duration.unwrap_or(0).saturating_mul(1000);
-    let limit = query.limit.unwrap_or(renderer.config.max_sessions_listed).min(renderer.config.max_sessions_listed);
+    let limit = query
+        .limit
+        .unwrap_or(renderer.config.max_sessions_listed)
+        .min(renderer.config.max_sessions_listed);
     let mut rows: Vec<SessionRow> = data::load_sessions(&renderer.store, site, &days)
         .await?
         .into_iter()
         .filter(|(_, s)| s.duration_ms >= min_duration_ms)
         .filter(|(_, s)| device.is_none_or(|d| s.device == d))
-        .filter(|(_, s)| page_key.as_ref().is_none_or(|key| s.page_views.iter().any(|v| &v.key == key)))
+        .filter(|(_, s)| {
+            page_key
+                .as_ref()
+                .is_none_or(|key| s.page_views.iter().any(|v| &v.key == key))
+        })
         .map(|(date, s)| SessionRow {
             id: s.id,
             date: date.to_string(),
@@ -148,7 +205,11 @@ async fn sessions(site: &str, query: &SessionsQuery, renderer: &Renderer) -> Ren
             pages: s.page_views.into_iter().map(|v| v.url).collect(),
         })
         .collect();
-    rows.sort_by(|a, b| b.started_at.cmp(&a.started_at).then_with(|| a.id.cmp(&b.id)));
+    rows.sort_by(|a, b| {
+        b.started_at
+            .cmp(&a.started_at)
+            .then_with(|| a.id.cmp(&b.id))
+    });
     rows.truncate(limit);
     Ok(rows)
 }
@@ -162,7 +223,9 @@ pub struct TimelineQuery {
 }
 
 /// Matches `GET /api/sites/{site}/sessions/{session}/timeline?date`.
-pub fn timeline_filter(renderer: Arc<Renderer>) -> impl Filter<Extract = (Response,), Error = warp::Rejection> + Clone {
+pub fn timeline_filter(
+    renderer: Arc<Renderer>,
+) -> impl Filter<Extract = (Response,), Error = warp::Rejection> + Clone {
     warp::path!("api" / "sites" / String / "sessions" / String / "timeline")
         .and(warp::get())
         .and(warp::query::<TimelineQuery>())
@@ -172,17 +235,34 @@ pub fn timeline_filter(renderer: Arc<Renderer>) -> impl Filter<Extract = (Respon
         })
 }
 
-async fn timeline(site: &str, session: &str, query: &TimelineQuery, renderer: &Renderer) -> RenderResult<Timeline> {
+async fn timeline(
+    site: &str,
+    session: &str,
+    query: &TimelineQuery,
+    renderer: &Renderer,
+) -> RenderResult<Timeline> {
     checked_site(site)?;
     let days = match &query.date {
-        Some(date) => vec![parse_date(date).map_err(|err| RenderError::BadRequest(format!("date: {err}")))?],
-        None => RangeQuery { from: query.from.clone(), to: query.to.clone() }.days()?,
+        Some(date) => {
+            vec![parse_date(date).map_err(|err| RenderError::BadRequest(format!("date: {err}")))?]
+        }
+        None => RangeQuery {
+            from: query.from.clone(),
+            to: query.to.clone(),
+        }
+        .days()?,
     };
     let (date, summary) = data::load_sessions(&renderer.store, site, &days)
         .await?
         .into_iter()
         .rev()
         .find(|(_, s)| s.id == session)
-        .ok_or_else(|| RenderError::NotFound(format!("no session {session:?} of site {site} from {} to {}", days[0], days[days.len() - 1])))?;
+        .ok_or_else(|| {
+            RenderError::NotFound(format!(
+                "no session {session:?} of site {site} from {} to {}",
+                days[0],
+                days[days.len() - 1]
+            ))
+        })?;
     build_timeline(&renderer.store, date, summary).await
 }

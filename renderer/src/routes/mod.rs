@@ -2,9 +2,9 @@
 //! into a JSON error through [`error_response`].
 //!
 //! # Layout
-//! - [`heatmap`]: `GET /api/sites/{site}/heatmap.png`.
-//! - [`listing`]: pages, scroll depth, sessions and timelines.
-//! - [`viewer`]: the web viewer's built-in assets at `/`.
+//! - [`heatmap`] — `GET /api/sites/{site}/heatmap.png`.
+//! - [`listing`] — pages, scroll depth, sessions and timelines.
+//! - [`viewer`] — the web viewer's built-in assets at `/`.
 
 pub mod heatmap;
 pub mod listing;
@@ -17,8 +17,8 @@ use serde::Serialize;
 use warp::reply::Response;
 use warp::{Filter, Reply};
 
-use crate::error::{RenderError, RenderResult};
 use crate::Renderer;
+use crate::error::{RenderError, RenderResult};
 
 /// Returns the JSON error response of `err`.
 pub fn error_response(err: &RenderError) -> Response {
@@ -43,6 +43,8 @@ pub fn checked_site(site: &str) -> RenderResult<()> {
 }
 
 /// Passes the renderer to a handler.
-pub fn with_renderer(renderer: Arc<Renderer>) -> impl Filter<Extract = (Arc<Renderer>,), Error = std::convert::Infallible> + Clone {
+pub fn with_renderer(
+    renderer: Arc<Renderer>,
+) -> impl Filter<Extract = (Arc<Renderer>,), Error = std::convert::Infallible> + Clone {
     warp::any().map(move || renderer.clone())
 }

@@ -10,14 +10,17 @@ const VIEWER_CSS: &str = include_str!("../../assets/viewer.css");
 
 fn asset(body: &'static str, content_type: &'static str) -> Response {
     let mut response = body.into_response();
-    response.headers_mut().insert("content-type", HeaderValue::from_static(content_type));
+    response
+        .headers_mut()
+        .insert("content-type", HeaderValue::from_static(content_type));
     response
 }
 
 /// Matches the viewer's assets.
 pub fn viewer_filter() -> impl Filter<Extract = (Response,), Error = warp::Rejection> + Clone {
     let index = warp::path::end().map(|| asset(INDEX_HTML, "text/html; charset=utf-8"));
-    let js = warp::path!("viewer.js").map(|| asset(VIEWER_JS, "application/javascript; charset=utf-8"));
+    let js =
+        warp::path!("viewer.js").map(|| asset(VIEWER_JS, "application/javascript; charset=utf-8"));
     let css = warp::path!("viewer.css").map(|| asset(VIEWER_CSS, "text/css; charset=utf-8"));
     warp::get().and(index.or(js).unify().or(css).unify())
 }
