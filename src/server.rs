@@ -47,9 +47,7 @@ pub async fn serve(
             stop,
         ))
     });
-    let health = warp::path!("healthz")
-        .and(warp::get())
-        .map(|| warp::reply::json(&serde_json::json!({"ok": true})));
+    let health = heatpipe_core::http::healthz_filter();
     let demo = crate::demo_site::demo_site_filter(options.demo_site);
     let filter = heatpipe_collector::routes(collector)
         .or(heatpipe_renderer::routes(renderer))

@@ -21,6 +21,38 @@ fn body_error(status: StatusCode, message: impl Into<String>) -> BodyError {
     }
 }
 
+/// A request body as received, with the headers that say how to read it.
+#[derive(Debug)]
+pub struct RawBody {
+    pub content_type: Option<String>,
+    pub content_encoding: Option<String>,
+    pub bytes: Bytes,
+}
+
+impl RawBody {
+    /// Checks the content type and returns the body decompressed (at most `max_bytes`).
+    pub fn decode(self, max_bytes: u64) -> Result<Bytes, BodyError> {
+        check_content_type(self.content_type.as_deref())?;
+        decode_body(self.content_encoding.as_deref(), self.bytes, max_bytes)
+    }
+}
+
+/// Extracts a [`RawBody`] of at most `max_body_bytes` as sent.
+pub fn raw_body(
+    max_body_bytes: u64,
+) -> impl warp::Filter<Extract = (RawBody,), Error = warp::Rejection> + Clone {
+    use warp::Filter;
+    warp::body::content_length_limit(max_body_bytes)
+        .and(warp::header::optional::<String>("content-type"))
+        .and(warp::header::optional::<String>("content-encoding"))
+        .and(warp::body::bytes())
+        .map(|content_type, content_encoding, bytes| RawBody {
+            content_type,
+            content_encoding,
+            bytes,
+        })
+}
+
 /// Accepts `application/json`, `text/plain` (what `sendBeacon` sends) or no content type.
 pub fn check_content_type(content_type: Option<&str>) -> Result<(), BodyError> {
     let Some(value) = content_type else {

@@ -148,9 +148,7 @@ pub async fn serve(
 ) {
     let (stop_sender, stop) = watch::channel(false);
     let sealer = collector.spawn_sealer(stop);
-    let health = warp::path!("healthz")
-        .and(warp::get())
-        .map(|| warp::reply::json(&serde_json::json!({"ok": true})));
+    let health = heatpipe_core::http::healthz_filter();
     let filter = routes(collector)
         .or(health)
         .recover(heatpipe_core::http::recover);

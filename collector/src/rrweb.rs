@@ -67,6 +67,12 @@ fn field_i64(value: &Value, name: &str, what: &str) -> Result<i64, WireError> {
     integer_in(number, -(1 << 40), 1 << 40, &format!("{what} `{name}`"))
 }
 
+/// Reads a viewport or document dimension (1..=100000 px) named `name`.
+fn dimension(data: &Value, name: &str, what: &str) -> Result<u32, WireError> {
+    let value = data.get(name).and_then(Value::as_f64).unwrap_or(f64::NAN);
+    integer_in(value, 1, 100_000, &format!("{what} {name}")).map(|v| v as u32)
+}
+
 fn clamp_i32(value: i64) -> i32 {
     value.clamp(i64::from(i32::MIN), i64::from(i32::MAX)) as i32
 }
@@ -172,22 +178,8 @@ impl RrwebSession {
         }
         let url = normalize_url(href, limits.keep_query)
             .map_err(|err| WireError(format!("{what}: {err}")))?;
-        let width = integer_in(
-            data.get("width")
-                .and_then(Value::as_f64)
-                .unwrap_or(f64::NAN),
-            1,
-            100_000,
-            &format!("{what} width"),
-        )? as u32;
-        let height = integer_in(
-            data.get("height")
-                .and_then(Value::as_f64)
-                .unwrap_or(f64::NAN),
-            1,
-            100_000,
-            &format!("{what} height"),
-        )? as u32;
+        let width = dimension(data, "width", what)?;
+        let height = dimension(data, "height", what)?;
         let index = self.next_page_view;
         self.next_page_view += 1;
         self.page = Some(OpenPage {
@@ -293,22 +285,8 @@ fn apply_incremental(
                 .push(Scroll { t_ms, y });
         }
         Some(SOURCE_VIEWPORT_RESIZE) => {
-            let width_px = integer_in(
-                data.get("width")
-                    .and_then(Value::as_f64)
-                    .unwrap_or(f64::NAN),
-                1,
-                100_000,
-                &format!("{what} width"),
-            )? as u32;
-            let height_px = integer_in(
-                data.get("height")
-                    .and_then(Value::as_f64)
-                    .unwrap_or(f64::NAN),
-                1,
-                100_000,
-                &format!("{what} height"),
-            )? as u32;
+            let width_px = dimension(data, "width", what)?;
+            let height_px = dimension(data, "height", what)?;
             out.for_page(page, timestamp).resizes.push(Resize {
                 t_ms,
                 width_px,

@@ -31,6 +31,15 @@ pub fn json_error(status: StatusCode, message: &str) -> Response {
     warp::reply::with_status(warp::reply::json(&body), status).into_response()
 }
 
+/// Matches `GET /healthz`: 200 `{"ok": true}` while the server answers.
+pub fn healthz_filter() -> impl warp::Filter<Extract = (Response,), Error = warp::Rejection> + Clone
+{
+    use warp::Filter;
+    warp::path!("healthz")
+        .and(warp::get())
+        .map(|| warp::reply::json(&serde_json::json!({"ok": true})).into_response())
+}
+
 /// Turns warp's rejections (no route, wrong method, bad query, body too large…) into JSON errors.
 pub async fn recover(rejection: warp::Rejection) -> Result<Response, Infallible> {
     use warp::reject;

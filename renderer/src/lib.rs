@@ -124,9 +124,7 @@ pub async fn serve(
     listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) {
-    let health = warp::path!("healthz")
-        .and(warp::get())
-        .map(|| warp::reply::json(&serde_json::json!({"ok": true})));
+    let health = heatpipe_core::http::healthz_filter();
     let filter = routes(renderer)
         .or(health)
         .recover(heatpipe_core::http::recover);

@@ -3,7 +3,6 @@
 use std::convert::Infallible;
 use std::sync::Arc;
 
-use bytes::Bytes;
 use heatpipe_core::wire::NativeBatch;
 use warp::Filter;
 use warp::http::StatusCode;
@@ -11,7 +10,7 @@ use warp::reply::Response;
 
 use super::{accepted, rejected, with_cors};
 use crate::Collector;
-use crate::body::{check_content_type, decode_body};
+use crate::body::{RawBody, raw_body};
 
 /// Matches `POST /v1/collect` (and its CORS preflight).
 pub fn collect_filter(
@@ -22,31 +21,14 @@ pub fn collect_filter(
         .map(|| with_cors(warp::reply::Response::default()));
     let post = warp::path!("v1" / "collect")
         .and(warp::post())
-        .and(warp::body::content_length_limit(
-            collector.config.max_body_bytes,
-        ))
-        .and(warp::header::optional::<String>("content-type"))
-        .and(warp::header::optional::<String>("content-encoding"))
-        .and(warp::body::bytes())
+        .and(raw_body(collector.config.max_body_bytes))
         .and(warp::any().map(move || collector.clone()))
         .and_then(handle_collect);
     preflight.or(post).unify()
 }
 
-async fn handle_collect(
-    content_type: Option<String>,
-    encoding: Option<String>,
-    body: Bytes,
-    collector: Arc<Collector>,
-) -> Result<Response, Infallible> {
-    if let Err(err) = check_content_type(content_type.as_deref()) {
-        return Ok(rejected(err.status, &err.message));
-    }
-    let body = match decode_body(
-        encoding.as_deref(),
-        body,
-        collector.config.max_decompressed_bytes,
-    ) {
+async fn handle_collect(body: RawBody, collector: Arc<Collector>) -> Result<Response, Infallible> {
+    let body = match body.decode(collector.config.max_decompressed_bytes) {
         Ok(body) => body,
         Err(err) => return Ok(rejected(err.status, &err.message)),
     };

@@ -3,7 +3,6 @@
 use std::convert::Infallible;
 use std::sync::Arc;
 
-use bytes::Bytes;
 use heatpipe_core::keys::validate_site;
 use heatpipe_core::wire::validate_session_id;
 use warp::Filter;
@@ -12,7 +11,7 @@ use warp::reply::Response;
 
 use super::{accepted, rejected, with_cors};
 use crate::Collector;
-use crate::body::{check_content_type, decode_body};
+use crate::body::{RawBody, raw_body};
 use crate::rrweb::RrwebEvent;
 
 /// Matches `POST /v1/rrweb/{site}/{session}` (and its CORS preflight).
@@ -24,12 +23,7 @@ pub fn rrweb_filter(
         .map(|_, _| with_cors(warp::reply::Response::default()));
     let post = warp::path!("v1" / "rrweb" / String / String)
         .and(warp::post())
-        .and(warp::body::content_length_limit(
-            collector.config.max_body_bytes,
-        ))
-        .and(warp::header::optional::<String>("content-type"))
-        .and(warp::header::optional::<String>("content-encoding"))
-        .and(warp::body::bytes())
+        .and(raw_body(collector.config.max_body_bytes))
         .and(warp::any().map(move || collector.clone()))
         .and_then(handle_rrweb);
     preflight.or(post).unify()
@@ -38,9 +32,7 @@ pub fn rrweb_filter(
 async fn handle_rrweb(
     site: String,
     session: String,
-    content_type: Option<String>,
-    encoding: Option<String>,
-    body: Bytes,
+    body: RawBody,
     collector: Arc<Collector>,
 ) -> Result<Response, Infallible> {
     if let Err(err) = validate_site(&site) {
@@ -49,14 +41,7 @@ async fn handle_rrweb(
     if let Err(err) = validate_session_id(&session) {
         return Ok(rejected(StatusCode::BAD_REQUEST, &err.0));
     }
-    if let Err(err) = check_content_type(content_type.as_deref()) {
-        return Ok(rejected(err.status, &err.message));
-    }
-    let body = match decode_body(
-        encoding.as_deref(),
-        body,
-        collector.config.max_decompressed_bytes,
-    ) {
+    let body = match body.decode(collector.config.max_decompressed_bytes) {
         Ok(body) => body,
         Err(err) => return Ok(rejected(err.status, &err.message)),
     };

@@ -3,6 +3,7 @@
 use std::convert::Infallible;
 use std::sync::Arc;
 
+use heatpipe_core::agg::PageSummary;
 use heatpipe_core::keys::parse_date;
 use serde::{Deserialize, Serialize};
 use warp::Filter;
@@ -14,17 +15,6 @@ use crate::query::{RangeQuery, parse_device, resolve_page};
 use crate::scroll_map::{ScrollDepthReport, scroll_depth_report};
 use crate::timeline::{Timeline, build_timeline};
 use crate::{Renderer, data};
-
-/// One row of `GET /api/sites/{site}/pages`.
-#[derive(Debug, Serialize)]
-pub struct PageRow {
-    pub url: String,
-    pub key: String,
-    pub views: u64,
-    pub sessions: u64,
-    pub clicks: u64,
-    pub moves: u64,
-}
 
 /// Matches `GET /api/sites/{site}/pages?from&to`.
 pub fn pages_filter(
@@ -41,23 +31,17 @@ pub fn pages_filter(
         )
 }
 
-async fn pages(site: &str, range: &RangeQuery, renderer: &Renderer) -> RenderResult<Vec<PageRow>> {
+async fn pages(
+    site: &str,
+    range: &RangeQuery,
+    renderer: &Renderer,
+) -> RenderResult<Vec<PageSummary>> {
     checked_site(site)?;
-    let index = data::load_index(&renderer.store, site, &range.days()?).await?;
-    let mut rows: Vec<PageRow> = index
-        .pages
-        .into_iter()
-        .map(|p| PageRow {
-            url: p.url,
-            key: p.key,
-            views: p.views,
-            sessions: p.sessions,
-            clicks: p.clicks,
-            moves: p.moves,
-        })
-        .collect();
-    rows.sort_by(|a, b| b.views.cmp(&a.views).then_with(|| a.url.cmp(&b.url)));
-    Ok(rows)
+    let mut pages = data::load_index(&renderer.store, site, &range.days()?)
+        .await?
+        .pages;
+    pages.sort_by(|a, b| b.views.cmp(&a.views).then_with(|| a.url.cmp(&b.url)));
+    Ok(pages)
 }
 
 #[derive(Debug, Deserialize)]
