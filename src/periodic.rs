@@ -9,24 +9,20 @@ use std::time::Duration;
 use heatpipe_collector::Collector;
 use heatpipe_core::store::ObjectStore;
 use heatpipe_processor::{ProcessOptions, process_day};
-use tokio::sync::watch;
 
-/// Processes today (and yesterday, once, after the date changes) every `every`, until `stop`.
+/// Processes today (and yesterday, once, after the date changes) every `every`, until the task
+/// is aborted.
 pub async fn process_periodically(
     store: Arc<dyn ObjectStore>,
     collector: Arc<Collector>,
     sites: Vec<String>,
     every: Duration,
-    mut stop: watch::Receiver<bool>,
 ) {
     let mut ticker = tokio::time::interval(every);
     ticker.tick().await;
     let mut last_date = chrono::Utc::now().date_naive();
     loop {
-        tokio::select! {
-            _ = ticker.tick() => {}
-            _ = stop.changed() => return,
-        }
+        ticker.tick().await;
         let today = chrono::Utc::now().date_naive();
         let mut dates = vec![today];
         if last_date != today {

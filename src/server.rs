@@ -10,7 +10,7 @@ use heatpipe_collector::Collector;
 use heatpipe_core::store::ObjectStore;
 use heatpipe_renderer::Renderer;
 use tokio::net::TcpListener;
-use tokio::sync::{oneshot, watch};
+use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 use warp::Filter;
 
@@ -35,8 +35,6 @@ pub async fn serve(
 ) {
     let collector = Collector::new(store.clone(), config.collector.clone());
     let renderer = Renderer::new(store.clone(), config.renderer.clone());
-    let (stop_sender, stop) = watch::channel(false);
-    let sealer = collector.spawn_sealer(stop.clone());
     let processing = (config.process_every_s > 0).then(|| {
         let every = Duration::from_secs(config.process_every_s);
         tokio::spawn(process_periodically(
@@ -44,27 +42,21 @@ pub async fn serve(
             collector.clone(),
             config.sites.clone(),
             every,
-            stop,
         ))
     });
-    let health = heatpipe_core::http::healthz_filter();
-    let demo = crate::demo_site::demo_site_filter(options.demo_site);
-    let filter = heatpipe_collector::routes(collector)
+    let filter = heatpipe_collector::routes(collector.clone())
         .or(heatpipe_renderer::routes(renderer))
         .unify()
-        .or(demo)
+        .or(crate::demo_site::demo_site_filter(options.demo_site))
         .unify()
-        .or(health)
+        .or(heatpipe_core::http::healthz_filter())
+        .unify()
         .recover(heatpipe_core::http::recover);
-    warp::serve(filter)
+    let server = warp::serve(filter)
         .incoming(listener)
         .graceful(shutdown)
-        .run()
-        .await;
-    let _ = stop_sender.send(true);
-    if let Err(err) = sealer.await {
-        tracing::error!(error = %err, "sealer stopped abnormally");
-    }
+        .run();
+    collector.run_alongside(server).await;
     if let Some(processing) = processing {
         processing.abort();
     }

@@ -25,7 +25,6 @@ use heatpipe_core::store::ObjectStore;
 use heatpipe_core::wire::{WireError, WireLimits};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
-use tokio::task::JoinHandle;
 use warp::Filter;
 use warp::reply::Response;
 
@@ -111,11 +110,13 @@ impl Collector {
         state.convert(session, events, &self.limits)
     }
 
-    /// Seals partitions as they age, until `stop` turns true; then flushes everything.
-    pub fn spawn_sealer(self: &Arc<Self>, mut stop: watch::Receiver<bool>) -> JoinHandle<()> {
+    /// Runs `server` with the sealer alongside (sealing partitions as they age); once `server`
+    /// returns, seals and uploads everything still buffered.
+    pub async fn run_alongside(self: &Arc<Self>, server: impl Future<Output = ()>) {
+        let (stop_sender, mut stop) = watch::channel(false);
         let collector = self.clone();
         let period = Duration::from_millis((collector.config.seal_age_ms / 4).clamp(50, 1000));
-        tokio::spawn(async move {
+        let sealer = tokio::spawn(async move {
             let mut ticker = tokio::time::interval(period);
             loop {
                 tokio::select! {
@@ -123,8 +124,13 @@ impl Collector {
                     _ = stop.changed() => break,
                 }
             }
-            collector.buffer.flush().await;
-        })
+        });
+        server.await;
+        let _ = stop_sender.send(true);
+        if let Err(err) = sealer.await {
+            tracing::error!(error = %err, "sealer task failed");
+        }
+        self.buffer.flush().await;
     }
 }
 
@@ -146,19 +152,12 @@ pub async fn serve(
     listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) {
-    let (stop_sender, stop) = watch::channel(false);
-    let sealer = collector.spawn_sealer(stop);
-    let health = heatpipe_core::http::healthz_filter();
-    let filter = routes(collector)
-        .or(health)
+    let filter = routes(collector.clone())
+        .or(heatpipe_core::http::healthz_filter())
         .recover(heatpipe_core::http::recover);
-    warp::serve(filter)
+    let server = warp::serve(filter)
         .incoming(listener)
         .graceful(shutdown)
-        .run()
-        .await;
-    let _ = stop_sender.send(true);
-    if let Err(err) = sealer.await {
-        tracing::error!(error = %err, "sealer task failed during shutdown");
-    }
+        .run();
+    collector.run_alongside(server).await;
 }
