@@ -1,16 +1,17 @@
-//! The raw (pre-zstd) layout of one block: a string table, per-stream metadata, then one
-//! varint column per event field.
+//! The inside of one block: every field of every stream in a column of its own, each column a
+//! run of varints compressed as its own zstd frame.
 //!
 //! ```text
-//! num_streams | strings (count, then length-prefixed UTF-8) | stream metadata × num_streams
-//!   (session id, batch, page view, URL, sizes, device, start, tags, event counts)
-//! | 13 columns, each length-prefixed:
-//!   move t, move x, move y, click t, click x, click y, click selector, click inside,
-//!   scroll t, scroll y, resize t, resize width, resize height
+//! num_columns | (compressed_len, raw_len) × num_columns | zstd frame × num_columns
 //! ```
-//! Times and coordinates are deltas from the previous event of the same kind in the same stream
-//! (starting from 0), zig-zag encoded, so a mouse trail costs one or two bytes per field before
-//! zstd. Columns keep like with like, which is what zstd compresses best.
+//! Columns, in order: the string table (URLs, selectors, session ids, tags), then one column per
+//! stream field (session, batch, page view, URL, viewport and document sizes, device, start,
+//! tags, event counts), then one per event field (move t/x/y; click t/x/y/selector/inside;
+//! scroll t/y; resize t/width/height). Times, coordinates and starts are deltas from the
+//! previous value of the same column within the same stream (starts: the previous stream),
+//! zig-zag encoded; pointer-move x and y are second-order deltas (the change of the last step),
+//! which stay small along smooth trails. Separate frames matter: each column gets its own entropy tables, so a column
+//! of ~50 ms time deltas is not coded with the statistics of coordinate deltas.
 
 use std::collections::HashMap;
 
@@ -19,20 +20,53 @@ use crate::event::{
     Click, DeviceClass, Move, PERMYRIAD_MAX, PageView, Resize, Scroll, Stream, TargetPoint,
 };
 
-const NUM_COLUMNS: usize = 13;
-const MOVE_T: usize = 0;
-const MOVE_X: usize = 1;
-const MOVE_Y: usize = 2;
-const CLICK_T: usize = 3;
-const CLICK_X: usize = 4;
-const CLICK_Y: usize = 5;
-const CLICK_SELECTOR: usize = 6;
-const CLICK_INSIDE: usize = 7;
-const SCROLL_T: usize = 8;
-const SCROLL_Y: usize = 9;
-const RESIZE_T: usize = 10;
-const RESIZE_W: usize = 11;
-const RESIZE_H: usize = 12;
+/// The columns of a block, in storage order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(usize)]
+enum Column {
+    Strings,
+    Session,
+    BatchSeq,
+    PageView,
+    Url,
+    ViewportWidth,
+    ViewportHeight,
+    DocumentWidth,
+    DocumentHeight,
+    Device,
+    StartedAt,
+    TagCount,
+    Tags,
+    EventCounts,
+    MoveT,
+    MoveX,
+    MoveY,
+    ClickT,
+    ClickX,
+    ClickY,
+    ClickSelector,
+    ClickInside,
+    ScrollT,
+    ScrollY,
+    ResizeT,
+    ResizeWidth,
+    ResizeHeight,
+}
+
+const NUM_COLUMNS: usize = Column::ResizeHeight as usize + 1;
+
+/// One growing varint column per [`Column`].
+struct Columns([Vec<u8>; NUM_COLUMNS]);
+
+impl Columns {
+    fn u(&mut self, column: Column, value: u64) {
+        put_uvarint(&mut self.0[column as usize], value);
+    }
+
+    fn i(&mut self, column: Column, value: i64) {
+        put_ivarint(&mut self.0[column as usize], value);
+    }
+}
 
 /// Assigns each distinct string an index, in order of first use.
 #[derive(Default)]
@@ -50,13 +84,13 @@ impl<'a> StringTable<'a> {
     }
 }
 
-/// Delta state for one column within one stream.
+/// Delta state of one column within one stream.
 #[derive(Default, Clone, Copy)]
 struct Delta(i64);
 
 impl Delta {
-    fn put(&mut self, out: &mut Vec<u8>, value: i64) {
-        put_ivarint(out, value.wrapping_sub(self.0));
+    fn put(&mut self, columns: &mut Columns, column: Column, value: i64) {
+        columns.i(column, value.wrapping_sub(self.0));
         self.0 = value;
     }
 
@@ -66,55 +100,72 @@ impl Delta {
     }
 }
 
-/// Encodes `streams` into a block's raw bytes, in the order given.
-pub fn encode_block(streams: &[&Stream]) -> Vec<u8> {
-    let mut strings = StringTable::default();
-    let mut meta = Vec::new();
-    let mut columns: [Vec<u8>; NUM_COLUMNS] = Default::default();
-    let mut previous_start = 0i64;
-    for stream in streams {
-        encode_meta(stream, &mut strings, &mut previous_start, &mut meta);
-        encode_events(stream, &mut strings, &mut columns);
-    }
-    let mut out = Vec::with_capacity(meta.len() + columns.iter().map(Vec::len).sum::<usize>() + 64);
-    put_uvarint(&mut out, streams.len() as u64);
-    put_uvarint(&mut out, strings.strings.len() as u64);
-    for value in &strings.strings {
-        put_bytes(&mut out, value.as_bytes());
-    }
-    out.extend_from_slice(&meta);
-    for column in &columns {
-        put_bytes(&mut out, column);
-    }
-    out
+/// Second-order delta state: codes the change of the last step (velocity), which is small for
+/// smooth pointer trails.
+#[derive(Default, Clone, Copy)]
+struct Delta2 {
+    value: i64,
+    step: i64,
 }
 
-fn encode_meta<'a>(
+impl Delta2 {
+    fn put(&mut self, columns: &mut Columns, column: Column, value: i64) {
+        let step = value.wrapping_sub(self.value);
+        columns.i(column, step.wrapping_sub(self.step));
+        self.value = value;
+        self.step = step;
+    }
+
+    fn read(&mut self, reader: &mut Reader<'_>, what: &'static str) -> Result<i64, CodecError> {
+        self.step = self.step.wrapping_add(reader.ivarint(what)?);
+        self.value = self.value.wrapping_add(self.step);
+        Ok(self.value)
+    }
+}
+
+/// Encodes `streams`, in the order given, into a block's uncompressed columns.
+pub fn encode_columns(streams: &[&Stream]) -> Vec<Vec<u8>> {
+    let mut strings = StringTable::default();
+    let mut columns = Columns(Default::default());
+    let mut previous_start = 0i64;
+    for stream in streams {
+        encode_stream_fields(stream, &mut strings, &mut previous_start, &mut columns);
+        encode_events(stream, &mut strings, &mut columns);
+    }
+    let mut table = Vec::new();
+    put_uvarint(&mut table, strings.strings.len() as u64);
+    for value in &strings.strings {
+        put_bytes(&mut table, value.as_bytes());
+    }
+    columns.0[Column::Strings as usize] = table;
+    columns.0.into_iter().collect()
+}
+
+fn encode_stream_fields<'a>(
     stream: &'a Stream,
     strings: &mut StringTable<'a>,
     previous_start: &mut i64,
-    out: &mut Vec<u8>,
+    columns: &mut Columns,
 ) {
     let page = &stream.page;
-    put_uvarint(out, strings.intern(&stream.session_id));
-    put_uvarint(out, stream.batch_seq);
-    put_uvarint(out, u64::from(stream.page_view_index));
-    put_uvarint(out, strings.intern(&page.url));
-    for value in [
-        page.viewport_width_px,
-        page.viewport_height_px,
-        page.document_width_px,
-        page.document_height_px,
-    ] {
-        put_uvarint(out, u64::from(value));
-    }
-    put_uvarint(out, page.device.to_code());
-    put_ivarint(out, page.started_at_ms.wrapping_sub(*previous_start));
+    columns.u(Column::Session, strings.intern(&stream.session_id));
+    columns.u(Column::BatchSeq, stream.batch_seq);
+    columns.u(Column::PageView, u64::from(stream.page_view_index));
+    columns.u(Column::Url, strings.intern(&page.url));
+    columns.u(Column::ViewportWidth, u64::from(page.viewport_width_px));
+    columns.u(Column::ViewportHeight, u64::from(page.viewport_height_px));
+    columns.u(Column::DocumentWidth, u64::from(page.document_width_px));
+    columns.u(Column::DocumentHeight, u64::from(page.document_height_px));
+    columns.u(Column::Device, page.device.to_code());
+    columns.i(
+        Column::StartedAt,
+        page.started_at_ms.wrapping_sub(*previous_start),
+    );
     *previous_start = page.started_at_ms;
-    put_uvarint(out, page.tags.len() as u64);
+    columns.u(Column::TagCount, page.tags.len() as u64);
     for (key, value) in &page.tags {
-        put_uvarint(out, strings.intern(key));
-        put_uvarint(out, strings.intern(value));
+        columns.u(Column::Tags, strings.intern(key));
+        columns.u(Column::Tags, strings.intern(value));
     }
     for count in [
         stream.moves.len(),
@@ -122,57 +173,121 @@ fn encode_meta<'a>(
         stream.scrolls.len(),
         stream.resizes.len(),
     ] {
-        put_uvarint(out, count as u64);
+        columns.u(Column::EventCounts, count as u64);
     }
 }
 
-fn encode_events<'a>(
-    stream: &'a Stream,
-    strings: &mut StringTable<'a>,
-    columns: &mut [Vec<u8>; NUM_COLUMNS],
-) {
-    let [mut t, mut x, mut y] = [Delta::default(); 3];
+fn encode_events<'a>(stream: &'a Stream, strings: &mut StringTable<'a>, columns: &mut Columns) {
+    let (mut t, [mut x, mut y]) = (Delta::default(), [Delta2::default(); 2]);
     for event in &stream.moves {
-        t.put(&mut columns[MOVE_T], i64::from(event.t_ms));
-        x.put(&mut columns[MOVE_X], i64::from(event.x));
-        y.put(&mut columns[MOVE_Y], i64::from(event.y));
+        t.put(columns, Column::MoveT, i64::from(event.t_ms));
+        x.put(columns, Column::MoveX, i64::from(event.x));
+        y.put(columns, Column::MoveY, i64::from(event.y));
     }
     let [mut t, mut x, mut y] = [Delta::default(); 3];
     for event in &stream.clicks {
-        t.put(&mut columns[CLICK_T], i64::from(event.t_ms));
-        x.put(&mut columns[CLICK_X], i64::from(event.x));
-        y.put(&mut columns[CLICK_Y], i64::from(event.y));
-        put_uvarint(
-            &mut columns[CLICK_SELECTOR],
-            strings.intern(&event.selector),
-        );
+        t.put(columns, Column::ClickT, i64::from(event.t_ms));
+        x.put(columns, Column::ClickX, i64::from(event.x));
+        y.put(columns, Column::ClickY, i64::from(event.y));
+        columns.u(Column::ClickSelector, strings.intern(&event.selector));
         let inside = event.inside.map_or(0, |point| {
             1 + u64::from(point.x_permyriad) * (u64::from(PERMYRIAD_MAX) + 1)
                 + u64::from(point.y_permyriad)
         });
-        put_uvarint(&mut columns[CLICK_INSIDE], inside);
+        columns.u(Column::ClickInside, inside);
     }
     let [mut t, mut y] = [Delta::default(); 2];
     for event in &stream.scrolls {
-        t.put(&mut columns[SCROLL_T], i64::from(event.t_ms));
-        y.put(&mut columns[SCROLL_Y], i64::from(event.y));
+        t.put(columns, Column::ScrollT, i64::from(event.t_ms));
+        y.put(columns, Column::ScrollY, i64::from(event.y));
     }
     let [mut t, mut w, mut h] = [Delta::default(); 3];
     for event in &stream.resizes {
-        t.put(&mut columns[RESIZE_T], i64::from(event.t_ms));
-        w.put(&mut columns[RESIZE_W], i64::from(event.width_px));
-        h.put(&mut columns[RESIZE_H], i64::from(event.height_px));
+        t.put(columns, Column::ResizeT, i64::from(event.t_ms));
+        w.put(columns, Column::ResizeWidth, i64::from(event.width_px));
+        h.put(columns, Column::ResizeHeight, i64::from(event.height_px));
     }
 }
 
-/// Decodes a block's raw bytes into its streams.
-pub fn decode_block_raw(raw: &[u8]) -> Result<Vec<Stream>, CodecError> {
-    let mut reader = Reader::new(raw);
-    let num_streams = reader.count("stream count")?;
-    let num_strings = reader.count("string count")?;
+/// Compresses each column as its own zstd frame behind a table of sizes; returns the block's
+/// bytes and its total uncompressed size.
+pub fn compress_columns(columns: &[Vec<u8>], zstd_level: i32) -> std::io::Result<(Vec<u8>, usize)> {
+    let mut table = Vec::new();
+    let mut frames = Vec::new();
+    put_uvarint(&mut table, columns.len() as u64);
+    for column in columns {
+        let frame = if column.is_empty() {
+            Vec::new()
+        } else {
+            zstd::bulk::compress(column, zstd_level)?
+        };
+        put_uvarint(&mut table, frame.len() as u64);
+        put_uvarint(&mut table, column.len() as u64);
+        frames.push(frame);
+    }
+    let raw_len = columns.iter().map(Vec::len).sum();
+    table.extend(frames.into_iter().flatten());
+    Ok((table, raw_len))
+}
+
+/// Decompresses a block's columns, refusing a total above `raw_len`.
+pub fn decompress_columns(block: &[u8], raw_len: usize) -> Result<Vec<Vec<u8>>, String> {
+    let mut reader = Reader::new(block);
+    let count = reader.count("column count").map_err(|e| e.to_string())?;
+    if count != NUM_COLUMNS {
+        return Err(format!("block has {count} columns, expected {NUM_COLUMNS}"));
+    }
+    let mut sizes = Vec::with_capacity(count);
+    let mut total_raw = 0usize;
+    for _ in 0..count {
+        let compressed = reader.count("column size").map_err(|e| e.to_string())?;
+        let raw = reader
+            .uvarint("column raw size")
+            .map_err(|e| e.to_string())?;
+        total_raw = usize::try_from(raw)
+            .ok()
+            .and_then(|r| total_raw.checked_add(r))
+            .filter(|t| *t <= raw_len)
+            .ok_or("columns are larger than the block says")?;
+        sizes.push((compressed, raw as usize));
+    }
+    if total_raw != raw_len {
+        return Err("column sizes do not add up to the block's size".into());
+    }
+    let mut columns = Vec::with_capacity(count);
+    for (compressed, raw) in sizes {
+        let frame = reader
+            .take(compressed, "column")
+            .map_err(|e| e.to_string())?;
+        let column = if compressed == 0 && raw == 0 {
+            Vec::new()
+        } else {
+            zstd::bulk::decompress(frame, raw).map_err(|e| format!("zstd: {e}"))?
+        };
+        if column.len() != raw {
+            return Err("column decompresses to another size".into());
+        }
+        columns.push(column);
+    }
+    if reader.remaining() != 0 {
+        return Err("trailing bytes after the last column".into());
+    }
+    Ok(columns)
+}
+
+/// Decodes a block's uncompressed columns into its streams.
+pub fn decode_columns(columns: &[Vec<u8>]) -> Result<Vec<Stream>, CodecError> {
+    if columns.len() != NUM_COLUMNS {
+        return Err(CodecError::OutOfRange {
+            what: "column count",
+            value: columns.len() as u64,
+        });
+    }
+    let mut table = Reader::new(&columns[Column::Strings as usize]);
+    let num_strings = table.count("string count")?;
     let mut strings = Vec::with_capacity(num_strings);
     for _ in 0..num_strings {
-        strings.push(reader.str("string")?);
+        strings.push(table.str("string")?);
     }
     let lookup = |index: u64| -> Result<String, CodecError> {
         usize::try_from(index)
@@ -184,54 +299,89 @@ pub fn decode_block_raw(raw: &[u8]) -> Result<Vec<Stream>, CodecError> {
                 value: index,
             })
     };
-    let mut streams = Vec::with_capacity(num_streams);
-    let mut counts = Vec::with_capacity(num_streams);
+    if table.remaining() != 0 {
+        return Err(CodecError::OutOfRange {
+            what: "bytes after the string table",
+            value: table.remaining() as u64,
+        });
+    }
+    let mut readers: Vec<Reader<'_>> = columns.iter().map(|c| Reader::new(c)).collect();
+    let mut streams = Vec::new();
     let mut previous_start = 0i64;
-    for _ in 0..num_streams {
-        let (stream, stream_counts) = decode_meta(&mut reader, &lookup, &mut previous_start)?;
+    // Every stream has exactly one entry in the session column.
+    while readers[Column::Session as usize].remaining() > 0 {
+        let (mut stream, counts) =
+            decode_stream_fields(&mut readers, &lookup, &mut previous_start)?;
+        decode_events(&mut stream, counts, &mut readers, &lookup)?;
         streams.push(stream);
-        counts.push(stream_counts);
     }
-    let mut columns = Vec::with_capacity(NUM_COLUMNS);
-    for _ in 0..NUM_COLUMNS {
-        columns.push(Reader::new(reader.bytes("column")?));
-    }
-    for (stream, stream_counts) in streams.iter_mut().zip(&counts) {
-        decode_events(stream, *stream_counts, &mut columns, &lookup)?;
+    if readers.iter().skip(1).any(|r| r.remaining() != 0) {
+        return Err(CodecError::OutOfRange {
+            what: "unread column bytes",
+            value: 0,
+        });
     }
     Ok(streams)
 }
 
 type EventCounts = [usize; 4];
 
-fn decode_meta(
-    reader: &mut Reader<'_>,
+fn read(readers: &mut [Reader<'_>], column: Column, what: &'static str) -> Result<u64, CodecError> {
+    readers[column as usize].uvarint(what)
+}
+
+fn read_u32(
+    readers: &mut [Reader<'_>],
+    column: Column,
+    what: &'static str,
+) -> Result<u32, CodecError> {
+    readers[column as usize].u32(what)
+}
+
+fn decode_stream_fields(
+    readers: &mut [Reader<'_>],
     lookup: &impl Fn(u64) -> Result<String, CodecError>,
     previous_start: &mut i64,
 ) -> Result<(Stream, EventCounts), CodecError> {
-    let session_id = lookup(reader.uvarint("session id")?)?;
-    let batch_seq = reader.uvarint("batch seq")?;
-    let page_view_index = reader.u32("page view index")?;
-    let url = lookup(reader.uvarint("url")?)?;
-    let viewport_width_px = reader.u32("viewport width")?;
-    let viewport_height_px = reader.u32("viewport height")?;
-    let document_width_px = reader.u32("document width")?;
-    let document_height_px = reader.u32("document height")?;
-    let device_code = reader.uvarint("device")?;
+    let session_id = lookup(read(readers, Column::Session, "session id")?)?;
+    let batch_seq = read(readers, Column::BatchSeq, "batch seq")?;
+    let page_view_index = read_u32(readers, Column::PageView, "page view index")?;
+    let url = lookup(read(readers, Column::Url, "url")?)?;
+    let viewport_width_px = read_u32(readers, Column::ViewportWidth, "viewport width")?;
+    let viewport_height_px = read_u32(readers, Column::ViewportHeight, "viewport height")?;
+    let document_width_px = read_u32(readers, Column::DocumentWidth, "document width")?;
+    let document_height_px = read_u32(readers, Column::DocumentHeight, "document height")?;
+    let device_code = read(readers, Column::Device, "device")?;
     let device = DeviceClass::from_code(device_code).ok_or(CodecError::OutOfRange {
         what: "device",
         value: device_code,
     })?;
-    *previous_start = previous_start.wrapping_add(reader.ivarint("started at")?);
-    let num_tags = reader.count("tag count")?;
-    let mut tags = Vec::with_capacity(num_tags);
+    *previous_start =
+        previous_start.wrapping_add(readers[Column::StartedAt as usize].ivarint("started at")?);
+    let num_tags = readers[Column::TagCount as usize].uvarint("tag count")?;
+    let tags_reader = &mut readers[Column::Tags as usize];
+    if num_tags > tags_reader.remaining() as u64 {
+        return Err(CodecError::OutOfRange {
+            what: "tag count",
+            value: num_tags,
+        });
+    }
+    let mut tags = Vec::with_capacity(num_tags as usize);
     for _ in 0..num_tags {
-        let key = lookup(reader.uvarint("tag key")?)?;
-        tags.push((key, lookup(reader.uvarint("tag value")?)?));
+        let key = lookup(tags_reader.uvarint("tag key")?)?;
+        tags.push((key, lookup(tags_reader.uvarint("tag value")?)?));
     }
     let mut counts = [0usize; 4];
     for count in &mut counts {
-        *count = reader.count("event count")?;
+        let value = read(readers, Column::EventCounts, "event count")?;
+        // Every event takes at least one byte of its time column.
+        *count = usize::try_from(value)
+            .ok()
+            .filter(|c| *c <= 1 << 32)
+            .ok_or(CodecError::OutOfRange {
+                what: "event count",
+                value,
+            })?;
     }
     let page = PageView {
         url,
@@ -263,33 +413,52 @@ fn narrow<T: TryFrom<i64>>(value: i64, what: &'static str) -> Result<T, CodecErr
     })
 }
 
+fn delta<T: TryFrom<i64>>(
+    state: &mut Delta,
+    readers: &mut [Reader<'_>],
+    column: Column,
+    what: &'static str,
+) -> Result<T, CodecError> {
+    narrow(state.read(&mut readers[column as usize], what)?, what)
+}
+
+/// Reserves room for `count` events, but never more than their time column could hold.
+fn capacity(count: usize, readers: &[Reader<'_>], column: Column) -> usize {
+    count.min(readers[column as usize].remaining())
+}
+
 fn decode_events(
     stream: &mut Stream,
     [num_moves, num_clicks, num_scrolls, num_resizes]: EventCounts,
-    columns: &mut [Reader<'_>],
+    readers: &mut [Reader<'_>],
     lookup: &impl Fn(u64) -> Result<String, CodecError>,
 ) -> Result<(), CodecError> {
-    let [mut t, mut x, mut y] = [Delta::default(); 3];
+    let (mut t, [mut x, mut y]) = (Delta::default(), [Delta2::default(); 2]);
     stream
         .moves
-        .reserve(num_moves.min(columns[MOVE_T].remaining()));
+        .reserve(capacity(num_moves, readers, Column::MoveT));
     for _ in 0..num_moves {
-        stream.moves.push(Move {
-            t_ms: narrow(t.read(&mut columns[MOVE_T], "move t")?, "move t")?,
-            x: narrow(x.read(&mut columns[MOVE_X], "move x")?, "move x")?,
-            y: narrow(y.read(&mut columns[MOVE_Y], "move y")?, "move y")?,
-        });
+        let t_ms = delta(&mut t, readers, Column::MoveT, "move t")?;
+        let x = narrow(
+            x.read(&mut readers[Column::MoveX as usize], "move x")?,
+            "move x",
+        )?;
+        let y = narrow(
+            y.read(&mut readers[Column::MoveY as usize], "move y")?,
+            "move y",
+        )?;
+        stream.moves.push(Move { t_ms, x, y });
     }
     let [mut t, mut x, mut y] = [Delta::default(); 3];
     stream
         .clicks
-        .reserve(num_clicks.min(columns[CLICK_T].remaining()));
+        .reserve(capacity(num_clicks, readers, Column::ClickT));
     for _ in 0..num_clicks {
-        let t_ms = narrow(t.read(&mut columns[CLICK_T], "click t")?, "click t")?;
-        let x = narrow(x.read(&mut columns[CLICK_X], "click x")?, "click x")?;
-        let y = narrow(y.read(&mut columns[CLICK_Y], "click y")?, "click y")?;
-        let selector = lookup(columns[CLICK_SELECTOR].uvarint("click selector")?)?;
-        let inside = decode_inside(columns[CLICK_INSIDE].uvarint("click inside")?)?;
+        let t_ms = delta(&mut t, readers, Column::ClickT, "click t")?;
+        let x = delta(&mut x, readers, Column::ClickX, "click x")?;
+        let y = delta(&mut y, readers, Column::ClickY, "click y")?;
+        let selector = lookup(read(readers, Column::ClickSelector, "click selector")?)?;
+        let inside = decode_inside(read(readers, Column::ClickInside, "click inside")?)?;
         stream.clicks.push(Click {
             t_ms,
             x,
@@ -301,28 +470,25 @@ fn decode_events(
     let [mut t, mut y] = [Delta::default(); 2];
     stream
         .scrolls
-        .reserve(num_scrolls.min(columns[SCROLL_T].remaining()));
+        .reserve(capacity(num_scrolls, readers, Column::ScrollT));
     for _ in 0..num_scrolls {
+        let t_ms = delta(&mut t, readers, Column::ScrollT, "scroll t")?;
         stream.scrolls.push(Scroll {
-            t_ms: narrow(t.read(&mut columns[SCROLL_T], "scroll t")?, "scroll t")?,
-            y: narrow(y.read(&mut columns[SCROLL_Y], "scroll y")?, "scroll y")?,
+            t_ms,
+            y: delta(&mut y, readers, Column::ScrollY, "scroll y")?,
         });
     }
     let [mut t, mut w, mut h] = [Delta::default(); 3];
     stream
         .resizes
-        .reserve(num_resizes.min(columns[RESIZE_T].remaining()));
+        .reserve(capacity(num_resizes, readers, Column::ResizeT));
     for _ in 0..num_resizes {
+        let t_ms = delta(&mut t, readers, Column::ResizeT, "resize t")?;
+        let width_px = delta(&mut w, readers, Column::ResizeWidth, "resize width")?;
         stream.resizes.push(Resize {
-            t_ms: narrow(t.read(&mut columns[RESIZE_T], "resize t")?, "resize t")?,
-            width_px: narrow(
-                w.read(&mut columns[RESIZE_W], "resize width")?,
-                "resize width",
-            )?,
-            height_px: narrow(
-                h.read(&mut columns[RESIZE_H], "resize height")?,
-                "resize height",
-            )?,
+            t_ms,
+            width_px,
+            height_px: delta(&mut h, readers, Column::ResizeHeight, "resize height")?,
         });
     }
     Ok(())

@@ -2,7 +2,7 @@
 
 use std::ops::Range;
 
-use super::block::decode_block_raw;
+use super::block::{decode_columns, decompress_columns};
 use super::{
     BlockEntry, ChunkHeader, FormatError, MAGIC, MAX_BLOCK_RAW_BYTES, MAX_HEADER_BYTES,
     PREAMBLE_LEN, VERSION,
@@ -121,15 +121,10 @@ pub fn decode_block(
             size_bytes: raw_len as u64,
         });
     }
-    let raw = zstd::bulk::decompress(compressed, raw_len)
-        .map_err(|err| FormatError::Zstd(err.to_string()))?;
-    if raw.len() != raw_len {
-        return Err(FormatError::BlockContent {
-            block,
-            reason: "decompressed size differs".into(),
-        });
-    }
-    let streams = decode_block_raw(&raw).map_err(|source| FormatError::Block { block, source })?;
+    let columns = decompress_columns(compressed, raw_len)
+        .map_err(|reason| FormatError::BlockContent { block, reason })?;
+    let streams =
+        decode_columns(&columns).map_err(|source| FormatError::Block { block, source })?;
     if streams.len() != entry.num_streams {
         return Err(FormatError::BlockContent {
             block,
@@ -279,16 +274,41 @@ mod tests {
         }
 
         #[test]
-        fn block_payloads_with_valid_checksums_never_panic(garbage in proptest::collection::vec(any::<u8>(), 0..256)) {
-            let compressed = zstd::bulk::compress(&garbage, 1).expect("compress");
+        fn blocks_of_garbage_columns_with_valid_checksums_never_panic(
+            columns in proptest::collection::vec(proptest::collection::vec(any::<u8>(), 0..48), 27),
+        ) {
+            // Well-framed, correctly checksummed blocks whose column contents are arbitrary:
+            // only the column decoder stands between them and a panic.
+            let (compressed, raw_len) = crate::chunk::block::compress_columns(&columns, 1).expect("compress");
             let entry = BlockEntry {
                 offset: 0,
                 compressed_len: compressed.len() as u32,
-                raw_len: garbage.len() as u32,
+                raw_len: raw_len as u32,
                 crc32: crc32fast::hash(&compressed),
                 sessions: vec![],
             };
             let _ = decode_block(&compressed, entry.spec(), 0);
+        }
+
+        #[test]
+        fn garbage_block_containers_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..256), raw_len in 0usize..4096) {
+            let _ = crate::chunk::block::decompress_columns(&bytes, raw_len);
+        }
+
+        #[test]
+        fn mutated_columns_of_real_blocks_never_panic(
+            streams in proptest::collection::vec(arb_stream(), 1..4),
+            column in 0usize..27,
+            at in any::<prop::sample::Index>(),
+            byte in any::<u8>(),
+        ) {
+            let refs: Vec<&Stream> = streams.iter().collect();
+            let mut columns = crate::chunk::block::encode_columns(&refs);
+            if !columns[column].is_empty() {
+                let position = at.index(columns[column].len());
+                columns[column][position] = byte;
+            }
+            let _ = crate::chunk::block::decode_columns(&columns);
         }
     }
 

@@ -2,7 +2,7 @@
 
 use std::collections::BTreeMap;
 
-use super::block::encode_block;
+use super::block::{compress_columns, encode_columns};
 use super::{
     BlockEntry, ChunkHeader, FormatError, MAGIC, MAX_BLOCK_RAW_BYTES, MAX_HEADER_BYTES,
     SessionEntry, StreamKey, TARGET_BLOCK_RAW_BYTES, VERSION,
@@ -81,19 +81,18 @@ fn write_block(
         .iter()
         .flat_map(|(_, streams)| streams.iter().copied())
         .collect();
-    let raw = encode_block(&ordered);
-    if raw.len() > MAX_BLOCK_RAW_BYTES {
+    let (compressed, raw_len) = compress_columns(&encode_columns(&ordered), zstd_level)
+        .map_err(|err| FormatError::Zstd(err.to_string()))?;
+    if raw_len > MAX_BLOCK_RAW_BYTES {
         return Err(FormatError::TooLarge {
             what: "block",
-            size_bytes: raw.len() as u64,
+            size_bytes: raw_len as u64,
         });
     }
-    let compressed =
-        zstd::bulk::compress(&raw, zstd_level).map_err(|err| FormatError::Zstd(err.to_string()))?;
     let entry = BlockEntry {
         offset: data.len() as u64,
         compressed_len: len_u32(compressed.len())?,
-        raw_len: len_u32(raw.len())?,
+        raw_len: len_u32(raw_len)?,
         crc32: crc32fast::hash(&compressed),
         sessions: sessions
             .iter()

@@ -1,17 +1,17 @@
-//! The `.hpc` chunk format: a day-partitioned file of event streams, one zstd frame per session.
+//! The `.hpc` chunk format: a day-partitioned file of event streams in compressed columnar blocks.
 //!
 //! ```text
 //! "HPCK" | version u16 LE | header_len u32 LE | header crc32 u32 LE | header (bincode)
-//! | block 0 (zstd) | block 1 (zstd) | …
+//! | block 0 | block 1 | …
 //! ```
 //! Sessions are packed whole into blocks of about [`TARGET_BLOCK_RAW_BYTES`], so zstd sees
 //! enough data to compress well. The header lists every block with its offset, sizes, checksum
 //! and the sessions and batches inside, so a replay fetches one session's block with a ranged
-//! GET and a processor can find duplicate batches without decompressing anything. Inside a block, each event column is
-//! delta-encoded and zig-zag varint packed before zstd (see [`block`]).
+//! GET and a processor can find duplicate batches without decompressing anything. Inside a block, every field is a column of
+//! delta-encoded, zig-zag varints compressed as its own zstd frame (see [`block`]).
 //!
 //! # Layout
-//! - [`block`] — the column layout of one block's raw bytes.
+//! - [`block`] — one block: a column per field, each its own zstd frame.
 //! - [`encode`] — streams → chunk bytes.
 //! - [`decode`] — chunk bytes → header, blocks, streams; errors on any damage, never panics.
 
