@@ -63,6 +63,9 @@ pub struct ServeArgs {
     /// A site to process periodically even before it sends data (repeatable).
     #[arg(long = "site")]
     pub sites: Vec<String>,
+    /// Folder of the collector's write-ahead log [default: ./heatpipe-wal].
+    #[arg(long)]
+    pub wal_dir: Option<std::path::PathBuf>,
 }
 
 #[derive(Debug, Args)]

@@ -24,16 +24,16 @@ pub struct ServeOptions {
     pub demo_site: Option<String>,
 }
 
-/// Serves until `shutdown` resolves; then stops accepting, finishes in-flight requests, stops
-/// periodic processing, and seals and uploads everything the collector buffered.
+/// Serves until `shutdown` resolves; then stops accepting, finishes in-flight requests, and
+/// stores everything the collector logged (bounded by its shutdown timeout).
 pub async fn serve(
     store: Arc<dyn ObjectStore>,
     config: &Config,
     options: ServeOptions,
     listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
-) {
-    let collector = Collector::new(store.clone(), config.collector.clone());
+) -> std::io::Result<()> {
+    let collector = Collector::open(store.clone(), config.collector.clone())?;
     let renderer = Renderer::new(store.clone(), config.renderer.clone());
     let processing = (config.process_every_s > 0).then(|| {
         let every = Duration::from_secs(config.process_every_s);
@@ -60,6 +60,7 @@ pub async fn serve(
     if let Some(processing) = processing {
         processing.abort();
     }
+    Ok(())
 }
 
 /// A server started in the background, for tests and embedding; stops when dropped.
@@ -81,10 +82,12 @@ impl ServerHandle {
         let address = listener.local_addr()?;
         let (stop, stopped) = oneshot::channel::<()>();
         let task = tokio::spawn(async move {
-            serve(store, &config, options, listener, async move {
+            let stopped = async move {
                 let _ = stopped.await;
-            })
-            .await;
+            };
+            if let Err(err) = serve(store, &config, options, listener, stopped).await {
+                tracing::error!(error = %err, "server failed to start");
+            }
         });
         Ok(ServerHandle {
             address,

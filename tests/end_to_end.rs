@@ -3,6 +3,7 @@
 //! answers the read API from the same store — once on a local folder, once on S3.
 
 use std::io::Write;
+use std::path::Path;
 use std::sync::Arc;
 
 use heatpipe::config::Config;
@@ -18,11 +19,13 @@ const PAGE: &str = "https://shop.example/";
 /// 2026-11-20 10:00:00 UTC.
 const T0: i64 = 1_795_168_800_000;
 
-fn test_config() -> Config {
-    Config {
+fn test_config(wal_dir: &Path) -> Config {
+    let mut config = Config {
         process_every_s: 0,
         ..Config::default()
-    }
+    };
+    config.collector.wal_dir = wal_dir.to_path_buf();
+    config
 }
 
 fn native_desktop_batch() -> Value {
@@ -81,8 +84,8 @@ async fn get_json(client: &reqwest::Client, url: String) -> Value {
     response.json().await.expect("json")
 }
 
-async fn collect_known_traffic(store: Arc<dyn ObjectStore>) {
-    let server = ServerHandle::start(store, test_config(), ServeOptions::default())
+async fn collect_known_traffic(store: Arc<dyn ObjectStore>, wal_dir: &Path) {
+    let server = ServerHandle::start(store, test_config(wal_dir), ServeOptions::default())
         .await
         .expect("server");
     let client = reqwest::Client::new();
@@ -131,8 +134,8 @@ async fn collect_known_traffic(store: Arc<dyn ObjectStore>) {
     server.shutdown().await;
 }
 
-async fn check_read_api(store: Arc<dyn ObjectStore>) {
-    let server = ServerHandle::start(store, test_config(), ServeOptions::default())
+async fn check_read_api(store: Arc<dyn ObjectStore>, wal_dir: &Path) {
+    let server = ServerHandle::start(store, test_config(wal_dir), ServeOptions::default())
         .await
         .expect("server");
     let client = reqwest::Client::new();
@@ -340,7 +343,15 @@ async fn check_read_api(store: Arc<dyn ObjectStore>) {
 }
 
 async fn run_pipeline(store: Arc<dyn ObjectStore>) {
-    collect_known_traffic(store.clone()).await;
+    let wal = tempfile::tempdir().expect("tempdir");
+    collect_known_traffic(store.clone(), wal.path()).await;
+    for segment in heatpipe_collector::wal::existing_segments(wal.path()).expect("log folder") {
+        let bytes = std::fs::read(&segment.path).unwrap_or_default();
+        assert!(
+            heatpipe_collector::wal::read_segment(&bytes).0.is_empty(),
+            "graceful shutdown stored every logged batch: {segment:?}"
+        );
+    }
     let date = heatpipe_core::keys::parse_date(DATE).expect("date");
     let summary = process_day(store.clone(), &ProcessOptions::new(SITE, date))
         .await
@@ -354,7 +365,7 @@ async fn run_pipeline(store: Arc<dyn ObjectStore>) {
         (0, 1, 3),
         "{summary:?}"
     );
-    check_read_api(store).await;
+    check_read_api(store, wal.path()).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

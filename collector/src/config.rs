@@ -1,5 +1,7 @@
 //! The collector's configuration: one struct, every field with a default.
 
+use std::path::PathBuf;
+
 use serde::Deserialize;
 
 /// How the collector accepts, buffers and seals batches.
@@ -14,10 +16,17 @@ pub struct CollectorConfig {
     pub max_decompressed_bytes: u64,
     /// Largest number of events in one batch.
     pub max_events_per_batch: usize,
-    /// A partition (site, date, hour) is sealed into a chunk once its events take about this much.
-    pub seal_size_bytes: usize,
-    /// …or once its oldest batch has waited this long.
+    /// Folder of the write-ahead log; a batch is acknowledged once it is fsynced there.
+    pub wal_dir: PathBuf,
+    /// A log segment is sealed (and its chunks uploaded) once it holds this many bytes…
+    pub seal_size_bytes: u64,
+    /// …or once it has been open this long.
     pub seal_age_ms: u64,
+    /// Batches are refused with 503 while this many logged bytes are not yet stored
+    /// (the store is down or slow).
+    pub max_pending_bytes: u64,
+    /// On shutdown, how long to keep uploading before leaving the rest in the log for next start.
+    pub shutdown_timeout_ms: u64,
     /// zstd level of sealed chunks.
     pub zstd_level: i32,
     /// Whether query strings are part of page identity.
@@ -33,8 +42,11 @@ impl Default for CollectorConfig {
             max_body_bytes: 1 << 20,
             max_decompressed_bytes: 8 << 20,
             max_events_per_batch: 20_000,
-            seal_size_bytes: 4 << 20,
+            wal_dir: PathBuf::from("heatpipe-wal"),
+            seal_size_bytes: 8 << 20,
             seal_age_ms: 10_000,
+            max_pending_bytes: 1 << 30,
+            shutdown_timeout_ms: 10_000,
             zstd_level: heatpipe_core::chunk::DEFAULT_ZSTD_LEVEL,
             keep_query: false,
             max_rrweb_sessions: 100_000,

@@ -1,19 +1,22 @@
 //! heatpipe-collector: the ingest server. It accepts native batches from the tracker and rrweb
-//! recorder events, validates them, buffers them per site and hour, and seals them into `.hpc`
-//! chunks under `raw/` in the store, by size, by age and on shutdown.
+//! recorder events, validates them, appends them to a write-ahead log and acknowledges them once
+//! fsynced; sealed log segments become `.hpc` chunks under `raw/` in the store, and a segment is
+//! deleted only once stored. Segments left by a crash are uploaded at the next start.
 //!
 //! # Layout
 //! - [`config`] — `CollectorConfig`.
 //! - [`body`] — content type, content encoding and bounded decompression.
 //! - [`rrweb`] — rrweb events → streams, with per-session state.
-//! - [`buffer`] — partitions, sealing and upload.
+//! - [`wal`] — the write-ahead log: group commit, segments, recovery.
+//! - [`uploader`] — sealed segments → chunks in the store, with retries.
 //! - [`routes`] — the HTTP routes and the tracker script.
 
 pub mod body;
-pub mod buffer;
 pub mod config;
 pub mod routes;
 pub mod rrweb;
+pub mod uploader;
+pub mod wal;
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -25,10 +28,12 @@ use heatpipe_core::store::ObjectStore;
 use heatpipe_core::wire::{WireError, WireLimits};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
+use tokio::task::JoinHandle;
+use uploader::UploadStats;
+use wal::{Wal, WalError, WalRecord, WalSettings};
 use warp::Filter;
 use warp::reply::Response;
 
-pub use buffer::{BufferStats, ChunkBuffer};
 pub use config::CollectorConfig;
 
 /// The collector's state, shared by every request.
@@ -36,39 +41,80 @@ pub use config::CollectorConfig;
 pub struct Collector {
     pub config: CollectorConfig,
     pub limits: WireLimits,
-    pub buffer: Arc<ChunkBuffer>,
+    pub wal: Arc<Wal>,
+    pub upload_stats: Arc<UploadStats>,
+    uploader: Mutex<Option<(JoinHandle<()>, watch::Sender<bool>)>>,
     rrweb_sessions: Mutex<HashMap<(String, String), (rrweb::RrwebSession, Instant)>>,
     sites_seen: Mutex<std::collections::BTreeSet<String>>,
 }
 
 impl Collector {
-    pub fn new(store: Arc<dyn ObjectStore>, config: CollectorConfig) -> Arc<Self> {
+    /// Opens the write-ahead log and starts uploading: first what an earlier run left in the
+    /// log, then every segment sealed from now on. Must be called inside a tokio runtime.
+    pub fn open(
+        store: Arc<dyn ObjectStore>,
+        config: CollectorConfig,
+    ) -> std::io::Result<Arc<Self>> {
         let limits = WireLimits {
             max_events_per_batch: config.max_events_per_batch,
             keep_query: config.keep_query,
             ..WireLimits::default()
         };
-        Arc::new(Collector {
-            buffer: Arc::new(ChunkBuffer::new(store, &config)),
+        let settings = WalSettings {
+            dir: config.wal_dir.clone(),
+            collector_id: config.collector_id.clone(),
+            segment_max_bytes: config.seal_size_bytes,
+            segment_max_age: Duration::from_millis(config.seal_age_ms),
+            max_pending_bytes: config.max_pending_bytes,
+        };
+        let (wal, leftovers, sealed) = Wal::open(settings)?;
+        if !leftovers.is_empty() {
+            tracing::info!(
+                segments = leftovers.len(),
+                "uploading log segments left by an earlier run"
+            );
+        }
+        let wal = Arc::new(wal);
+        let upload_stats = Arc::new(UploadStats::default());
+        let (draining, drain) = watch::channel(false);
+        let uploader = tokio::spawn(uploader::run_uploader(
+            store,
+            wal.clone(),
+            leftovers,
+            sealed,
+            drain,
+            config.zstd_level,
+            upload_stats.clone(),
+        ));
+        Ok(Arc::new(Collector {
             limits,
             config,
+            wal,
+            upload_stats,
+            uploader: Mutex::new(Some((uploader, draining))),
             rrweb_sessions: Mutex::new(HashMap::new()),
             sites_seen: Mutex::new(std::collections::BTreeSet::new()),
-        })
+        }))
     }
 
-    /// Buffers accepted streams of `site` and remembers that the site is active.
-    pub async fn accept(&self, site: &str, streams: Vec<Stream>) {
-        {
-            let mut sites = self
-                .sites_seen
-                .lock()
-                .unwrap_or_else(|poisoned| poisoned.into_inner());
-            if !sites.contains(site) {
-                sites.insert(site.to_owned());
-            }
+    /// Logs accepted streams of `site` durably; returns once they are on disk.
+    pub async fn accept(&self, site: &str, streams: Vec<Stream>) -> Result<(), WalError> {
+        for stream in streams {
+            self.wal
+                .append(&WalRecord {
+                    site: site.to_owned(),
+                    stream,
+                })
+                .await?;
         }
-        self.buffer.append(site, streams).await;
+        let mut sites = self
+            .sites_seen
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        if !sites.contains(site) {
+            sites.insert(site.to_owned());
+        }
+        Ok(())
     }
 
     /// Returns the sites this collector has accepted batches for since it started.
@@ -110,27 +156,33 @@ impl Collector {
         state.convert(session, events, &self.limits)
     }
 
-    /// Runs `server` with the sealer alongside (sealing partitions as they age); once `server`
-    /// returns, seals and uploads everything still buffered.
+    /// Runs `server`; once it returns (no request in flight), seals the log and keeps uploading
+    /// until everything is stored or the shutdown timeout passes (the rest stays in the log for
+    /// the next start).
     pub async fn run_alongside(self: &Arc<Self>, server: impl Future<Output = ()>) {
-        let (stop_sender, mut stop) = watch::channel(false);
-        let collector = self.clone();
-        let period = Duration::from_millis((collector.config.seal_age_ms / 4).clamp(50, 1000));
-        let sealer = tokio::spawn(async move {
-            let mut ticker = tokio::time::interval(period);
-            loop {
-                tokio::select! {
-                    _ = ticker.tick() => collector.buffer.seal_due().await,
-                    _ = stop.changed() => break,
-                }
-            }
-        });
         server.await;
-        let _ = stop_sender.send(true);
-        if let Err(err) = sealer.await {
-            tracing::error!(error = %err, "sealer task failed");
+        self.wal.seal().await;
+        let uploader = self
+            .uploader
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .take();
+        let Some((task, draining)) = uploader else {
+            return;
+        };
+        let _ = draining.send(true);
+        let timeout = Duration::from_millis(self.config.shutdown_timeout_ms);
+        let abort = task.abort_handle();
+        match tokio::time::timeout(timeout, task).await {
+            Ok(_) => tracing::info!("everything acknowledged is stored"),
+            Err(_) => {
+                abort.abort();
+                tracing::warn!(
+                    pending_bytes = self.wal.pending_bytes(),
+                    "shutdown timeout: the rest stays in the log for the next start"
+                );
+            }
         }
-        self.buffer.flush().await;
     }
 }
 

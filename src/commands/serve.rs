@@ -20,6 +20,9 @@ pub async fn run(args: ServeArgs, mut config: Config, collector_only: bool) -> a
         config.process_every_s = every;
     }
     config.sites.extend(args.sites);
+    if let Some(wal_dir) = args.wal_dir {
+        config.collector.wal_dir = wal_dir;
+    }
     let store = store_at(&config.store).await?;
     let listener = TcpListener::bind(&config.listen)
         .await
@@ -30,7 +33,13 @@ pub async fn run(args: ServeArgs, mut config: Config, collector_only: bool) -> a
             "heatpipe collector on http://{address} (store {})",
             config.store
         );
-        let collector = heatpipe_collector::Collector::new(store, config.collector.clone());
+        let collector = heatpipe_collector::Collector::open(store, config.collector.clone())
+            .with_context(|| {
+                format!(
+                    "opening the write-ahead log in {}",
+                    config.collector.wal_dir.display()
+                )
+            })?;
         heatpipe_collector::serve(collector, listener, shutdown_signal()).await;
     } else {
         println!(
@@ -44,7 +53,13 @@ pub async fn run(args: ServeArgs, mut config: Config, collector_only: bool) -> a
             listener,
             shutdown_signal(),
         )
-        .await;
+        .await
+        .with_context(|| {
+            format!(
+                "opening the write-ahead log in {}",
+                config.collector.wal_dir.display()
+            )
+        })?;
     }
     Ok(())
 }

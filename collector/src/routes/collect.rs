@@ -8,7 +8,7 @@ use warp::Filter;
 use warp::http::StatusCode;
 use warp::reply::Response;
 
-use super::{accepted, rejected, with_cors};
+use super::{accepted, rejected, unavailable, with_cors};
 use crate::Collector;
 use crate::body::{RawBody, raw_body};
 
@@ -46,6 +46,8 @@ async fn handle_collect(body: RawBody, collector: Arc<Collector>) -> Result<Resp
         Err(err) => return Ok(rejected(StatusCode::BAD_REQUEST, &err.0)),
     };
     let num_events = stream.num_events();
-    collector.accept(&site, vec![stream]).await;
+    if let Err(err) = collector.accept(&site, vec![stream]).await {
+        return Ok(unavailable(&err));
+    }
     Ok(accepted(num_events, 1))
 }

@@ -35,6 +35,15 @@ pub fn accepted(num_events: usize, num_streams: usize) -> Response {
     with_cors(warp::reply::with_status(warp::reply::json(&body), StatusCode::OK).into_response())
 }
 
+/// 503 with `Retry-After`: the batch could not be made durable, so it is not acknowledged.
+pub fn unavailable(err: &crate::wal::WalError) -> Response {
+    let mut response = rejected(StatusCode::SERVICE_UNAVAILABLE, &err.to_string());
+    response
+        .headers_mut()
+        .insert("retry-after", HeaderValue::from_static("5"));
+    response
+}
+
 /// A JSON error with CORS headers, logged with its reason (never the payload).
 pub fn rejected(status: StatusCode, message: &str) -> Response {
     tracing::info!(status = status.as_u16(), reason = %message, "rejected batch");

@@ -9,7 +9,7 @@ use warp::Filter;
 use warp::http::StatusCode;
 use warp::reply::Response;
 
-use super::{accepted, rejected, with_cors};
+use super::{accepted, rejected, unavailable, with_cors};
 use crate::Collector;
 use crate::body::{RawBody, raw_body};
 use crate::rrweb::RrwebEvent;
@@ -62,6 +62,8 @@ async fn handle_rrweb(
     };
     let num_events = streams.iter().map(|s| s.num_events()).sum();
     let num_streams = streams.len();
-    collector.accept(&site, streams).await;
+    if let Err(err) = collector.accept(&site, streams).await {
+        return Ok(unavailable(&err));
+    }
     Ok(accepted(num_events, num_streams))
 }

@@ -1,0 +1,193 @@
+//! Turns sealed log segments into chunks in the store. A segment's records are grouped by
+//! partition (site, UTC date and hour of the page view start); each partition becomes the chunk
+//! `raw/{site}/{date}/{hour}/{collector_id}-{segment}.hpc`, so uploading the same segment again —
+//! after a crash, or a retry — replaces the same objects. The segment file is deleted only once
+//! all its chunks are stored. Failed uploads are retried with exponential backoff and jitter.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use bytes::Bytes;
+use heatpipe_core::chunk::encode_chunk;
+use heatpipe_core::event::Stream;
+use heatpipe_core::keys::{chunk_key, date_hour_of_ms};
+use heatpipe_core::store::ObjectStore;
+use rand::Rng;
+use tokio::sync::{mpsc, watch};
+
+use crate::wal::{SealedSegment, Wal, read_segment};
+
+/// First retry delay; doubles per failure up to [`MAX_BACKOFF`].
+const FIRST_BACKOFF: Duration = Duration::from_millis(200);
+const MAX_BACKOFF: Duration = Duration::from_secs(30);
+
+/// What the uploader has done, for logs, metrics and tests.
+#[derive(Debug, Default)]
+pub struct UploadStats {
+    pub chunks_stored: AtomicU64,
+    pub segments_stored: AtomicU64,
+    pub upload_failures: AtomicU64,
+}
+
+/// Stores one sealed segment's chunks and deletes the segment; returns how many chunks.
+pub async fn upload_segment(
+    store: &dyn ObjectStore,
+    segment: &SealedSegment,
+    zstd_level: i32,
+) -> Result<usize, String> {
+    let path = segment.path.clone();
+    let bytes = tokio::task::spawn_blocking(move || std::fs::read(path))
+        .await
+        .map_err(|e| e.to_string())?
+        .map_err(|e| e.to_string())?;
+    let (records, dropped) = read_segment(&bytes);
+    if dropped > 0 {
+        tracing::warn!(segment = %segment.path.display(), dropped_bytes = dropped, "log segment ends in a torn record (never acknowledged); dropping it");
+    }
+    let mut partitions: BTreeMap<(String, chrono::NaiveDate, u32), Vec<Stream>> = BTreeMap::new();
+    for record in records {
+        let (date, hour) = date_hour_of_ms(record.stream.page.started_at_ms);
+        partitions
+            .entry((record.site, date, hour))
+            .or_default()
+            .push(record.stream);
+    }
+    let num_chunks = partitions.len();
+    for ((site, date, hour), streams) in partitions {
+        let key = chunk_key(&site, date, hour, &segment.collector_id, segment.segment);
+        let encoded = tokio::task::spawn_blocking(move || encode_chunk(&streams, zstd_level))
+            .await
+            .map_err(|e| e.to_string())?
+            .map_err(|e| e.to_string())?;
+        store
+            .put(&key, Bytes::from(encoded))
+            .await
+            .map_err(|e| e.to_string())?;
+    }
+    let path = segment.path.clone();
+    tokio::task::spawn_blocking(move || {
+        std::fs::remove_file(&path)?;
+        match path.parent() {
+            Some(folder) => std::fs::File::open(folder)?.sync_all(),
+            None => Ok(()),
+        }
+    })
+    .await
+    .map_err(|e| e.to_string())?
+    .map_err(|e| e.to_string())?;
+    Ok(num_chunks)
+}
+
+/// Uploads `leftovers`, then every segment sealed from now on, retrying each until it is stored.
+/// Once `draining` turns true it returns as soon as nothing is left to upload.
+pub async fn run_uploader(
+    store: Arc<dyn ObjectStore>,
+    wal: Arc<Wal>,
+    leftovers: Vec<SealedSegment>,
+    mut sealed: mpsc::UnboundedReceiver<SealedSegment>,
+    mut draining: watch::Receiver<bool>,
+    zstd_level: i32,
+    stats: Arc<UploadStats>,
+) {
+    let mut queue: std::collections::VecDeque<SealedSegment> = leftovers.into();
+    loop {
+        let segment = match queue.pop_front() {
+            Some(segment) => segment,
+            None => match sealed.try_recv() {
+                Ok(segment) => segment,
+                Err(_) if *draining.borrow() => return,
+                Err(_) => tokio::select! {
+                    next = sealed.recv() => match next {
+                        Some(segment) => segment,
+                        None => return,
+                    },
+                    _ = draining.changed() => continue,
+                },
+            },
+        };
+        let mut backoff = FIRST_BACKOFF;
+        loop {
+            match upload_segment(store.as_ref(), &segment, zstd_level).await {
+                Ok(chunks) => {
+                    wal.release(segment.size_bytes);
+                    stats
+                        .chunks_stored
+                        .fetch_add(chunks as u64, Ordering::Relaxed);
+                    stats.segments_stored.fetch_add(1, Ordering::Relaxed);
+                    tracing::debug!(segment = segment.segment, chunks, "log segment stored");
+                    break;
+                }
+                Err(error) => {
+                    stats.upload_failures.fetch_add(1, Ordering::Relaxed);
+                    let jitter = Duration::from_millis(
+                        rand::rng().random_range(0..=backoff.as_millis() as u64 / 2),
+                    );
+                    tracing::warn!(segment = segment.segment, %error, retry_in_ms = (backoff + jitter).as_millis() as u64, "storing a log segment failed; will retry");
+                    tokio::time::sleep(backoff + jitter).await;
+                    backoff = (backoff * 2).min(MAX_BACKOFF);
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::wal::{WalRecord, encode_record};
+    use heatpipe_core::chunk::decode_chunk;
+    use heatpipe_core::store::MemoryStore;
+    use heatpipe_fixtures::SessionBuilder;
+
+    #[tokio::test]
+    async fn a_segment_becomes_one_chunk_per_partition_under_segment_keys() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let hour_ms = 3_600_000;
+        let a = SessionBuilder::new("a", "https://x.example/", 1_795_132_800_000)
+            .click(1, 2, 3, "#b")
+            .build();
+        let b = SessionBuilder::new("b", "https://x.example/", 1_795_132_800_000 + hour_ms).build();
+        let mut bytes = Vec::new();
+        for (site, stream) in [("shop", &a[0]), ("shop", &b[0]), ("blog", &a[0])] {
+            bytes.extend(
+                encode_record(&WalRecord {
+                    site: site.into(),
+                    stream: stream.clone(),
+                })
+                .expect("encode"),
+            );
+        }
+        let path = dir.path().join("0000000000000007.log");
+        std::fs::write(&path, &bytes).expect("write");
+        let segment = SealedSegment {
+            collector_id: "c9".into(),
+            segment: 7,
+            path: path.clone(),
+            size_bytes: bytes.len() as u64,
+        };
+        let store = MemoryStore::new();
+        assert_eq!(upload_segment(&store, &segment, 3).await, Ok(3));
+        let keys: Vec<String> = store
+            .list("raw/")
+            .await
+            .expect("list")
+            .into_iter()
+            .map(|m| m.key)
+            .collect();
+        assert_eq!(
+            keys,
+            [
+                "raw/blog/2026-11-20/00/c9-0000000000000007.hpc",
+                "raw/shop/2026-11-20/00/c9-0000000000000007.hpc",
+                "raw/shop/2026-11-20/01/c9-0000000000000007.hpc",
+            ]
+        );
+        assert_eq!(
+            decode_chunk(&store.get(&keys[1]).await.expect("get")).expect("decode"),
+            a
+        );
+        assert!(!path.exists(), "the segment is deleted once stored");
+    }
+}
