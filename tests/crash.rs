@@ -1,0 +1,217 @@
+//! The collector's promise under `kill -9`: concurrent clients post batches to the real
+//! `heatpipe collect` process, which is killed with SIGKILL mid-load and started again on the
+//! same log; after a graceful stop and `process`, every acknowledged batch is counted exactly
+//! once and none twice.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use heatpipe_core::keys::{parse_date, session_index_key};
+use heatpipe_core::session::SessionIndex;
+use heatpipe_core::store::{LocalStore, ObjectStore};
+use heatpipe_processor::{ProcessOptions, process_day};
+use serde_json::json;
+
+const SITE: &str = "crash";
+const DATE: &str = "2026-11-20";
+/// 2026-11-20 10:00:00 UTC.
+const T0: i64 = 1_795_168_800_000;
+const CLICKS_PER_BATCH: u64 = 3;
+
+/// Starts `heatpipe collect` and returns it with its base URL.
+fn start_collector(folder: &Path) -> (Child, String) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_heatpipe"))
+        .args([
+            "--config",
+            &folder.join("heatpipe.toml").display().to_string(),
+            "collect",
+            "--listen",
+            "127.0.0.1:0",
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start heatpipe collect");
+    let stdout = child.stdout.take().expect("stdout");
+    let mut line = String::new();
+    BufReader::new(stdout)
+        .read_line(&mut line)
+        .expect("first line");
+    let url = line
+        .split_whitespace()
+        .find(|w| w.starts_with("http://"))
+        .expect("address line")
+        .to_owned();
+    (child, url)
+}
+
+fn batch(session: &str) -> Vec<u8> {
+    let clicks: Vec<_> = (0..CLICKS_PER_BATCH)
+        .map(|i| json!([100 * i, 50 + i, 60, "#buy"]))
+        .collect();
+    let moves: Vec<_> = (0..20).map(|i| json!([10 * i, 5 * i, 7 * i])).collect();
+    serde_json::to_vec(&json!({
+        "site": SITE, "session": session, "seq": 0,
+        "page": {"url": "https://crash.example/", "viewport": [1280, 800], "started_at": T0},
+        "clicks": clicks, "moves": moves
+    }))
+    .expect("json")
+}
+
+/// Posts batches from `clients` tasks until the collector stops answering; returns the
+/// sessions whose batch was acknowledged.
+async fn load(
+    url: String,
+    clients: usize,
+    acknowledged: Arc<Mutex<BTreeSet<String>>>,
+    sent: Arc<AtomicUsize>,
+) {
+    let client = reqwest::Client::builder()
+        .timeout(Duration::from_secs(5))
+        .build()
+        .expect("client");
+    let tasks: Vec<_> = (0..clients)
+        .map(|task| {
+            let (client, url, acknowledged, sent) = (
+                client.clone(),
+                url.clone(),
+                acknowledged.clone(),
+                sent.clone(),
+            );
+            tokio::spawn(async move {
+                for i in 0.. {
+                    let session = format!("t{task}-{i}");
+                    sent.fetch_add(1, Ordering::Relaxed);
+                    let response = client
+                        .post(format!("{url}/v1/collect"))
+                        .body(batch(&session))
+                        .send()
+                        .await;
+                    match response {
+                        Ok(r) if r.status() == 200 => {
+                            acknowledged.lock().expect("lock").insert(session);
+                        }
+                        Ok(r) => panic!("unexpected status {} before the kill", r.status()),
+                        Err(_) => return,
+                    }
+                }
+            })
+        })
+        .collect();
+    for task in tasks {
+        task.await.expect("client task");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn acknowledged_batches_survive_kill_9_exactly_once() {
+    let folder = tempfile::tempdir().expect("tempdir");
+    let store_dir = folder.path().join("store");
+    let config = format!(
+        "store = {:?}\n[collector]\nwal_dir = {:?}\nseal_age_ms = 150\nseal_size_bytes = 32768\n",
+        store_dir.display().to_string(),
+        folder.path().join("wal").display().to_string()
+    );
+    std::fs::write(folder.path().join("heatpipe.toml"), config).expect("config");
+
+    let (mut first, url) = start_collector(folder.path());
+    let acknowledged = Arc::new(Mutex::new(BTreeSet::new()));
+    let sent = Arc::new(AtomicUsize::new(0));
+    let clients = tokio::spawn(load(url, 8, acknowledged.clone(), sent.clone()));
+    let started = Instant::now();
+    while acknowledged.lock().expect("lock").len() < 2000
+        && started.elapsed() < Duration::from_secs(60)
+    {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    first.kill().expect("kill -9");
+    first.wait().expect("reap");
+    clients.await.expect("clients");
+    let acknowledged = acknowledged.lock().expect("lock").clone();
+    assert!(
+        acknowledged.len() >= 2000,
+        "load reached {} acknowledgements",
+        acknowledged.len()
+    );
+    assert!(
+        sent.load(Ordering::Relaxed) > acknowledged.len(),
+        "requests were in flight at the kill"
+    );
+    // The kill left batches that only the log holds, so the restart really has to recover them.
+    let logged: usize = heatpipe_collector::wal::existing_segments(&folder.path().join("wal"))
+        .expect("log folder")
+        .iter()
+        .map(|segment| {
+            heatpipe_collector::wal::read_segment(&std::fs::read(&segment.path).unwrap_or_default())
+                .0
+                .len()
+        })
+        .sum();
+    assert!(logged > 0, "the kill left logged batches to recover");
+
+    // Start again on the same log, then stop gracefully: the leftovers must reach the store.
+    let (mut second, url) = start_collector(folder.path());
+    assert_eq!(
+        reqwest::get(format!("{url}/healthz"))
+            .await
+            .expect("healthz")
+            .status(),
+        200
+    );
+    let stopped = Command::new("kill")
+        .args(["-TERM", &second.id().to_string()])
+        .status()
+        .expect("kill -TERM");
+    assert!(stopped.success());
+    assert!(
+        second.wait().expect("wait").success(),
+        "graceful stop exits 0"
+    );
+
+    let store: Arc<dyn ObjectStore> = Arc::new(LocalStore::open(&store_dir).expect("store"));
+    let date = parse_date(DATE).expect("date");
+    let summary = process_day(store.clone(), &ProcessOptions::new(SITE, date))
+        .await
+        .expect("process");
+    assert_eq!(
+        (summary.chunks_skipped, summary.blocks_skipped),
+        (0, 0),
+        "{summary:?}"
+    );
+    let index = SessionIndex::decode(
+        &store
+            .get(&session_index_key(SITE, date))
+            .await
+            .expect("index"),
+    )
+    .expect("decode");
+    let clicks: BTreeMap<&str, u64> = index
+        .sessions
+        .iter()
+        .map(|s| (s.id.as_str(), s.num_clicks))
+        .collect();
+    let missing: Vec<&String> = acknowledged
+        .iter()
+        .filter(|id| !clicks.contains_key(id.as_str()))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "{} acknowledged batches lost, e.g. {:?}",
+        missing.len(),
+        &missing[..missing.len().min(5)]
+    );
+    let doubled: Vec<(&&str, &u64)> = clicks
+        .iter()
+        .filter(|(_, n)| **n != CLICKS_PER_BATCH)
+        .collect();
+    assert!(
+        doubled.is_empty(),
+        "batches counted more than once: {doubled:?}"
+    );
+    assert!(clicks.len() <= sent.load(Ordering::Relaxed));
+}
