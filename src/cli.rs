@@ -60,9 +60,10 @@ pub struct ServeArgs {
     /// Seconds between processing passes; 0 turns them off [default: 60].
     #[arg(long)]
     pub process_every: Option<u64>,
-    /// A site to process periodically even before it sends data (repeatable).
-    #[arg(long = "site")]
-    pub sites: Vec<String>,
+    /// Accept only these sites (repeatable): `ID` from any origin, or `ID=ORIGIN,ORIGIN…`.
+    /// Without any, every valid site name is accepted.
+    #[arg(long = "site", value_parser = heatpipe_collector::admission::SiteConfig::parse_flag)]
+    pub sites: Vec<heatpipe_collector::admission::SiteConfig>,
     /// Folder of the collector's write-ahead log [default: ./heatpipe-wal].
     #[arg(long)]
     pub wal_dir: Option<std::path::PathBuf>,

@@ -18,8 +18,6 @@ pub struct Config {
     pub listen: String,
     /// Seconds between processing passes in `serve` and `demo`; 0 turns them off.
     pub process_every_s: u64,
-    /// Sites processed periodically even before this collector has seen them.
-    pub sites: Vec<String>,
     pub collector: CollectorConfig,
     pub renderer: RendererConfig,
 }
@@ -30,7 +28,6 @@ impl Default for Config {
             store: "./data".into(),
             listen: "127.0.0.1:8080".into(),
             process_every_s: 60,
-            sites: Vec::new(),
             collector: CollectorConfig::default(),
             renderer: RendererConfig::default(),
         }

@@ -1,5 +1,5 @@
 //! Periodic processing inside `serve` and `demo`: every few seconds, today's data of every site
-//! configured or seen by the collector is processed again, so new clicks reach the heatmaps
+//! configured in or seen by the collector is processed again, so new clicks reach the heatmaps
 //! without a separate batch job. The day before is processed once more after midnight.
 
 use std::collections::BTreeSet;
@@ -15,7 +15,6 @@ use heatpipe_processor::{ProcessOptions, process_day};
 pub async fn process_periodically(
     store: Arc<dyn ObjectStore>,
     collector: Arc<Collector>,
-    sites: Vec<String>,
     every: Duration,
 ) {
     let mut ticker = tokio::time::interval(every);
@@ -29,9 +28,10 @@ pub async fn process_periodically(
             dates.insert(0, last_date);
             last_date = today;
         }
-        let active: BTreeSet<String> = sites
-            .iter()
-            .cloned()
+        let active: BTreeSet<String> = collector
+            .admission
+            .site_ids()
+            .into_iter()
             .chain(collector.sites_seen())
             .collect();
         for site in &active {

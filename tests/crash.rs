@@ -113,7 +113,7 @@ async fn acknowledged_batches_survive_kill_9_exactly_once() {
     let folder = tempfile::tempdir().expect("tempdir");
     let store_dir = folder.path().join("store");
     let config = format!(
-        "store = {:?}\n[collector]\nwal_dir = {:?}\nseal_age_ms = 150\nseal_size_bytes = 32768\n",
+        "store = {:?}\n[collector]\nwal_dir = {:?}\nseal_age_ms = 150\nseal_size_bytes = 32768\nrate_limit_per_s = 0\n",
         store_dir.display().to_string(),
         folder.path().join("wal").display().to_string()
     );

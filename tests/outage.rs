@@ -35,7 +35,8 @@ fn batch(session: &str) -> serde_json::Value {
 /// Bytes the batch of `session` takes in the log.
 fn logged_size(session: &str) -> u64 {
     let native: NativeBatch = serde_json::from_value(batch(session)).expect("batch");
-    let (site, stream) = native.into_stream(&WireLimits::default()).expect("valid");
+    let converted = native.into_stream(&WireLimits::default()).expect("valid");
+    let (site, stream) = (converted.site, converted.stream);
     heatpipe_collector::wal::encode_record(&heatpipe_collector::wal::WalRecord { site, stream })
         .expect("encode")
         .len() as u64
@@ -66,6 +67,7 @@ async fn batches_wait_in_the_log_through_a_store_outage() {
     config.collector.seal_size_bytes = 16 * 1024;
     config.collector.max_pending_bytes = MAX_PENDING_BYTES;
     config.collector.shutdown_timeout_ms = 30_000;
+    config.collector.rate_limit_per_s = 0;
     let server = ServerHandle::start(store.clone(), config, ServeOptions::default())
         .await
         .expect("server");

@@ -4,6 +4,8 @@ use std::path::PathBuf;
 
 use serde::Deserialize;
 
+use crate::admission::SiteConfig;
+
 /// How the collector accepts, buffers and seals batches.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -31,6 +33,12 @@ pub struct CollectorConfig {
     pub zstd_level: i32,
     /// Whether query strings are part of page identity.
     pub keep_query: bool,
+    /// The sites accepted, with their origins and sampling; empty: any valid site name.
+    pub sites: Vec<SiteConfig>,
+    /// Batches per second each client (by address, kept in memory only) may send; 0: no limit.
+    pub rate_limit_per_s: u32,
+    /// Batches a client may send at once before the rate applies.
+    pub rate_limit_burst: u32,
     /// How many rrweb sessions' conversion state (open page view, scroll offset) is kept.
     pub max_rrweb_sessions: usize,
 }
@@ -50,6 +58,9 @@ impl Default for CollectorConfig {
             zstd_level: heatpipe_core::chunk::DEFAULT_ZSTD_LEVEL,
             keep_query: false,
             max_rrweb_sessions: 100_000,
+            sites: Vec::new(),
+            rate_limit_per_s: 200,
+            rate_limit_burst: 400,
         }
     }
 }

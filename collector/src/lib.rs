@@ -5,12 +5,14 @@
 //!
 //! # Layout
 //! - [`config`] — `CollectorConfig`.
+//! - [`admission`] — configured sites, origins, sampling, per-client rate limits.
 //! - [`body`] — content type, content encoding and bounded decompression.
 //! - [`rrweb`] — rrweb events → streams, with per-session state.
 //! - [`wal`] — the write-ahead log: group commit, segments, recovery.
 //! - [`uploader`] — sealed segments → chunks in the store, with retries.
 //! - [`routes`] — the HTTP routes and the tracker script.
 
+pub mod admission;
 pub mod body;
 pub mod config;
 pub mod routes;
@@ -41,6 +43,7 @@ pub use config::CollectorConfig;
 pub struct Collector {
     pub config: CollectorConfig,
     pub limits: WireLimits,
+    pub admission: admission::Admission,
     pub wal: Arc<Wal>,
     pub upload_stats: Arc<UploadStats>,
     uploader: Mutex<Option<(JoinHandle<()>, watch::Sender<bool>)>>,
@@ -87,6 +90,11 @@ impl Collector {
             upload_stats.clone(),
         ));
         Ok(Arc::new(Collector {
+            admission: admission::Admission::new(
+                &config.sites,
+                config.rate_limit_per_s,
+                config.rate_limit_burst,
+            ),
             limits,
             config,
             wal,

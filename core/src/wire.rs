@@ -90,6 +90,14 @@ pub enum WireClick {
     Plain(f64, f64, f64, String),
 }
 
+/// A valid batch: its site, its stream, and what was corrected on the way (said to the client).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Converted {
+    pub site: String,
+    pub stream: Stream,
+    pub warnings: Vec<String>,
+}
+
 /// What is wrong with a batch, in words a client developer can act on.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{0}")]
@@ -144,7 +152,7 @@ pub fn integer_in(value: f64, min: i64, max: i64, what: &str) -> Result<i64, Wir
 
 impl NativeBatch {
     /// Validates the batch and turns it into a stream; events are sorted by time.
-    pub fn into_stream(self, limits: &WireLimits) -> Result<(String, Stream), WireError> {
+    pub fn into_stream(self, limits: &WireLimits) -> Result<Converted, WireError> {
         validate_site(&self.site).map_err(|err| invalid(err.to_string()))?;
         validate_session_id(&self.session)?;
         let num_events =
@@ -243,6 +251,16 @@ impl NativeBatch {
                 })
             })
             .collect::<Result<Vec<_>, WireError>>()?;
+        let mut warnings = Vec::new();
+        let mut in_time_order = |name: &str, times: Vec<u32>| {
+            if times.windows(2).any(|w| w[0] > w[1]) {
+                warnings.push(format!("{name} were not in time order; they were sorted"));
+            }
+        };
+        in_time_order("moves", moves.iter().map(|e| e.t_ms).collect());
+        in_time_order("clicks", clicks.iter().map(|e| e.t_ms).collect());
+        in_time_order("scrolls", scrolls.iter().map(|e| e.t_ms).collect());
+        in_time_order("resizes", resizes.iter().map(|e| e.t_ms).collect());
         moves.sort_by_key(|e| e.t_ms);
         clicks.sort_by_key(|e| e.t_ms);
         scrolls.sort_by_key(|e| e.t_ms);
@@ -257,7 +275,11 @@ impl NativeBatch {
             scrolls,
             resizes,
         };
-        Ok((self.site, stream))
+        Ok(Converted {
+            site: self.site,
+            stream,
+            warnings,
+        })
     }
 
     /// Returns the batch that carries `stream` for `site` (what the tracker would have sent).
@@ -377,7 +399,19 @@ mod tests {
     fn batch(json: &str) -> Result<(String, Stream), WireError> {
         let batch: NativeBatch =
             serde_json::from_str(json).map_err(|e| WireError(e.to_string()))?;
-        batch.into_stream(&WireLimits::default())
+        batch
+            .into_stream(&WireLimits::default())
+            .map(|c| (c.site, c.stream))
+    }
+
+    #[test]
+    fn out_of_order_times_are_sorted_and_said_so() {
+        let batch: NativeBatch = serde_json::from_str(GOOD).expect("json");
+        let converted = batch.into_stream(&WireLimits::default()).expect("valid");
+        assert_eq!(
+            converted.warnings,
+            ["moves were not in time order; they were sorted"]
+        );
     }
 
     const GOOD: &str = r##"{"site":"demo","session":"s1","seq":2,"page":{"url":"https://Demo.example/a#x","viewport":[390,844],"document":[390,3000],"started_at":1763800000000,"tags":{"variant":"B"}},
@@ -419,7 +453,8 @@ mod tests {
         let again = NativeBatch::from_stream(&site, &stream)
             .into_stream(&WireLimits::default())
             .expect("round trip");
-        assert_eq!(again.1, stream);
+        assert_eq!(again.stream, stream);
+        assert!(again.warnings.is_empty());
     }
 
     #[test]

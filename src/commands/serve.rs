@@ -19,7 +19,7 @@ pub async fn run(args: ServeArgs, mut config: Config, collector_only: bool) -> a
     if let Some(every) = args.process_every {
         config.process_every_s = every;
     }
-    config.sites.extend(args.sites);
+    config.collector.sites.extend(args.sites);
     if let Some(wal_dir) = args.wal_dir {
         config.collector.wal_dir = wal_dir;
     }

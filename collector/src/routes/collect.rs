@@ -8,46 +8,79 @@ use warp::Filter;
 use warp::http::StatusCode;
 use warp::reply::Response;
 
-use super::{accepted, rejected, unavailable, with_cors};
+use super::{
+    IngestRequest, accepted, ingest_request, preflight, refused, rejected, unavailable, with_cors,
+};
 use crate::Collector;
-use crate::body::{RawBody, raw_body};
 
 /// Matches `POST /v1/collect` (and its CORS preflight).
 pub fn collect_filter(
     collector: Arc<Collector>,
 ) -> impl Filter<Extract = (Response,), Error = warp::Rejection> + Clone {
+    let for_preflight = collector.clone();
     let preflight = warp::path!("v1" / "collect")
         .and(warp::options())
-        .map(|| with_cors(warp::reply::Response::default()));
+        .and(warp::header::optional::<String>("origin"))
+        .map(move |origin: Option<String>| preflight(&for_preflight, None, origin.as_deref()));
     let post = warp::path!("v1" / "collect")
         .and(warp::post())
-        .and(raw_body(collector.config.max_body_bytes))
+        .and(ingest_request(collector.config.max_body_bytes))
         .and(warp::any().map(move || collector.clone()))
         .and_then(handle_collect);
     preflight.or(post).unify()
 }
 
-async fn handle_collect(body: RawBody, collector: Arc<Collector>) -> Result<Response, Infallible> {
-    let body = match body.decode(collector.config.max_decompressed_bytes) {
+async fn handle_collect(
+    request: IngestRequest,
+    collector: Arc<Collector>,
+) -> Result<Response, Infallible> {
+    let origin = request.origin.clone();
+    let (site, response) = collect(request, &collector).await;
+    Ok(with_cors(
+        response,
+        &collector,
+        site.as_deref(),
+        origin.as_deref(),
+    ))
+}
+
+/// Admits, validates and logs one batch; returns its site (when known) and the answer.
+async fn collect(request: IngestRequest, collector: &Collector) -> (Option<String>, Response) {
+    if let Err(refusal) = collector.admission.check_rate(request.client) {
+        return (None, refused(&refusal));
+    }
+    let body = match request.body.decode(collector.config.max_decompressed_bytes) {
         Ok(body) => body,
-        Err(err) => return Ok(rejected(err.status, &err.message)),
+        Err(err) => return (None, rejected(err.status, &err.message)),
     };
     let batch: NativeBatch = match serde_json::from_slice(&body) {
         Ok(batch) => batch,
         Err(err) => {
-            return Ok(rejected(
-                StatusCode::BAD_REQUEST,
-                &format!("batch is not valid JSON of the native shape: {err}"),
-            ));
+            return (
+                None,
+                rejected(
+                    StatusCode::BAD_REQUEST,
+                    &format!("batch is not valid JSON of the native shape: {err}"),
+                ),
+            );
         }
     };
-    let (site, stream) = match batch.into_stream(&collector.limits) {
+    let sampled_in =
+        match collector
+            .admission
+            .check_site(&batch.site, request.origin.as_deref(), &batch.session)
+        {
+            Ok(sampled_in) => sampled_in,
+            Err(refusal) => return (Some(batch.site), refused(&refusal)),
+        };
+    let converted = match batch.into_stream(&collector.limits) {
         Ok(converted) => converted,
-        Err(err) => return Ok(rejected(StatusCode::BAD_REQUEST, &err.0)),
+        Err(err) => return (None, rejected(StatusCode::BAD_REQUEST, &err.0)),
     };
+    let (site, stream, warnings) = (converted.site, converted.stream, converted.warnings);
     let num_events = stream.num_events();
-    if let Err(err) = collector.accept(&site, vec![stream]).await {
-        return Ok(unavailable(&err));
+    if sampled_in && let Err(err) = collector.accept(&site, vec![stream]).await {
+        return (Some(site), unavailable(&err));
     }
-    Ok(accepted(num_events, 1))
+    (Some(site), accepted(num_events, 1, sampled_in, &warnings))
 }

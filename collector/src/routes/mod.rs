@@ -9,30 +9,120 @@ pub mod collect;
 pub mod rrweb;
 pub mod tracker;
 
-use warp::Reply;
+use std::net::IpAddr;
+
 use warp::http::{HeaderValue, StatusCode};
 use warp::reply::Response;
+use warp::{Filter, Reply};
 
-/// Adds the CORS headers that let any page post batches (sites restrict origins in config).
-pub fn with_cors(mut response: Response) -> Response {
-    let headers = response.headers_mut();
-    headers.insert("access-control-allow-origin", HeaderValue::from_static("*"));
-    headers.insert(
-        "access-control-allow-methods",
-        HeaderValue::from_static("POST, OPTIONS"),
-    );
-    headers.insert(
-        "access-control-allow-headers",
-        HeaderValue::from_static("content-type, content-encoding"),
-    );
-    headers.insert("access-control-max-age", HeaderValue::from_static("86400"));
+use crate::Collector;
+use crate::admission::Refusal;
+use crate::body::{RawBody, raw_body};
+
+/// Everything a batch request carries besides its path.
+#[derive(Debug)]
+pub struct IngestRequest {
+    pub origin: Option<String>,
+    /// Used only to key the in-memory rate limiter.
+    pub client: Option<IpAddr>,
+    pub body: RawBody,
+}
+
+/// Extracts an [`IngestRequest`] whose body is at most `max_body_bytes` as sent.
+pub fn ingest_request(
+    max_body_bytes: u64,
+) -> impl Filter<Extract = (IngestRequest,), Error = warp::Rejection> + Clone {
+    warp::header::optional::<String>("origin")
+        .and(warp::addr::remote())
+        .and(raw_body(max_body_bytes))
+        .map(
+            |origin, remote: Option<std::net::SocketAddr>, body| IngestRequest {
+                origin,
+                client: remote.map(|a| a.ip()),
+                body,
+            },
+        )
+}
+
+/// Adds CORS headers when `origin` may send for `site` (any site when `None`).
+pub fn with_cors(
+    mut response: Response,
+    collector: &Collector,
+    site: Option<&str>,
+    origin: Option<&str>,
+) -> Response {
+    let allow = match origin {
+        Some(origin) if collector.admission.allows_origin(site, origin) => {
+            HeaderValue::from_str(origin).ok()
+        }
+        Some(_) => None,
+        None => Some(HeaderValue::from_static("*")),
+    };
+    if let Some(allow) = allow {
+        let headers = response.headers_mut();
+        headers.insert("access-control-allow-origin", allow);
+        headers.insert("vary", HeaderValue::from_static("origin"));
+        headers.insert(
+            "access-control-allow-methods",
+            HeaderValue::from_static("POST, OPTIONS"),
+        );
+        headers.insert(
+            "access-control-allow-headers",
+            HeaderValue::from_static("content-type, content-encoding"),
+        );
+        headers.insert("access-control-max-age", HeaderValue::from_static("86400"));
+    }
     response
 }
 
+/// Answers a CORS preflight: 204 for an allowed origin, 403 otherwise.
+pub fn preflight(collector: &Collector, site: Option<&str>, origin: Option<&str>) -> Response {
+    match origin {
+        Some(value) if !collector.admission.allows_origin(site, value) => rejected(
+            StatusCode::FORBIDDEN,
+            &format!("origin {value} may not send data here"),
+        ),
+        _ => with_cors(
+            warp::reply::with_status(warp::reply(), StatusCode::NO_CONTENT).into_response(),
+            collector,
+            site,
+            origin,
+        ),
+    }
+}
+
 /// The answer to an accepted batch.
-pub fn accepted(num_events: usize, num_streams: usize) -> Response {
-    let body = serde_json::json!({ "ok": true, "events": num_events, "streams": num_streams });
-    with_cors(warp::reply::with_status(warp::reply::json(&body), StatusCode::OK).into_response())
+pub fn accepted(
+    num_events: usize,
+    num_streams: usize,
+    sampled_in: bool,
+    warnings: &[String],
+) -> Response {
+    let mut body = serde_json::json!({ "ok": true, "events": num_events, "streams": num_streams });
+    if !sampled_in {
+        body["sampled_out"] = serde_json::Value::Bool(true);
+    }
+    if !warnings.is_empty() {
+        body["warnings"] = serde_json::json!(warnings);
+    }
+    warp::reply::with_status(warp::reply::json(&body), StatusCode::OK).into_response()
+}
+
+/// A JSON error, logged with its reason (never the payload).
+pub fn rejected(status: StatusCode, message: &str) -> Response {
+    tracing::info!(status = status.as_u16(), reason = %message, "rejected batch");
+    heatpipe_core::http::json_error(status, message)
+}
+
+/// The JSON error of an admission refusal (429 also says when to retry).
+pub fn refused(refusal: &Refusal) -> Response {
+    let mut response = rejected(refusal.status, &refusal.message);
+    if refusal.status == StatusCode::TOO_MANY_REQUESTS {
+        response
+            .headers_mut()
+            .insert("retry-after", HeaderValue::from_static("1"));
+    }
+    response
 }
 
 /// 503 with `Retry-After`: the batch could not be made durable, so it is not acknowledged.
@@ -42,10 +132,4 @@ pub fn unavailable(err: &crate::wal::WalError) -> Response {
         .headers_mut()
         .insert("retry-after", HeaderValue::from_static("5"));
     response
-}
-
-/// A JSON error with CORS headers, logged with its reason (never the payload).
-pub fn rejected(status: StatusCode, message: &str) -> Response {
-    tracing::info!(status = status.as_u16(), reason = %message, "rejected batch");
-    with_cors(heatpipe_core::http::json_error(status, message))
 }

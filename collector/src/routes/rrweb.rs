@@ -9,21 +9,28 @@ use warp::Filter;
 use warp::http::StatusCode;
 use warp::reply::Response;
 
-use super::{accepted, rejected, unavailable, with_cors};
+use super::{
+    IngestRequest, accepted, ingest_request, preflight, refused, rejected, unavailable, with_cors,
+};
 use crate::Collector;
-use crate::body::{RawBody, raw_body};
 use crate::rrweb::RrwebEvent;
 
 /// Matches `POST /v1/rrweb/{site}/{session}` (and its CORS preflight).
 pub fn rrweb_filter(
     collector: Arc<Collector>,
 ) -> impl Filter<Extract = (Response,), Error = warp::Rejection> + Clone {
+    let for_preflight = collector.clone();
     let preflight = warp::path!("v1" / "rrweb" / String / String)
         .and(warp::options())
-        .map(|_, _| with_cors(warp::reply::Response::default()));
+        .and(warp::header::optional::<String>("origin"))
+        .map(
+            move |site: String, _session: String, origin: Option<String>| {
+                preflight(&for_preflight, Some(&site), origin.as_deref())
+            },
+        );
     let post = warp::path!("v1" / "rrweb" / String / String)
         .and(warp::post())
-        .and(raw_body(collector.config.max_body_bytes))
+        .and(ingest_request(collector.config.max_body_bytes))
         .and(warp::any().map(move || collector.clone()))
         .and_then(handle_rrweb);
     preflight.or(post).unify()
@@ -32,38 +39,65 @@ pub fn rrweb_filter(
 async fn handle_rrweb(
     site: String,
     session: String,
-    body: RawBody,
+    request: IngestRequest,
     collector: Arc<Collector>,
 ) -> Result<Response, Infallible> {
-    if let Err(err) = validate_site(&site) {
-        return Ok(rejected(StatusCode::BAD_REQUEST, &err.to_string()));
+    let origin = request.origin.clone();
+    let response = rrweb(&site, &session, request, &collector).await;
+    Ok(with_cors(
+        response,
+        &collector,
+        Some(&site),
+        origin.as_deref(),
+    ))
+}
+
+/// Admits, converts and logs one rrweb batch.
+async fn rrweb(
+    site: &str,
+    session: &str,
+    request: IngestRequest,
+    collector: &Collector,
+) -> Response {
+    if let Err(refusal) = collector.admission.check_rate(request.client) {
+        return refused(&refusal);
     }
-    if let Err(err) = validate_session_id(&session) {
-        return Ok(rejected(StatusCode::BAD_REQUEST, &err.0));
+    if let Err(err) = validate_site(site) {
+        return rejected(StatusCode::BAD_REQUEST, &err.to_string());
     }
-    let body = match body.decode(collector.config.max_decompressed_bytes) {
+    if let Err(err) = validate_session_id(session) {
+        return rejected(StatusCode::BAD_REQUEST, &err.0);
+    }
+    let sampled_in = match collector
+        .admission
+        .check_site(site, request.origin.as_deref(), session)
+    {
+        Ok(sampled_in) => sampled_in,
+        Err(refusal) => return refused(&refusal),
+    };
+    let body = match request.body.decode(collector.config.max_decompressed_bytes) {
         Ok(body) => body,
-        Err(err) => return Ok(rejected(err.status, &err.message)),
+        Err(err) => return rejected(err.status, &err.message),
     };
     let events: Vec<RrwebEvent> = match serde_json::from_slice(&body) {
         Ok(events) => events,
         Err(err) => {
-            return Ok(rejected(
+            return rejected(
                 StatusCode::BAD_REQUEST,
                 &format!(
                     "body must be a JSON array of rrweb events ({{type, data, timestamp}}): {err}"
                 ),
-            ));
+            );
         }
     };
-    let streams = match collector.convert_rrweb(&site, &session, &events) {
+    let streams = match collector.convert_rrweb(site, session, &events) {
         Ok(streams) => streams,
-        Err(err) => return Ok(rejected(StatusCode::BAD_REQUEST, &err.0)),
+        Err(err) => return rejected(StatusCode::BAD_REQUEST, &err.0),
     };
     let num_events = streams.iter().map(|s| s.num_events()).sum();
     let num_streams = streams.len();
-    if let Err(err) = collector.accept(&site, streams).await {
-        return Ok(unavailable(&err));
+    if sampled_in && let Err(err) = collector.accept(site, streams).await {
+        return unavailable(&err);
     }
-    Ok(accepted(num_events, num_streams))
+    accepted(num_events, num_streams, sampled_in, &[])
 }

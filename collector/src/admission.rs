@@ -1,0 +1,252 @@
+//! Who may send what: the configured sites with their allowed origins and sampling rates, and
+//! per-client rate limits. With no site configured, every valid site name is accepted from any
+//! origin. Client addresses only key the rate limiter in memory; they are never written.
+
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::num::NonZeroU32;
+
+use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
+use serde::Deserialize;
+use warp::http::StatusCode;
+use xxhash_rust::xxh3::xxh3_64;
+
+/// One site the collector accepts.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SiteConfig {
+    pub id: String,
+    /// Origins whose pages may send (`https://shop.example`); empty: any origin.
+    #[serde(default)]
+    pub allowed_origins: Vec<String>,
+    /// Share of sessions kept, 0..=1, decided per session so a session is kept whole.
+    #[serde(default = "keep_all")]
+    pub sample_rate: f64,
+}
+
+fn keep_all() -> f64 {
+    1.0
+}
+
+impl SiteConfig {
+    /// Parses a `--site` flag: `ID` or `ID=ORIGIN,ORIGIN…`.
+    pub fn parse_flag(value: &str) -> Result<SiteConfig, String> {
+        let (id, origins) = value.split_once('=').unwrap_or((value, ""));
+        heatpipe_core::keys::validate_site(id).map_err(|e| e.to_string())?;
+        let allowed_origins = origins
+            .split(',')
+            .map(str::trim)
+            .filter(|o| !o.is_empty())
+            .map(normalize_origin)
+            .collect();
+        Ok(SiteConfig {
+            id: id.to_owned(),
+            allowed_origins,
+            sample_rate: 1.0,
+        })
+    }
+}
+
+fn normalize_origin(origin: &str) -> String {
+    origin.trim().trim_end_matches('/').to_ascii_lowercase()
+}
+
+/// A refused request: its status and the reason to tell the client.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refusal {
+    pub status: StatusCode,
+    pub message: String,
+}
+
+fn refuse(status: StatusCode, message: String) -> Refusal {
+    Refusal { status, message }
+}
+
+/// The admission rules of one collector.
+#[derive(Debug)]
+pub struct Admission {
+    sites: HashMap<String, SiteConfig>,
+    limiter: Option<DefaultKeyedRateLimiter<IpAddr>>,
+}
+
+impl Admission {
+    /// `rate_per_s` batches per second per client, with bursts of `burst`; 0 turns limits off.
+    pub fn new(sites: &[SiteConfig], rate_per_s: u32, burst: u32) -> Admission {
+        let limiter = NonZeroU32::new(rate_per_s).map(|rate| {
+            let burst = NonZeroU32::new(burst.max(rate_per_s)).unwrap_or(rate);
+            RateLimiter::keyed(Quota::per_second(rate).allow_burst(burst))
+        });
+        let sites = sites
+            .iter()
+            .map(|site| {
+                let allowed_origins = site
+                    .allowed_origins
+                    .iter()
+                    .map(|o| normalize_origin(o))
+                    .collect();
+                (
+                    site.id.clone(),
+                    SiteConfig {
+                        allowed_origins,
+                        ..site.clone()
+                    },
+                )
+            })
+            .collect();
+        Admission { sites, limiter }
+    }
+
+    /// Returns the configured sites (empty: every site is accepted).
+    pub fn site_ids(&self) -> Vec<String> {
+        let mut ids: Vec<String> = self.sites.keys().cloned().collect();
+        ids.sort();
+        ids
+    }
+
+    /// Checks the client's rate; 429 past it.
+    pub fn check_rate(&self, client: Option<IpAddr>) -> Result<(), Refusal> {
+        let (Some(limiter), Some(client)) = (&self.limiter, client) else {
+            return Ok(());
+        };
+        if limiter.len() > 100_000 {
+            limiter.retain_recent();
+        }
+        limiter.check_key(&client).map_err(|_| {
+            refuse(
+                StatusCode::TOO_MANY_REQUESTS,
+                "too many batches from this client; slow down and retry later".into(),
+            )
+        })
+    }
+
+    /// Checks that `site` is accepted from `origin`; returns whether `session` is sampled in.
+    pub fn check_site(
+        &self,
+        site: &str,
+        origin: Option<&str>,
+        session: &str,
+    ) -> Result<bool, Refusal> {
+        if self.sites.is_empty() {
+            return Ok(true);
+        }
+        let config = self
+            .sites
+            .get(site)
+            .ok_or_else(|| refuse(StatusCode::NOT_FOUND, format!("unknown site {site:?}")))?;
+        if let Some(origin) = origin
+            && !config.allowed_origins.is_empty()
+            && !config.allowed_origins.contains(&normalize_origin(origin))
+        {
+            return Err(refuse(
+                StatusCode::FORBIDDEN,
+                format!("origin {origin} may not send data for site {site:?}"),
+            ));
+        }
+        Ok(sampled_in(session, config.sample_rate))
+    }
+
+    /// Whether a CORS preflight from `origin` is answered: for `site` if known, else for any site.
+    pub fn allows_origin(&self, site: Option<&str>, origin: &str) -> bool {
+        if self.sites.is_empty() {
+            return true;
+        }
+        let origin = normalize_origin(origin);
+        let allowed = |config: &SiteConfig| {
+            config.allowed_origins.is_empty() || config.allowed_origins.contains(&origin)
+        };
+        match site {
+            Some(site) => self.sites.get(site).is_some_and(allowed),
+            None => self.sites.values().any(allowed),
+        }
+    }
+}
+
+/// Decides per session, deterministically, so every batch of a session shares the decision.
+fn sampled_in(session: &str, rate: f64) -> bool {
+    if rate >= 1.0 {
+        return true;
+    }
+    (xxh3_64(session.as_bytes()) as f64 / u64::MAX as f64) < rate.max(0.0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn admission() -> Admission {
+        let shop = SiteConfig::parse_flag("shop=https://Shop.example/,https://www.shop.example")
+            .expect("flag");
+        let blog = SiteConfig {
+            id: "blog".into(),
+            allowed_origins: vec![],
+            sample_rate: 0.25,
+        };
+        Admission::new(&[shop, blog], 2, 2)
+    }
+
+    #[test]
+    fn sites_and_origins_are_checked() {
+        let rules = admission();
+        assert_eq!(
+            rules.check_site("shop", Some("https://shop.example"), "s"),
+            Ok(true)
+        );
+        assert_eq!(
+            rules.check_site("shop", None, "s"),
+            Ok(true),
+            "non-browser clients send no origin"
+        );
+        assert_eq!(
+            rules
+                .check_site("shop", Some("https://evil.example"), "s")
+                .expect_err("origin")
+                .status,
+            StatusCode::FORBIDDEN
+        );
+        assert_eq!(
+            rules
+                .check_site("nope", None, "s")
+                .expect_err("site")
+                .status,
+            StatusCode::NOT_FOUND
+        );
+        assert!(rules.allows_origin(None, "https://www.shop.example"));
+        assert!(rules.allows_origin(Some("blog"), "https://anything.example"));
+        assert!(!rules.allows_origin(Some("shop"), "https://evil.example"));
+        assert!(
+            Admission::new(&[], 0, 0)
+                .check_site("any-site", Some("https://x"), "s")
+                .is_ok()
+        );
+    }
+
+    #[test]
+    fn sampling_keeps_about_the_rate_and_whole_sessions() {
+        let rules = admission();
+        let kept = (0..10_000)
+            .filter(|i| rules.check_site("blog", None, &format!("session-{i}")) == Ok(true))
+            .count();
+        assert!(
+            (2_200..2_800).contains(&kept),
+            "{kept} of 10000 kept at 0.25"
+        );
+        let first = rules.check_site("blog", None, "fixed");
+        assert!((0..10).all(|_| rules.check_site("blog", None, "fixed") == first));
+    }
+
+    #[test]
+    fn each_client_has_its_own_budget() {
+        let rules = admission();
+        let (a, b): (IpAddr, IpAddr) = (
+            "10.0.0.1".parse().expect("ip"),
+            "10.0.0.2".parse().expect("ip"),
+        );
+        assert!(rules.check_rate(Some(a)).is_ok() && rules.check_rate(Some(a)).is_ok());
+        assert_eq!(
+            rules.check_rate(Some(a)).expect_err("third").status,
+            StatusCode::TOO_MANY_REQUESTS
+        );
+        assert!(rules.check_rate(Some(b)).is_ok());
+        assert!(Admission::new(&[], 0, 0).check_rate(Some(a)).is_ok());
+    }
+}
