@@ -1,0 +1,43 @@
+// Drives the tracker on the demo page in real headless Chromium: real pointer moves, clicks and
+// wheel scrolling. Prints, as JSON, what the browser did (page coordinates of each click, the
+// scroll position reached, the session id), for the Rust test to compare with what was stored.
+//   node tracker.mjs http://127.0.0.1:PORT
+import { chromium } from 'playwright-core';
+
+const base = process.argv[2];
+const browser = await chromium.launch({
+  executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+});
+try {
+  const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+  await page.goto(`${base}/demo/`);
+  await page.waitForFunction(() => typeof window.heatpipe === 'function');
+  await page.evaluate(() => window.heatpipe('tag', 'variant', 'B'));
+  const clicks = [];
+  let deepest = 0;
+  async function clickCentre(selector) {
+    const box = await page.locator(selector).boundingBox();
+    const x = Math.round(box.x + box.width / 2), y = Math.round(box.y + box.height / 2);
+    await page.mouse.move(x - 120, y - 60);
+    await page.mouse.move(x, y, { steps: 12 });
+    // Read before clicking: a link to "#" scrolls back to the top.
+    const scrollY = await page.evaluate(() => window.scrollY);
+    deepest = Math.max(deepest, scrollY);
+    await page.mouse.click(x, y);
+    clicks.push({ selector, x, y: y + scrollY });
+    await page.waitForTimeout(150);
+  }
+  await clickCentre('#start-trial');
+  await page.mouse.wheel(0, 1200);
+  await page.waitForFunction(() => window.scrollY > 0);
+  await page.waitForTimeout(600);
+  await clickCentre('#faq-1');
+  const session = await page.evaluate(() => sessionStorage.getItem('heatpipe.sid'));
+  // Leaving the page flushes the last batch with sendBeacon.
+  await page.goto('about:blank');
+  await page.waitForTimeout(500);
+  console.log(JSON.stringify({ session, clicks, scrollY: deepest, viewportHeight: 800 }));
+} finally {
+  await browser.close();
+}

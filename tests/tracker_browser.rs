@@ -1,0 +1,135 @@
+//! The tracker in real headless Chromium (Debian's `chromium`, driven by playwright-core from
+//! `tests/browser/`): real pointer moves, clicks and wheel scrolling on the demo page; afterwards
+//! the store holds exactly those clicks at the right page coordinates, the scroll depth reached,
+//! and the tag the page set.
+
+use std::path::Path;
+use std::process::Command;
+use std::sync::Arc;
+
+use heatpipe::config::Config;
+use heatpipe::server::{ServeOptions, ServerHandle};
+use heatpipe_core::chunk::decode_chunk;
+use heatpipe_core::event::Stream;
+use heatpipe_core::keys::raw_day_prefix;
+use heatpipe_core::store::{LocalStore, ObjectStore};
+use serde_json::Value;
+
+/// Installs playwright-core beside the script if it is not there yet.
+fn ensure_node_modules(folder: &Path) {
+    if folder.join("node_modules/playwright-core").exists() {
+        return;
+    }
+    let status = Command::new("npm")
+        .args(["ci", "--silent"])
+        .current_dir(folder)
+        .status()
+        .expect("npm is installed");
+    assert!(status.success(), "npm ci in {} failed", folder.display());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tracker_records_real_clicks_scrolls_and_tags_in_chromium() {
+    let folder = tempfile::tempdir().expect("tempdir");
+    let store: Arc<dyn ObjectStore> =
+        Arc::new(LocalStore::open(folder.path().join("store")).expect("store"));
+    let mut config = Config {
+        process_every_s: 0,
+        ..Config::default()
+    };
+    config.collector.wal_dir = folder.path().join("wal");
+    let server = ServerHandle::start(
+        store.clone(),
+        config,
+        ServeOptions {
+            demo_site: Some("demo".into()),
+        },
+    )
+    .await
+    .expect("server");
+
+    let browser_folder = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/browser");
+    ensure_node_modules(&browser_folder);
+    let url = server.url();
+    let output = tokio::task::spawn_blocking(move || {
+        Command::new("node")
+            .arg("tracker.mjs")
+            .arg(url)
+            .current_dir(browser_folder)
+            .output()
+    })
+    .await
+    .expect("join")
+    .expect("node runs");
+    assert!(
+        output.status.success(),
+        "browser script failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let done: Value = serde_json::from_slice(&output.stdout).expect("script prints JSON");
+    server.shutdown().await;
+
+    let session = done["session"].as_str().expect("session id");
+    let today = chrono::Utc::now().date_naive();
+    let mut streams: Vec<Stream> = Vec::new();
+    for meta in store
+        .list(&raw_day_prefix("demo", today))
+        .await
+        .expect("list")
+    {
+        streams.extend(decode_chunk(&store.get(&meta.key).await.expect("get")).expect("decode"));
+    }
+    let ours: Vec<&Stream> = streams.iter().filter(|s| s.session_id == session).collect();
+    assert!(!ours.is_empty(), "no batch of session {session} was stored");
+    assert!(ours.iter().all(|s| s.page.url.ends_with("/demo/")));
+
+    let mut clicks: Vec<(u32, i32, i32, String)> = ours
+        .iter()
+        .flat_map(|s| {
+            s.clicks
+                .iter()
+                .map(|c| (c.t_ms, c.x, c.y, c.selector.clone()))
+        })
+        .collect();
+    clicks.sort();
+    let expected: Vec<(i64, i64, String)> = done["clicks"]
+        .as_array()
+        .expect("clicks")
+        .iter()
+        .map(|c| {
+            (
+                c["x"].as_i64().expect("x"),
+                c["y"].as_i64().expect("y"),
+                c["selector"].as_str().expect("selector").to_owned(),
+            )
+        })
+        .collect();
+    let stored: Vec<(i64, i64, String)> = clicks
+        .into_iter()
+        .map(|(_, x, y, selector)| (i64::from(x), i64::from(y), selector))
+        .collect();
+    assert_eq!(
+        stored, expected,
+        "exactly the clicks made, at their page coordinates, on their elements"
+    );
+
+    let moves: usize = ours.iter().map(|s| s.moves.len()).sum();
+    assert!(moves >= 5, "pointer trails were recorded ({moves} moves)");
+    let deepest = ours
+        .iter()
+        .map(|s| s.max_depth_px())
+        .max()
+        .expect("streams");
+    let reached = done["scrollY"].as_u64().expect("scrollY")
+        + done["viewportHeight"].as_u64().expect("height");
+    assert_eq!(u64::from(deepest), reached, "scroll depth reached");
+    assert!(
+        ours.iter()
+            .any(|s| s.page.tags == [("variant".to_owned(), "B".to_owned())]),
+        "the page's tag is stored"
+    );
+    assert!(
+        ours.iter().all(|s| s.page.document_height_px == 2600),
+        "document height is the demo page's"
+    );
+}
