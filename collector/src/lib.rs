@@ -10,11 +10,13 @@
 //! - [`rrweb`] — rrweb events → streams, with per-session state.
 //! - [`wal`] — the write-ahead log: group commit, segments, recovery.
 //! - [`uploader`] — sealed segments → chunks in the store, with retries.
+//! - [`metrics`] — counters served at `/metrics`.
 //! - [`routes`] — the HTTP routes and the tracker script.
 
 pub mod admission;
 pub mod body;
 pub mod config;
+pub mod metrics;
 pub mod routes;
 pub mod rrweb;
 pub mod uploader;
@@ -31,7 +33,6 @@ use heatpipe_core::wire::{WireError, WireLimits};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
-use uploader::UploadStats;
 use wal::{Wal, WalError, WalRecord, WalSettings};
 use warp::Filter;
 use warp::reply::Response;
@@ -45,7 +46,7 @@ pub struct Collector {
     pub limits: WireLimits,
     pub admission: admission::Admission,
     pub wal: Arc<Wal>,
-    pub upload_stats: Arc<UploadStats>,
+    pub metrics: Arc<metrics::Metrics>,
     uploader: Mutex<Option<(JoinHandle<()>, watch::Sender<bool>)>>,
     rrweb_sessions: Mutex<HashMap<(String, String), (rrweb::RrwebSession, Instant)>>,
     sites_seen: Mutex<std::collections::BTreeSet<String>>,
@@ -78,7 +79,7 @@ impl Collector {
             );
         }
         let wal = Arc::new(wal);
-        let upload_stats = Arc::new(UploadStats::default());
+        let metrics = Arc::new(metrics::Metrics::default());
         let (draining, drain) = watch::channel(false);
         let uploader = tokio::spawn(uploader::run_uploader(
             store,
@@ -87,7 +88,7 @@ impl Collector {
             sealed,
             drain,
             config.zstd_level,
-            upload_stats.clone(),
+            metrics.clone(),
         ));
         Ok(Arc::new(Collector {
             admission: admission::Admission::new(
@@ -98,7 +99,7 @@ impl Collector {
             limits,
             config,
             wal,
-            upload_stats,
+            metrics,
             uploader: Mutex::new(Some((uploader, draining))),
             rrweb_sessions: Mutex::new(HashMap::new()),
             sites_seen: Mutex::new(std::collections::BTreeSet::new()),
@@ -198,10 +199,13 @@ impl Collector {
 pub fn routes(
     collector: Arc<Collector>,
 ) -> impl Filter<Extract = (Response,), Error = warp::Rejection> + Clone {
+    let collector_for_metrics = collector.clone();
     routes::collect::collect_filter(collector.clone())
         .or(routes::rrweb::rrweb_filter(collector))
         .unify()
         .or(routes::tracker::tracker_filter())
+        .unify()
+        .or(routes::metrics_filter(collector_for_metrics))
         .unify()
 }
 

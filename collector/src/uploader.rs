@@ -6,7 +6,7 @@
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -17,19 +17,12 @@ use heatpipe_core::store::ObjectStore;
 use rand::Rng;
 use tokio::sync::{mpsc, watch};
 
+use crate::metrics::Metrics;
 use crate::wal::{SealedSegment, Wal, read_segment};
 
 /// First retry delay; doubles per failure up to [`MAX_BACKOFF`].
 const FIRST_BACKOFF: Duration = Duration::from_millis(200);
 const MAX_BACKOFF: Duration = Duration::from_secs(30);
-
-/// What the uploader has done, for logs, metrics and tests.
-#[derive(Debug, Default)]
-pub struct UploadStats {
-    pub chunks_stored: AtomicU64,
-    pub segments_stored: AtomicU64,
-    pub upload_failures: AtomicU64,
-}
 
 /// Stores one sealed segment's chunks and deletes the segment; returns how many chunks.
 pub async fn upload_segment(
@@ -89,7 +82,7 @@ pub async fn run_uploader(
     mut sealed: mpsc::UnboundedReceiver<SealedSegment>,
     mut draining: watch::Receiver<bool>,
     zstd_level: i32,
-    stats: Arc<UploadStats>,
+    metrics: Arc<Metrics>,
 ) {
     let mut queue: std::collections::VecDeque<SealedSegment> = leftovers.into();
     loop {
@@ -109,18 +102,16 @@ pub async fn run_uploader(
         };
         let mut backoff = FIRST_BACKOFF;
         loop {
+            let started = std::time::Instant::now();
             match upload_segment(store.as_ref(), &segment, zstd_level).await {
                 Ok(chunks) => {
                     wal.release(segment.size_bytes);
-                    stats
-                        .chunks_stored
-                        .fetch_add(chunks as u64, Ordering::Relaxed);
-                    stats.segments_stored.fetch_add(1, Ordering::Relaxed);
+                    metrics.record_upload(started.elapsed(), chunks);
                     tracing::debug!(segment = segment.segment, chunks, "log segment stored");
                     break;
                 }
                 Err(error) => {
-                    stats.upload_failures.fetch_add(1, Ordering::Relaxed);
+                    metrics.upload_failures.fetch_add(1, Ordering::Relaxed);
                     let jitter = Duration::from_millis(
                         rand::rng().random_range(0..=backoff.as_millis() as u64 / 2),
                     );
@@ -136,6 +127,7 @@ pub async fn run_uploader(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::metrics::Metrics;
     use crate::wal::{WalRecord, encode_record};
     use heatpipe_core::chunk::decode_chunk;
     use heatpipe_core::store::MemoryStore;

@@ -431,6 +431,28 @@ async fn every_bad_request_gets_its_status_and_a_clear_json_message() {
     )
     .await;
     assert_eq!((status, body["ok"].as_bool()), (200, Some(true)), "{body}");
+    let metrics = client
+        .get(format!("{}/metrics", collector.url))
+        .send()
+        .await
+        .expect("metrics")
+        .text()
+        .await
+        .expect("text");
+    assert!(
+        metrics.contains(
+            "heatpipe_collector_batches_accepted_total 1\nheatpipe_collector_events_accepted_total"
+        ) || metrics
+            .lines()
+            .any(|l| l == "heatpipe_collector_batches_accepted_total 1"),
+        "{metrics}"
+    );
+    assert!(
+        metrics
+            .lines()
+            .any(|l| l == "heatpipe_collector_events_accepted_total 3"),
+        "{metrics}"
+    );
 }
 
 #[tokio::test]

@@ -35,7 +35,10 @@ async fn handle_collect(
     collector: Arc<Collector>,
 ) -> Result<Response, Infallible> {
     let origin = request.origin.clone();
-    let (site, response) = collect(request, &collector).await;
+    let (site, response, num_events) = collect(request, &collector).await;
+    collector
+        .metrics
+        .record_answer(response.status(), num_events);
     Ok(with_cors(
         response,
         &collector,
@@ -44,14 +47,18 @@ async fn handle_collect(
     ))
 }
 
-/// Admits, validates and logs one batch; returns its site (when known) and the answer.
-async fn collect(request: IngestRequest, collector: &Collector) -> (Option<String>, Response) {
+/// Admits, validates and logs one batch; returns its site (when known), the answer, and the
+/// number of events accepted.
+async fn collect(
+    request: IngestRequest,
+    collector: &Collector,
+) -> (Option<String>, Response, usize) {
     if let Err(refusal) = collector.admission.check_rate(request.client) {
-        return (None, refused(&refusal));
+        return (None, refused(&refusal), 0);
     }
     let body = match request.body.decode(collector.config.max_decompressed_bytes) {
         Ok(body) => body,
-        Err(err) => return (None, rejected(err.status, &err.message)),
+        Err(err) => return (None, rejected(err.status, &err.message), 0),
     };
     let batch: NativeBatch = match serde_json::from_slice(&body) {
         Ok(batch) => batch,
@@ -62,6 +69,7 @@ async fn collect(request: IngestRequest, collector: &Collector) -> (Option<Strin
                     StatusCode::BAD_REQUEST,
                     &format!("batch is not valid JSON of the native shape: {err}"),
                 ),
+                0,
             );
         }
     };
@@ -71,16 +79,20 @@ async fn collect(request: IngestRequest, collector: &Collector) -> (Option<Strin
             .check_site(&batch.site, request.origin.as_deref(), &batch.session)
         {
             Ok(sampled_in) => sampled_in,
-            Err(refusal) => return (Some(batch.site), refused(&refusal)),
+            Err(refusal) => return (Some(batch.site), refused(&refusal), 0),
         };
     let converted = match batch.into_stream(&collector.limits) {
         Ok(converted) => converted,
-        Err(err) => return (None, rejected(StatusCode::BAD_REQUEST, &err.0)),
+        Err(err) => return (None, rejected(StatusCode::BAD_REQUEST, &err.0), 0),
     };
     let (site, stream, warnings) = (converted.site, converted.stream, converted.warnings);
     let num_events = stream.num_events();
     if sampled_in && let Err(err) = collector.accept(&site, vec![stream]).await {
-        return (Some(site), unavailable(&err));
+        return (Some(site), unavailable(&err), 0);
     }
-    (Some(site), accepted(num_events, 1, sampled_in, &warnings))
+    (
+        Some(site),
+        accepted(num_events, 1, sampled_in, &warnings),
+        num_events,
+    )
 }

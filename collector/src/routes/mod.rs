@@ -91,6 +91,23 @@ pub fn preflight(collector: &Collector, site: Option<&str>, origin: Option<&str>
     }
 }
 
+/// Matches `GET /metrics`: the Prometheus text format.
+pub fn metrics_filter(
+    collector: std::sync::Arc<Collector>,
+) -> impl Filter<Extract = (Response,), Error = warp::Rejection> + Clone {
+    warp::path!("metrics").and(warp::get()).map(move || {
+        let mut response = collector
+            .metrics
+            .render(collector.wal.pending_bytes())
+            .into_response();
+        response.headers_mut().insert(
+            "content-type",
+            HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
+        );
+        response
+    })
+}
+
 /// The answer to an accepted batch.
 pub fn accepted(
     num_events: usize,

@@ -43,7 +43,10 @@ async fn handle_rrweb(
     collector: Arc<Collector>,
 ) -> Result<Response, Infallible> {
     let origin = request.origin.clone();
-    let response = rrweb(&site, &session, request, &collector).await;
+    let (response, num_events) = rrweb(&site, &session, request, &collector).await;
+    collector
+        .metrics
+        .record_answer(response.status(), num_events);
     Ok(with_cors(
         response,
         &collector,
@@ -58,46 +61,52 @@ async fn rrweb(
     session: &str,
     request: IngestRequest,
     collector: &Collector,
-) -> Response {
+) -> (Response, usize) {
     if let Err(refusal) = collector.admission.check_rate(request.client) {
-        return refused(&refusal);
+        return (refused(&refusal), 0);
     }
     if let Err(err) = validate_site(site) {
-        return rejected(StatusCode::BAD_REQUEST, &err.to_string());
+        return (rejected(StatusCode::BAD_REQUEST, &err.to_string()), 0);
     }
     if let Err(err) = validate_session_id(session) {
-        return rejected(StatusCode::BAD_REQUEST, &err.0);
+        return (rejected(StatusCode::BAD_REQUEST, &err.0), 0);
     }
     let sampled_in = match collector
         .admission
         .check_site(site, request.origin.as_deref(), session)
     {
         Ok(sampled_in) => sampled_in,
-        Err(refusal) => return refused(&refusal),
+        Err(refusal) => return (refused(&refusal), 0),
     };
     let body = match request.body.decode(collector.config.max_decompressed_bytes) {
         Ok(body) => body,
-        Err(err) => return rejected(err.status, &err.message),
+        Err(err) => return (rejected(err.status, &err.message), 0),
     };
     let events: Vec<RrwebEvent> = match serde_json::from_slice(&body) {
         Ok(events) => events,
         Err(err) => {
-            return rejected(
-                StatusCode::BAD_REQUEST,
-                &format!(
-                    "body must be a JSON array of rrweb events ({{type, data, timestamp}}): {err}"
+            return (
+                rejected(
+                    StatusCode::BAD_REQUEST,
+                    &format!(
+                        "body must be a JSON array of rrweb events ({{type, data, timestamp}}): {err}"
+                    ),
                 ),
+                0,
             );
         }
     };
     let streams = match collector.convert_rrweb(site, session, &events) {
         Ok(streams) => streams,
-        Err(err) => return rejected(StatusCode::BAD_REQUEST, &err.0),
+        Err(err) => return (rejected(StatusCode::BAD_REQUEST, &err.0), 0),
     };
     let num_events = streams.iter().map(|s| s.num_events()).sum();
     let num_streams = streams.len();
     if sampled_in && let Err(err) = collector.accept(site, streams).await {
-        return unavailable(&err);
+        return (unavailable(&err), 0);
     }
-    accepted(num_events, num_streams, sampled_in, &[])
+    (
+        accepted(num_events, num_streams, sampled_in, &[]),
+        num_events,
+    )
 }

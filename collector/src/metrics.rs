@@ -1,0 +1,180 @@
+//! Counters of what the collector does, served at `GET /metrics` in the Prometheus text format:
+//! batches and events accepted, batches rejected by reason, log bytes not yet stored, and
+//! segment uploads (count, failures, latency).
+
+use std::fmt::Write;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use warp::http::StatusCode;
+
+/// Upper bounds of the upload-latency histogram, in seconds.
+const UPLOAD_BUCKETS_S: [f64; 11] = [
+    0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
+];
+/// Why batches are rejected, one counter each, named from the answer's status.
+const REASONS: [(u16, &str); 9] = [
+    (400, "malformed"),
+    (403, "origin_not_allowed"),
+    (404, "unknown_site"),
+    (411, "length_required"),
+    (413, "too_large"),
+    (415, "unsupported_type_or_encoding"),
+    (429, "rate_limited"),
+    (503, "log_full"),
+    (0, "other"),
+];
+
+/// The collector's counters.
+#[derive(Debug, Default)]
+pub struct Metrics {
+    batches_accepted: AtomicU64,
+    events_accepted: AtomicU64,
+    rejected: [AtomicU64; REASONS.len()],
+    pub(crate) segments_stored: AtomicU64,
+    pub(crate) chunks_stored: AtomicU64,
+    pub(crate) upload_failures: AtomicU64,
+    upload_buckets: [AtomicU64; UPLOAD_BUCKETS_S.len()],
+    upload_count: AtomicU64,
+    upload_micros: AtomicU64,
+}
+
+impl Metrics {
+    /// Counts an answered batch request by its status.
+    pub fn record_answer(&self, status: StatusCode, num_events: usize) {
+        if status.is_success() {
+            self.batches_accepted.fetch_add(1, Ordering::Relaxed);
+            self.events_accepted
+                .fetch_add(num_events as u64, Ordering::Relaxed);
+            return;
+        }
+        let index = REASONS
+            .iter()
+            .position(|(code, _)| *code == status.as_u16())
+            .unwrap_or(REASONS.len() - 1);
+        self.rejected[index].fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Records one successful segment upload that took `elapsed`.
+    pub fn record_upload(&self, elapsed: Duration, chunks: usize) {
+        self.segments_stored.fetch_add(1, Ordering::Relaxed);
+        self.chunks_stored
+            .fetch_add(chunks as u64, Ordering::Relaxed);
+        let seconds = elapsed.as_secs_f64();
+        for (bucket, bound) in self.upload_buckets.iter().zip(UPLOAD_BUCKETS_S) {
+            if seconds <= bound {
+                bucket.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+        self.upload_count.fetch_add(1, Ordering::Relaxed);
+        self.upload_micros
+            .fetch_add(elapsed.as_micros() as u64, Ordering::Relaxed);
+    }
+
+    /// Renders every counter in the Prometheus text format.
+    pub fn render(&self, log_pending_bytes: u64) -> String {
+        let load = |counter: &AtomicU64| counter.load(Ordering::Relaxed);
+        let mut out = String::new();
+        let mut metric = |name: &str, kind: &str, help: &str, lines: &[(String, u64)]| {
+            let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}");
+            for (labels, value) in lines {
+                let _ = writeln!(out, "{name}{labels} {value}");
+            }
+        };
+        metric(
+            "heatpipe_collector_batches_accepted_total",
+            "counter",
+            "Batches acknowledged (durable in the log).",
+            &[(String::new(), load(&self.batches_accepted))],
+        );
+        metric(
+            "heatpipe_collector_events_accepted_total",
+            "counter",
+            "Events in acknowledged batches.",
+            &[(String::new(), load(&self.events_accepted))],
+        );
+        let rejected: Vec<(String, u64)> = REASONS
+            .iter()
+            .zip(&self.rejected)
+            .map(|((_, reason), n)| (format!("{{reason=\"{reason}\"}}"), load(n)))
+            .collect();
+        metric(
+            "heatpipe_collector_batches_rejected_total",
+            "counter",
+            "Batches refused, by reason.",
+            &rejected,
+        );
+        metric(
+            "heatpipe_collector_log_pending_bytes",
+            "gauge",
+            "Bytes in the write-ahead log not yet stored.",
+            &[(String::new(), log_pending_bytes)],
+        );
+        metric(
+            "heatpipe_collector_segments_stored_total",
+            "counter",
+            "Log segments stored as chunks and deleted.",
+            &[(String::new(), load(&self.segments_stored))],
+        );
+        metric(
+            "heatpipe_collector_chunks_stored_total",
+            "counter",
+            "Chunks written to the store.",
+            &[(String::new(), load(&self.chunks_stored))],
+        );
+        metric(
+            "heatpipe_collector_upload_failures_total",
+            "counter",
+            "Segment uploads that failed (and were retried).",
+            &[(String::new(), load(&self.upload_failures))],
+        );
+        let mut histogram: Vec<(String, u64)> = UPLOAD_BUCKETS_S
+            .iter()
+            .zip(&self.upload_buckets)
+            .map(|(bound, n)| (format!("_bucket{{le=\"{bound}\"}}"), load(n)))
+            .collect();
+        histogram.push(("_bucket{le=\"+Inf\"}".into(), load(&self.upload_count)));
+        histogram.push(("_count".into(), load(&self.upload_count)));
+        metric(
+            "heatpipe_collector_upload_seconds",
+            "histogram",
+            "Time to store one log segment.",
+            &histogram,
+        );
+        let sum_s = load(&self.upload_micros) as f64 / 1e6;
+        out.push_str(&format!("heatpipe_collector_upload_seconds_sum {sum_s}\n"));
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn answers_are_counted_by_reason_and_rendered() {
+        let metrics = Metrics::default();
+        metrics.record_answer(StatusCode::OK, 7);
+        metrics.record_answer(StatusCode::BAD_REQUEST, 0);
+        metrics.record_answer(StatusCode::BAD_REQUEST, 0);
+        metrics.record_answer(StatusCode::TOO_MANY_REQUESTS, 0);
+        metrics.record_upload(Duration::from_millis(30), 2);
+        let text = metrics.render(1234);
+        for line in [
+            "heatpipe_collector_batches_accepted_total 1",
+            "heatpipe_collector_events_accepted_total 7",
+            "heatpipe_collector_batches_rejected_total{reason=\"malformed\"} 2",
+            "heatpipe_collector_batches_rejected_total{reason=\"rate_limited\"} 1",
+            "heatpipe_collector_log_pending_bytes 1234",
+            "heatpipe_collector_upload_seconds_bucket{le=\"0.025\"} 0",
+            "heatpipe_collector_upload_seconds_bucket{le=\"0.05\"} 1",
+            "heatpipe_collector_upload_seconds_count 1",
+            "heatpipe_collector_chunks_stored_total 2",
+        ] {
+            assert!(
+                text.lines().any(|l| l == line),
+                "missing {line:?} in\n{text}"
+            );
+        }
+    }
+}
