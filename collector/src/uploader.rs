@@ -127,7 +127,6 @@ pub async fn run_uploader(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::metrics::Metrics;
     use crate::wal::{WalRecord, encode_record};
     use heatpipe_core::chunk::decode_chunk;
     use heatpipe_core::store::MemoryStore;

@@ -440,9 +440,7 @@ async fn every_bad_request_gets_its_status_and_a_clear_json_message() {
         .await
         .expect("text");
     assert!(
-        metrics.contains(
-            "heatpipe_collector_batches_accepted_total 1\nheatpipe_collector_events_accepted_total"
-        ) || metrics
+        metrics
             .lines()
             .any(|l| l == "heatpipe_collector_batches_accepted_total 1"),
         "{metrics}"
