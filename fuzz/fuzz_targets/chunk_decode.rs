@@ -1,0 +1,26 @@
+//! Arbitrary bytes as a chunk: decoding may fail, never panic. Checksums stop most mutations at
+//! the door, so the target also fixes up the header checksum (reaching the header decoder) and
+//! feeds the bytes, split into columns, straight to the block's column decoder.
+#![no_main]
+
+use heatpipe_core::chunk::{block, decode_chunk, PREAMBLE_LEN};
+use libfuzzer_sys::fuzz_target;
+
+/// A block has this many columns.
+const NUM_COLUMNS: usize = 27;
+
+fuzz_target!(|data: &[u8]| {
+    let _ = decode_chunk(data);
+    if data.len() >= PREAMBLE_LEN {
+        let mut fixed = data.to_vec();
+        fixed[..6].copy_from_slice(b"HPCK\x01\x00");
+        let header_len = u32::from_le_bytes([fixed[6], fixed[7], fixed[8], fixed[9]]) as usize;
+        let end = PREAMBLE_LEN.saturating_add(header_len).min(fixed.len());
+        let crc = crc32fast::hash(&fixed[PREAMBLE_LEN..end]);
+        fixed[10..14].copy_from_slice(&crc.to_le_bytes());
+        let _ = decode_chunk(&fixed);
+    }
+    let columns: Vec<Vec<u8>> = data.split(|&b| b == 0xff).map(<[u8]>::to_vec).chain(std::iter::repeat(Vec::new())).take(NUM_COLUMNS).collect();
+    let _ = block::decode_columns(&columns);
+    let _ = block::decompress_columns(data, data.len() * 4);
+});
