@@ -23,8 +23,10 @@ pub enum Command {
     Serve(ServeArgs),
     /// The collector alone.
     Collect(ServeArgs),
-    /// Aggregates one day of one site.
+    /// Aggregates days of one site (or one shard of a day).
     Process(ProcessArgs),
+    /// Combines the partials of a sharded day into its outputs.
+    Merge(MergeArgs),
     /// Writes every page's heatmap PNGs for a day into a folder.
     Render(RenderArgs),
     /// Generates synthetic traffic into a store or a collector.
@@ -77,8 +79,38 @@ pub struct ProcessArgs {
     #[arg(long)]
     pub site: String,
     /// The UTC day, YYYY-MM-DD [default: yesterday].
+    #[arg(long, conflicts_with_all = ["from", "to"])]
+    pub date: Option<String>,
+    /// First day of a range (inclusive); needs --to.
+    #[arg(long, requires = "to")]
+    pub from: Option<String>,
+    /// Last day of a range (inclusive); needs --from.
+    #[arg(long, requires = "from")]
+    pub to: Option<String>,
+    /// Exit with status 3 if any chunk or block had to be skipped.
+    #[arg(long)]
+    pub strict: bool,
+    /// Process only shard I of N (0-based, e.g. 2/8) and store a partial for `merge`.
+    #[arg(long, value_parser = clap::value_parser!(heatpipe_processor::Shard))]
+    pub shard: Option<heatpipe_processor::Shard>,
+    /// Tag keys that make segments (repeatable) [default: the configuration's, `variant`].
+    #[arg(long = "segment-tag")]
+    pub segment_tags: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct MergeArgs {
+    /// A folder or s3://bucket/prefix [default: ./data].
+    #[arg(long)]
+    pub store: Option<String>,
+    #[arg(long)]
+    pub site: String,
+    /// The UTC day, YYYY-MM-DD [default: yesterday].
     #[arg(long)]
     pub date: Option<String>,
+    /// How many shards wrote partials.
+    #[arg(long)]
+    pub shards: u32,
 }
 
 #[derive(Debug, Args)]

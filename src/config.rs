@@ -5,6 +5,7 @@ use std::path::Path;
 
 use anyhow::Context;
 use heatpipe_collector::CollectorConfig;
+use heatpipe_processor::ProcessorConfig;
 use heatpipe_renderer::RendererConfig;
 use serde::Deserialize;
 
@@ -19,6 +20,7 @@ pub struct Config {
     /// Seconds between processing passes in `serve` and `demo`; 0 turns them off.
     pub process_every_s: u64,
     pub collector: CollectorConfig,
+    pub processor: ProcessorConfig,
     pub renderer: RendererConfig,
 }
 
@@ -29,6 +31,7 @@ impl Default for Config {
             listen: "127.0.0.1:8080".into(),
             process_every_s: 60,
             collector: CollectorConfig::default(),
+            processor: ProcessorConfig::default(),
             renderer: RendererConfig::default(),
         }
     }
@@ -81,7 +84,7 @@ mod tests {
         let path = folder.path().join("heatpipe.toml");
         std::fs::write(
             &path,
-            "store = \"s3://bucket/p\"\nprocess_every_s = 5\n[collector]\nseal_age_ms = 250\n",
+            "store = \"s3://bucket/p\"\nprocess_every_s = 5\n[collector]\nseal_age_ms = 250\n[processor]\nsegment_tags = [\"tier\"]\n",
         )
         .expect("write");
         let mut config = Config::load(Some(&path)).expect("load");
@@ -93,6 +96,7 @@ mod tests {
             ),
             ("s3://bucket/p", 5, 250)
         );
+        assert_eq!(config.processor.segment_tags, ["tier"]);
         config
             .apply_environment(|name| {
                 (name == "HEATPIPE_LISTEN").then(|| "127.0.0.1:9999".to_owned())

@@ -28,6 +28,10 @@ fn main() -> ExitCode {
     };
     match runtime.block_on(run(cli)) {
         Ok(()) => ExitCode::SUCCESS,
+        Err(err) if err.is::<commands::process::SkippedData>() => {
+            eprintln!("error: {err:#}");
+            ExitCode::from(commands::process::STRICT_EXIT_CODE)
+        }
         Err(err) => {
             eprintln!("error: {err:#}");
             ExitCode::FAILURE
@@ -42,6 +46,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Serve(args) => commands::serve::run(args, config, false).await,
         Command::Collect(args) => commands::serve::run(args, config, true).await,
         Command::Process(args) => commands::process::run(args, config).await,
+        Command::Merge(args) => commands::process::merge(args, config).await,
         Command::Render(args) => commands::render::run(args, config).await,
         Command::Fixtures(args) => commands::fixtures::run(args).await,
     }

@@ -8,13 +8,14 @@ use std::time::Duration;
 
 use heatpipe_collector::Collector;
 use heatpipe_core::store::ObjectStore;
-use heatpipe_processor::{ProcessOptions, process_day};
+use heatpipe_processor::{ProcessorConfig, process_day};
 
 /// Processes today (and yesterday, once, after the date changes) every `every`, until the task
 /// is aborted.
 pub async fn process_periodically(
     store: Arc<dyn ObjectStore>,
     collector: Arc<Collector>,
+    processor: ProcessorConfig,
     every: Duration,
 ) {
     let mut ticker = tokio::time::interval(every);
@@ -36,7 +37,7 @@ pub async fn process_periodically(
             .collect();
         for site in &active {
             for date in &dates {
-                match process_day(store.clone(), &ProcessOptions::new(site, *date)).await {
+                match process_day(store.clone(), &processor.options(site, *date)).await {
                     Ok(summary) => {
                         tracing::info!(%site, %date, summary = %summary.line(), "processed")
                     }

@@ -37,7 +37,12 @@ pub async fn serve(
     let renderer = Renderer::new(store.clone(), config.renderer.clone());
     let processing = (config.process_every_s > 0).then(|| {
         let every = Duration::from_secs(config.process_every_s);
-        tokio::spawn(process_periodically(store, collector.clone(), every))
+        tokio::spawn(process_periodically(
+            store,
+            collector.clone(),
+            config.processor.clone(),
+            every,
+        ))
     });
     let filter = heatpipe_collector::routes(collector.clone())
         .or(heatpipe_renderer::routes(renderer))

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use crate::chunk::FormatError;
-use crate::event::DeviceClass;
+use crate::event::{PERMYRIAD_MAX, TargetPoint};
 use crate::frame::{FrameKind, decode_frame, encode_frame};
 
 /// Side of a grid cell in CSS pixels.
@@ -19,9 +19,14 @@ pub const MAX_GRID_HEIGHT_PX: u32 = 65_536;
 /// Height of one scroll-depth histogram bucket in CSS pixels.
 pub const SCROLL_BUCKET_PX: u32 = 10;
 
+/// Elements kept per segment, the most clicked first.
+pub const MAX_ELEMENTS_PER_SEGMENT: usize = 256;
+/// Bins per axis of where clicks landed inside an element's box.
+pub const INSIDE_BINS: u32 = 10;
+
 const PAGE_AGG_KIND: FrameKind = FrameKind {
     magic: *b"HPAP",
-    version: 1,
+    version: 2,
     name: "page aggregate",
 };
 const PAGE_INDEX_KIND: FrameKind = FrameKind {
@@ -204,6 +209,65 @@ fn suffix_sums(histogram: &[u64]) -> Vec<u64> {
     sums
 }
 
+/// Clicks on one element (by CSS selector), so the viewer can list the most clicked elements
+/// and anchor their clicks to the element wherever the layout puts it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ElementAgg {
+    pub clicks: u64,
+    /// Rage clicks (bursts) that started on this element.
+    pub rage_clicks: u64,
+    pub dead_clicks: u64,
+    /// Where inside the element's box clicks landed: `INSIDE_BINS` × `INSIDE_BINS` counts,
+    /// row-major from the top left; empty when no click knew its position inside.
+    pub inside: Vec<u32>,
+}
+
+impl ElementAgg {
+    /// Records one click, `inside` the box at (x, y) in 1/10000 of its size when known.
+    pub fn add_click(&mut self, inside: Option<TargetPoint>) {
+        self.clicks += 1;
+        if let Some(point) = inside {
+            // Bin i holds [i/BINS, (i+1)/BINS) of the box; the far edge joins the last bin.
+            let bin = |permyriad: u16| {
+                (u32::from(permyriad) * INSIDE_BINS / u32::from(PERMYRIAD_MAX)).min(INSIDE_BINS - 1)
+                    as usize
+            };
+            if self.inside.is_empty() {
+                self.inside = vec![0; (INSIDE_BINS * INSIDE_BINS) as usize];
+            }
+            let index = bin(point.y_permyriad) * INSIDE_BINS as usize + bin(point.x_permyriad);
+            if let Some(count) = self.inside.get_mut(index) {
+                *count = count.saturating_add(1);
+            }
+        }
+    }
+
+    pub fn merge(&mut self, other: &ElementAgg) {
+        self.clicks += other.clicks;
+        self.rage_clicks += other.rage_clicks;
+        self.dead_clicks += other.dead_clicks;
+        if !other.inside.is_empty() {
+            if self.inside.is_empty() {
+                self.inside = vec![0; other.inside.len()];
+            }
+            for (target, count) in self.inside.iter_mut().zip(&other.inside) {
+                *target = target.saturating_add(*count);
+            }
+        }
+    }
+}
+
+/// Keeps the [`MAX_ELEMENTS_PER_SEGMENT`] most clicked elements (ties: by selector).
+pub fn keep_top_elements(elements: &mut BTreeMap<String, ElementAgg>) {
+    if elements.len() <= MAX_ELEMENTS_PER_SEGMENT {
+        return;
+    }
+    let mut ranked: Vec<(String, ElementAgg)> = std::mem::take(elements).into_iter().collect();
+    ranked.sort_by(|a, b| b.1.clicks.cmp(&a.1.clicks).then_with(|| a.0.cmp(&b.0)));
+    ranked.truncate(MAX_ELEMENTS_PER_SEGMENT);
+    *elements = ranked.into_iter().collect();
+}
+
 /// Everything known of one page for one segment of its visitors.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SegmentAgg {
@@ -212,11 +276,15 @@ pub struct SegmentAgg {
     pub clicks: u64,
     pub moves: u64,
     pub scrolls: u64,
+    pub rage_clicks: u64,
+    pub dead_clicks: u64,
     pub max_document_width_px: u32,
     pub max_document_height_px: u32,
     pub click_grid: Grid,
     pub move_grid: Grid,
     pub scroll: ScrollDepth,
+    /// The most clicked elements, by selector.
+    pub elements: BTreeMap<String, ElementAgg>,
 }
 
 impl SegmentAgg {
@@ -227,6 +295,8 @@ impl SegmentAgg {
         self.clicks += other.clicks;
         self.moves += other.moves;
         self.scrolls += other.scrolls;
+        self.rage_clicks += other.rage_clicks;
+        self.dead_clicks += other.dead_clicks;
         self.max_document_width_px = self.max_document_width_px.max(other.max_document_width_px);
         self.max_document_height_px = self
             .max_document_height_px
@@ -234,12 +304,14 @@ impl SegmentAgg {
         self.click_grid.merge(&other.click_grid);
         self.move_grid.merge(&other.move_grid);
         self.scroll.merge(&other.scroll);
+        for (selector, element) in &other.elements {
+            self.elements
+                .entry(selector.clone())
+                .or_default()
+                .merge(element);
+        }
+        keep_top_elements(&mut self.elements);
     }
-}
-
-/// Returns the segment key of a device class: `device=desktop`.
-pub fn device_segment(device: DeviceClass) -> String {
-    format!("device={}", device.as_str())
 }
 
 /// One page's aggregates for one day (or a merged range), by segment key.
@@ -269,7 +341,8 @@ impl PageAgg {
         }
     }
 
-    /// Returns the sum of the segments whose keys `select` accepts.
+    /// Returns the sum of the segments whose keys `select` accepts (see
+    /// [`crate::segment::SegmentFilter`]).
     pub fn combined(&self, select: impl Fn(&str) -> bool) -> SegmentAgg {
         let mut total = SegmentAgg::default();
         for (segment, agg) in &self.segments {
@@ -406,7 +479,7 @@ mod tests {
         let mut page = PageAgg::new("https://a.example/".into(), "k".into());
         let segment = page
             .segments
-            .entry(device_segment(DeviceClass::Desktop))
+            .entry("device=desktop&width=1280".into())
             .or_default();
         segment.click_grid.add(100, 200);
         segment.scroll.add_view(900, 0, 900);

@@ -73,6 +73,11 @@ pub fn page_agg_key(site: &str, date: NaiveDate, page_key: &str) -> String {
     format!("agg/{site}/{date}/page/{page_key}.hpa")
 }
 
+/// `partial/{site}/{date}/shard-{index}-of-{count}.hpp`: one shard's partial day, for `merge`.
+pub fn shard_partial_key(site: &str, date: NaiveDate, index: u32, count: u32) -> String {
+    format!("partial/{site}/{date}/shard-{index:04}-of-{count:04}.hpp")
+}
+
 /// `sessions/{site}/{date}/index.hps`
 pub fn session_index_key(site: &str, date: NaiveDate) -> String {
     format!("sessions/{site}/{date}/index.hps")

@@ -24,6 +24,8 @@ pub mod frame;
 pub mod http;
 pub mod keys;
 pub mod page;
+pub mod segment;
 pub mod session;
+pub mod signals;
 pub mod store;
 pub mod wire;

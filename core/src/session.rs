@@ -9,7 +9,7 @@ use crate::frame::{FrameKind, decode_frame, encode_frame};
 
 const SESSION_INDEX_KIND: FrameKind = FrameKind {
     magic: *b"HPSI",
-    version: 1,
+    version: 2,
     name: "session index",
 };
 
@@ -51,6 +51,47 @@ pub struct PageViewSummary {
     pub key: String,
     pub started_at_ms: i64,
     pub duration_ms: u64,
+    pub frustration: Frustration,
+}
+
+/// Frustration signals counted over a page view or a session (see [`crate::signals`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Frustration {
+    pub rage_clicks: u64,
+    pub dead_clicks: u64,
+    /// Page views with excessive scrolling.
+    pub excessive_scrolls: u64,
+    /// Page views left quickly for the page before.
+    pub quick_backs: u64,
+}
+
+impl Frustration {
+    /// The names accepted by [`Frustration::count`], as the session list's filter takes them.
+    pub const KINDS: [&'static str; 4] = ["rage", "dead", "excessive_scroll", "quick_back"];
+
+    /// Returns the count of the signal called `kind`, or None for an unknown name.
+    pub fn count(&self, kind: &str) -> Option<u64> {
+        match kind {
+            "rage" => Some(self.rage_clicks),
+            "dead" => Some(self.dead_clicks),
+            "excessive_scroll" => Some(self.excessive_scrolls),
+            "quick_back" => Some(self.quick_backs),
+            _ => None,
+        }
+    }
+
+    /// Returns whether any signal was seen.
+    pub fn any(&self) -> bool {
+        self.rage_clicks + self.dead_clicks + self.excessive_scrolls + self.quick_backs > 0
+    }
+
+    /// Adds `other`'s counts.
+    pub fn add(&mut self, other: &Frustration) {
+        self.rage_clicks += other.rage_clicks;
+        self.dead_clicks += other.dead_clicks;
+        self.excessive_scrolls += other.excessive_scrolls;
+        self.quick_backs += other.quick_backs;
+    }
 }
 
 /// What the session list shows of one session.
@@ -63,6 +104,9 @@ pub struct SessionSummary {
     pub num_clicks: u64,
     pub num_moves: u64,
     pub num_scrolls: u64,
+    /// Tags of the session's first page view (`variant=B`, `visitor=returning`…).
+    pub tags: Vec<(String, String)>,
+    pub frustration: Frustration,
     pub page_views: Vec<PageViewSummary>,
     pub blocks: Vec<BlockRef>,
 }

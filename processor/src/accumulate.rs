@@ -6,42 +6,78 @@
 
 use std::collections::HashMap;
 
-use heatpipe_core::agg::{PageAgg, device_segment};
-use heatpipe_core::event::{DeviceClass, Stream};
+use heatpipe_core::agg::PageAgg;
+use heatpipe_core::event::{DeviceClass, Stream, TargetPoint};
 use heatpipe_core::page::page_key;
+use heatpipe_core::segment::segment_key;
 use heatpipe_core::session::BlockRef;
+use serde::{Deserialize, Serialize};
+
+/// A click as kept for a page view until its frustration signals are found.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct ClickRecord {
+    pub t_ms: u32,
+    pub x: i32,
+    pub y: i32,
+    pub selector: String,
+    pub inside: Option<(u16, u16)>,
+}
+
+impl ClickRecord {
+    pub fn inside_point(&self) -> Option<TargetPoint> {
+        self.inside.map(|(x, y)| TargetPoint {
+            x_permyriad: x,
+            y_permyriad: y,
+        })
+    }
+}
 
 /// Everything known of one page view so far, from any number of its batches.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PageViewAcc {
     pub url: String,
     pub page_key: String,
+    /// The segment of the view's earliest batch (lowest sequence number).
+    pub segment: String,
+    pub first_batch_seq: u64,
     pub device: DeviceClass,
+    pub tags: Vec<(String, String)>,
     pub started_at_ms: i64,
     /// Viewport height at load: where the fold is.
     pub fold_px: u32,
     pub document_height_px: u32,
     pub deepest_px: u32,
     pub last_t_ms: u32,
-    pub clicks: u64,
     pub moves: u64,
-    pub scrolls: u64,
+    pub clicks: Vec<ClickRecord>,
+    /// Window scroll positions (t, y).
+    pub scrolls: Vec<(u32, i32)>,
+    /// Each batch's first event time and the document height it reported.
+    pub heights: Vec<(u32, u32)>,
 }
 
 impl PageViewAcc {
-    fn merge(&mut self, other: &PageViewAcc) {
+    fn merge(&mut self, other: PageViewAcc) {
+        if other.first_batch_seq < self.first_batch_seq {
+            self.first_batch_seq = other.first_batch_seq;
+            self.segment = other.segment;
+            self.device = other.device;
+            self.tags = other.tags;
+            self.fold_px = other.fold_px;
+        }
         self.started_at_ms = self.started_at_ms.min(other.started_at_ms);
         self.document_height_px = self.document_height_px.max(other.document_height_px);
         self.deepest_px = self.deepest_px.max(other.deepest_px);
         self.last_t_ms = self.last_t_ms.max(other.last_t_ms);
-        self.clicks += other.clicks;
         self.moves += other.moves;
-        self.scrolls += other.scrolls;
+        self.clicks.extend(other.clicks);
+        self.scrolls.extend(other.scrolls);
+        self.heights.extend(other.heights);
     }
 }
 
 /// A partial day: what some of the day's chunks hold. Merges by addition.
-#[derive(Debug, Default, Clone)]
+#[derive(Debug, Default, Clone, Serialize, Deserialize)]
 pub struct DayPartial {
     /// Page aggregates by page key; `views` and scroll depth are filled in when finalizing.
     pub pages: HashMap<String, PageAgg>,
@@ -55,15 +91,21 @@ pub struct DayPartial {
     pub events_off_grid: u64,
 }
 
-/// Adds one stream to `partial`.
-pub fn accumulate(partial: &mut DayPartial, stream: &Stream) {
+/// Adds one stream to `partial`, segmenting by the tag keys in `segment_tags`.
+pub fn accumulate(partial: &mut DayPartial, stream: &Stream, segment_tags: &[String]) {
     let page = &stream.page;
     let key = page_key(&page.url);
     let agg = partial
         .pages
         .entry(key.clone())
         .or_insert_with(|| PageAgg::new(page.url.clone(), key.clone()));
-    let segment = agg.segments.entry(device_segment(page.device)).or_default();
+    let segment_name = segment_key(
+        page.device,
+        page.viewport_width_px,
+        &page.tags,
+        segment_tags,
+    );
+    let segment = agg.segments.entry(segment_name.clone()).or_default();
     segment.clicks += stream.clicks.len() as u64;
     segment.moves += stream.moves.len() as u64;
     segment.scrolls += stream.scrolls.len() as u64;
@@ -80,24 +122,48 @@ pub fn accumulate(partial: &mut DayPartial, stream: &Stream) {
     partial.streams += 1;
     partial.events += stream.num_events() as u64;
 
+    let first_t_ms = [
+        stream.moves.first().map(|e| e.t_ms),
+        stream.clicks.first().map(|e| e.t_ms),
+        stream.scrolls.first().map(|e| e.t_ms),
+        stream.resizes.first().map(|e| e.t_ms),
+    ]
+    .into_iter()
+    .flatten()
+    .min()
+    .unwrap_or(0);
     let view = PageViewAcc {
         url: page.url.clone(),
         page_key: key,
+        segment: segment_name,
+        first_batch_seq: stream.batch_seq,
         device: page.device,
+        tags: page.tags.clone(),
         started_at_ms: page.started_at_ms,
         fold_px: page.viewport_height_px,
         document_height_px: page.document_height_px,
         deepest_px: stream.max_depth_px(),
         last_t_ms: stream.last_t_ms(),
-        clicks: stream.clicks.len() as u64,
         moves: stream.moves.len() as u64,
-        scrolls: stream.scrolls.len() as u64,
+        clicks: stream
+            .clicks
+            .iter()
+            .map(|c| ClickRecord {
+                t_ms: c.t_ms,
+                x: c.x,
+                y: c.y,
+                selector: c.selector.clone(),
+                inside: c.inside.map(|p| (p.x_permyriad, p.y_permyriad)),
+            })
+            .collect(),
+        scrolls: stream.scrolls.iter().map(|s| (s.t_ms, s.y)).collect(),
+        heights: vec![(first_t_ms, page.document_height_px)],
     };
     match partial
         .page_views
         .entry((stream.session_id.clone(), stream.page_view_index))
     {
-        std::collections::hash_map::Entry::Occupied(mut entry) => entry.get_mut().merge(&view),
+        std::collections::hash_map::Entry::Occupied(mut entry) => entry.get_mut().merge(view),
         std::collections::hash_map::Entry::Vacant(entry) => {
             entry.insert(view);
         }
@@ -117,7 +183,7 @@ impl DayPartial {
         }
         for (key, view) in other.page_views {
             match self.page_views.get_mut(&key) {
-                Some(existing) => existing.merge(&view),
+                Some(existing) => existing.merge(view),
                 None => {
                     self.page_views.insert(key, view);
                 }
@@ -153,7 +219,7 @@ mod tests {
     fn fold(streams: &[Stream]) -> DayPartial {
         let mut partial = DayPartial::default();
         for stream in streams {
-            accumulate(&mut partial, stream);
+            accumulate(&mut partial, stream, &[]);
         }
         partial
     }

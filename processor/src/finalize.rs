@@ -4,8 +4,11 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use heatpipe_core::agg::{PageAgg, PageIndex, PageSummary, device_segment};
-use heatpipe_core::session::{PageViewSummary, SessionIndex, SessionSummary};
+use heatpipe_core::agg::{PageAgg, PageIndex, PageSummary, SegmentAgg, keep_top_elements};
+use heatpipe_core::session::{
+    BlockRef, Frustration, PageViewSummary, SessionIndex, SessionSummary,
+};
+use heatpipe_core::signals::{ClickAt, ViewActivity, ViewSignals, ViewVisit, quick_backs};
 
 use crate::accumulate::{DayPartial, PageViewAcc};
 
@@ -17,6 +20,13 @@ pub struct DayOutput {
     pub sessions: SessionIndex,
 }
 
+/// A page view with its events in time order and its signals found.
+struct FinishedView {
+    index: u32,
+    view: PageViewAcc,
+    signals: ViewSignals,
+}
+
 /// Completes `partial` into the day's output.
 pub fn finalize(partial: DayPartial) -> DayOutput {
     let DayPartial {
@@ -25,35 +35,58 @@ pub fn finalize(partial: DayPartial) -> DayOutput {
         session_blocks,
         ..
     } = partial;
-    let mut sessions_per_segment: BTreeSet<(&str, String, &str)> = BTreeSet::new();
-    let mut views_by_session: BTreeMap<&str, Vec<(u32, &PageViewAcc)>> = BTreeMap::new();
-    for ((session, index), view) in &page_views {
-        let segment_key = device_segment(view.device);
-        if let Some(segment) = pages
-            .get_mut(&view.page_key)
-            .and_then(|page| page.segments.get_mut(&segment_key))
-        {
-            segment.views += 1;
-            segment
-                .scroll
-                .add_view(view.deepest_px, view.document_height_px, view.fold_px);
+    let mut by_session: BTreeMap<String, Vec<(u32, PageViewAcc)>> = BTreeMap::new();
+    for ((session, index), view) in page_views {
+        by_session.entry(session).or_default().push((index, view));
+    }
+    let mut sessions_per_segment: BTreeSet<(String, String, String)> = BTreeSet::new();
+    let mut summaries = Vec::with_capacity(by_session.len());
+    for (session, mut views) in by_session {
+        views.sort_by_key(|(index, _)| *index);
+        let finished = finish_views(views);
+        for view in &finished {
+            if let Some(segment) = pages
+                .get_mut(&view.view.page_key)
+                .and_then(|page| page.segments.get_mut(&view.view.segment))
+            {
+                add_view_to_segment(segment, view);
+            }
+            sessions_per_segment.insert((
+                view.view.page_key.clone(),
+                view.view.segment.clone(),
+                session.clone(),
+            ));
         }
-        sessions_per_segment.insert((view.page_key.as_str(), segment_key, session.as_str()));
-        views_by_session
-            .entry(session.as_str())
-            .or_default()
-            .push((*index, view));
+        let blocks = session_blocks.get(&session).cloned().unwrap_or_default();
+        summaries.push(summarize_session(&session, &finished, blocks));
     }
     for (page_key, segment_key, _) in &sessions_per_segment {
         if let Some(segment) = pages
-            .get_mut(*page_key)
+            .get_mut(page_key)
             .and_then(|page| page.segments.get_mut(segment_key))
         {
             segment.sessions += 1;
         }
     }
-    let pages: BTreeMap<String, PageAgg> = pages.into_iter().collect();
-    let index = PageIndex {
+    let mut pages: BTreeMap<String, PageAgg> = pages.into_iter().collect();
+    for segment in pages
+        .values_mut()
+        .flat_map(|page| page.segments.values_mut())
+    {
+        keep_top_elements(&mut segment.elements);
+    }
+    summaries.sort_by(|a, b| (a.started_at_ms, &a.id).cmp(&(b.started_at_ms, &b.id)));
+    DayOutput {
+        index: page_index(&pages),
+        pages,
+        sessions: SessionIndex {
+            sessions: summaries,
+        },
+    }
+}
+
+fn page_index(pages: &BTreeMap<String, PageAgg>) -> PageIndex {
+    PageIndex {
         pages: pages
             .values()
             .map(|page| {
@@ -68,67 +101,147 @@ pub fn finalize(partial: DayPartial) -> DayOutput {
                 }
             })
             .collect(),
-    };
-    let mut summaries: Vec<SessionSummary> = views_by_session
-        .into_iter()
-        .map(|(session, mut views)| {
-            views.sort_by_key(|(index, _)| *index);
-            summarize_session(
-                session,
-                &views,
-                session_blocks.get(session).cloned().unwrap_or_default(),
-            )
-        })
+    }
+}
+
+/// Puts each view's events in time order and finds its signals; `views` are sorted by index.
+fn finish_views(views: Vec<(u32, PageViewAcc)>) -> Vec<FinishedView> {
+    let next_starts: Vec<Option<i64>> = (0..views.len())
+        .map(|i| views.get(i + 1).map(|(_, next)| next.started_at_ms))
         .collect();
-    summaries.sort_by(|a, b| (a.started_at_ms, &a.id).cmp(&(b.started_at_ms, &b.id)));
-    DayOutput {
-        pages,
-        index,
-        sessions: SessionIndex {
-            sessions: summaries,
-        },
+    views
+        .into_iter()
+        .zip(next_starts)
+        .map(|((index, mut view), next_start)| {
+            view.clicks.sort();
+            view.scrolls.sort();
+            view.heights.sort();
+            let clicks: Vec<ClickAt> = view
+                .clicks
+                .iter()
+                .map(|c| ClickAt {
+                    t_ms: c.t_ms,
+                    x: c.x,
+                    y: c.y,
+                })
+                .collect();
+            let changes_ms: Vec<u32> = view
+                .heights
+                .windows(2)
+                .filter(|w| w[0].1 != w[1].1)
+                .map(|w| w[1].0)
+                .collect();
+            let left_at_ms = next_start.map(|start| {
+                u32::try_from((start - view.started_at_ms).max(0)).unwrap_or(u32::MAX)
+            });
+            let signals = ViewActivity {
+                clicks: &clicks,
+                scrolls: &view.scrolls,
+                changes_ms: &changes_ms,
+                observed_until_ms: view.last_t_ms,
+                left_at_ms,
+            }
+            .signals();
+            FinishedView {
+                index,
+                view,
+                signals,
+            }
+        })
+        .collect()
+}
+
+/// Adds one finished page view's views, depth, element clicks and signals to its segment.
+fn add_view_to_segment(segment: &mut SegmentAgg, finished: &FinishedView) {
+    let FinishedView { view, signals, .. } = finished;
+    segment.views += 1;
+    segment
+        .scroll
+        .add_view(view.deepest_px, view.document_height_px, view.fold_px);
+    segment.rage_clicks += signals.rage_bursts.len() as u64;
+    segment.dead_clicks += signals.dead_clicks.len() as u64;
+    for click in &view.clicks {
+        segment
+            .elements
+            .entry(click.selector.clone())
+            .or_default()
+            .add_click(click.inside_point());
+    }
+    for burst in &signals.rage_bursts {
+        let selector = &view.clicks[burst.start].selector;
+        if let Some(element) = segment.elements.get_mut(selector) {
+            element.rage_clicks += 1;
+        }
+    }
+    for &click in &signals.dead_clicks {
+        if let Some(element) = segment.elements.get_mut(&view.clicks[click].selector) {
+            element.dead_clicks += 1;
+        }
+    }
+}
+
+fn view_frustration(signals: &ViewSignals, quick_back: bool) -> Frustration {
+    Frustration {
+        rage_clicks: signals.rage_bursts.len() as u64,
+        dead_clicks: signals.dead_clicks.len() as u64,
+        excessive_scrolls: u64::from(signals.excessive_scroll),
+        quick_backs: u64::from(quick_back),
     }
 }
 
 fn summarize_session(
     id: &str,
-    views: &[(u32, &PageViewAcc)],
-    mut blocks: Vec<heatpipe_core::session::BlockRef>,
+    views: &[FinishedView],
+    mut blocks: Vec<BlockRef>,
 ) -> SessionSummary {
     let started_at_ms = views
         .iter()
-        .map(|(_, v)| v.started_at_ms)
+        .map(|v| v.view.started_at_ms)
         .min()
         .unwrap_or(0);
     let ended_at_ms = views
         .iter()
-        .map(|(_, v)| v.started_at_ms + i64::from(v.last_t_ms))
+        .map(|v| v.view.started_at_ms + i64::from(v.view.last_t_ms))
         .max()
         .unwrap_or(started_at_ms);
     blocks.sort_by(|a, b| (&a.chunk_key, a.offset).cmp(&(&b.chunk_key, b.offset)));
     blocks.dedup();
+    let visits: Vec<ViewVisit<'_>> = views
+        .iter()
+        .map(|v| ViewVisit {
+            page_key: &v.view.page_key,
+            started_at_ms: v.view.started_at_ms,
+        })
+        .collect();
+    let quick = quick_backs(&visits);
+    let page_views: Vec<PageViewSummary> = views
+        .iter()
+        .enumerate()
+        .map(|(position, v)| PageViewSummary {
+            index: v.index,
+            url: v.view.url.clone(),
+            key: v.view.page_key.clone(),
+            started_at_ms: v.view.started_at_ms,
+            duration_ms: u64::from(v.view.last_t_ms),
+            frustration: view_frustration(&v.signals, quick.contains(&position)),
+        })
+        .collect();
+    let mut frustration = Frustration::default();
+    for view in &page_views {
+        frustration.add(&view.frustration);
+    }
+    let first = views.first().map(|v| &v.view);
     SessionSummary {
         id: id.to_owned(),
         started_at_ms,
         duration_ms: (ended_at_ms - started_at_ms).max(0) as u64,
-        device: views
-            .first()
-            .map_or(heatpipe_core::event::DeviceClass::Desktop, |(_, v)| {
-                v.device
-            }),
-        num_clicks: views.iter().map(|(_, v)| v.clicks).sum(),
-        num_moves: views.iter().map(|(_, v)| v.moves).sum(),
-        num_scrolls: views.iter().map(|(_, v)| v.scrolls).sum(),
-        page_views: views
-            .iter()
-            .map(|(index, v)| PageViewSummary {
-                index: *index,
-                url: v.url.clone(),
-                key: v.page_key.clone(),
-                started_at_ms: v.started_at_ms,
-                duration_ms: u64::from(v.last_t_ms),
-            })
-            .collect(),
+        device: first.map_or(heatpipe_core::event::DeviceClass::Desktop, |v| v.device),
+        num_clicks: views.iter().map(|v| v.view.clicks.len() as u64).sum(),
+        num_moves: views.iter().map(|v| v.view.moves).sum(),
+        num_scrolls: views.iter().map(|v| v.view.scrolls.len() as u64).sum(),
+        tags: first.map(|v| v.tags.clone()).unwrap_or_default(),
+        frustration,
+        page_views,
         blocks,
     }
 }
@@ -162,7 +275,7 @@ mod tests {
         );
         let mut partial = DayPartial::default();
         for stream in &streams {
-            accumulate(&mut partial, stream);
+            accumulate(&mut partial, stream, &[]);
         }
         let output = finalize(partial);
         let home = &output
@@ -172,7 +285,7 @@ mod tests {
             .find(|p| p.url == url)
             .expect("home");
         assert_eq!((home.views, home.sessions, home.clicks), (2, 2, 1));
-        let segment = &output.pages[&home.key].segments["device=desktop"];
+        let segment = &output.pages[&home.key].segments["device=desktop&width=1280"];
         // s1 reached 2200 + 800 = 3000 px; s2 stayed at the 800 px fold.
         assert_eq!(segment.scroll.reached_px()[300], (3000, 1));
         assert_eq!(segment.scroll.reached_px()[80], (800, 2));
@@ -197,5 +310,56 @@ mod tests {
             [0, 1]
         );
         assert_eq!(s2.duration_ms, 5_000);
+    }
+
+    #[test]
+    fn sessions_carry_frustration_signals_and_elements_their_counts() {
+        let home = "https://shop.example/";
+        let streams = SessionBuilder::new("s1", home, 1_000)
+            .tag("variant", "B")
+            // Three clicks on #buy within 400 ms: one rage click, not dead (a scroll follows).
+            .click(1_000, 100, 100, "#buy")
+            .click(1_200, 102, 101, "#buy")
+            .click(1_400, 99, 100, "#buy")
+            .scroll(1_500, 300)
+            // A click on the logo that nothing follows: dead.
+            .click(3_000, 500, 40, "#logo")
+            .moves(&[(6_000, 10, 10)])
+            // Off to the cart, back within 3 s: a quick back.
+            .next_page("https://shop.example/cart", 7_000)
+            .moves(&[(2_000, 10, 10)])
+            .next_page(home, 3_000)
+            .build();
+        let mut partial = DayPartial::default();
+        for stream in &streams {
+            accumulate(&mut partial, stream, &["variant".to_owned()]);
+        }
+        let output = finalize(partial);
+        let session = &output.sessions.sessions[0];
+        assert_eq!(
+            session.frustration,
+            Frustration {
+                rage_clicks: 1,
+                dead_clicks: 1,
+                excessive_scrolls: 0,
+                quick_backs: 1,
+            }
+        );
+        assert_eq!(session.page_views[1].frustration.quick_backs, 1);
+        assert_eq!(session.page_views[0].frustration.rage_clicks, 1);
+        assert_eq!(session.tags, [("variant".to_owned(), "B".to_owned())]);
+
+        let home_key = heatpipe_core::page::page_key(home);
+        let segment = &output.pages[&home_key].segments["device=desktop&width=1280&variant=B"];
+        assert_eq!(
+            (segment.rage_clicks, segment.dead_clicks, segment.views),
+            (1, 1, 2)
+        );
+        let buy = &segment.elements["#buy"];
+        assert_eq!((buy.clicks, buy.rage_clicks, buy.dead_clicks), (3, 1, 0));
+        // The builder clicks the middle of the box: bin (5, 5) of 10 × 10.
+        assert_eq!(buy.inside[5 * 10 + 5], 3);
+        let logo = &segment.elements["#logo"];
+        assert_eq!((logo.clicks, logo.rage_clicks, logo.dead_clicks), (1, 0, 1));
     }
 }

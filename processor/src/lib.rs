@@ -4,17 +4,22 @@
 //!
 //! # Layout
 //! - [`accumulate`] — the pure, mergeable core (`accumulate`, `DayPartial::merge`).
-//! - [`finalize`] — partial → page aggregates, page index, session index.
+//! - [`finalize`] — partial → page aggregates, page index, session index, frustration signals.
+//! - [`fetch`] — chunks and headers from the store; repeated batches found from headers.
 //! - [`run`] — the driver: list, fetch, de-duplicate, aggregate, write.
+//! - [`shard`] — `--shard I/N` partials and `merge`.
 
 pub mod accumulate;
+pub mod fetch;
 pub mod finalize;
 pub mod run;
+pub mod shard;
 
 use heatpipe_core::chunk::FormatError;
 use heatpipe_core::store::StoreError;
 
-pub use run::{ProcessOptions, process_day};
+pub use run::{ProcessOptions, ProcessorConfig, ProgressHook, process_day};
+pub use shard::{Shard, merge_shards};
 
 /// Why processing a day failed as a whole (a bad chunk only skips that chunk).
 #[derive(Debug, thiserror::Error)]
@@ -23,6 +28,8 @@ pub enum ProcessError {
     Store(#[from] StoreError),
     #[error("cannot encode output: {0}")]
     Format(#[from] FormatError),
+    #[error("shard partial {key} is unreadable: {source}")]
+    Partial { key: String, source: FormatError },
     #[error("worker task failed: {0}")]
     Task(String),
 }

@@ -2,22 +2,35 @@
 //! drops repeated batches, decodes and accumulates each window on all cores with rayon, and
 //! writes the day's aggregates and session index.
 
-use std::collections::HashSet;
+use std::collections::HashMap;
+use std::fmt;
 use std::sync::Arc;
 use std::time::Instant;
 
 use bytes::Bytes;
 use chrono::NaiveDate;
-use futures::stream::{self, StreamExt};
-use heatpipe_core::chunk::{ChunkIndex, decode_block, decode_header};
+use heatpipe_core::chunk::decode_block;
 use heatpipe_core::keys::{page_agg_key, pages_key, raw_day_prefix, session_index_key};
 use heatpipe_core::session::BlockRef;
 use heatpipe_core::store::ObjectStore;
 use rayon::prelude::*;
+use tokio::sync::oneshot;
 
 use crate::accumulate::{DayPartial, accumulate};
+use crate::fetch::{FetchedChunk, SeenBatches, Skipped, fetch_chunks, fetch_headers};
 use crate::finalize::{DayOutput, finalize};
+use crate::shard::{Shard, write_partial};
 use crate::{ProcessError, ProcessSummary};
+
+/// Called after each window of chunks with (chunks done, chunks in all).
+#[derive(Clone)]
+pub struct ProgressHook(pub Arc<dyn Fn(u64, u64) + Send + Sync>);
+
+impl fmt::Debug for ProgressHook {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("ProgressHook")
+    }
+}
 
 /// What to process and how hard to push the store.
 #[derive(Debug, Clone)]
@@ -26,73 +39,116 @@ pub struct ProcessOptions {
     pub date: NaiveDate,
     /// Chunks fetched at once.
     pub fetch_concurrency: usize,
-    /// Chunks held in memory at once (a window); bounds memory whatever the day's size.
+    /// Chunks held in memory at once (a window; the next window is fetched while this one is
+    /// aggregated, so at most two are in memory).
     pub window_chunks: usize,
+    /// Tag keys that make segments (`variant`, `tier`…), in the order segment keys list them.
+    pub segment_tags: Vec<String>,
+    /// Process only this slice of the day and store a partial for `merge`.
+    pub shard: Option<Shard>,
+    pub progress: Option<ProgressHook>,
 }
 
 impl ProcessOptions {
+    /// Options for `site` on `date` with the default [`ProcessorConfig`].
     pub fn new(site: &str, date: NaiveDate) -> Self {
-        ProcessOptions {
-            site: site.to_owned(),
-            date,
+        ProcessorConfig::default().options(site, date)
+    }
+}
+
+/// The processor's part of the configuration file (`[processor]`).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ProcessorConfig {
+    /// Tag keys that make segments, besides device, layout width and new/returning visitor.
+    /// Each adds a dimension, so keep to keys with few values (`variant`, `tier`).
+    pub segment_tags: Vec<String>,
+    /// Chunks fetched at once.
+    pub fetch_concurrency: usize,
+    /// Chunks per window; memory holds at most two windows of chunks.
+    pub window_chunks: usize,
+}
+
+impl Default for ProcessorConfig {
+    fn default() -> Self {
+        ProcessorConfig {
+            segment_tags: vec!["variant".into()],
             fetch_concurrency: 8,
-            window_chunks: 64,
+            window_chunks: 32,
         }
     }
 }
 
-/// A fetched chunk with its decoded header, and which of its streams are repeats to skip.
-struct FetchedChunk {
-    key: String,
-    bytes: Bytes,
-    index: ChunkIndex,
-    /// Per block, per stream: true where an earlier chunk (in key order) had the same batch.
-    skip: Vec<Vec<bool>>,
+impl ProcessorConfig {
+    /// Returns the options of a run over `site` on `date`.
+    pub fn options(&self, site: &str, date: NaiveDate) -> ProcessOptions {
+        ProcessOptions {
+            site: site.to_owned(),
+            date,
+            fetch_concurrency: self.fetch_concurrency.max(1),
+            window_chunks: self.window_chunks.max(1),
+            segment_tags: self.segment_tags.clone(),
+            shard: None,
+            progress: None,
+        }
+    }
 }
 
-/// Processes one day of one site and writes its outputs; returns what was done.
+/// How the repeats of a chunk are decided: as chunks arrive (one process sees the whole day),
+/// or from marks made beforehand over every chunk's header (a shard sees only part of it).
+enum Repeats {
+    AsTheyCome(SeenBatches),
+    Premarked(HashMap<String, Vec<Vec<bool>>>),
+}
+
+/// Processes one day of one site and writes its outputs (or, for a shard, its partial); returns
+/// what was done.
 pub async fn process_day(
     store: Arc<dyn ObjectStore>,
     options: &ProcessOptions,
 ) -> Result<ProcessSummary, ProcessError> {
     let started = Instant::now();
     let prefix = raw_day_prefix(&options.site, options.date);
-    let keys: Vec<String> = store
+    let mut keys: Vec<String> = store
         .list(&prefix)
         .await?
         .into_iter()
         .map(|m| m.key)
         .filter(|k| k.ends_with(".hpc"))
         .collect();
-    let mut summary = ProcessSummary {
-        chunks: keys.len() as u64,
-        ..ProcessSummary::default()
+    keys.sort();
+    let mut summary = ProcessSummary::default();
+    let mut repeats = match options.shard {
+        None => Repeats::AsTheyCome(SeenBatches::default()),
+        Some(shard) => {
+            let (marks, duplicates) = premark_repeats(&store, &keys, shard, options).await;
+            summary.duplicate_streams = duplicates;
+            keys.retain(|key| shard.includes(key));
+            Repeats::Premarked(marks)
+        }
     };
-    let mut seen_batches: HashSet<(String, u64)> = HashSet::new();
+    summary.chunks = keys.len() as u64;
     let mut day = DayPartial::default();
+    let mut running: Option<oneshot::Receiver<(DayPartial, Vec<Skipped>)>> = None;
+    let mut done = 0u64;
     for window in keys.chunks(options.window_chunks.max(1)) {
-        let fetched: Vec<(String, Result<Bytes, heatpipe_core::store::StoreError>)> =
-            stream::iter(window.iter().cloned())
-                .map(|key| {
-                    let store = store.clone();
-                    async move {
-                        let result = store.get(&key).await;
-                        (key, result)
-                    }
-                })
-                .buffered(options.fetch_concurrency.max(1))
-                .collect()
-                .await;
+        // Fetch this window while the previous one is aggregated on the rayon pool.
+        let fetched = fetch_chunks(&store, window, options.fetch_concurrency).await;
+        if let Some(previous) = running.take() {
+            day = collect_window(day, previous, &mut summary).await?;
+        }
         let mut chunks = Vec::with_capacity(fetched.len());
         for (key, result) in fetched {
-            match result.map_err(|e| e.to_string()).and_then(|bytes| {
-                decode_header(&bytes)
-                    .map(|index| (bytes, index))
-                    .map_err(|e| e.to_string())
-            }) {
+            match result {
                 Ok((bytes, index)) => {
-                    let skip =
-                        mark_repeats(&index, &mut seen_batches, &mut summary.duplicate_streams);
+                    let skip = match &mut repeats {
+                        Repeats::AsTheyCome(seen) => {
+                            let (marks, duplicates) = seen.mark_repeats(&index);
+                            summary.duplicate_streams += duplicates;
+                            marks
+                        }
+                        Repeats::Premarked(marks) => marks.remove(&key).unwrap_or_default(),
+                    };
                     chunks.push(FetchedChunk {
                         key,
                         bytes,
@@ -107,78 +163,94 @@ pub async fn process_day(
                 }
             }
         }
-        let (partial, failures) = aggregate_window(chunks).await?;
-        for (key, reason) in failures {
-            tracing::warn!(chunk = %key, %reason, "skipping corrupt block");
-            summary.blocks_skipped += 1;
-            summary.skipped.push((key, reason));
+        running = Some(spawn_window(chunks, options.segment_tags.clone()));
+        done += window.len() as u64;
+        if let Some(progress) = &options.progress {
+            (progress.0)(done, keys.len() as u64);
         }
-        day = day.merge(partial);
+    }
+    if let Some(last) = running.take() {
+        day = collect_window(day, last, &mut summary).await?;
     }
     summary.streams = day.streams;
     summary.events = day.events;
+    if let Some(shard) = options.shard {
+        write_partial(store.as_ref(), &options.site, options.date, shard, &day).await?;
+        summary.elapsed_ms = started.elapsed().as_millis() as u64;
+        return Ok(summary);
+    }
     let output = tokio::task::spawn_blocking(move || finalize(day))
         .await
         .map_err(|e| ProcessError::Task(e.to_string()))?;
     summary.pages = output.pages.len() as u64;
     summary.sessions = output.sessions.sessions.len() as u64;
-    write_output(store.as_ref(), options, &output).await?;
+    write_output(store.as_ref(), &options.site, options.date, &output).await?;
     summary.elapsed_ms = started.elapsed().as_millis() as u64;
     Ok(summary)
 }
 
-/// Marks the streams of `index` whose (session, batch) was already seen, and records the rest.
-fn mark_repeats(
-    index: &ChunkIndex,
-    seen: &mut HashSet<(String, u64)>,
-    duplicates: &mut u64,
-) -> Vec<Vec<bool>> {
-    index
-        .header
-        .blocks
-        .iter()
-        .map(|block| {
-            block
-                .sessions
-                .iter()
-                .flat_map(|session| {
-                    session
-                        .streams
-                        .iter()
-                        .map(move |stream| (&session.session_id, stream))
-                })
-                .map(|(session_id, stream)| {
-                    let fresh = seen.insert((session_id.clone(), stream.batch_seq));
-                    *duplicates += u64::from(!fresh);
-                    !fresh
-                })
-                .collect()
-        })
-        .collect()
+/// Reads every chunk header of the day, in key order, and marks the repeated batches of the
+/// chunks that belong to `shard`. Unreadable headers are left to the shard owning the chunk.
+async fn premark_repeats(
+    store: &Arc<dyn ObjectStore>,
+    keys: &[String],
+    shard: Shard,
+    options: &ProcessOptions,
+) -> (HashMap<String, Vec<Vec<bool>>>, u64) {
+    let mut seen = SeenBatches::default();
+    let mut marks = HashMap::new();
+    let mut duplicates = 0;
+    for (key, header) in fetch_headers(store, keys, options.fetch_concurrency * 4).await {
+        let Ok(index) = header else { continue };
+        let (chunk_marks, repeats) = seen.mark_repeats(&index);
+        if shard.includes(&key) {
+            duplicates += repeats;
+            marks.insert(key, chunk_marks);
+        }
+    }
+    (marks, duplicates)
 }
 
-/// Decodes and accumulates a window's chunks on the rayon pool; returns the partial and the
-/// blocks that could not be decoded.
-async fn aggregate_window(
+async fn collect_window(
+    day: DayPartial,
+    window: oneshot::Receiver<(DayPartial, Vec<Skipped>)>,
+    summary: &mut ProcessSummary,
+) -> Result<DayPartial, ProcessError> {
+    let (partial, failures) = window
+        .await
+        .map_err(|_| ProcessError::Task("aggregation worker stopped".into()))?;
+    for (key, reason) in failures {
+        tracing::warn!(chunk = %key, %reason, "skipping corrupt block");
+        summary.blocks_skipped += 1;
+        summary.skipped.push((key, reason));
+    }
+    Ok(day.merge(partial))
+}
+
+/// Decodes and accumulates a window's chunks on the rayon pool; the receiver gets the partial
+/// and the blocks that could not be decoded.
+fn spawn_window(
     chunks: Vec<FetchedChunk>,
-) -> Result<(DayPartial, Vec<(String, String)>), ProcessError> {
-    let (sender, receiver) = tokio::sync::oneshot::channel();
+    segment_tags: Vec<String>,
+) -> oneshot::Receiver<(DayPartial, Vec<Skipped>)> {
+    let (sender, receiver) = oneshot::channel();
     rayon::spawn(move || {
-        let result = chunks.par_iter().map(aggregate_chunk).reduce(
-            || (DayPartial::default(), Vec::new()),
-            |(a, mut fa), (b, fb)| {
-                fa.extend(fb);
-                (a.merge(b), fa)
-            },
-        );
+        let result = chunks
+            .par_iter()
+            .map(|chunk| aggregate_chunk(chunk, &segment_tags))
+            .reduce(
+                || (DayPartial::default(), Vec::new()),
+                |(a, mut fa), (b, fb)| {
+                    fa.extend(fb);
+                    (a.merge(b), fa)
+                },
+            );
         let _ = sender.send(result);
     });
     receiver
-        .await
-        .map_err(|_| ProcessError::Task("aggregation worker stopped".into()))
 }
 
-fn aggregate_chunk(chunk: &FetchedChunk) -> (DayPartial, Vec<(String, String)>) {
+fn aggregate_chunk(chunk: &FetchedChunk, segment_tags: &[String]) -> (DayPartial, Vec<Skipped>) {
     let mut partial = DayPartial::default();
     let mut failures = Vec::new();
     for (block_number, entry) in chunk.index.header.blocks.iter().enumerate() {
@@ -205,11 +277,12 @@ fn aggregate_chunk(chunk: &FetchedChunk) -> (DayPartial, Vec<(String, String)>) 
             crc32: entry.crc32,
             num_streams: entry.num_streams() as u32,
         };
-        for (stream, skip) in streams.iter().zip(&chunk.skip[block_number]) {
-            if *skip {
+        let skips = chunk.skip.get(block_number).map_or(&[][..], Vec::as_slice);
+        for (number, stream) in streams.iter().enumerate() {
+            if skips.get(number).copied().unwrap_or(false) {
                 continue;
             }
-            accumulate(&mut partial, stream);
+            accumulate(&mut partial, stream, segment_tags);
             let blocks = partial
                 .session_blocks
                 .entry(stream.session_id.clone())
@@ -222,28 +295,24 @@ fn aggregate_chunk(chunk: &FetchedChunk) -> (DayPartial, Vec<(String, String)>) 
     (partial, failures)
 }
 
-async fn write_output(
+/// Writes a day's page aggregates, page index and session index.
+pub(crate) async fn write_output(
     store: &dyn ObjectStore,
-    options: &ProcessOptions,
+    site: &str,
+    date: NaiveDate,
     output: &DayOutput,
 ) -> Result<(), ProcessError> {
     for (key, page) in &output.pages {
         store
-            .put(
-                &page_agg_key(&options.site, options.date, key),
-                Bytes::from(page.encode()?),
-            )
+            .put(&page_agg_key(site, date, key), Bytes::from(page.encode()?))
             .await?;
     }
     store
-        .put(
-            &pages_key(&options.site, options.date),
-            Bytes::from(output.index.encode()?),
-        )
+        .put(&pages_key(site, date), Bytes::from(output.index.encode()?))
         .await?;
     store
         .put(
-            &session_index_key(&options.site, options.date),
+            &session_index_key(site, date),
             Bytes::from(output.sessions.encode()?),
         )
         .await?;

@@ -1,8 +1,9 @@
 //! One page's heatmap image from its aggregates: the code shared by the HTTP endpoint and the
 //! `heatpipe render` batch command.
 
-use heatpipe_core::agg::{GRID_CELL_PX, PageAgg, SCROLL_BUCKET_PX, SegmentAgg, device_segment};
+use heatpipe_core::agg::{GRID_CELL_PX, PageAgg, SCROLL_BUCKET_PX, SegmentAgg};
 use heatpipe_core::event::DeviceClass;
+use heatpipe_core::segment::SegmentFilter;
 
 use crate::error::{RenderError, RenderResult};
 use crate::png::{HeatmapStyle, Palette, check_size, encode_png, render_density};
@@ -72,10 +73,16 @@ impl HeatmapRequest {
 
     /// Returns the segment this request shows: the chosen device, or all of them summed.
     pub fn segment_of(&self, page: &PageAgg) -> SegmentAgg {
-        page.combined(|name| {
-            self.device
-                .is_none_or(|device| name == device_segment(device))
-        })
+        let filter = self.filter();
+        page.combined(|name| filter.matches(name))
+    }
+
+    /// Returns which stored segments the request sums.
+    pub fn filter(&self) -> SegmentFilter {
+        match self.device {
+            Some(device) => SegmentFilter::default().with("device", device.as_str()),
+            None => SegmentFilter::default(),
+        }
     }
 }
 

@@ -4,7 +4,7 @@
 use anyhow::Context;
 use heatpipe_core::keys::{date_start_ms, raw_day_prefix};
 use heatpipe_fixtures::{TrafficSpec, generate_traffic, write_chunks};
-use heatpipe_processor::{ProcessOptions, process_day};
+use heatpipe_processor::process_day;
 use tokio::net::TcpListener;
 
 use super::{shutdown_signal, store_at};
@@ -63,7 +63,7 @@ pub async fn run(args: DemoArgs, mut config: Config) -> anyhow::Result<()> {
     )
     .await
     .context("writing synthetic traffic")?;
-    let summary = process_day(store.clone(), &ProcessOptions::new(DEMO_SITE, today))
+    let summary = process_day(store.clone(), &config.processor.options(DEMO_SITE, today))
         .await
         .context("processing the demo day")?;
     println!(

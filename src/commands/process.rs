@@ -1,24 +1,123 @@
-//! `heatpipe process --store S --site SITE --date D`.
+//! `heatpipe process` (a day, a range of days, or one shard of a day) and `heatpipe merge`.
+//!
+//! Exit status: 0 done; 1 the run failed (store unreachable, output not written…); 3 done, but
+//! `--strict` was given and some chunks or blocks were skipped as unreadable.
+
+use std::io::IsTerminal;
+use std::sync::Arc;
 
 use anyhow::Context;
-use heatpipe_core::keys::validate_site;
-use heatpipe_processor::{ProcessOptions, process_day};
+use chrono::NaiveDate;
+use heatpipe_core::keys::{parse_date, validate_site};
+use heatpipe_processor::{ProcessSummary, ProgressHook, merge_shards, process_day};
+use indicatif::{ProgressBar, ProgressStyle};
 
 use super::{date_or_yesterday, store_at};
-use crate::cli::ProcessArgs;
+use crate::cli::{MergeArgs, ProcessArgs};
 use crate::config::Config;
 
-/// Processes one day and prints the one-line summary.
+/// Exit status of a `--strict` run that skipped unreadable data.
+pub const STRICT_EXIT_CODE: u8 = 3;
+
+/// The error of a `--strict` run that had to skip chunks or blocks.
+#[derive(Debug, thiserror::Error)]
+#[error("{0} unreadable chunks or blocks were skipped (--strict)")]
+pub struct SkippedData(pub u64);
+
+/// Processes each day asked for and prints one summary line per day.
 pub async fn run(args: ProcessArgs, config: Config) -> anyhow::Result<()> {
     validate_site(&args.site).context("--site")?;
+    let dates = dates_of(&args)?;
+    let store = store_at(args.store.as_deref().unwrap_or(&config.store)).await?;
+    let mut processor = config.processor.clone();
+    if !args.segment_tags.is_empty() {
+        processor.segment_tags = args.segment_tags.clone();
+    }
+    let mut skipped = 0;
+    for date in dates {
+        let mut options = processor.options(&args.site, date);
+        options.shard = args.shard;
+        let bar = progress_bar(&format!("{} {date}", args.site));
+        if let Some(bar) = &bar {
+            let bar = bar.clone();
+            options.progress = Some(ProgressHook(Arc::new(move |done, total| {
+                bar.set_length(total);
+                bar.set_position(done);
+            })));
+        }
+        let summary = process_day(store.clone(), &options)
+            .await
+            .with_context(|| format!("processing {} for {date}", args.site))?;
+        if let Some(bar) = bar {
+            bar.finish_and_clear();
+        }
+        skipped += report(&args.site, date, &summary, args.shard);
+    }
+    if args.strict && skipped > 0 {
+        return Err(SkippedData(skipped).into());
+    }
+    Ok(())
+}
+
+/// Merges a sharded day's partials and prints the summary line.
+pub async fn merge(args: MergeArgs, config: Config) -> anyhow::Result<()> {
+    validate_site(&args.site).context("--site")?;
+    anyhow::ensure!(args.shards > 0, "--shards must be at least 1");
     let date = date_or_yesterday(args.date.as_deref())?;
     let store = store_at(args.store.as_deref().unwrap_or(&config.store)).await?;
-    let summary = process_day(store, &ProcessOptions::new(&args.site, date))
+    let summary = merge_shards(store, &args.site, date, args.shards)
         .await
-        .with_context(|| format!("processing {} for {date}", args.site))?;
+        .with_context(|| format!("merging {} shards of {} for {date}", args.shards, args.site))?;
+    println!(
+        "{} {date}: merged {} shards: {}",
+        args.site,
+        args.shards,
+        summary.line()
+    );
+    Ok(())
+}
+
+/// Prints what a run did; returns how much it skipped.
+fn report(
+    site: &str,
+    date: NaiveDate,
+    summary: &ProcessSummary,
+    shard: Option<heatpipe_processor::Shard>,
+) -> u64 {
     for (key, reason) in &summary.skipped {
         eprintln!("skipped {key}: {reason}");
     }
-    println!("{} {date}: {}", args.site, summary.line());
-    Ok(())
+    match shard {
+        Some(shard) => println!("{site} {date} shard {shard}: {}", summary.line()),
+        None => println!("{site} {date}: {}", summary.line()),
+    }
+    summary.chunks_skipped + summary.blocks_skipped
+}
+
+/// The days to process: `--date`, or every day from `--from` to `--to`.
+fn dates_of(args: &ProcessArgs) -> anyhow::Result<Vec<NaiveDate>> {
+    let (Some(from), Some(to)) = (&args.from, &args.to) else {
+        return Ok(vec![date_or_yesterday(args.date.as_deref())?]);
+    };
+    let from = parse_date(from).context("--from")?;
+    let to = parse_date(to).context("--to")?;
+    anyhow::ensure!(from <= to, "--from {from} is after --to {to}");
+    anyhow::ensure!(
+        args.shard.is_none() || from == to,
+        "--shard processes a single day"
+    );
+    Ok(from.iter_days().take_while(|day| *day <= to).collect())
+}
+
+/// A progress bar on stderr, only when it is a terminal.
+fn progress_bar(label: &str) -> Option<ProgressBar> {
+    if !std::io::stderr().is_terminal() {
+        return None;
+    }
+    let bar = ProgressBar::new(0);
+    let style = ProgressStyle::with_template("{msg} [{bar:40}] {pos}/{len} chunks {elapsed}")
+        .unwrap_or_else(|_| ProgressStyle::default_bar());
+    bar.set_style(style.progress_chars("=> "));
+    bar.set_message(label.to_owned());
+    Some(bar)
 }

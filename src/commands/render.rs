@@ -4,6 +4,7 @@
 use anyhow::Context;
 use heatpipe_core::event::DeviceClass;
 use heatpipe_core::keys::validate_site;
+use heatpipe_core::segment::SegmentFilter;
 use heatpipe_renderer::data::{load_index, load_page};
 use heatpipe_renderer::render::{HeatmapKind, HeatmapRequest, render_segment_png};
 
@@ -37,10 +38,8 @@ pub async fn run(args: RenderArgs, config: Config) -> anyhow::Result<()> {
                 DeviceClass::ALL
                     .into_iter()
                     .filter(|d| {
-                        loaded
-                            .agg
-                            .segments
-                            .contains_key(&heatpipe_core::agg::device_segment(*d))
+                        let filter = SegmentFilter::default().with("device", d.as_str());
+                        loaded.agg.segments.keys().any(|key| filter.matches(key))
                     })
                     .map(Some),
             )

@@ -1,0 +1,158 @@
+//! Scaling past one machine: `--shard I/N` processes a deterministic slice of a day's chunks
+//! and stores its partial day; `merge` adds the N partials and writes what a single run would
+//! have written, byte for byte.
+//!
+//! Partials are unfinished on purpose: a page view's batches may sit in chunks of different
+//! shards, so views, scroll depth, sessions and frustration signals are only computed at merge
+//! time, from the page views every shard saw. Repeated batches are dropped across shards too:
+//! every shard reads the headers of all the day's chunks (ranged GETs, no block data) and keeps
+//! a batch only where its first copy in key order lies.
+
+use std::fmt;
+use std::str::FromStr;
+use std::sync::Arc;
+
+use bytes::Bytes;
+use chrono::NaiveDate;
+use heatpipe_core::chunk::FormatError;
+use heatpipe_core::frame::{FrameKind, decode_frame, encode_frame};
+use heatpipe_core::keys::shard_partial_key;
+use heatpipe_core::store::ObjectStore;
+use xxhash_rust::xxh3::xxh3_64;
+
+use crate::accumulate::DayPartial;
+use crate::finalize::finalize;
+use crate::run::write_output;
+use crate::{ProcessError, ProcessSummary};
+
+const PARTIAL_KIND: FrameKind = FrameKind {
+    magic: *b"HPPD",
+    version: 1,
+    name: "partial day",
+};
+
+/// Shard `index` of `count` (0-based index).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Shard {
+    pub index: u32,
+    pub count: u32,
+}
+
+impl Shard {
+    /// Returns whether the chunk stored under `key` belongs to this shard. A chunk's shard
+    /// depends on its key alone, so it stays put as more chunks arrive.
+    pub fn includes(&self, key: &str) -> bool {
+        xxh3_64(key.as_bytes()) % u64::from(self.count) == u64::from(self.index)
+    }
+}
+
+impl FromStr for Shard {
+    type Err = String;
+
+    /// Parses `I/N` with 0 ≤ I < N (Kubernetes' `JOB_COMPLETION_INDEX` is 0-based too).
+    fn from_str(value: &str) -> Result<Self, String> {
+        let (index, count) = value
+            .split_once('/')
+            .ok_or_else(|| format!("shard must be I/N, got {value:?}"))?;
+        let index: u32 = index
+            .trim()
+            .parse()
+            .map_err(|_| format!("shard index must be a number, got {index:?}"))?;
+        let count: u32 = count
+            .trim()
+            .parse()
+            .map_err(|_| format!("shard count must be a number, got {count:?}"))?;
+        if count == 0 || index >= count {
+            return Err(format!(
+                "shard index must be below the count (0-based), got {value}"
+            ));
+        }
+        Ok(Shard { index, count })
+    }
+}
+
+impl fmt::Display for Shard {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}/{}", self.index, self.count)
+    }
+}
+
+pub fn encode_partial(partial: &DayPartial) -> Result<Vec<u8>, FormatError> {
+    encode_frame(PARTIAL_KIND, partial)
+}
+
+pub fn decode_partial(bytes: &[u8]) -> Result<DayPartial, FormatError> {
+    decode_frame(PARTIAL_KIND, bytes)
+}
+
+/// Reads the `count` partials of a day, adds them and writes the day's outputs.
+pub async fn merge_shards(
+    store: Arc<dyn ObjectStore>,
+    site: &str,
+    date: NaiveDate,
+    count: u32,
+) -> Result<ProcessSummary, ProcessError> {
+    let started = std::time::Instant::now();
+    let mut day = DayPartial::default();
+    for index in 0..count {
+        let key = shard_partial_key(site, date, index, count);
+        let bytes = store.get(&key).await?;
+        let partial = decode_partial(&bytes).map_err(|source| ProcessError::Partial {
+            key: key.clone(),
+            source,
+        })?;
+        day = day.merge(partial);
+    }
+    let mut summary = ProcessSummary {
+        streams: day.streams,
+        events: day.events,
+        ..ProcessSummary::default()
+    };
+    let output = tokio::task::spawn_blocking(move || finalize(day))
+        .await
+        .map_err(|e| ProcessError::Task(e.to_string()))?;
+    summary.pages = output.pages.len() as u64;
+    summary.sessions = output.sessions.sessions.len() as u64;
+    write_output(store.as_ref(), site, date, &output).await?;
+    summary.elapsed_ms = started.elapsed().as_millis() as u64;
+    Ok(summary)
+}
+
+/// Stores a shard's partial day.
+pub async fn write_partial(
+    store: &dyn ObjectStore,
+    site: &str,
+    date: NaiveDate,
+    shard: Shard,
+    partial: &DayPartial,
+) -> Result<(), ProcessError> {
+    let key = shard_partial_key(site, date, shard.index, shard.count);
+    store
+        .put(&key, Bytes::from(encode_partial(partial)?))
+        .await?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shards_parse_zero_based_and_split_keys_without_overlap() {
+        assert_eq!("2/3".parse::<Shard>(), Ok(Shard { index: 2, count: 3 }));
+        for bad in ["3/3", "1/0", "x/2", "1", "-1/2"] {
+            assert!(bad.parse::<Shard>().is_err(), "{bad}");
+        }
+        let keys: Vec<String> = (0..300)
+            .map(|i| format!("raw/s/2026-01-01/00/c-{i:016}.hpc"))
+            .collect();
+        let shards: Vec<Shard> = (0..3).map(|index| Shard { index, count: 3 }).collect();
+        for key in &keys {
+            assert_eq!(shards.iter().filter(|s| s.includes(key)).count(), 1);
+        }
+        for shard in &shards {
+            let mine = keys.iter().filter(|k| shard.includes(k)).count();
+            assert!((60..140).contains(&mine), "shard {shard} got {mine} of 300");
+        }
+    }
+}
