@@ -123,10 +123,31 @@ async fn tracker_records_real_clicks_scrolls_and_tags_in_chromium() {
     let reached = done["scrollY"].as_u64().expect("scrollY")
         + done["viewportHeight"].as_u64().expect("height");
     assert_eq!(u64::from(deepest), reached, "scroll depth reached");
+    let tags = |pairs: &[(&str, &str)]| -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect()
+    };
     assert!(
         ours.iter()
-            .any(|s| s.page.tags == [("variant".to_owned(), "B".to_owned())]),
-        "the page's tag is stored"
+            .any(|s| s.page.tags == tags(&[("variant", "B"), ("visitor", "new")])),
+        "the page's tag and a first visit are stored"
+    );
+    let returning = done["returningSession"]
+        .as_str()
+        .expect("second session id");
+    assert_ne!(returning, session, "a new tab starts a new session");
+    let again: Vec<&Stream> = streams
+        .iter()
+        .filter(|s| s.session_id == returning)
+        .collect();
+    assert!(!again.is_empty(), "the second visit was stored");
+    assert!(
+        again
+            .iter()
+            .all(|s| s.page.tags == tags(&[("visitor", "returning")])),
+        "the second visit is a returning visitor's"
     );
     assert!(
         ours.iter().all(|s| s.page.document_height_px == 2600),

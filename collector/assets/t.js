@@ -14,8 +14,11 @@
   var store = w.sessionStorage;
   function get(key) { try { return store.getItem('heatpipe.' + key); } catch (e) { return null; } }
   function set(key, value) { try { store.setItem('heatpipe.' + key, String(value)); } catch (e) {} }
+  // New or returning visitor: one flag in localStorage, written only once data is sent.
+  function seen() { try { return w.localStorage.getItem('heatpipe.seen') === '1'; } catch (e) { return false; } }
   var sid = get('sid');
   if (!sid) {
+    set('visitor', seen() ? 'returning' : 'new');
     var bytes = new Uint8Array(12);
     w.crypto.getRandomValues(bytes);
     sid = Array.prototype.map.call(bytes, function (b) { return ('0' + b.toString(36)).slice(-2); }).join('');
@@ -28,7 +31,7 @@
   var t0 = performance.now();
   var startedAt = Date.now();
   var consent = script.getAttribute('data-consent') !== 'required';
-  var tags = {};
+  var tags = { visitor: get('visitor') || 'new' };
   var moves = [], clicks = [], scrolls = [], resizes = [];
   var lastMove = -MOVE_MS, lastScroll = -SCROLL_MS, pendingMove = null, scrollTimer = null;
   var retryQueue = [], retryDelay = 1000;
@@ -75,6 +78,7 @@
     if (!consent) return;
     if (pendingMove) { moves.push(pendingMove); pendingMove = null; }
     if (count() === 0 && sentFirst) return;
+    if (!sentFirst) try { w.localStorage.setItem('heatpipe.seen', '1'); } catch (e) {}
     sentFirst = true;
     send(batch(), leaving);
   }

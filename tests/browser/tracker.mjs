@@ -1,6 +1,7 @@
 // Drives the tracker on the demo page in real headless Chromium: real pointer moves, clicks and
 // wheel scrolling. Prints, as JSON, what the browser did (page coordinates of each click, the
 // scroll position reached, the session id), for the Rust test to compare with what was stored.
+// A second tab of the same browser profile then visits again: a new session, of a returning visitor.
 //   node tracker.mjs http://127.0.0.1:PORT
 import { chromium } from 'playwright-core';
 
@@ -10,7 +11,8 @@ const browser = await chromium.launch({
   args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
 });
 try {
-  const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+  const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+  const page = await context.newPage();
   await page.goto(`${base}/demo/`);
   await page.waitForFunction(() => typeof window.heatpipe === 'function');
   await page.evaluate(() => window.heatpipe('tag', 'variant', 'B'));
@@ -37,7 +39,15 @@ try {
   // Leaving the page flushes the last batch with sendBeacon.
   await page.goto('about:blank');
   await page.waitForTimeout(500);
-  console.log(JSON.stringify({ session, clicks, scrollY: deepest, viewportHeight: 800 }));
+  const again = await context.newPage();
+  await again.goto(`${base}/demo/`);
+  await again.waitForFunction(() => typeof window.heatpipe === 'function');
+  const returningSession = await again.evaluate(() => sessionStorage.getItem('heatpipe.sid'));
+  await again.mouse.move(300, 300);
+  await again.mouse.move(500, 400, { steps: 8 });
+  await again.goto('about:blank');
+  await again.waitForTimeout(500);
+  console.log(JSON.stringify({ session, returningSession, clicks, scrollY: deepest, viewportHeight: 800 }));
 } finally {
   await browser.close();
 }
