@@ -59,6 +59,14 @@ impl Grid {
         true
     }
 
+    /// Sizes the grid for a page `width_px` × `height_px` at once (capped at the grid bounds),
+    /// so it does not regrow, copying every row, as events reach further down and right.
+    pub fn reserve_page(&mut self, width_px: u32, height_px: u32) {
+        let cols = width_px.min(MAX_GRID_WIDTH_PX).div_ceil(GRID_CELL_PX);
+        let rows = height_px.min(MAX_GRID_HEIGHT_PX).div_ceil(GRID_CELL_PX);
+        self.ensure(cols, rows);
+    }
+
     /// Returns the count of cell (`col`, `row`), 0 outside the grid.
     pub fn get(&self, col: u32, row: u32) -> u32 {
         if col >= self.cols || row >= self.rows {

@@ -6,7 +6,11 @@
 
 use std::collections::HashMap;
 
-use heatpipe_core::agg::PageAgg;
+/// The partial's maps: hashed with foldhash (randomly seeded per process), much faster than
+/// SipHash on these short keys.
+pub type FastMap<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
+
+use heatpipe_core::agg::{PageAgg, SegmentAgg};
 use heatpipe_core::event::{DeviceClass, Stream, TargetPoint};
 use heatpipe_core::page::page_key;
 use heatpipe_core::segment::segment_key;
@@ -35,6 +39,9 @@ impl ClickRecord {
 /// Everything known of one page view so far, from any number of its batches.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PageViewAcc {
+    pub session_id: String,
+    /// The page view's index within its session.
+    pub index: u32,
     pub url: String,
     pub page_key: String,
     /// The segment of the view's earliest batch (lowest sequence number).
@@ -80,11 +87,11 @@ impl PageViewAcc {
 #[derive(Debug, Default, Clone, Serialize, Deserialize)]
 pub struct DayPartial {
     /// Page aggregates by page key; `views` and scroll depth are filled in when finalizing.
-    pub pages: HashMap<String, PageAgg>,
-    /// Page views by (session id, page view index).
-    pub page_views: HashMap<(String, u32), PageViewAcc>,
+    pub pages: FastMap<String, PageAgg>,
+    /// Page views by [`page_view_key`] of (session id, page view index).
+    pub page_views: FastMap<u128, PageViewAcc>,
     /// Where each session's blocks are stored.
-    pub session_blocks: HashMap<String, Vec<BlockRef>>,
+    pub session_blocks: FastMap<String, Vec<BlockRef>>,
     pub streams: u64,
     pub events: u64,
     /// Events outside the grids' bounds (negative or absurdly far coordinates).
@@ -95,17 +102,34 @@ pub struct DayPartial {
 pub fn accumulate(partial: &mut DayPartial, stream: &Stream, segment_tags: &[String]) {
     let page = &stream.page;
     let key = page_key(&page.url);
-    let agg = partial
-        .pages
-        .entry(key.clone())
-        .or_insert_with(|| PageAgg::new(page.url.clone(), key.clone()));
+    if !partial.pages.contains_key(&key) {
+        let agg = PageAgg::new(page.url.clone(), key.clone());
+        partial.pages.insert(key.clone(), agg);
+    }
+    let Some(agg) = partial.pages.get_mut(&key) else {
+        return;
+    };
     let segment_name = segment_key(
         page.device,
         page.viewport_width_px,
         &page.tags,
         segment_tags,
     );
-    let segment = agg.segments.entry(segment_name.clone()).or_default();
+    if !agg.segments.contains_key(&segment_name) {
+        agg.segments
+            .insert(segment_name.clone(), SegmentAgg::default());
+    }
+    let Some(segment) = agg.segments.get_mut(&segment_name) else {
+        return;
+    };
+    // Grids cover the largest document seen (whatever order streams come in, so partials merge
+    // to the same shape), sized once instead of regrowing as events arrive.
+    segment
+        .click_grid
+        .reserve_page(page.document_width_px, page.document_height_px);
+    segment
+        .move_grid
+        .reserve_page(page.document_width_px, page.document_height_px);
     segment.clicks += stream.clicks.len() as u64;
     segment.moves += stream.moves.len() as u64;
     segment.scrolls += stream.scrolls.len() as u64;
@@ -122,7 +146,38 @@ pub fn accumulate(partial: &mut DayPartial, stream: &Stream, segment_tags: &[Str
     partial.streams += 1;
     partial.events += stream.num_events() as u64;
 
-    let first_t_ms = [
+    let view_key = page_view_key(&stream.session_id, stream.page_view_index);
+    match partial.page_views.get_mut(&view_key) {
+        Some(view) => view.absorb(stream, segment_name),
+        None => {
+            let view = PageViewAcc::start(stream, key, segment_name);
+            partial.page_views.insert(view_key, view);
+        }
+    }
+}
+
+/// The key of a page view in [`DayPartial::page_views`]: a 128-bit hash of the session id and
+/// the page view's index, so that looking a view up allocates nothing.
+pub fn page_view_key(session_id: &str, page_view_index: u32) -> u128 {
+    let mut hasher = xxhash_rust::xxh3::Xxh3::new();
+    hasher.update(session_id.as_bytes());
+    hasher.update(&[0]);
+    hasher.update(&page_view_index.to_le_bytes());
+    hasher.digest128()
+}
+
+fn click_records(stream: &Stream) -> impl Iterator<Item = ClickRecord> + '_ {
+    stream.clicks.iter().map(|c| ClickRecord {
+        t_ms: c.t_ms,
+        x: c.x,
+        y: c.y,
+        selector: c.selector.clone(),
+        inside: c.inside.map(|p| (p.x_permyriad, p.y_permyriad)),
+    })
+}
+
+fn first_event_ms(stream: &Stream) -> u32 {
+    [
         stream.moves.first().map(|e| e.t_ms),
         stream.clicks.first().map(|e| e.t_ms),
         stream.scrolls.first().map(|e| e.t_ms),
@@ -131,48 +186,67 @@ pub fn accumulate(partial: &mut DayPartial, stream: &Stream, segment_tags: &[Str
     .into_iter()
     .flatten()
     .min()
-    .unwrap_or(0);
-    let view = PageViewAcc {
-        url: page.url.clone(),
-        page_key: key,
-        segment: segment_name,
-        first_batch_seq: stream.batch_seq,
-        device: page.device,
-        tags: page.tags.clone(),
-        started_at_ms: page.started_at_ms,
-        fold_px: page.viewport_height_px,
-        document_height_px: page.document_height_px,
-        deepest_px: stream.max_depth_px(),
-        last_t_ms: stream.last_t_ms(),
-        moves: stream.moves.len() as u64,
-        clicks: stream
-            .clicks
-            .iter()
-            .map(|c| ClickRecord {
-                t_ms: c.t_ms,
-                x: c.x,
-                y: c.y,
-                selector: c.selector.clone(),
-                inside: c.inside.map(|p| (p.x_permyriad, p.y_permyriad)),
-            })
-            .collect(),
-        scrolls: stream.scrolls.iter().map(|s| (s.t_ms, s.y)).collect(),
-        heights: vec![(first_t_ms, page.document_height_px)],
-    };
-    match partial
-        .page_views
-        .entry((stream.session_id.clone(), stream.page_view_index))
-    {
-        std::collections::hash_map::Entry::Occupied(mut entry) => entry.get_mut().merge(view),
-        std::collections::hash_map::Entry::Vacant(entry) => {
-            entry.insert(view);
+    .unwrap_or(0)
+}
+
+impl PageViewAcc {
+    /// A page view as its first-seen batch shows it.
+    fn start(stream: &Stream, page_key: String, segment: String) -> Self {
+        let page = &stream.page;
+        PageViewAcc {
+            session_id: stream.session_id.clone(),
+            index: stream.page_view_index,
+            url: page.url.clone(),
+            page_key,
+            segment,
+            first_batch_seq: stream.batch_seq,
+            device: page.device,
+            tags: page.tags.clone(),
+            started_at_ms: page.started_at_ms,
+            fold_px: page.viewport_height_px,
+            document_height_px: page.document_height_px,
+            deepest_px: stream.max_depth_px(),
+            last_t_ms: stream.last_t_ms(),
+            moves: stream.moves.len() as u64,
+            clicks: click_records(stream).collect(),
+            scrolls: stream.scrolls.iter().map(|s| (s.t_ms, s.y)).collect(),
+            heights: vec![(first_event_ms(stream), page.document_height_px)],
         }
+    }
+
+    /// Adds another batch of the same page view.
+    fn absorb(&mut self, stream: &Stream, segment: String) {
+        let page = &stream.page;
+        if stream.batch_seq < self.first_batch_seq {
+            self.first_batch_seq = stream.batch_seq;
+            self.segment = segment;
+            self.device = page.device;
+            self.tags = page.tags.clone();
+            self.fold_px = page.viewport_height_px;
+        }
+        self.started_at_ms = self.started_at_ms.min(page.started_at_ms);
+        self.document_height_px = self.document_height_px.max(page.document_height_px);
+        self.deepest_px = self.deepest_px.max(stream.max_depth_px());
+        self.last_t_ms = self.last_t_ms.max(stream.last_t_ms());
+        self.moves += stream.moves.len() as u64;
+        self.clicks.extend(click_records(stream));
+        self.scrolls
+            .extend(stream.scrolls.iter().map(|s| (s.t_ms, s.y)));
+        self.heights
+            .push((first_event_ms(stream), page.document_height_px));
     }
 }
 
 impl DayPartial {
     /// Adds `other` into this partial.
-    pub fn merge(mut self, other: DayPartial) -> DayPartial {
+    pub fn merge(mut self, mut other: DayPartial) -> DayPartial {
+        // Insert the smaller partial's page views into the larger one's map.
+        if other.page_views.len() > self.page_views.len() {
+            std::mem::swap(&mut self.page_views, &mut other.page_views);
+        }
+        if other.session_blocks.len() > self.session_blocks.len() {
+            std::mem::swap(&mut self.session_blocks, &mut other.session_blocks);
+        }
         for (key, page) in other.pages {
             match self.pages.get_mut(&key) {
                 Some(existing) => existing.merge(&page),
@@ -228,13 +302,24 @@ mod tests {
     fn merging_partials_equals_accumulating_everything() {
         let streams = traffic();
         let whole = fold(&streams);
+        let expected = crate::finalize::finalize(whole.clone());
         for split in [0, 1, streams.len() / 3, streams.len() - 1] {
             let merged = fold(&streams[..split]).merge(fold(&streams[split..]));
             assert_eq!(merged.pages, whole.pages, "split at {split}");
-            assert_eq!(merged.page_views, whole.page_views, "split at {split}");
+            assert_eq!(
+                merged.page_views.len(),
+                whole.page_views.len(),
+                "split at {split}"
+            );
             assert_eq!(
                 (merged.streams, merged.events),
                 (whole.streams, whole.events)
+            );
+            // Page views hold their events in arrival order until finalizing sorts them.
+            assert_eq!(
+                crate::finalize::finalize(merged),
+                expected,
+                "split at {split}"
             );
         }
     }

@@ -2,7 +2,9 @@
 //! depth, the page index, and the session index. Output order is fixed (sorted), so the same
 //! input always gives the same bytes.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
+
+use rayon::prelude::*;
 
 use heatpipe_core::agg::{PageAgg, PageIndex, PageSummary, SegmentAgg, keep_top_elements};
 use heatpipe_core::session::{
@@ -10,7 +12,7 @@ use heatpipe_core::session::{
 };
 use heatpipe_core::signals::{ClickAt, ViewActivity, ViewSignals, ViewVisit, quick_backs};
 
-use crate::accumulate::{DayPartial, PageViewAcc};
+use crate::accumulate::{DayPartial, FastMap, PageViewAcc};
 
 /// Everything a day's processing writes.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -32,41 +34,52 @@ pub fn finalize(partial: DayPartial) -> DayOutput {
     let DayPartial {
         mut pages,
         page_views,
-        session_blocks,
+        mut session_blocks,
         ..
     } = partial;
-    let mut by_session: BTreeMap<String, Vec<(u32, PageViewAcc)>> = BTreeMap::new();
-    for ((session, index), view) in page_views {
-        by_session.entry(session).or_default().push((index, view));
+    let mut by_session: FastMap<String, Vec<PageViewAcc>> = FastMap::default();
+    for view in page_views.into_values() {
+        match by_session.get_mut(&view.session_id) {
+            Some(views) => views.push(view),
+            None => {
+                by_session.insert(view.session_id.clone(), vec![view]);
+            }
+        }
     }
-    let mut sessions_per_segment: BTreeSet<(String, String, String)> = BTreeSet::new();
-    let mut summaries = Vec::with_capacity(by_session.len());
-    for (session, mut views) in by_session {
-        views.sort_by_key(|(index, _)| *index);
-        let finished = finish_views(views);
-        for view in &finished {
-            if let Some(segment) = pages
+    let sessions: Vec<(String, Vec<PageViewAcc>, Vec<BlockRef>)> = by_session
+        .into_iter()
+        .map(|(session, views)| {
+            let blocks = session_blocks.remove(&session).unwrap_or_default();
+            (session, views, blocks)
+        })
+        .collect();
+    // Sessions are independent until their views are added to the page segments.
+    let finished: Vec<(SessionSummary, Vec<FinishedView>)> = sessions
+        .into_par_iter()
+        .map(|(session, mut views, blocks)| {
+            views.sort_by_key(|view| view.index);
+            let finished = finish_views(views);
+            (summarize_session(&session, &finished, blocks), finished)
+        })
+        .collect();
+    let mut summaries = Vec::with_capacity(finished.len());
+    for (summary, views) in finished {
+        let mut segments_seen: Vec<(&str, &str)> = Vec::new();
+        for view in &views {
+            let Some(segment) = pages
                 .get_mut(&view.view.page_key)
                 .and_then(|page| page.segments.get_mut(&view.view.segment))
-            {
-                add_view_to_segment(segment, view);
+            else {
+                continue;
+            };
+            add_view_to_segment(segment, view);
+            let seen = (view.view.page_key.as_str(), view.view.segment.as_str());
+            if !segments_seen.contains(&seen) {
+                segments_seen.push(seen);
+                segment.sessions += 1;
             }
-            sessions_per_segment.insert((
-                view.view.page_key.clone(),
-                view.view.segment.clone(),
-                session.clone(),
-            ));
         }
-        let blocks = session_blocks.get(&session).cloned().unwrap_or_default();
-        summaries.push(summarize_session(&session, &finished, blocks));
-    }
-    for (page_key, segment_key, _) in &sessions_per_segment {
-        if let Some(segment) = pages
-            .get_mut(page_key)
-            .and_then(|page| page.segments.get_mut(segment_key))
-        {
-            segment.sessions += 1;
-        }
+        summaries.push(summary);
     }
     let mut pages: BTreeMap<String, PageAgg> = pages.into_iter().collect();
     for segment in pages
@@ -105,14 +118,14 @@ fn page_index(pages: &BTreeMap<String, PageAgg>) -> PageIndex {
 }
 
 /// Puts each view's events in time order and finds its signals; `views` are sorted by index.
-fn finish_views(views: Vec<(u32, PageViewAcc)>) -> Vec<FinishedView> {
+fn finish_views(views: Vec<PageViewAcc>) -> Vec<FinishedView> {
     let next_starts: Vec<Option<i64>> = (0..views.len())
-        .map(|i| views.get(i + 1).map(|(_, next)| next.started_at_ms))
+        .map(|i| views.get(i + 1).map(|next| next.started_at_ms))
         .collect();
     views
         .into_iter()
         .zip(next_starts)
-        .map(|((index, mut view), next_start)| {
+        .map(|(mut view, next_start)| {
             view.clicks.sort();
             view.scrolls.sort();
             view.heights.sort();
@@ -143,7 +156,7 @@ fn finish_views(views: Vec<(u32, PageViewAcc)>) -> Vec<FinishedView> {
             }
             .signals();
             FinishedView {
-                index,
+                index: view.index,
                 view,
                 signals,
             }

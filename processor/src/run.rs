@@ -235,9 +235,16 @@ fn spawn_window(
 ) -> oneshot::Receiver<(DayPartial, Vec<Skipped>)> {
     let (sender, receiver) = oneshot::channel();
     rayon::spawn(move || {
+        // One partial per rayon split, not per chunk: a partial's grids are page-sized.
         let result = chunks
             .par_iter()
-            .map(|chunk| aggregate_chunk(chunk, &segment_tags))
+            .fold(
+                || (DayPartial::default(), Vec::new()),
+                |(mut partial, mut failures), chunk| {
+                    aggregate_chunk(chunk, &segment_tags, &mut partial, &mut failures);
+                    (partial, failures)
+                },
+            )
             .reduce(
                 || (DayPartial::default(), Vec::new()),
                 |(a, mut fa), (b, fb)| {
@@ -250,9 +257,13 @@ fn spawn_window(
     receiver
 }
 
-fn aggregate_chunk(chunk: &FetchedChunk, segment_tags: &[String]) -> (DayPartial, Vec<Skipped>) {
-    let mut partial = DayPartial::default();
-    let mut failures = Vec::new();
+/// Decodes `chunk` and adds its fresh streams to `partial`; undecodable blocks go to `failures`.
+fn aggregate_chunk(
+    chunk: &FetchedChunk,
+    segment_tags: &[String],
+    partial: &mut DayPartial,
+    failures: &mut Vec<Skipped>,
+) {
     for (block_number, entry) in chunk.index.header.blocks.iter().enumerate() {
         let decoded = chunk
             .index
@@ -282,17 +293,19 @@ fn aggregate_chunk(chunk: &FetchedChunk, segment_tags: &[String]) -> (DayPartial
             if skips.get(number).copied().unwrap_or(false) {
                 continue;
             }
-            accumulate(&mut partial, stream, segment_tags);
-            let blocks = partial
-                .session_blocks
-                .entry(stream.session_id.clone())
-                .or_default();
-            if blocks.last() != Some(&block_ref) {
-                blocks.push(block_ref.clone());
+            accumulate(partial, stream, segment_tags);
+            match partial.session_blocks.get_mut(&stream.session_id) {
+                Some(blocks) if blocks.last() == Some(&block_ref) => {}
+                Some(blocks) => blocks.push(block_ref.clone()),
+                None => {
+                    let blocks = vec![block_ref.clone()];
+                    partial
+                        .session_blocks
+                        .insert(stream.session_id.clone(), blocks);
+                }
             }
         }
     }
-    (partial, failures)
 }
 
 /// Writes a day's page aggregates, page index and session index.

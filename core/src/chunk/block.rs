@@ -230,6 +230,25 @@ pub fn compress_columns(columns: &[Vec<u8>], zstd_level: i32) -> std::io::Result
     Ok((table, raw_len))
 }
 
+thread_local! {
+    /// One zstd decompression context per thread: creating one per column costs more than
+    /// decompressing a small column.
+    static DECOMPRESSOR: std::cell::RefCell<Option<zstd::bulk::Decompressor<'static>>> =
+        const { std::cell::RefCell::new(None) };
+}
+
+/// Decompresses one zstd frame of at most `capacity` bytes with this thread's context.
+fn decompress_frame(frame: &[u8], capacity: usize) -> std::io::Result<Vec<u8>> {
+    DECOMPRESSOR.with(|cell| {
+        let mut slot = cell.borrow_mut();
+        let decompressor = match slot.as_mut() {
+            Some(decompressor) => decompressor,
+            None => slot.insert(zstd::bulk::Decompressor::new()?),
+        };
+        decompressor.decompress(frame, capacity)
+    })
+}
+
 /// Decompresses a block's columns, refusing a total above `raw_len`.
 pub fn decompress_columns(block: &[u8], raw_len: usize) -> Result<Vec<Vec<u8>>, String> {
     let mut reader = Reader::new(block);
@@ -262,7 +281,7 @@ pub fn decompress_columns(block: &[u8], raw_len: usize) -> Result<Vec<Vec<u8>>, 
         let column = if compressed == 0 && raw == 0 {
             Vec::new()
         } else {
-            zstd::bulk::decompress(frame, raw).map_err(|e| format!("zstd: {e}"))?
+            decompress_frame(frame, raw).map_err(|e| format!("zstd: {e}"))?
         };
         if column.len() != raw {
             return Err("column decompresses to another size".into());
