@@ -32,17 +32,26 @@ while kill -0 "${fuzzer}" 2>/dev/null; do
     last_new=$(date +%s)
   fi
   if (($(date +%s) - last_new >= quiet)); then
-    # SIGINT makes libFuzzer print its final stats and exit cleanly.
+    # SIGINT makes libFuzzer print its final stats and exit (status 72, which cargo fuzz
+    # reports as a failure: see `stopped=` below for what really happened).
     pkill -INT -f "target/.*/release/${target} " || true
+    plateau=1
     break
   fi
 done
 wait "${fuzzer}" || status=$?
 status=${status:-0}
 
+if [[ -n "${plateau:-}" ]]; then
+  stopped=plateau
+elif grep -q "libFuzzer: deadly signal\|ERROR: libFuzzer\|panicked at" "${log}"; then
+  stopped=crash
+else
+  stopped=time-limit
+fi
 elapsed=$(($(date +%s) - started))
 quiet_for=$(($(date +%s) - last_new))
-echo "target=${target} elapsed_s=${elapsed} coverage=${coverage} no_new_coverage_for_s=${quiet_for} exit=${status}"
+echo "target=${target} stopped=${stopped} elapsed_s=${elapsed} coverage=${coverage} no_new_coverage_for_s=${quiet_for} exit=${status}"
 grep -E '^#[0-9]+' "${log}" | tail -n 1
 grep -E '^stat::(number_of_executed_units|peak_rss_mb|new_units_added)' "${log}" || true
 ls "artifacts/${target}" | grep -E '^(crash|timeout|oom|leak)-' || echo "no crash, timeout or oom inputs"

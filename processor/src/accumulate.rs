@@ -48,6 +48,7 @@ pub struct PageViewAcc {
     pub segment: String,
     pub first_batch_seq: u64,
     pub device: DeviceClass,
+    /// The page's tags, kept for the session's first page view only (see `session_tags`).
     pub tags: Vec<(String, String)>,
     pub started_at_ms: i64,
     /// Viewport height at load: where the fold is.
@@ -166,6 +167,16 @@ pub fn page_view_key(session_id: &str, page_view_index: u32) -> u128 {
     hasher.digest128()
 }
 
+/// The tags a page view keeps: only the session's first view needs them (the session index
+/// shows the session's tags); the view's segment key already holds the ones that segment.
+fn session_tags(stream: &Stream) -> Vec<(String, String)> {
+    if stream.page_view_index == 0 {
+        stream.page.tags.clone()
+    } else {
+        Vec::new()
+    }
+}
+
 fn click_records(stream: &Stream) -> impl Iterator<Item = ClickRecord> + '_ {
     stream.clicks.iter().map(|c| ClickRecord {
         t_ms: c.t_ms,
@@ -201,7 +212,7 @@ impl PageViewAcc {
             segment,
             first_batch_seq: stream.batch_seq,
             device: page.device,
-            tags: page.tags.clone(),
+            tags: session_tags(stream),
             started_at_ms: page.started_at_ms,
             fold_px: page.viewport_height_px,
             document_height_px: page.document_height_px,
@@ -221,7 +232,7 @@ impl PageViewAcc {
             self.first_batch_seq = stream.batch_seq;
             self.segment = segment;
             self.device = page.device;
-            self.tags = page.tags.clone();
+            self.tags = session_tags(stream);
             self.fold_px = page.viewport_height_px;
         }
         self.started_at_ms = self.started_at_ms.min(page.started_at_ms);

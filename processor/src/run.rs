@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 use std::fmt;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Instant;
 
 use bytes::Bytes;
@@ -128,14 +128,14 @@ pub async fn process_day(
         }
     };
     summary.chunks = keys.len() as u64;
-    let mut day = DayPartial::default();
-    let mut running: Option<oneshot::Receiver<(DayPartial, Vec<Skipped>)>> = None;
+    let workers = Arc::new(WorkerPartials::new());
+    let mut running: Option<oneshot::Receiver<Vec<Skipped>>> = None;
     let mut done = 0u64;
     for window in keys.chunks(options.window_chunks.max(1)) {
         // Fetch this window while the previous one is aggregated on the rayon pool.
         let fetched = fetch_chunks(&store, window, options.fetch_concurrency).await;
         if let Some(previous) = running.take() {
-            day = collect_window(day, previous, &mut summary).await?;
+            collect_window(previous, &mut summary).await?;
         }
         let mut chunks = Vec::with_capacity(fetched.len());
         for (key, result) in fetched {
@@ -163,15 +163,22 @@ pub async fn process_day(
                 }
             }
         }
-        running = Some(spawn_window(chunks, options.segment_tags.clone()));
+        running = Some(spawn_window(
+            chunks,
+            options.segment_tags.clone(),
+            workers.clone(),
+        ));
         done += window.len() as u64;
         if let Some(progress) = &options.progress {
             (progress.0)(done, keys.len() as u64);
         }
     }
     if let Some(last) = running.take() {
-        day = collect_window(day, last, &mut summary).await?;
+        collect_window(last, &mut summary).await?;
     }
+    let day = tokio::task::spawn_blocking(move || WorkerPartials::into_day(workers))
+        .await
+        .map_err(|e| ProcessError::Task(e.to_string()))?;
     summary.streams = day.streams;
     summary.events = day.events;
     if let Some(shard) = options.shard {
@@ -211,12 +218,43 @@ async fn premark_repeats(
     (marks, duplicates)
 }
 
+/// One partial per rayon worker thread, kept for the whole run: a partial's grids are
+/// page-sized for every segment, so they are allocated once per worker rather than once per
+/// window, and merged once at the end.
+struct WorkerPartials(Vec<Mutex<DayPartial>>);
+
+impl WorkerPartials {
+    fn new() -> Self {
+        let workers = rayon::current_num_threads().max(1);
+        WorkerPartials((0..workers).map(|_| Mutex::default()).collect())
+    }
+
+    /// Runs `add` on the calling worker's partial.
+    fn with_mine(&self, add: impl FnOnce(&mut DayPartial)) {
+        let index = rayon::current_thread_index().unwrap_or(0) % self.0.len();
+        let mut partial = self.0[index].lock().unwrap_or_else(PoisonError::into_inner);
+        add(&mut partial);
+    }
+
+    /// Adds up every worker's partial (once no window is running).
+    fn into_day(workers: Arc<WorkerPartials>) -> DayPartial {
+        let partials: Vec<DayPartial> = workers
+            .0
+            .iter()
+            .map(|slot| std::mem::take(&mut *slot.lock().unwrap_or_else(PoisonError::into_inner)))
+            .collect();
+        partials
+            .into_iter()
+            .reduce(DayPartial::merge)
+            .unwrap_or_default()
+    }
+}
+
 async fn collect_window(
-    day: DayPartial,
-    window: oneshot::Receiver<(DayPartial, Vec<Skipped>)>,
+    window: oneshot::Receiver<Vec<Skipped>>,
     summary: &mut ProcessSummary,
-) -> Result<DayPartial, ProcessError> {
-    let (partial, failures) = window
+) -> Result<(), ProcessError> {
+    let failures = window
         .await
         .map_err(|_| ProcessError::Task("aggregation worker stopped".into()))?;
     for (key, reason) in failures {
@@ -224,35 +262,29 @@ async fn collect_window(
         summary.blocks_skipped += 1;
         summary.skipped.push((key, reason));
     }
-    Ok(day.merge(partial))
+    Ok(())
 }
 
-/// Decodes and accumulates a window's chunks on the rayon pool; the receiver gets the partial
-/// and the blocks that could not be decoded.
+/// Decodes and accumulates a window's chunks on the rayon pool into the workers' partials; the
+/// receiver gets the blocks that could not be decoded.
 fn spawn_window(
     chunks: Vec<FetchedChunk>,
     segment_tags: Vec<String>,
-) -> oneshot::Receiver<(DayPartial, Vec<Skipped>)> {
+    workers: Arc<WorkerPartials>,
+) -> oneshot::Receiver<Vec<Skipped>> {
     let (sender, receiver) = oneshot::channel();
     rayon::spawn(move || {
-        // One partial per rayon split, not per chunk: a partial's grids are page-sized.
-        let result = chunks
+        let failures: Vec<Skipped> = chunks
             .par_iter()
-            .fold(
-                || (DayPartial::default(), Vec::new()),
-                |(mut partial, mut failures), chunk| {
-                    aggregate_chunk(chunk, &segment_tags, &mut partial, &mut failures);
-                    (partial, failures)
-                },
-            )
-            .reduce(
-                || (DayPartial::default(), Vec::new()),
-                |(a, mut fa), (b, fb)| {
-                    fa.extend(fb);
-                    (a.merge(b), fa)
-                },
-            );
-        let _ = sender.send(result);
+            .flat_map_iter(|chunk| {
+                let mut failures = Vec::new();
+                workers.with_mine(|partial| {
+                    aggregate_chunk(chunk, &segment_tags, partial, &mut failures);
+                });
+                failures
+            })
+            .collect();
+        let _ = sender.send(failures);
     });
     receiver
 }

@@ -85,7 +85,9 @@ async fn generate_day(
         seed: 2026,
         origin: "https://bench.example".into(),
         num_sessions: usize::MAX,
-        window_ms: start..start + 86_400_000,
+        // Sessions start by 20:00 UTC, so every page view (and event) belongs to the bench day
+        // in both the chunks and the Parquet file.
+        window_ms: start..start + 20 * 3_600_000,
     };
     let mut parquet = ParquetEventsWriter::create(&dir.join("events.parquet"), 3, segment_tags)?;
     let (mut written, mut batch) = (0u64, 0usize);
