@@ -90,7 +90,9 @@ pub struct DayPartial {
     /// Page aggregates by page key; `views` and scroll depth are filled in when finalizing.
     pub pages: FastMap<String, PageAgg>,
     /// Page views by [`page_view_key`] of (session id, page view index).
-    pub page_views: FastMap<u128, PageViewAcc>,
+    /// Boxed, so the table that grows to a million entries on a busy day moves pointers, not
+    /// records, each time it doubles.
+    pub page_views: FastMap<u128, Box<PageViewAcc>>,
     /// Where each session's blocks are stored.
     pub session_blocks: FastMap<String, Vec<BlockRef>>,
     pub streams: u64,
@@ -152,7 +154,7 @@ pub fn accumulate(partial: &mut DayPartial, stream: &Stream, segment_tags: &[Str
         Some(view) => view.absorb(stream, segment_name),
         None => {
             let view = PageViewAcc::start(stream, key, segment_name);
-            partial.page_views.insert(view_key, view);
+            partial.page_views.insert(view_key, Box::new(view));
         }
     }
 }
@@ -268,7 +270,7 @@ impl DayPartial {
         }
         for (key, view) in other.page_views {
             match self.page_views.get_mut(&key) {
-                Some(existing) => existing.merge(view),
+                Some(existing) => existing.merge(*view),
                 None => {
                     self.page_views.insert(key, view);
                 }

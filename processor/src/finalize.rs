@@ -39,6 +39,7 @@ pub fn finalize(partial: DayPartial) -> DayOutput {
     } = partial;
     let mut by_session: FastMap<String, Vec<PageViewAcc>> = FastMap::default();
     for view in page_views.into_values() {
+        let view = *view;
         match by_session.get_mut(&view.session_id) {
             Some(views) => views.push(view),
             None => {
