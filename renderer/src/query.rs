@@ -75,6 +75,41 @@ pub fn parse_device(device: Option<&str>) -> RenderResult<Option<DeviceClass>> {
     }
 }
 
+/// Parses `segment=variant:B,visitor:returning,width:1280` (dimension:value pairs; absent or
+/// empty: every segment). `device` has a parameter of its own.
+pub fn parse_segment(segment: Option<&str>) -> RenderResult<Vec<(String, String)>> {
+    let Some(text) = segment.filter(|s| !s.is_empty()) else {
+        return Ok(Vec::new());
+    };
+    text.split(',')
+        .map(|part| match part.split_once(':') {
+            Some((name, value)) if !name.is_empty() && !value.is_empty() => {
+                Ok((name.to_owned(), value.to_owned()))
+            }
+            _ => Err(RenderError::BadRequest(format!(
+                "segment must be dimension:value pairs separated by commas \
+                 (variant:B,visitor:returning), not {part:?}"
+            ))),
+        })
+        .collect()
+}
+
+/// Parses `frustration=` (absent: any session): one of the signal names, or `any`.
+pub fn parse_frustration(kind: Option<&str>) -> RenderResult<Option<String>> {
+    match kind.filter(|k| !k.is_empty()) {
+        None => Ok(None),
+        Some(kind)
+            if kind == "any" || heatpipe_core::session::Frustration::KINDS.contains(&kind) =>
+        {
+            Ok(Some(kind.to_owned()))
+        }
+        Some(kind) => Err(RenderError::BadRequest(format!(
+            "frustration must be any, {}, not {kind:?}",
+            heatpipe_core::session::Frustration::KINDS.join(", ")
+        ))),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -116,6 +151,26 @@ mod tests {
             .is_err()
         );
         assert_eq!(RangeQuery::default().days().expect("days").len(), 7);
+    }
+
+    #[test]
+    fn segments_and_frustration_kinds_parse_or_say_why_not() {
+        assert_eq!(
+            parse_segment(Some("variant:B,visitor:new")).expect("pairs"),
+            [
+                ("variant".to_owned(), "B".to_owned()),
+                ("visitor".to_owned(), "new".to_owned())
+            ]
+        );
+        assert!(parse_segment(None).expect("none").is_empty());
+        assert!(parse_segment(Some("variant")).is_err());
+        assert!(parse_segment(Some("variant:B,:x")).is_err());
+        assert_eq!(
+            parse_frustration(Some("rage")).expect("rage"),
+            Some("rage".to_owned())
+        );
+        assert_eq!(parse_frustration(None).expect("none"), None);
+        assert!(parse_frustration(Some("angry")).is_err());
     }
 
     #[test]

@@ -46,11 +46,13 @@ impl HeatmapKind {
 }
 
 /// Everything that decides a heatmap image besides the data.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct HeatmapRequest {
     pub kind: HeatmapKind,
     /// `None`: every device.
     pub device: Option<DeviceClass>,
+    /// Other segment dimensions required (`variant`, `B`; `visitor`, `returning`; `width`, `375`).
+    pub segment: Vec<(String, String)>,
     /// `None`: the page's own width.
     pub width_px: Option<u32>,
     pub radius_px: u32,
@@ -64,6 +66,7 @@ impl HeatmapRequest {
         HeatmapRequest {
             kind,
             device: None,
+            segment: Vec::new(),
             width_px: None,
             radius_px: kind.default_radius_px(),
             palette: Palette::Classic,
@@ -79,10 +82,13 @@ impl HeatmapRequest {
 
     /// Returns which stored segments the request sums.
     pub fn filter(&self) -> SegmentFilter {
-        match self.device {
-            Some(device) => SegmentFilter::default().with("device", device.as_str()),
-            None => SegmentFilter::default(),
+        let mut filter = SegmentFilter {
+            required: self.segment.clone(),
+        };
+        if let Some(device) = self.device {
+            filter = filter.with("device", device.as_str());
         }
+        filter
     }
 }
 

@@ -1,4 +1,4 @@
-//! `GET /api/sites/{site}/heatmap.png?page&kind&from&to&device&width&radius&palette&opacity`.
+//! `GET /api/sites/{site}/heatmap.png?page&kind&from&to&device&segment&width&radius&palette&opacity`.
 
 use std::convert::Infallible;
 use std::sync::Arc;
@@ -12,7 +12,7 @@ use warp::{Filter, Reply};
 use super::{checked_site, error_response, with_renderer};
 use crate::error::{RenderError, RenderResult, on_rayon};
 use crate::png::{Palette, check_size};
-use crate::query::{RangeQuery, parse_device, resolve_page};
+use crate::query::{RangeQuery, parse_device, parse_segment, resolve_page};
 use crate::render::{HeatmapKind, HeatmapRequest, page_size, render_segment_png};
 use crate::{Renderer, data};
 
@@ -23,6 +23,8 @@ pub struct HeatmapQuery {
     pub from: Option<String>,
     pub to: Option<String>,
     pub device: Option<String>,
+    /// `variant:B,visitor:returning`: only those segments.
+    pub segment: Option<String>,
     pub width: Option<u32>,
     pub radius: Option<u32>,
     pub palette: Option<String>,
@@ -86,6 +88,7 @@ async fn heatmap(
     let request = HeatmapRequest {
         kind,
         device,
+        segment: parse_segment(query.segment.as_deref())?,
         width_px: query.width,
         radius_px,
         palette,

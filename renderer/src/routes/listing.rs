@@ -11,7 +11,7 @@ use warp::reply::Response;
 
 use super::{checked_site, json_or_error, with_renderer};
 use crate::error::{RenderError, RenderResult};
-use crate::query::{RangeQuery, parse_device, resolve_page};
+use crate::query::{RangeQuery, parse_device, parse_frustration, parse_segment, resolve_page};
 use crate::scroll_map::{ScrollDepthReport, scroll_depth_report};
 use crate::timeline::{Timeline, build_timeline};
 use crate::{Renderer, data};
@@ -50,6 +50,8 @@ pub struct ScrollDepthQuery {
     pub from: Option<String>,
     pub to: Option<String>,
     pub device: Option<String>,
+    /// `variant:B,visitor:returning`: only those segments.
+    pub segment: Option<String>,
 }
 
 /// The `scroll-depth` answer: the page and its curves.
@@ -61,7 +63,7 @@ pub struct ScrollDepthAnswer {
     pub report: ScrollDepthReport,
 }
 
-/// Matches `GET /api/sites/{site}/scroll-depth?page&from&to&device`.
+/// Matches `GET /api/sites/{site}/scroll-depth?page&from&to&device&segment`.
 pub fn scroll_depth_filter(
     renderer: Arc<Renderer>,
 ) -> impl Filter<Extract = (Response,), Error = warp::Rejection> + Clone {
@@ -94,6 +96,7 @@ async fn scroll_depth(
         .ok_or_else(|| RenderError::NotFound(format!("no data for page {key} in that range")))?;
     let segment = crate::render::HeatmapRequest {
         device,
+        segment: parse_segment(query.segment.as_deref())?,
         ..crate::render::HeatmapRequest::new(crate::render::HeatmapKind::Scroll)
     }
     .segment_of(&page.agg);
@@ -112,6 +115,10 @@ pub struct SessionsQuery {
     /// Shortest session listed, in seconds.
     pub min_duration: Option<u64>,
     pub device: Option<String>,
+    /// `rage`, `dead`, `excessive_scroll`, `quick_back` or `any`: sessions with that signal.
+    pub frustration: Option<String>,
+    /// `variant:B`: sessions whose first page view carried that tag.
+    pub tag: Option<String>,
     pub limit: Option<usize>,
 }
 
@@ -127,6 +134,8 @@ pub struct SessionRow {
     pub moves: u64,
     pub scrolls: u64,
     pub pages: Vec<String>,
+    pub tags: Vec<(String, String)>,
+    pub frustration: heatpipe_core::session::Frustration,
 }
 
 /// Matches `GET /api/sites/{site}/sessions?from&to&page&min_duration&device&limit`.
@@ -162,6 +171,8 @@ async fn sessions(
         .map(|p| resolve_page(Some(p)))
         .transpose()?;
     let device = parse_device(query.device.as_deref())?;
+    let frustration = parse_frustration(query.frustration.as_deref())?;
+    let tags = parse_segment(query.tag.as_deref())?;
     let min_duration_ms = query.min_duration.unwrap_or(0).saturating_mul(1000);
     let limit = query
         .limit
@@ -172,6 +183,13 @@ async fn sessions(
         .into_iter()
         .filter(|(_, s)| s.duration_ms >= min_duration_ms)
         .filter(|(_, s)| device.is_none_or(|d| s.device == d))
+        .filter(|(_, s)| {
+            frustration.as_deref().is_none_or(|kind| match kind {
+                "any" => s.frustration.any(),
+                kind => s.frustration.count(kind).unwrap_or(0) > 0,
+            })
+        })
+        .filter(|(_, s)| tags.iter().all(|tag| s.tags.contains(tag)))
         .filter(|(_, s)| {
             page_key
                 .as_ref()
@@ -187,6 +205,8 @@ async fn sessions(
             moves: s.num_moves,
             scrolls: s.num_scrolls,
             pages: s.page_views.into_iter().map(|v| v.url).collect(),
+            tags: s.tags,
+            frustration: s.frustration,
         })
         .collect();
     rows.sort_by(|a, b| {
