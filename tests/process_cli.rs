@@ -96,25 +96,8 @@ async fn ranges_strict_mode_and_shards_behave_as_documented() {
     );
     assert!(clean_strict.status.success(), "{clean_strict:?}");
 
-    let bad_shard = heatpipe(
-        folder.path(),
-        &[
-            "process",
-            "--site",
-            SITE,
-            "--date",
-            "2026-11-20",
-            "--shard",
-            "2/2",
-        ],
-    );
-    assert_eq!(bad_shard.status.code(), Some(2), "clap refuses it");
-    let single = store
-        .get(&pages_key(SITE, parse_date("2026-11-20").expect("date")))
-        .await
-        .expect("single-run page index");
-    for shard in ["0/2", "1/2"] {
-        let run = heatpipe(
+    let process_shard = |shard: &str| {
+        heatpipe(
             folder.path(),
             &[
                 "process",
@@ -125,7 +108,16 @@ async fn ranges_strict_mode_and_shards_behave_as_documented() {
                 "--shard",
                 shard,
             ],
-        );
+        )
+    };
+    let bad_shard = process_shard("2/2");
+    assert_eq!(bad_shard.status.code(), Some(2), "clap refuses it");
+    let single = store
+        .get(&pages_key(SITE, parse_date("2026-11-20").expect("date")))
+        .await
+        .expect("single-run page index");
+    for shard in ["0/2", "1/2"] {
+        let run = process_shard(shard);
         assert!(run.status.success(), "{run:?}");
         assert!(String::from_utf8_lossy(&run.stdout).contains(&format!("shard {shard}:")));
     }

@@ -1,6 +1,7 @@
-//! The day driver: lists a day's chunks, fetches them a window at a time (bounded concurrency),
-//! drops repeated batches, decodes and accumulates each window on all cores with rayon, and
-//! writes the day's aggregates and session index.
+//! The day driver: lists a day's chunks (or one shard's), fetches them a window at a time with
+//! bounded concurrency (the next window while the current one is aggregated), drops repeated
+//! batches, decodes and accumulates on all cores with rayon into one partial per worker, and
+//! writes the day's aggregates and session index (or the shard's partial).
 
 use std::collections::HashMap;
 use std::fmt;

@@ -8,7 +8,7 @@ use heatpipe_core::agg::{PageAgg, PageIndex};
 use heatpipe_core::keys::{parse_date, raw_day_prefix, session_index_key};
 use heatpipe_core::session::SessionIndex;
 use heatpipe_core::store::{LocalStore, ObjectStore};
-use heatpipe_fixtures::{TrafficSpec, generate_traffic, write_chunks};
+use heatpipe_fixtures::{TrafficSpec, generate_traffic, processing_outputs, write_chunks};
 use heatpipe_processor::{ProcessOptions, process_day};
 
 const SITE: &str = "demo";
@@ -25,14 +25,7 @@ fn day_traffic() -> Vec<heatpipe_core::event::Stream> {
 }
 
 async fn all_outputs(store: &dyn ObjectStore) -> Vec<(String, Bytes)> {
-    let mut out = Vec::new();
-    for prefix in ["agg/", "sessions/"] {
-        for meta in store.list(prefix).await.expect("list") {
-            let bytes = store.get(&meta.key).await.expect("get");
-            out.push((meta.key, bytes));
-        }
-    }
-    out
+    processing_outputs(store).await.expect("outputs")
 }
 
 #[tokio::test]

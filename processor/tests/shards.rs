@@ -6,20 +6,13 @@ use std::sync::Arc;
 use bytes::Bytes;
 use heatpipe_core::keys::{date_start_ms, parse_date};
 use heatpipe_core::store::{LocalStore, ObjectStore};
-use heatpipe_fixtures::{TrafficSpec, generate_traffic, write_chunks};
+use heatpipe_fixtures::{TrafficSpec, generate_traffic, processing_outputs, write_chunks};
 use heatpipe_processor::{ProcessOptions, Shard, merge_shards, process_day};
 
 const SITE: &str = "shop";
 
 async fn outputs(store: &dyn ObjectStore) -> Vec<(String, Bytes)> {
-    let mut out = Vec::new();
-    for prefix in ["agg/", "sessions/"] {
-        for meta in store.list(prefix).await.expect("list") {
-            let bytes = store.get(&meta.key).await.expect("get");
-            out.push((meta.key, bytes));
-        }
-    }
-    out
+    processing_outputs(store).await.expect("outputs")
 }
 
 async fn clear_outputs(store: &dyn ObjectStore) {
