@@ -24,6 +24,9 @@ pub struct FetchedChunk {
 /// A chunk that could not be used, and why.
 pub type Skipped = (String, String);
 
+/// A chunk's key with its bytes and decoded header, or why it could not be read.
+pub type Fetched = (String, Result<(Bytes, ChunkIndex), String>);
+
 /// The batches seen so far, as 128-bit hashes of (session id, sequence number): 16 bytes a batch
 /// whatever the length of the session id.
 #[derive(Default)]
@@ -69,7 +72,7 @@ pub async fn fetch_chunks(
     store: &Arc<dyn ObjectStore>,
     keys: &[String],
     concurrency: usize,
-) -> Vec<(String, Result<(Bytes, ChunkIndex), String>)> {
+) -> Vec<Fetched> {
     stream::iter(keys.iter().cloned())
         .map(|key| {
             let store = store.clone();

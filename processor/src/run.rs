@@ -18,7 +18,7 @@ use rayon::prelude::*;
 use tokio::sync::oneshot;
 
 use crate::accumulate::{DayPartial, accumulate};
-use crate::fetch::{FetchedChunk, SeenBatches, Skipped, fetch_chunks, fetch_headers};
+use crate::fetch::{Fetched, FetchedChunk, SeenBatches, Skipped, fetch_chunks, fetch_headers};
 use crate::finalize::{DayOutput, finalize};
 use crate::shard::{Shard, write_partial};
 use crate::{ProcessError, ProcessSummary};
@@ -138,32 +138,7 @@ pub async fn process_day(
         if let Some(previous) = running.take() {
             collect_window(previous, &mut summary).await?;
         }
-        let mut chunks = Vec::with_capacity(fetched.len());
-        for (key, result) in fetched {
-            match result {
-                Ok((bytes, index)) => {
-                    let skip = match &mut repeats {
-                        Repeats::AsTheyCome(seen) => {
-                            let (marks, duplicates) = seen.mark_repeats(&index);
-                            summary.duplicate_streams += duplicates;
-                            marks
-                        }
-                        Repeats::Premarked(marks) => marks.remove(&key).unwrap_or_default(),
-                    };
-                    chunks.push(FetchedChunk {
-                        key,
-                        bytes,
-                        index,
-                        skip,
-                    });
-                }
-                Err(reason) => {
-                    tracing::warn!(chunk = %key, %reason, "skipping unreadable chunk");
-                    summary.chunks_skipped += 1;
-                    summary.skipped.push((key, reason));
-                }
-            }
-        }
+        let chunks = usable_chunks(fetched, &mut repeats, &mut summary);
         running = Some(spawn_window(
             chunks,
             options.segment_tags.clone(),
@@ -195,6 +170,42 @@ pub async fn process_day(
     write_output(store.as_ref(), &options.site, options.date, &output).await?;
     summary.elapsed_ms = started.elapsed().as_millis() as u64;
     Ok(summary)
+}
+
+/// Keeps the chunks whose header could be read, with their repeated batches marked; reports the
+/// others as skipped.
+fn usable_chunks(
+    fetched: Vec<Fetched>,
+    repeats: &mut Repeats,
+    summary: &mut ProcessSummary,
+) -> Vec<FetchedChunk> {
+    let mut chunks = Vec::with_capacity(fetched.len());
+    for (key, result) in fetched {
+        match result {
+            Ok((bytes, index)) => {
+                let skip = match repeats {
+                    Repeats::AsTheyCome(seen) => {
+                        let (marks, duplicates) = seen.mark_repeats(&index);
+                        summary.duplicate_streams += duplicates;
+                        marks
+                    }
+                    Repeats::Premarked(marks) => marks.remove(&key).unwrap_or_default(),
+                };
+                chunks.push(FetchedChunk {
+                    key,
+                    bytes,
+                    index,
+                    skip,
+                });
+            }
+            Err(reason) => {
+                tracing::warn!(chunk = %key, %reason, "skipping unreadable chunk");
+                summary.chunks_skipped += 1;
+                summary.skipped.push((key, reason));
+            }
+        }
+    }
+    chunks
 }
 
 /// Reads every chunk header of the day, in key order, and marks the repeated batches of the
