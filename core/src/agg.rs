@@ -483,6 +483,59 @@ mod tests {
     }
 
     #[test]
+    fn element_clicks_bin_where_they_landed_and_only_the_top_elements_are_kept() {
+        let mut element = ElementAgg::default();
+        for (x, y) in [(0, 0), (5_000, 5_000), (10_000, 10_000), (9_999, 1)] {
+            element.add_click(Some(TargetPoint {
+                x_permyriad: x,
+                y_permyriad: y,
+            }));
+        }
+        element.add_click(None);
+        assert_eq!(element.clicks, 5);
+        assert_eq!(element.inside[0], 1, "top left corner");
+        assert_eq!(element.inside[5 * 10 + 5], 1, "centre");
+        assert_eq!(
+            element.inside[9 * 10 + 9],
+            1,
+            "the far edge joins the last bin"
+        );
+        assert_eq!(element.inside[9], 1, "top right");
+        assert_eq!(element.inside.iter().sum::<u32>(), 4);
+
+        let clicks_of = |i: u64| if i < 10 { 1_000 } else { i % 7 };
+        let mut elements: BTreeMap<String, ElementAgg> = (0..300u64)
+            .map(|i| {
+                let element = ElementAgg {
+                    clicks: clicks_of(i),
+                    ..ElementAgg::default()
+                };
+                (format!("#e{i:03}"), element)
+            })
+            .collect();
+        keep_top_elements(&mut elements);
+        // Reference: rank every element by clicks (most first), ties by selector, keep 256.
+        let mut ranked: Vec<(u64, String)> = (0..300u64)
+            .map(|i| (clicks_of(i), format!("#e{i:03}")))
+            .collect();
+        ranked.sort_by(|a, b| b.0.cmp(&a.0).then_with(|| a.1.cmp(&b.1)));
+        let expected: Vec<String> = {
+            let mut kept: Vec<String> = ranked
+                .into_iter()
+                .take(MAX_ELEMENTS_PER_SEGMENT)
+                .map(|(_, selector)| selector)
+                .collect();
+            kept.sort();
+            kept
+        };
+        assert_eq!(elements.keys().cloned().collect::<Vec<_>>(), expected);
+        assert!(
+            elements.values().all(|e| e.clicks > 0),
+            "no zero-click element kept"
+        );
+    }
+
+    #[test]
     fn page_aggregates_round_trip_and_reject_inconsistent_grids() {
         let mut page = PageAgg::new("https://a.example/".into(), "k".into());
         let segment = page
