@@ -162,10 +162,16 @@ pub fn accumulate(partial: &mut DayPartial, stream: &Stream, segment_tags: &[Str
 /// The key of a page view in [`DayPartial::page_views`]: a 128-bit hash of the session id and
 /// the page view's index, so that looking a view up allocates nothing.
 pub fn page_view_key(session_id: &str, page_view_index: u32) -> u128 {
+    session_hash(session_id, u64::from(page_view_index))
+}
+
+/// A 128-bit hash of a session id and a number (a page view index, a batch sequence number),
+/// computed without building the pair.
+pub(crate) fn session_hash(session_id: &str, number: u64) -> u128 {
     let mut hasher = xxhash_rust::xxh3::Xxh3::new();
     hasher.update(session_id.as_bytes());
     hasher.update(&[0]);
-    hasher.update(&page_view_index.to_le_bytes());
+    hasher.update(&number.to_le_bytes());
     hasher.digest128()
 }
 

@@ -10,7 +10,8 @@ use futures::stream::{self, StreamExt};
 use heatpipe_core::chunk::decode::header_end;
 use heatpipe_core::chunk::{ChunkIndex, PREAMBLE_LEN, decode_header};
 use heatpipe_core::store::ObjectStore;
-use xxhash_rust::xxh3::xxh3_128;
+
+use crate::accumulate::session_hash;
 
 /// A fetched chunk with its decoded header, and which of its streams are repeats to skip.
 pub struct FetchedChunk {
@@ -47,7 +48,7 @@ impl SeenBatches {
                     for stream in &session.streams {
                         let fresh = self
                             .0
-                            .insert(batch_hash(&session.session_id, stream.batch_seq));
+                            .insert(session_hash(&session.session_id, stream.batch_seq));
                         repeats += u64::from(!fresh);
                         marks.push(!fresh);
                     }
@@ -57,14 +58,6 @@ impl SeenBatches {
             .collect();
         (marks, repeats)
     }
-}
-
-fn batch_hash(session_id: &str, batch_seq: u64) -> u128 {
-    let mut bytes = Vec::with_capacity(session_id.len() + 9);
-    bytes.extend_from_slice(session_id.as_bytes());
-    bytes.push(0);
-    bytes.extend_from_slice(&batch_seq.to_le_bytes());
-    xxh3_128(&bytes)
 }
 
 /// Fetches `keys` whole, `concurrency` at a time, and decodes their headers.

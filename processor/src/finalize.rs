@@ -6,7 +6,9 @@ use std::collections::BTreeMap;
 
 use rayon::prelude::*;
 
-use heatpipe_core::agg::{PageAgg, PageIndex, PageSummary, SegmentAgg, keep_top_elements};
+use heatpipe_core::agg::{
+    ElementAgg, PageAgg, PageIndex, PageSummary, SegmentAgg, keep_top_elements,
+};
 use heatpipe_core::session::{
     BlockRef, Frustration, PageViewSummary, SessionIndex, SessionSummary,
 };
@@ -175,11 +177,16 @@ fn add_view_to_segment(segment: &mut SegmentAgg, finished: &FinishedView) {
     segment.rage_clicks += signals.rage_bursts.len() as u64;
     segment.dead_clicks += signals.dead_clicks.len() as u64;
     for click in &view.clicks {
-        segment
-            .elements
-            .entry(click.selector.clone())
-            .or_default()
-            .add_click(click.inside_point());
+        // Look up before inserting: most clicks land on elements already counted, and an
+        // `entry` would copy the selector for each of them.
+        match segment.elements.get_mut(&click.selector) {
+            Some(element) => element.add_click(click.inside_point()),
+            None => {
+                let mut element = ElementAgg::default();
+                element.add_click(click.inside_point());
+                segment.elements.insert(click.selector.clone(), element);
+            }
+        }
     }
     for burst in &signals.rage_bursts {
         let selector = &view.clicks[burst.start].selector;

@@ -9,7 +9,7 @@ use warp::http::StatusCode;
 use warp::reply::Response;
 
 use super::{
-    IngestRequest, accepted, ingest_request, preflight, refused, rejected, unavailable, with_cors,
+    IngestRequest, accepted, answered, ingest_request, preflight, refused, rejected, unavailable,
 };
 use crate::Collector;
 
@@ -36,11 +36,9 @@ async fn handle_collect(
 ) -> Result<Response, Infallible> {
     let origin = request.origin.clone();
     let (site, response, num_events) = collect(request, &collector).await;
-    collector
-        .metrics
-        .record_answer(response.status(), num_events);
-    Ok(with_cors(
+    Ok(answered(
         response,
+        num_events,
         &collector,
         site.as_deref(),
         origin.as_deref(),

@@ -44,6 +44,21 @@ pub fn ingest_request(
         )
 }
 
+/// Finishes a batch request's answer: counts it in the metrics and adds CORS headers for
+/// `origin` when it may send for `site`.
+pub fn answered(
+    response: Response,
+    num_events: usize,
+    collector: &Collector,
+    site: Option<&str>,
+    origin: Option<&str>,
+) -> Response {
+    collector
+        .metrics
+        .record_answer(response.status(), num_events);
+    with_cors(response, collector, site, origin)
+}
+
 /// Adds CORS headers when `origin` may send for `site` (any site when `None`).
 pub fn with_cors(
     mut response: Response,

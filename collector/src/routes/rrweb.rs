@@ -10,7 +10,7 @@ use warp::http::StatusCode;
 use warp::reply::Response;
 
 use super::{
-    IngestRequest, accepted, ingest_request, preflight, refused, rejected, unavailable, with_cors,
+    IngestRequest, accepted, answered, ingest_request, preflight, refused, rejected, unavailable,
 };
 use crate::Collector;
 use crate::rrweb::RrwebEvent;
@@ -44,11 +44,9 @@ async fn handle_rrweb(
 ) -> Result<Response, Infallible> {
     let origin = request.origin.clone();
     let (response, num_events) = rrweb(&site, &session, request, &collector).await;
-    collector
-        .metrics
-        .record_answer(response.status(), num_events);
-    Ok(with_cors(
+    Ok(answered(
         response,
+        num_events,
         &collector,
         Some(&site),
         origin.as_deref(),
