@@ -83,6 +83,26 @@ pub fn session_index_key(site: &str, date: NaiveDate) -> String {
     format!("sessions/{site}/{date}/index.hps")
 }
 
+/// `snapshots/{site}/{page_key}/`: every stored screenshot of a page.
+pub fn snapshot_prefix(site: &str, page_key: &str) -> String {
+    format!("snapshots/{site}/{page_key}/")
+}
+
+/// `snapshots/{site}/{page_key}/w{width:05}.png`: the page's screenshot at a layout width.
+pub fn snapshot_key(site: &str, page_key: &str, width_px: u32) -> String {
+    format!("snapshots/{site}/{page_key}/w{width_px:05}.png")
+}
+
+/// The layout width of a snapshot key made by [`snapshot_key`].
+pub fn snapshot_width(key: &str) -> Option<u32> {
+    key.rsplit('/')
+        .next()?
+        .strip_prefix('w')?
+        .strip_suffix(".png")?
+        .parse()
+        .ok()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -90,6 +110,11 @@ mod tests {
     #[test]
     fn keys_follow_the_design() {
         let date = parse_date("2026-11-21").expect("date");
+        let snapshot = snapshot_key("shop", "00ff00ff00ff00ff", 1280);
+        assert_eq!(snapshot, "snapshots/shop/00ff00ff00ff00ff/w01280.png");
+        assert!(snapshot.starts_with(&snapshot_prefix("shop", "00ff00ff00ff00ff")));
+        assert_eq!(snapshot_width(&snapshot), Some(1280));
+        assert_eq!(snapshot_width("snapshots/shop/x/notes.txt"), None);
         assert_eq!(
             chunk_key("shop", date, 7, "c1", 42),
             "raw/shop/2026-11-21/07/c1-0000000000000042.hpc"

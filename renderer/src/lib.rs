@@ -6,13 +6,19 @@
 //! - [`error`] — `RenderError` and its HTTP status; running work on the rayon pool.
 //! - [`query`] — date ranges, page and device parameters.
 //! - [`data`] — loading and merging stored aggregates and indexes over a range.
-//! - [`png`] — kernel density, normalization, palettes, PNG encoding.
+//! - [`density`] — kernel density over grid cells, painted into palette indexes.
+//! - [`png`] — heatmap palettes and normalization, palette PNG encoding.
+//! - [`compare`] — diverging difference maps of two segments or date ranges.
+//! - [`composite`] — overlays blended over stored page screenshots.
 //! - [`render`] — one page's heatmap image, for the endpoint and the batch command.
 //! - [`scroll_map`] — scroll maps and the scroll-depth report.
 //! - [`timeline`] — replay timelines from ranged reads of session blocks.
 //! - [`routes`] — the HTTP routes and the viewer.
 
+pub mod compare;
+pub mod composite;
 pub mod data;
+pub mod density;
 pub mod error;
 pub mod png;
 pub mod query;
@@ -104,9 +110,11 @@ impl Renderer {
 pub fn routes(
     renderer: Arc<Renderer>,
 ) -> impl Filter<Extract = (Response,), Error = warp::Rejection> + Clone {
-    use routes::{heatmap, listing, viewer};
+    use routes::{elements, heatmap, listing, viewer};
     heatmap::heatmap_filter(renderer.clone())
         .or(listing::pages_filter(renderer.clone()))
+        .unify()
+        .or(elements::elements_filter(renderer.clone()))
         .unify()
         .or(listing::scroll_depth_filter(renderer.clone()))
         .unify()

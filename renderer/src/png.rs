@@ -1,17 +1,17 @@
-//! Heatmap overlays: kernel density over a grid, robust normalization, a colour ramp whose alpha
-//! rises with density, encoded as a transparent RGBA PNG.
+//! Heatmap images: palettes, and palette-indexed PNG encoding.
+//!
+//! A heatmap is drawn as one palette index per pixel ([`IndexedImage`]): index 0 is fully
+//! transparent and the other 255 entries are colour-ramp steps whose alpha rises with density.
+//! A 1280 × 6000 overlay is then 7.7 MB to compress instead of 30 MB of RGBA, and long runs of
+//! transparent pixels deflate to almost nothing.
 //!
 //! Cell counts are first capped at the 99th percentile of the non-zero cells, so a single cell
-//! hammered by one visitor (or a bot) cannot wash out the rest. Density is then computed at
-//! grid-cell resolution (a separable Gaussian, cut off at the radius, so nothing bleeds further
-//! than the radius), normalized to its own 99th percentile, and sampled bilinearly at every
-//! pixel; anything under 1% of the peak is fully transparent.
+//! hammered by one visitor (or a bot) cannot wash out the rest; density ([`crate::density`]) is
+//! then normalized to its own 99th percentile; anything under 1% of that peak is transparent.
 
-use heatpipe_core::agg::{GRID_CELL_PX, Grid};
-use image::codecs::png::{CompressionType, FilterType, PngEncoder};
-use image::{ExtendedColorType, ImageEncoder};
-use rayon::prelude::*;
+use heatpipe_core::agg::Grid;
 
+use crate::density::density;
 use crate::error::{RenderError, RenderResult};
 
 /// Largest image side accepted, in pixels.
@@ -98,128 +98,95 @@ pub fn check_size(width_px: u32, height_px: u32) -> RenderResult<()> {
     Ok(())
 }
 
-fn gaussian_kernel(radius_cells: f32) -> Vec<f32> {
-    let reach = radius_cells.floor().max(0.0) as i32;
-    let sigma = (radius_cells / 2.5).max(0.35);
-    (-reach..=reach)
-        .map(|i| (-(i * i) as f32 / (2.0 * sigma * sigma)).exp())
+/// An image of palette indexes, one byte per pixel, row-major.
+#[derive(Debug, Clone, PartialEq)]
+pub struct IndexedImage {
+    pub width_px: u32,
+    pub height_px: u32,
+    /// Colour and alpha of each index; at most 256 entries.
+    pub palette: Vec<[u8; 4]>,
+    pub pixels: Vec<u8>,
+}
+
+impl IndexedImage {
+    /// Returns the RGBA colour of the pixel at (x, y).
+    pub fn rgba_at(&self, x: u32, y: u32) -> [u8; 4] {
+        let index = self.pixels[(y as usize) * self.width_px as usize + x as usize];
+        self.palette
+            .get(usize::from(index))
+            .copied()
+            .unwrap_or([0; 4])
+    }
+
+    /// Encodes the image as an 8-bit palette PNG with a transparency chunk and fast deflate.
+    pub fn encode_png(&self) -> RenderResult<Vec<u8>> {
+        let rgb: Vec<u8> = self.palette.iter().flat_map(|c| [c[0], c[1], c[2]]).collect();
+        let alpha: Vec<u8> = self.palette.iter().map(|c| c[3]).collect();
+        let mut out = Vec::with_capacity(64 * 1024);
+        let mut encoder = png::Encoder::new(&mut out, self.width_px, self.height_px);
+        encoder.set_color(png::ColorType::Indexed);
+        encoder.set_depth(png::BitDepth::Eight);
+        encoder.set_palette(rgb);
+        encoder.set_trns(alpha);
+        encoder.set_compression(png::Compression::Fast);
+        encoder.set_filter(png::Filter::NoFilter);
+        let image_error = |err: png::EncodingError| RenderError::Image(err.to_string());
+        let mut writer = encoder.write_header().map_err(image_error)?;
+        writer.write_image_data(&self.pixels).map_err(image_error)?;
+        writer.finish().map_err(image_error)?;
+        Ok(out)
+    }
+}
+
+/// The heatmap ramp: index 0 transparent, then 255 steps from 1% to full density, alpha rising
+/// with the square root of the level (faint areas stay visible, hot ones dominate).
+pub fn heatmap_palette(palette: Palette, opacity: f32) -> Vec<[u8; 4]> {
+    std::iter::once([0, 0, 0, 0])
+        .chain((1..=255u32).map(|index| {
+            let level = index as f32 / 255.0;
+            let [r, g, b] = palette.colour(level);
+            [r, g, b, (level.sqrt() * opacity * 255.0).round() as u8]
+        }))
         .collect()
 }
 
-/// Blurs a `cols` × `rows` field with `kernel` along rows, then along columns.
-fn blur(field: &[f32], cols: usize, rows: usize, kernel: &[f32]) -> Vec<f32> {
-    let reach = kernel.len() / 2;
-    let mut horizontal = vec![0f32; field.len()];
-    horizontal
-        .par_chunks_mut(cols)
-        .enumerate()
-        .for_each(|(row, out)| {
-            let source = &field[row * cols..(row + 1) * cols];
-            for (col, &value) in source.iter().enumerate().filter(|(_, v)| **v != 0.0) {
-                let start = col.saturating_sub(reach);
-                for target in start..(col + reach + 1).min(cols) {
-                    out[target] += value * kernel[target + reach - col];
-                }
+/// Renders `grid` as a heatmap of palette indexes.
+pub fn render_density(grid: &Grid, style: &HeatmapStyle) -> IndexedImage {
+    let field = density(grid, style.width_px, style.height_px, style.radius_px);
+    let peak = field.robust_peak();
+    let pixels = if peak <= 0.0 {
+        vec![0u8; style.width_px as usize * style.height_px as usize]
+    } else {
+        let scale = 255.0 / peak;
+        field.paint(style.width_px, style.height_px, |value| {
+            let level = value * scale;
+            if level < 2.55 {
+                0
+            } else {
+                level.round().min(255.0) as u8
             }
-        });
-    let mut vertical = vec![0f32; field.len()];
-    vertical
-        .par_chunks_mut(cols)
-        .enumerate()
-        .for_each(|(row, out)| {
-            let start = row.saturating_sub(reach);
-            for source_row in start..(row + reach + 1).min(rows) {
-                let weight = kernel[source_row + reach - row];
-                for (target, &value) in out
-                    .iter_mut()
-                    .zip(&horizontal[source_row * cols..(source_row + 1) * cols])
-                {
-                    *target += value * weight;
-                }
-            }
-        });
-    vertical
-}
-
-/// Returns the value at the 99th percentile of the non-zero entries (0 if all are zero).
-fn robust_peak(field: &[f32]) -> f32 {
-    let mut nonzero: Vec<f32> = field.iter().copied().filter(|v| *v > 0.0).collect();
-    if nonzero.is_empty() {
-        return 0.0;
-    }
-    let index = ((nonzero.len() - 1) as f32 * 0.99).round() as usize;
-    let (_, peak, _) = nonzero.select_nth_unstable_by(index, f32::total_cmp);
-    *peak
-}
-
-/// Renders `grid` as RGBA pixels (row-major, 4 bytes each).
-pub fn render_density(grid: &Grid, style: &HeatmapStyle) -> Vec<u8> {
-    let cell = GRID_CELL_PX as usize;
-    let (width, height) = (style.width_px as usize, style.height_px as usize);
-    let cols = width.div_ceil(cell);
-    let rows = height.div_ceil(cell);
-    let mut field = vec![0f32; cols * rows];
-    for row in 0..rows.min(grid.rows as usize) {
-        for col in 0..cols.min(grid.cols as usize) {
-            field[row * cols + col] = grid.get(col as u32, row as u32) as f32;
-        }
-    }
-    let cap = robust_peak(&field);
-    field.iter_mut().for_each(|count| *count = count.min(cap));
-    let density = blur(
-        &field,
-        cols,
-        rows,
-        &gaussian_kernel(style.radius_px as f32 / cell as f32),
-    );
-    let peak = robust_peak(&density);
-    let mut pixels = vec![0u8; width * height * 4];
-    if peak <= 0.0 {
-        return pixels;
-    }
-    let sample = |x: f32, y: f32| -> f32 {
-        let (fx, fy) = (
-            (x / cell as f32 - 0.5).max(0.0),
-            (y / cell as f32 - 0.5).max(0.0),
-        );
-        let (c0, r0) = ((fx as usize).min(cols - 1), (fy as usize).min(rows - 1));
-        let (c1, r1) = ((c0 + 1).min(cols - 1), (r0 + 1).min(rows - 1));
-        let (tx, ty) = ((fx - c0 as f32).min(1.0), (fy - r0 as f32).min(1.0));
-        let top = density[r0 * cols + c0] * (1.0 - tx) + density[r0 * cols + c1] * tx;
-        let bottom = density[r1 * cols + c0] * (1.0 - tx) + density[r1 * cols + c1] * tx;
-        top * (1.0 - ty) + bottom * ty
+        })
     };
-    pixels
-        .par_chunks_mut(width * 4)
-        .enumerate()
-        .for_each(|(y, row)| {
-            // Skip rows whose cells and neighbours are all empty: most of a tall page.
-            let r0 = (y / cell).saturating_sub(1);
-            if density[r0 * cols..((y / cell + 2).min(rows)) * cols]
-                .iter()
-                .all(|v| *v == 0.0)
-            {
-                return;
-            }
-            for (x, pixel) in row.chunks_exact_mut(4).enumerate() {
-                let level = (sample(x as f32 + 0.5, y as f32 + 0.5) / peak).min(1.0);
-                if level < 0.01 {
-                    continue;
-                }
-                let [r, g, b] = style.palette.colour(level);
-                let alpha = (level.sqrt() * style.opacity * 255.0).round() as u8;
-                pixel.copy_from_slice(&[r, g, b, alpha]);
-            }
-        });
-    pixels
+    IndexedImage {
+        width_px: style.width_px,
+        height_px: style.height_px,
+        palette: heatmap_palette(style.palette, style.opacity),
+        pixels,
+    }
 }
 
-/// Encodes RGBA pixels as a PNG with fast deflate.
-pub fn encode_png(pixels: &[u8], width_px: u32, height_px: u32) -> RenderResult<Vec<u8>> {
+/// Encodes RGB pixels (3 bytes each) as a PNG with fast deflate.
+pub fn encode_rgb_png(pixels: &[u8], width_px: u32, height_px: u32) -> RenderResult<Vec<u8>> {
     let mut out = Vec::new();
-    PngEncoder::new_with_quality(&mut out, CompressionType::Fast, FilterType::Sub)
-        .write_image(pixels, width_px, height_px, ExtendedColorType::Rgba8)
-        .map_err(|err| RenderError::Image(err.to_string()))?;
+    let mut encoder = png::Encoder::new(&mut out, width_px, height_px);
+    encoder.set_color(png::ColorType::Rgb);
+    encoder.set_depth(png::BitDepth::Eight);
+    encoder.set_compression(png::Compression::Fast);
+    encoder.set_filter(png::Filter::Sub);
+    let image_error = |err: png::EncodingError| RenderError::Image(err.to_string());
+    let mut writer = encoder.write_header().map_err(image_error)?;
+    writer.write_image_data(pixels).map_err(image_error)?;
+    writer.finish().map_err(image_error)?;
     Ok(out)
 }
 
@@ -237,8 +204,8 @@ mod tests {
         }
     }
 
-    fn alpha_at(pixels: &[u8], width: u32, x: u32, y: u32) -> u8 {
-        pixels[((y * width + x) * 4 + 3) as usize]
+    fn alpha_at(image: &IndexedImage, x: u32, y: u32) -> u8 {
+        image.rgba_at(x, y)[3]
     }
 
     #[test]
@@ -248,24 +215,24 @@ mod tests {
             grid.add(400, 300);
         }
         grid.add(100, 900);
-        let pixels = render_density(&grid, &style(800, 1200));
-        let hot = &pixels[((300 * 800 + 400) * 4) as usize..((300 * 800 + 400) * 4 + 4) as usize];
+        let image = render_density(&grid, &style(800, 1200));
+        let hot = image.rgba_at(400, 300);
         assert!(
             hot[3] > 180 && hot[0] > 200 && hot[2] < 60,
             "hot spot is strong red: {hot:?}"
         );
-        let single = alpha_at(&pixels, 800, 100, 900);
+        let single = alpha_at(&image, 100, 900);
         assert!(
             single > 40 && single < hot[3],
             "a single click elsewhere shows, fainter: {single}"
         );
         assert_eq!(
-            alpha_at(&pixels, 800, 400, 600),
+            alpha_at(&image, 400, 600),
             0,
             "300 px away is fully transparent"
         );
         assert_eq!(
-            alpha_at(&pixels, 800, 400 + 60, 300),
+            alpha_at(&image, 400 + 60, 300),
             0,
             "beyond the radius is fully transparent"
         );
@@ -280,20 +247,34 @@ mod tests {
         for i in 0..200 {
             grid.add(200 + (i % 20) * 8, 400 + (i / 20) * 8);
         }
-        let pixels = render_density(&grid, &style(600, 600));
+        let image = render_density(&grid, &style(600, 600));
         assert!(
-            alpha_at(&pixels, 600, 270, 430) > 150,
+            alpha_at(&image, 270, 430) > 150,
             "the broad cluster stays visible"
         );
     }
 
     #[test]
     fn empty_grids_render_transparent_and_pngs_decode() {
-        let pixels = render_density(&Grid::default(), &style(64, 64));
-        assert!(pixels.iter().all(|&b| b == 0));
-        let png = encode_png(&pixels, 64, 64).expect("encode");
+        let empty = render_density(&Grid::default(), &style(64, 64));
+        assert!(empty.pixels.iter().all(|&b| b == 0));
+        let png = empty.encode_png().expect("encode");
         let decoded = image::load_from_memory(&png).expect("decode").to_rgba8();
         assert_eq!(decoded.dimensions(), (64, 64));
+        assert!(decoded.pixels().all(|p| p.0[3] == 0));
+        let mut grid = Grid::default();
+        grid.add(30, 30);
+        let drawn = render_density(&grid, &style(64, 64));
+        let decoded = image::load_from_memory(&drawn.encode_png().expect("encode"))
+            .expect("decode")
+            .to_rgba8();
+        for (x, y) in [(30, 30), (20, 25), (63, 63)] {
+            assert_eq!(
+                decoded.get_pixel(x, y).0,
+                drawn.rgba_at(x, y),
+                "the PNG holds the palette colour at ({x}, {y})"
+            );
+        }
         assert!(
             check_size(0, 10).is_err()
                 && check_size(40_000, 10).is_err()

@@ -6,7 +6,7 @@ use heatpipe_core::event::DeviceClass;
 use heatpipe_core::segment::SegmentFilter;
 
 use crate::error::{RenderError, RenderResult};
-use crate::png::{HeatmapStyle, Palette, check_size, encode_png, render_density};
+use crate::png::{HeatmapStyle, IndexedImage, Palette, check_size, render_density};
 use crate::scroll_map::render_scroll_map;
 
 /// Which events a heatmap shows.
@@ -108,8 +108,11 @@ pub fn page_size(segment: &SegmentAgg, width_px: Option<u32>) -> (u32, u32) {
     (width, height)
 }
 
-/// Renders `segment` as a PNG per `request`. CPU-bound: call it off the async runtime.
-pub fn render_segment_png(segment: &SegmentAgg, request: &HeatmapRequest) -> RenderResult<Vec<u8>> {
+/// Renders `segment` as palette indexes per `request`. CPU-bound: call it off the async runtime.
+pub fn render_segment_image(
+    segment: &SegmentAgg,
+    request: &HeatmapRequest,
+) -> RenderResult<IndexedImage> {
     let (width_px, height_px) = page_size(segment, request.width_px);
     check_size(width_px, height_px)?;
     let style = HeatmapStyle {
@@ -119,7 +122,7 @@ pub fn render_segment_png(segment: &SegmentAgg, request: &HeatmapRequest) -> Ren
         palette: request.palette,
         opacity: request.opacity,
     };
-    let pixels = match request.kind {
+    Ok(match request.kind {
         HeatmapKind::Click => render_density(&segment.click_grid, &style),
         HeatmapKind::Move => render_density(&segment.move_grid, &style),
         HeatmapKind::Scroll => render_scroll_map(
@@ -129,6 +132,10 @@ pub fn render_segment_png(segment: &SegmentAgg, request: &HeatmapRequest) -> Ren
             request.palette,
             request.opacity,
         ),
-    };
-    encode_png(&pixels, width_px, height_px)
+    })
+}
+
+/// Renders `segment` as a PNG per `request`. CPU-bound: call it off the async runtime.
+pub fn render_segment_png(segment: &SegmentAgg, request: &HeatmapRequest) -> RenderResult<Vec<u8>> {
+    render_segment_image(segment, request)?.encode_png()
 }

@@ -5,7 +5,7 @@ use heatpipe_core::agg::{SCROLL_BUCKET_PX, ScrollDepth};
 use rayon::prelude::*;
 use serde::Serialize;
 
-use crate::png::Palette;
+use crate::png::{IndexedImage, Palette};
 
 /// Returns, for each pixel row of a page `height_px` tall, the share of views that reached it.
 pub fn reach_by_row(scroll: &ScrollDepth, height_px: u32) -> Vec<f32> {
@@ -23,35 +23,49 @@ pub fn reach_by_row(scroll: &ScrollDepth, height_px: u32) -> Vec<f32> {
         .collect()
 }
 
-/// Renders the scroll map as RGBA pixels.
+/// Palette index of the average fold line in a scroll map.
+const FOLD_INDEX: u8 = 255;
+/// The fold line's colour.
+pub const FOLD_COLOUR: [u8; 4] = [20, 20, 20, 230];
+
+/// Renders the scroll map: index 0 where nobody reached, 1..=254 by share, the fold line 255.
 pub fn render_scroll_map(
     scroll: &ScrollDepth,
     width_px: u32,
     height_px: u32,
     palette: Palette,
     opacity: f32,
-) -> Vec<u8> {
+) -> IndexedImage {
     let shares = reach_by_row(scroll, height_px);
     let fold = scroll.average_fold_px() as usize;
     let alpha = (opacity * 0.75 * 255.0).round() as u8;
-    let mut pixels = vec![0u8; width_px as usize * height_px as usize * 4];
+    let colours: Vec<[u8; 4]> = std::iter::once([0, 0, 0, 0])
+        .chain((1..=254u32).map(|index| {
+            let [r, g, b] = palette.colour((index - 1) as f32 / 253.0);
+            [r, g, b, alpha]
+        }))
+        .chain(std::iter::once(FOLD_COLOUR))
+        .collect();
+    let mut pixels = vec![0u8; width_px as usize * height_px as usize];
     pixels
-        .par_chunks_mut(width_px as usize * 4)
+        .par_chunks_mut(width_px as usize)
         .enumerate()
         .for_each(|(y, row)| {
-            let colour = if scroll.views > 0 && y.abs_diff(fold) <= 1 {
-                [20, 20, 20, 230]
+            let index = if scroll.views > 0 && y.abs_diff(fold) <= 1 {
+                FOLD_INDEX
             } else if shares[y] > 0.0 {
-                let [r, g, b] = palette.colour(shares[y]);
-                [r, g, b, alpha]
+                1 + (shares[y] * 253.0).round() as u8
             } else {
-                [0, 0, 0, 0]
+                0
             };
-            for pixel in row.chunks_exact_mut(4) {
-                pixel.copy_from_slice(&colour);
-            }
+            row.fill(index);
         });
-    pixels
+    IndexedImage {
+        width_px,
+        height_px,
+        palette: colours,
+        pixels,
+    }
 }
 
 /// One point of the reach curve.
@@ -125,12 +139,21 @@ mod tests {
         let mut scroll = ScrollDepth::default();
         scroll.add_view(800, 3000, 800);
         scroll.add_view(2000, 3000, 800);
-        let pixels = render_scroll_map(&scroll, 10, 3000, Palette::Classic, 1.0);
-        let at = |y: usize| &pixels[y * 40..y * 40 + 4];
+        let image = render_scroll_map(&scroll, 10, 3000, Palette::Classic, 1.0);
+        let at = |y: u32| image.rgba_at(5, y);
         assert_eq!(at(100)[..3], Palette::Classic.colour(1.0));
-        assert_eq!(at(1500)[..3], Palette::Classic.colour(0.5));
+        // Shares are drawn in 253 steps: half the views is within one step of the ramp's middle.
+        let half = Palette::Classic.colour(0.5);
+        assert!(
+            at(1500)[..3]
+                .iter()
+                .zip(half)
+                .all(|(got, want)| got.abs_diff(want) <= 3),
+            "{:?} is the middle of the ramp, {half:?}",
+            at(1500)
+        );
         assert_eq!(at(2500)[3], 0, "nobody reached 2500 px");
-        assert_eq!(at(800), [20, 20, 20, 230], "the average fold is marked");
+        assert_eq!(at(800), FOLD_COLOUR, "the average fold is marked");
         let report = scroll_depth_report(&scroll);
         assert_eq!((report.views, report.average_fold_px), (2, 800));
         assert_eq!(report.reached_percent[50].share, 0.5);

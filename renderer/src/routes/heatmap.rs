@@ -1,9 +1,12 @@
-//! `GET /api/sites/{site}/heatmap.png?page&kind&from&to&device&segment&width&radius&palette&opacity`.
+//! `GET /api/sites/{site}/heatmap.png?page&kind&from&to&device&segment&width&radius&palette&opacity
+//! &compare&compare_from&compare_to&composite`: overlays, difference maps and composites.
 
 use std::convert::Infallible;
 use std::sync::Arc;
 
 use bytes::Bytes;
+use chrono::NaiveDate;
+use heatpipe_core::agg::SegmentAgg;
 use serde::Deserialize;
 use warp::http::{HeaderValue, StatusCode};
 use warp::reply::Response;
@@ -11,9 +14,11 @@ use warp::{Filter, Reply};
 
 use super::{checked_site, error_response, with_renderer};
 use crate::error::{RenderError, RenderResult, on_rayon};
-use crate::png::{Palette, check_size};
+use crate::compare::render_difference;
+use crate::composite::{composite_png, decode_snapshot, nearest_snapshot_key};
+use crate::png::Palette;
 use crate::query::{RangeQuery, parse_device, parse_segment, resolve_page};
-use crate::render::{HeatmapKind, HeatmapRequest, page_size, render_segment_png};
+use crate::render::{HeatmapKind, HeatmapRequest, page_size, render_segment_image};
 use crate::{Renderer, data};
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -29,6 +34,13 @@ pub struct HeatmapQuery {
     pub radius: Option<u32>,
     pub palette: Option<String>,
     pub opacity: Option<f32>,
+    /// `variant:A,variant:B`: where segment A differs from segment B.
+    pub compare: Option<String>,
+    /// A second date range to compare the first with.
+    pub compare_from: Option<String>,
+    pub compare_to: Option<String>,
+    /// `1`: the overlay over the page's stored screenshot.
+    pub composite: Option<String>,
 }
 
 /// Matches `GET /api/sites/{site}/heatmap.png`.
@@ -57,44 +69,104 @@ async fn handle_heatmap(
     )
 }
 
-async fn heatmap(
-    site: &str,
-    query: &HeatmapQuery,
-    if_none_match: Option<&str>,
+/// What a comparison map subtracts from the request's own data.
+#[derive(Debug, Clone, PartialEq)]
+enum Comparison {
+    /// Segment A against segment B, over the same days.
+    Segments((String, String), (String, String)),
+    /// The request's days against these days, for the same segment.
+    Range(Vec<NaiveDate>),
+}
+
+/// A parsed and validated heatmap query.
+#[derive(Debug, Clone)]
+struct HeatmapPlan {
+    days: Vec<NaiveDate>,
+    key: String,
+    request: HeatmapRequest,
+    comparison: Option<Comparison>,
+    composite: bool,
+}
+
+impl HeatmapPlan {
+    fn parse(query: &HeatmapQuery) -> RenderResult<Self> {
+        let days = RangeQuery {
+            from: query.from.clone(),
+            to: query.to.clone(),
+        }
+        .days()?;
+        let kind = HeatmapKind::parse(query.kind.as_deref())?;
+        let opacity = query.opacity.unwrap_or(0.85);
+        if !(0.0..=1.0).contains(&opacity) {
+            return Err(RenderError::BadRequest(format!(
+                "opacity must be from 0 to 1, not {opacity}"
+            )));
+        }
+        let radius_px = query.radius.unwrap_or(kind.default_radius_px());
+        if !(2..=200).contains(&radius_px) {
+            return Err(RenderError::BadRequest(format!(
+                "radius must be from 2 to 200 px, not {radius_px}"
+            )));
+        }
+        let request = HeatmapRequest {
+            kind,
+            device: parse_device(query.device.as_deref())?,
+            segment: parse_segment(query.segment.as_deref())?,
+            width_px: query.width,
+            radius_px,
+            palette: Palette::parse(query.palette.as_deref())?,
+            opacity,
+        };
+        Ok(HeatmapPlan {
+            days,
+            key: resolve_page(query.page.as_deref())?,
+            request,
+            comparison: parse_comparison(query)?,
+            composite: match query.composite.as_deref() {
+                None | Some("" | "0" | "false") => false,
+                Some("1" | "true") => true,
+                Some(other) => {
+                    return Err(RenderError::BadRequest(format!(
+                        "composite must be 1 or 0, not {other:?}"
+                    )));
+                }
+            },
+        })
+    }
+}
+
+/// `compare=variant:A,variant:B` (two segments), or `compare_from` / `compare_to` (a second range).
+fn parse_comparison(query: &HeatmapQuery) -> RenderResult<Option<Comparison>> {
+    let range = query.compare_from.is_some() || query.compare_to.is_some();
+    match (query.compare.as_deref().filter(|c| !c.is_empty()), range) {
+        (Some(_), true) => Err(RenderError::BadRequest(
+            "compare two segments or two date ranges, not both".into(),
+        )),
+        (Some(sides), false) => match parse_segment(Some(sides))?.as_slice() {
+            [a, b] if a != b => Ok(Some(Comparison::Segments(a.clone(), b.clone()))),
+            _ => Err(RenderError::BadRequest(format!(
+                "compare must name two different segments, as variant:A,variant:B, not {sides:?}"
+            ))),
+        },
+        (None, true) => Ok(Some(Comparison::Range(
+            RangeQuery {
+                from: query.compare_from.clone(),
+                to: query.compare_to.clone(),
+            }
+            .days()?,
+        ))),
+        (None, false) => Ok(None),
+    }
+}
+
+/// Loads page `key` over `days`, or says there is none.
+async fn required_page(
     renderer: &Renderer,
-) -> RenderResult<Response> {
-    checked_site(site)?;
-    let days = RangeQuery {
-        from: query.from.clone(),
-        to: query.to.clone(),
-    }
-    .days()?;
-    let key = resolve_page(query.page.as_deref())?;
-    let kind = HeatmapKind::parse(query.kind.as_deref())?;
-    let device = parse_device(query.device.as_deref())?;
-    let palette = Palette::parse(query.palette.as_deref())?;
-    let opacity = query.opacity.unwrap_or(0.85);
-    if !(0.0..=1.0).contains(&opacity) {
-        return Err(RenderError::BadRequest(format!(
-            "opacity must be from 0 to 1, not {opacity}"
-        )));
-    }
-    let radius_px = query.radius.unwrap_or(kind.default_radius_px());
-    if !(2..=200).contains(&radius_px) {
-        return Err(RenderError::BadRequest(format!(
-            "radius must be from 2 to 200 px, not {radius_px}"
-        )));
-    }
-    let request = HeatmapRequest {
-        kind,
-        device,
-        segment: parse_segment(query.segment.as_deref())?,
-        width_px: query.width,
-        radius_px,
-        palette,
-        opacity,
-    };
-    let page = data::load_page(&renderer.store, site, &days, &key)
+    site: &str,
+    days: &[NaiveDate],
+    key: &str,
+) -> RenderResult<data::PageOverRange> {
+    data::load_page(&renderer.store, site, days, key)
         .await?
         .ok_or_else(|| {
             RenderError::NotFound(format!(
@@ -102,14 +174,68 @@ async fn heatmap(
                 days[0],
                 days[days.len() - 1]
             ))
-        })?;
-    let segment = request.segment_of(&page.agg);
-    let (width_px, height_px) = page_size(&segment, query.width);
-    check_size(width_px, height_px)?;
+        })
+}
+
+/// The data an image is drawn from: one segment, or the two sides of a comparison.
+enum Drawing {
+    Single(SegmentAgg),
+    Difference(SegmentAgg, SegmentAgg),
+}
+
+async fn heatmap(
+    site: &str,
+    query: &HeatmapQuery,
+    if_none_match: Option<&str>,
+    renderer: &Renderer,
+) -> RenderResult<Response> {
+    checked_site(site)?;
+    let plan = HeatmapPlan::parse(query)?;
+    let request = plan.request.clone();
+    let page = required_page(renderer, site, &plan.days, &plan.key).await?;
+    let mut fingerprint = vec![page.fingerprint];
+    let drawing = match &plan.comparison {
+        None => Drawing::Single(request.segment_of(&page.agg)),
+        Some(Comparison::Segments(a, b)) => {
+            let side = |pair: &(String, String)| {
+                let mut side = request.clone();
+                side.segment.push(pair.clone());
+                side.segment_of(&page.agg)
+            };
+            Drawing::Difference(side(a), side(b))
+        }
+        Some(Comparison::Range(days)) => {
+            let other = required_page(renderer, site, days, &plan.key).await?;
+            fingerprint.push(other.fingerprint);
+            Drawing::Difference(request.segment_of(&page.agg), request.segment_of(&other.agg))
+        }
+    };
+    let width_px = match &drawing {
+        Drawing::Single(segment) => page_size(segment, request.width_px).0,
+        Drawing::Difference(a, b) => {
+            page_size(a, request.width_px).0.max(page_size(b, request.width_px).0)
+        }
+    };
+    let snapshot = if plan.composite {
+        let key = nearest_snapshot_key(&renderer.store, site, &plan.key, width_px)
+            .await?
+            .ok_or_else(|| {
+                RenderError::NotFound(format!(
+                    "no screenshot of page {} of site {site}: take one with `heatpipe snapshot`",
+                    plan.key
+                ))
+            })?;
+        let bytes = renderer.store.get(&key).await?;
+        fingerprint.push(xxhash_rust::xxh3::xxh3_64(&bytes));
+        Some((key, bytes))
+    } else {
+        None
+    };
     let etag = format!(
         "\"{:016x}\"",
         xxhash_rust::xxh3::xxh3_64(
-            format!("{}|{request:?}|{width_px}|{height_px}", page.fingerprint).as_bytes()
+            format!("{fingerprint:?}|{request:?}|{:?}|{}", plan.comparison, plan.composite)
+                .as_bytes()
         )
     );
     if if_none_match.is_some_and(|tags| tags.split(',').any(|tag| tag.trim() == etag)) {
@@ -121,7 +247,7 @@ async fn heatmap(
     let png = match renderer.cached_png(&etag) {
         Some(png) => png,
         None => {
-            let png = Bytes::from(on_rayon(move || render_segment_png(&segment, &request)).await??);
+            let png = Bytes::from(on_rayon(move || draw(&drawing, &request, snapshot)).await??);
             renderer.cache_png(etag.clone(), png.clone());
             png
         }
@@ -131,6 +257,22 @@ async fn heatmap(
         .headers_mut()
         .insert("content-type", HeaderValue::from_static("image/png"));
     Ok(with_png_headers(response, &etag))
+}
+
+/// Draws and encodes the image. CPU-bound.
+fn draw(
+    drawing: &Drawing,
+    request: &HeatmapRequest,
+    snapshot: Option<(String, Bytes)>,
+) -> RenderResult<Vec<u8>> {
+    let overlay = match drawing {
+        Drawing::Single(segment) => render_segment_image(segment, request)?,
+        Drawing::Difference(a, b) => render_difference(a, b, request)?,
+    };
+    match snapshot {
+        None => overlay.encode_png(),
+        Some((key, bytes)) => composite_png(&overlay, &decode_snapshot(&key, &bytes)?),
+    }
 }
 
 fn with_png_headers(mut response: Response, etag: &str) -> Response {

@@ -114,6 +114,8 @@ pub struct SessionsQuery {
     pub page: Option<String>,
     /// Shortest session listed, in seconds.
     pub min_duration: Option<u64>,
+    /// Longest session listed, in seconds.
+    pub max_duration: Option<u64>,
     pub device: Option<String>,
     /// `rage`, `dead`, `excessive_scroll`, `quick_back` or `any`: sessions with that signal.
     pub frustration: Option<String>,
@@ -138,7 +140,8 @@ pub struct SessionRow {
     pub frustration: heatpipe_core::session::Frustration,
 }
 
-/// Matches `GET /api/sites/{site}/sessions?from&to&page&min_duration&device&limit`.
+/// Matches `GET /api/sites/{site}/sessions?from&to&page&min_duration&max_duration&device
+/// &frustration&tag&limit`.
 pub fn sessions_filter(
     renderer: Arc<Renderer>,
 ) -> impl Filter<Extract = (Response,), Error = warp::Rejection> + Clone {
@@ -174,6 +177,7 @@ async fn sessions(
     let frustration = parse_frustration(query.frustration.as_deref())?;
     let tags = parse_segment(query.tag.as_deref())?;
     let min_duration_ms = query.min_duration.unwrap_or(0).saturating_mul(1000);
+    let max_duration_ms = query.max_duration.map_or(u64::MAX, |s| s.saturating_mul(1000));
     let limit = query
         .limit
         .unwrap_or(renderer.config.max_sessions_listed)
@@ -181,7 +185,7 @@ async fn sessions(
     let mut rows: Vec<SessionRow> = data::load_sessions(&renderer.store, site, &days)
         .await?
         .into_iter()
-        .filter(|(_, s)| s.duration_ms >= min_duration_ms)
+        .filter(|(_, s)| (min_duration_ms..=max_duration_ms).contains(&s.duration_ms))
         .filter(|(_, s)| device.is_none_or(|d| s.device == d))
         .filter(|(_, s)| {
             frustration.as_deref().is_none_or(|kind| match kind {

@@ -3,9 +3,11 @@
 //!
 //! # Layout
 //! - [`heatmap`] — `GET /api/sites/{site}/heatmap.png`.
+//! - [`elements`] — a page's most clicked elements.
 //! - [`listing`] — pages, scroll depth, sessions and timelines.
 //! - [`viewer`] — the web viewer's built-in assets at `/`.
 
+pub mod elements;
 pub mod heatmap;
 pub mod listing;
 pub mod viewer;
