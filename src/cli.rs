@@ -29,6 +29,8 @@ pub enum Command {
     Merge(MergeArgs),
     /// Writes every page's heatmap PNGs for a day into a folder.
     Render(RenderArgs),
+    /// Takes full-page screenshots with headless Chromium, as heatmap backgrounds.
+    Snapshot(SnapshotArgs),
     /// Generates synthetic traffic into a store or a collector.
     Fixtures(FixturesArgs),
 }
@@ -123,9 +125,33 @@ pub struct RenderArgs {
     /// The UTC day, YYYY-MM-DD [default: yesterday].
     #[arg(long)]
     pub date: Option<String>,
-    /// Folder the images are written to.
+    /// A folder or s3://bucket/prefix the images are written to.
     #[arg(long)]
-    pub out: PathBuf,
+    pub out: String,
+}
+
+#[derive(Debug, Args)]
+pub struct SnapshotArgs {
+    /// A folder or s3://bucket/prefix [default: ./data].
+    #[arg(long)]
+    pub store: Option<String>,
+    #[arg(long)]
+    pub site: String,
+    /// Page to capture (repeatable); without it, every page of the site's index for --date.
+    #[arg(long)]
+    pub url: Vec<String>,
+    /// With no --url: the day whose pages are captured [default: yesterday].
+    #[arg(long)]
+    pub date: Option<String>,
+    /// Layout width in CSS px (repeatable) [default: 1280].
+    #[arg(long)]
+    pub width: Vec<u32>,
+    /// The Chromium binary.
+    #[arg(long, env = "HEATPIPE_CHROMIUM", default_value = "chromium")]
+    pub chromium: PathBuf,
+    /// Longest wait for the browser and for each page to load, in seconds.
+    #[arg(long, default_value_t = 30)]
+    pub timeout_s: u64,
 }
 
 #[derive(Debug, Args)]

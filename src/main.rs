@@ -53,6 +53,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Process(args) => commands::process::run(args, config).await,
         Command::Merge(args) => commands::process::merge(args, config).await,
         Command::Render(args) => commands::render::run(args, config).await,
+        Command::Snapshot(args) => commands::snapshot::run(args, config).await,
         Command::Fixtures(args) => commands::fixtures::run(args).await,
     }
 }

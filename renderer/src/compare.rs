@@ -182,8 +182,8 @@ mod tests {
         b.scroll.add_view(300, 1_000, 300);
         a.max_document_height_px = 1_000;
         b.max_document_height_px = 1_000;
-        let image = render_difference(&a, &b, &HeatmapRequest::new(HeatmapKind::Scroll))
-            .expect("render");
+        let image =
+            render_difference(&a, &b, &HeatmapRequest::new(HeatmapKind::Scroll)).expect("render");
         assert_eq!(image.rgba_at(10, 100)[3], 0, "everybody saw the top");
         assert_eq!(
             image.pixels[800 * image.width_px as usize + 10],

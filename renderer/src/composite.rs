@@ -1,7 +1,8 @@
 //! Overlays over page screenshots: `heatmap.png?...&composite=1` and the composites of
-//! `heatpipe render`. The stored screenshot nearest the requested layout width is scaled to the
-//! overlay's width, and the overlay is blended over it (alpha "over"); below the end of the
-//! screenshot the page is drawn white.
+//! `heatpipe render`. The stored screenshot nearest the requested layout width is found, the
+//! overlay is drawn at that screenshot's width (page coordinates are CSS pixels, so both line
+//! up), and blended over it (alpha "over"); below the end of the screenshot the page is white. A
+//! screenshot whose pixels are not CSS pixels (another device scale) is scaled to fit first.
 
 use std::sync::Arc;
 
@@ -75,9 +76,9 @@ pub fn composite_png(overlay: &IndexedImage, snapshot: &Snapshot) -> RenderResul
                 if a > 0 {
                     let alpha = u16::from(a);
                     for (channel, over) in out.iter_mut().zip([r, g, b]) {
-                        *channel = ((u16::from(over) * alpha + u16::from(*channel) * (255 - alpha)
-                            + 127)
-                            / 255) as u8;
+                        *channel =
+                            ((u16::from(over) * alpha + u16::from(*channel) * (255 - alpha) + 127)
+                                / 255) as u8;
                     }
                 }
             }
@@ -108,10 +109,30 @@ mod tests {
         overlay.pixels[20 * 100 + 20] = 2;
         let png = composite_png(&overlay, &snapshot).expect("composite");
         let image = image::load_from_memory(&png).expect("decode").to_rgb8();
-        assert_eq!(image.dimensions(), (100, 80), "scaled to 100 × 50, then the overlay's height");
-        assert_eq!(image.get_pixel(10, 10).0, [255, 0, 0], "opaque overlay wins");
-        assert_eq!(image.get_pixel(20, 20).0, [50, 50, 178], "half alpha blends");
-        assert_eq!(image.get_pixel(30, 30).0, [100, 100, 100], "the page shows through");
-        assert_eq!(image.get_pixel(30, 70).0, [255, 255, 255], "below the screenshot: white");
+        assert_eq!(
+            image.dimensions(),
+            (100, 80),
+            "scaled to 100 × 50, then the overlay's height"
+        );
+        assert_eq!(
+            image.get_pixel(10, 10).0,
+            [255, 0, 0],
+            "opaque overlay wins"
+        );
+        assert_eq!(
+            image.get_pixel(20, 20).0,
+            [50, 50, 178],
+            "half alpha blends"
+        );
+        assert_eq!(
+            image.get_pixel(30, 30).0,
+            [100, 100, 100],
+            "the page shows through"
+        );
+        assert_eq!(
+            image.get_pixel(30, 70).0,
+            [255, 255, 255],
+            "below the screenshot: white"
+        );
     }
 }

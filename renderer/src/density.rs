@@ -131,32 +131,29 @@ impl Field {
             })
             .collect();
         let cols = self.cols;
-        pixels
-            .par_chunks_mut(width)
-            .enumerate()
-            .for_each_init(
-                || vec![0f32; cols],
-                |blend, (y, out)| {
-                    let (r0, r1, ty) = self.neighbours(y, self.rows);
-                    let top = &self.values[r0 * cols..(r0 + 1) * cols];
-                    let bottom = &self.values[r1 * cols..(r1 + 1) * cols];
-                    let mut any = false;
-                    for ((value, &a), &b) in blend.iter_mut().zip(top).zip(bottom) {
-                        *value = a + (b - a) * ty;
-                        any |= *value != 0.0;
+        pixels.par_chunks_mut(width).enumerate().for_each_init(
+            || vec![0f32; cols],
+            |blend, (y, out)| {
+                let (r0, r1, ty) = self.neighbours(y, self.rows);
+                let top = &self.values[r0 * cols..(r0 + 1) * cols];
+                let bottom = &self.values[r1 * cols..(r1 + 1) * cols];
+                let mut any = false;
+                for ((value, &a), &b) in blend.iter_mut().zip(top).zip(bottom) {
+                    *value = a + (b - a) * ty;
+                    any |= *value != 0.0;
+                }
+                if !any {
+                    return;
+                }
+                for (pixel, &(c0, c1, tx)) in out.iter_mut().zip(&columns) {
+                    let (a, b) = (blend[c0], blend[c1]);
+                    let value = a + (b - a) * tx;
+                    if value != 0.0 {
+                        *pixel = index_of(value);
                     }
-                    if !any {
-                        return;
-                    }
-                    for (pixel, &(c0, c1, tx)) in out.iter_mut().zip(&columns) {
-                        let (a, b) = (blend[c0], blend[c1]);
-                        let value = a + (b - a) * tx;
-                        if value != 0.0 {
-                            *pixel = index_of(value);
-                        }
-                    }
-                },
-            );
+                }
+            },
+        );
         pixels
     }
 
@@ -208,8 +205,16 @@ mod tests {
         let mut field = Field::for_image(32, 32);
         field.values[field.cols + 1] = 1.0;
         let pixels = field.paint(32, 32, |v| if v > 0.5 { 2 } else { 1 });
-        assert_eq!(pixels[12 * 32 + 12], 2, "the cell's centre is its own value");
+        assert_eq!(
+            pixels[12 * 32 + 12],
+            2,
+            "the cell's centre is its own value"
+        );
         assert_eq!(pixels[31 * 32 + 31], 0, "rows far away are untouched");
-        assert_eq!(pixels[12 * 32 + 18], 1, "bilinear falloff toward the next cell");
+        assert_eq!(
+            pixels[12 * 32 + 18],
+            1,
+            "bilinear falloff toward the next cell"
+        );
     }
 }

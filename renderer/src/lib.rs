@@ -12,6 +12,7 @@
 //! - [`composite`] — overlays blended over stored page screenshots.
 //! - [`render`] — one page's heatmap image, for the endpoint and the batch command.
 //! - [`scroll_map`] — scroll maps and the scroll-depth report.
+//! - [`snapshot`] — full-page screenshots with headless Chromium, for composites.
 //! - [`timeline`] — replay timelines from ranged reads of session blocks.
 //! - [`routes`] — the HTTP routes and the viewer.
 
@@ -25,6 +26,7 @@ pub mod query;
 pub mod render;
 pub mod routes;
 pub mod scroll_map;
+pub mod snapshot;
 pub mod timeline;
 
 use std::collections::{HashMap, VecDeque};

@@ -120,7 +120,11 @@ impl IndexedImage {
 
     /// Encodes the image as an 8-bit palette PNG with a transparency chunk and fast deflate.
     pub fn encode_png(&self) -> RenderResult<Vec<u8>> {
-        let rgb: Vec<u8> = self.palette.iter().flat_map(|c| [c[0], c[1], c[2]]).collect();
+        let rgb: Vec<u8> = self
+            .palette
+            .iter()
+            .flat_map(|c| [c[0], c[1], c[2]])
+            .collect();
         let alpha: Vec<u8> = self.palette.iter().map(|c| c[3]).collect();
         let mut out = Vec::with_capacity(64 * 1024);
         let mut encoder = png::Encoder::new(&mut out, self.width_px, self.height_px);

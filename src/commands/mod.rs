@@ -5,13 +5,16 @@ pub mod fixtures;
 pub mod process;
 pub mod render;
 pub mod serve;
+pub mod snapshot;
 
+use std::io::IsTerminal;
 use std::sync::Arc;
 
 use anyhow::Context;
 use chrono::NaiveDate;
 use heatpipe_core::keys::parse_date;
 use heatpipe_core::store::{ObjectStore, StoreLocation, open_store};
+use indicatif::{ProgressBar, ProgressStyle};
 
 /// Opens the store named by `--store` (or the configuration).
 pub async fn store_at(location: &str) -> anyhow::Result<Arc<dyn ObjectStore>> {
@@ -29,6 +32,21 @@ pub fn date_or_yesterday(date: Option<&str>) -> anyhow::Result<NaiveDate> {
         Some(value) => parse_date(value).context("--date"),
         None => Ok(chrono::Utc::now().date_naive() - chrono::Days::new(1)),
     }
+}
+
+/// A progress bar on stderr counting `unit`, only when stderr is a terminal.
+pub fn progress_bar(label: &str, unit: &str) -> Option<ProgressBar> {
+    if !std::io::stderr().is_terminal() {
+        return None;
+    }
+    let bar = ProgressBar::new(0);
+    let style = ProgressStyle::with_template(&format!(
+        "{{msg}} [{{bar:40}}] {{pos}}/{{len}} {unit} {{elapsed}}"
+    ))
+    .unwrap_or_else(|_| ProgressStyle::default_bar());
+    bar.set_style(style.progress_chars("=> "));
+    bar.set_message(label.to_owned());
+    Some(bar)
 }
 
 /// Resolves when the process gets Ctrl-C or SIGTERM.

@@ -3,16 +3,14 @@
 //! Exit status: 0 done; 1 the run failed (store unreachable, output not written…); 3 done, but
 //! `--strict` was given and some chunks or blocks were skipped as unreadable.
 
-use std::io::IsTerminal;
 use std::sync::Arc;
 
 use anyhow::Context;
 use chrono::NaiveDate;
 use heatpipe_core::keys::{parse_date, validate_site};
 use heatpipe_processor::{ProcessSummary, ProgressHook, merge_shards, process_day};
-use indicatif::{ProgressBar, ProgressStyle};
 
-use super::{date_or_yesterday, store_at};
+use super::{date_or_yesterday, progress_bar, store_at};
 use crate::cli::{MergeArgs, ProcessArgs};
 use crate::config::Config;
 
@@ -37,7 +35,7 @@ pub async fn run(args: ProcessArgs, config: Config) -> anyhow::Result<()> {
     for date in dates {
         let mut options = processor.options(&args.site, date);
         options.shard = args.shard;
-        let bar = progress_bar(&format!("{} {date}", args.site));
+        let bar = progress_bar(&format!("{} {date}", args.site), "chunks");
         if let Some(bar) = &bar {
             let bar = bar.clone();
             options.progress = Some(ProgressHook(Arc::new(move |done, total| {
@@ -107,17 +105,4 @@ fn dates_of(args: &ProcessArgs) -> anyhow::Result<Vec<NaiveDate>> {
         "--shard processes a single day"
     );
     Ok(from.iter_days().take_while(|day| *day <= to).collect())
-}
-
-/// A progress bar on stderr, only when it is a terminal.
-fn progress_bar(label: &str) -> Option<ProgressBar> {
-    if !std::io::stderr().is_terminal() {
-        return None;
-    }
-    let bar = ProgressBar::new(0);
-    let style = ProgressStyle::with_template("{msg} [{bar:40}] {pos}/{len} chunks {elapsed}")
-        .unwrap_or_else(|_| ProgressStyle::default_bar());
-    bar.set_style(style.progress_chars("=> "));
-    bar.set_message(label.to_owned());
-    Some(bar)
 }

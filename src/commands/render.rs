@@ -1,14 +1,25 @@
-//! `heatpipe render --store S --site SITE --date D --out DIR`: every page × kind × device image
-//! of a day, for reports, at `DIR/{site}/{date}/{page_key}/{kind}-{device}.png`.
+//! `heatpipe render --store S --site SITE --date D --out DIR_OR_S3`: every page × kind × device
+//! image of a day, for reports: `{out}/{site}/{date}/{page_key}/{kind}-{device}.png`, plus
+//! `{kind}-{device}-composite.png` over the page's stored screenshot when it has one, and
+//! `pages.json`. The output is a folder or an `s3://bucket/prefix`, written through the same
+//! stores as the data, so writes are atomic and a rerun overwrites the same objects.
+
+use std::sync::Arc;
 
 use anyhow::Context;
+use bytes::Bytes;
+use heatpipe_core::agg::{PageAgg, PageSummary};
 use heatpipe_core::event::DeviceClass;
 use heatpipe_core::keys::validate_site;
 use heatpipe_core::segment::SegmentFilter;
+use heatpipe_core::store::ObjectStore;
+use heatpipe_renderer::composite::{
+    Snapshot, composite_png, decode_snapshot, nearest_snapshot_key,
+};
 use heatpipe_renderer::data::{load_index, load_page};
-use heatpipe_renderer::render::{HeatmapKind, HeatmapRequest, render_segment_png};
+use heatpipe_renderer::render::{HeatmapKind, HeatmapRequest, page_size, render_segment_image};
 
-use super::{date_or_yesterday, store_at};
+use super::{date_or_yesterday, progress_bar, store_at};
 use crate::cli::RenderArgs;
 use crate::config::Config;
 
@@ -17,12 +28,17 @@ pub async fn run(args: RenderArgs, config: Config) -> anyhow::Result<()> {
     validate_site(&args.site).context("--site")?;
     let date = date_or_yesterday(args.date.as_deref())?;
     let store = store_at(args.store.as_deref().unwrap_or(&config.store)).await?;
+    let out = store_at(&args.out).await.context("--out")?;
     let days = [date];
     let index = load_index(&store, &args.site, &days)
         .await
         .context("loading the page index")?;
-    let folder = args.out.join(&args.site).join(date.to_string());
-    let mut written = 0usize;
+    let prefix = format!("{}/{date}", args.site);
+    let bar = progress_bar(&prefix, "pages");
+    if let Some(bar) = &bar {
+        bar.set_length(index.pages.len() as u64);
+    }
+    let (mut overlays, mut composites) = (0usize, 0usize);
     for page in &index.pages {
         let Some(loaded) = load_page(&store, &args.site, &days, &page.key)
             .await
@@ -30,61 +46,114 @@ pub async fn run(args: RenderArgs, config: Config) -> anyhow::Result<()> {
         else {
             continue;
         };
-        let page_folder = folder.join(&page.key);
-        std::fs::create_dir_all(&page_folder)
-            .with_context(|| format!("creating {}", page_folder.display()))?;
-        let devices: Vec<Option<DeviceClass>> = std::iter::once(None)
-            .chain(
-                DeviceClass::ALL
-                    .into_iter()
-                    .filter(|d| {
-                        let filter = SegmentFilter::default().with("device", d.as_str());
-                        loaded.agg.segments.keys().any(|key| filter.matches(key))
-                    })
-                    .map(Some),
-            )
-            .collect();
-        let agg = loaded.agg;
-        let images = tokio::task::spawn_blocking(move || {
-            let mut images = Vec::new();
-            for kind in HeatmapKind::ALL {
-                for device in &devices {
-                    let request = HeatmapRequest {
-                        device: *device,
-                        ..HeatmapRequest::new(kind)
-                    };
-                    let name = format!(
-                        "{}-{}.png",
-                        kind.as_str(),
-                        device.map_or("all", DeviceClass::as_str)
-                    );
-                    images.push((
-                        name,
-                        render_segment_png(&request.segment_of(&agg), &request),
-                    ));
+        let width = page_size(&loaded.agg.combined(|_| true), None).0;
+        let snapshot = match nearest_snapshot_key(&store, &args.site, &page.key, width).await? {
+            Some(key) => {
+                let bytes = store
+                    .get(&key)
+                    .await
+                    .with_context(|| format!("reading {key}"))?;
+                match decode_snapshot(&key, &bytes) {
+                    Ok(snapshot) => Some(snapshot),
+                    Err(err) => {
+                        tracing::warn!(key, error = %err, "skipping an unreadable screenshot");
+                        None
+                    }
                 }
             }
-            images
-        })
-        .await?;
-        for (name, png) in images {
-            let png = png.with_context(|| format!("rendering {name} of {}", page.url))?;
-            std::fs::write(page_folder.join(&name), png)
-                .with_context(|| format!("writing {name}"))?;
-            written += 1;
+            None => None,
+        };
+        let agg = loaded.agg;
+        let images = tokio::task::spawn_blocking(move || page_images(&agg, snapshot.as_ref()))
+            .await?
+            .with_context(|| format!("rendering {}", page.url))?;
+        for (name, png, composite) in images {
+            let key = format!("{prefix}/{}/{name}", page.key);
+            out.put(&key, Bytes::from(png))
+                .await
+                .with_context(|| format!("writing {key}"))?;
+            if composite {
+                composites += 1;
+            } else {
+                overlays += 1;
+            }
+        }
+        if let Some(bar) = &bar {
+            bar.inc(1);
         }
     }
-    let listing: Vec<_> = index.pages.iter().map(|p| serde_json::json!({"url": p.url, "key": p.key, "views": p.views, "clicks": p.clicks})).collect();
-    std::fs::create_dir_all(&folder)?;
-    std::fs::write(
-        folder.join("pages.json"),
-        serde_json::to_vec_pretty(&listing)?,
-    )?;
+    if let Some(bar) = bar {
+        bar.finish_and_clear();
+    }
+    write_listing(&out, &prefix, &index.pages).await?;
     println!(
-        "{} {date}: {written} images of {} pages in {}",
-        args.site,
+        "{prefix}: {overlays} overlays and {composites} composites of {} pages in {}",
         index.pages.len(),
-        folder.display()
+        args.out
     );
     Ok(())
+}
+
+/// Every image of one page: (file name, PNG, whether it is a composite).
+fn page_images(
+    agg: &PageAgg,
+    snapshot: Option<&Snapshot>,
+) -> anyhow::Result<Vec<(String, Vec<u8>, bool)>> {
+    let devices: Vec<Option<DeviceClass>> = std::iter::once(None)
+        .chain(
+            DeviceClass::ALL
+                .into_iter()
+                .filter(|d| {
+                    let filter = SegmentFilter::default().with("device", d.as_str());
+                    agg.segments.keys().any(|key| filter.matches(key))
+                })
+                .map(Some),
+        )
+        .collect();
+    let mut images = Vec::new();
+    for kind in HeatmapKind::ALL {
+        for device in &devices {
+            let request = HeatmapRequest {
+                device: *device,
+                ..HeatmapRequest::new(kind)
+            };
+            let name = format!(
+                "{}-{}",
+                kind.as_str(),
+                device.map_or("all", DeviceClass::as_str)
+            );
+            let overlay = render_segment_image(&request.segment_of(agg), &request)
+                .with_context(|| format!("drawing {name}"))?;
+            images.push((format!("{name}.png"), overlay.encode_png()?, false));
+            if let Some(snapshot) = snapshot {
+                // Drawn at the screenshot's layout width, so the overlay lines up with it.
+                let at_snapshot = HeatmapRequest {
+                    width_px: Some(snapshot.width_px),
+                    ..request.clone()
+                };
+                let overlay = render_segment_image(&at_snapshot.segment_of(agg), &at_snapshot)?;
+                images.push((
+                    format!("{name}-composite.png"),
+                    composite_png(&overlay, snapshot)?,
+                    true,
+                ));
+            }
+        }
+    }
+    Ok(images)
+}
+
+async fn write_listing(
+    out: &Arc<dyn ObjectStore>,
+    prefix: &str,
+    pages: &[PageSummary],
+) -> anyhow::Result<()> {
+    let listing: Vec<_> = pages
+        .iter()
+        .map(|p| serde_json::json!({"url": p.url, "key": p.key, "views": p.views, "clicks": p.clicks, "sessions": p.sessions}))
+        .collect();
+    let key = format!("{prefix}/pages.json");
+    out.put(&key, Bytes::from(serde_json::to_vec_pretty(&listing)?))
+        .await
+        .with_context(|| format!("writing {key}"))
 }

@@ -94,7 +94,11 @@ async fn elements(
             inside_bins: INSIDE_BINS,
         })
         .collect();
-    rows.sort_by(|a, b| b.clicks.cmp(&a.clicks).then_with(|| a.selector.cmp(&b.selector)));
+    rows.sort_by(|a, b| {
+        b.clicks
+            .cmp(&a.clicks)
+            .then_with(|| a.selector.cmp(&b.selector))
+    });
     rows.truncate(query.limit.unwrap_or(50).min(MAX_ELEMENTS_LISTED));
     Ok(rows)
 }

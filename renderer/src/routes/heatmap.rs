@@ -7,15 +7,16 @@ use std::sync::Arc;
 use bytes::Bytes;
 use chrono::NaiveDate;
 use heatpipe_core::agg::SegmentAgg;
+use heatpipe_core::keys::snapshot_width;
 use serde::Deserialize;
 use warp::http::{HeaderValue, StatusCode};
 use warp::reply::Response;
 use warp::{Filter, Reply};
 
 use super::{checked_site, error_response, with_renderer};
-use crate::error::{RenderError, RenderResult, on_rayon};
 use crate::compare::render_difference;
 use crate::composite::{composite_png, decode_snapshot, nearest_snapshot_key};
+use crate::error::{RenderError, RenderResult, on_rayon};
 use crate::png::Palette;
 use crate::query::{RangeQuery, parse_device, parse_segment, resolve_page};
 use crate::render::{HeatmapKind, HeatmapRequest, page_size, render_segment_image};
@@ -191,9 +192,27 @@ async fn heatmap(
 ) -> RenderResult<Response> {
     checked_site(site)?;
     let plan = HeatmapPlan::parse(query)?;
-    let request = plan.request.clone();
+    let mut request = plan.request.clone();
     let page = required_page(renderer, site, &plan.days, &plan.key).await?;
     let mut fingerprint = vec![page.fingerprint];
+    let snapshot = if plan.composite {
+        let wanted_width = page_size(&request.segment_of(&page.agg), request.width_px).0;
+        let key = nearest_snapshot_key(&renderer.store, site, &plan.key, wanted_width)
+            .await?
+            .ok_or_else(|| {
+                RenderError::NotFound(format!(
+                    "no screenshot of page {} of site {site}: take one with `heatpipe snapshot`",
+                    plan.key
+                ))
+            })?;
+        // The overlay is drawn at the screenshot's layout width, so both share coordinates.
+        request.width_px = snapshot_width(&key);
+        let bytes = renderer.store.get(&key).await?;
+        fingerprint.push(xxhash_rust::xxh3::xxh3_64(&bytes));
+        Some((key, bytes))
+    } else {
+        None
+    };
     let drawing = match &plan.comparison {
         None => Drawing::Single(request.segment_of(&page.agg)),
         Some(Comparison::Segments(a, b)) => {
@@ -207,35 +226,20 @@ async fn heatmap(
         Some(Comparison::Range(days)) => {
             let other = required_page(renderer, site, days, &plan.key).await?;
             fingerprint.push(other.fingerprint);
-            Drawing::Difference(request.segment_of(&page.agg), request.segment_of(&other.agg))
+            Drawing::Difference(
+                request.segment_of(&page.agg),
+                request.segment_of(&other.agg),
+            )
         }
-    };
-    let width_px = match &drawing {
-        Drawing::Single(segment) => page_size(segment, request.width_px).0,
-        Drawing::Difference(a, b) => {
-            page_size(a, request.width_px).0.max(page_size(b, request.width_px).0)
-        }
-    };
-    let snapshot = if plan.composite {
-        let key = nearest_snapshot_key(&renderer.store, site, &plan.key, width_px)
-            .await?
-            .ok_or_else(|| {
-                RenderError::NotFound(format!(
-                    "no screenshot of page {} of site {site}: take one with `heatpipe snapshot`",
-                    plan.key
-                ))
-            })?;
-        let bytes = renderer.store.get(&key).await?;
-        fingerprint.push(xxhash_rust::xxh3::xxh3_64(&bytes));
-        Some((key, bytes))
-    } else {
-        None
     };
     let etag = format!(
         "\"{:016x}\"",
         xxhash_rust::xxh3::xxh3_64(
-            format!("{fingerprint:?}|{request:?}|{:?}|{}", plan.comparison, plan.composite)
-                .as_bytes()
+            format!(
+                "{fingerprint:?}|{request:?}|{:?}|{}",
+                plan.comparison, plan.composite
+            )
+            .as_bytes()
         )
     );
     if if_none_match.is_some_and(|tags| tags.split(',').any(|tag| tag.trim() == etag)) {

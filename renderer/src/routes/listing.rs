@@ -177,7 +177,9 @@ async fn sessions(
     let frustration = parse_frustration(query.frustration.as_deref())?;
     let tags = parse_segment(query.tag.as_deref())?;
     let min_duration_ms = query.min_duration.unwrap_or(0).saturating_mul(1000);
-    let max_duration_ms = query.max_duration.map_or(u64::MAX, |s| s.saturating_mul(1000));
+    let max_duration_ms = query
+        .max_duration
+        .map_or(u64::MAX, |s| s.saturating_mul(1000));
     let limit = query
         .limit
         .unwrap_or(renderer.config.max_sessions_listed)
