@@ -3,8 +3,6 @@
 //! the store holds exactly those clicks at the right page coordinates, the scroll depth reached,
 //! and the tag the page set.
 
-use std::path::Path;
-use std::process::Command;
 use std::sync::Arc;
 
 use heatpipe::config::Config;
@@ -13,20 +11,8 @@ use heatpipe_core::chunk::decode_chunk;
 use heatpipe_core::event::Stream;
 use heatpipe_core::keys::raw_day_prefix;
 use heatpipe_core::store::{LocalStore, ObjectStore};
-use serde_json::Value;
 
-/// Installs playwright-core beside the script if it is not there yet.
-fn ensure_node_modules(folder: &Path) {
-    if folder.join("node_modules/playwright-core").exists() {
-        return;
-    }
-    let status = Command::new("npm")
-        .args(["ci", "--silent"])
-        .current_dir(folder)
-        .status()
-        .expect("npm is installed");
-    assert!(status.success(), "npm ci in {} failed", folder.display());
-}
+mod common;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn tracker_records_real_clicks_scrolls_and_tags_in_chromium() {
@@ -48,25 +34,7 @@ async fn tracker_records_real_clicks_scrolls_and_tags_in_chromium() {
     .await
     .expect("server");
 
-    let browser_folder = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/browser");
-    ensure_node_modules(&browser_folder);
-    let url = server.url();
-    let output = tokio::task::spawn_blocking(move || {
-        Command::new("node")
-            .arg("tracker.mjs")
-            .arg(url)
-            .current_dir(browser_folder)
-            .output()
-    })
-    .await
-    .expect("join")
-    .expect("node runs");
-    assert!(
-        output.status.success(),
-        "browser script failed: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    let done: Value = serde_json::from_slice(&output.stdout).expect("script prints JSON");
+    let done = common::run_script("tracker.mjs", vec![server.url()]).await;
     server.shutdown().await;
 
     let session = done["session"].as_str().expect("session id");

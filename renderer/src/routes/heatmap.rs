@@ -180,8 +180,8 @@ async fn required_page(
 
 /// The data an image is drawn from: one segment, or the two sides of a comparison.
 enum Drawing {
-    Single(SegmentAgg),
-    Difference(SegmentAgg, SegmentAgg),
+    Single(Box<SegmentAgg>),
+    Difference(Box<SegmentAgg>, Box<SegmentAgg>),
 }
 
 async fn heatmap(
@@ -214,21 +214,21 @@ async fn heatmap(
         None
     };
     let drawing = match &plan.comparison {
-        None => Drawing::Single(request.segment_of(&page.agg)),
+        None => Drawing::Single(Box::new(request.segment_of(&page.agg))),
         Some(Comparison::Segments(a, b)) => {
             let side = |pair: &(String, String)| {
                 let mut side = request.clone();
                 side.segment.push(pair.clone());
                 side.segment_of(&page.agg)
             };
-            Drawing::Difference(side(a), side(b))
+            Drawing::Difference(Box::new(side(a)), Box::new(side(b)))
         }
         Some(Comparison::Range(days)) => {
             let other = required_page(renderer, site, days, &plan.key).await?;
             fingerprint.push(other.fingerprint);
             Drawing::Difference(
-                request.segment_of(&page.agg),
-                request.segment_of(&other.agg),
+                Box::new(request.segment_of(&page.agg)),
+                Box::new(request.segment_of(&other.agg)),
             )
         }
     };

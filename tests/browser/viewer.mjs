@@ -1,0 +1,83 @@
+// Drives the viewer in real headless Chromium on a processed demo dataset.
+//   node viewer.mjs http://127.0.0.1:PORT SCREENSHOT_FOLDER
+// Heatmaps: picks the demo page and reads, from the overlay's own pixels, the colour over the
+// most clicked element (located in the live page inside the viewer's frame). Replay: opens the
+// session with the most clicks, lets it play, then jumps to a click and to the end. Prints JSON
+// for the Rust test to check against the stored data; saves a screenshot of each step.
+import { chromium } from 'playwright-core';
+
+const [base, shots] = process.argv.slice(2);
+const browser = await chromium.launch({
+  executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+});
+const result = {};
+try {
+  const page = await browser.newPage({ viewport: { width: 1600, height: 1000 } });
+  page.on('pageerror', (err) => { result.page_errors = (result.page_errors || []).concat(String(err)); });
+  await page.goto(`${base}/?site=demo`);
+  await page.waitForSelector('#pages li');
+  await page.locator('#pages li .title').filter({ hasText: /\/demo\/$/ }).click();
+  await page.waitForFunction(() => {
+    const img = document.getElementById('overlay');
+    return img.complete && img.naturalWidth > 0 && document.getElementById('canvas').dataset.ready === img.src.replace(location.origin, '');
+  });
+  await page.waitForSelector('#elements tbody tr');
+  // The overlay's pixel over the centre of the top element, and how much of the overlay is clear.
+  result.heatmap = await page.evaluate(() => {
+    const img = document.getElementById('overlay');
+    const frame = document.getElementById('page-frame');
+    const topSelector = document.querySelector('#elements tbody tr td').textContent;
+    const element = frame.contentDocument.querySelector(topSelector);
+    const rect = element.getBoundingClientRect();
+    const x = Math.round(rect.left + rect.width / 2), y = Math.round(rect.top + rect.height / 2);
+    const canvas = document.createElement('canvas');
+    canvas.width = img.naturalWidth; canvas.height = img.naturalHeight;
+    const ctx = canvas.getContext('2d');
+    ctx.drawImage(img, 0, 0);
+    const at = Array.from(ctx.getImageData(x, y, 1, 1).data);
+    const all = ctx.getImageData(0, 0, canvas.width, canvas.height).data;
+    let clear = 0;
+    for (let i = 3; i < all.length; i += 4) if (all[i] === 0) clear++;
+    return { top_selector: topSelector, x, y, rgba: at, clear_share: clear / (all.length / 4),
+             width: img.naturalWidth, frame_width: frame.clientWidth };
+  });
+  await page.screenshot({ path: `${shots}/viewer-heatmap.png` });
+
+  await page.click('#tab-sessions');
+  await page.waitForSelector('#sessions li');
+  const sessions = await page.evaluate(() => fetch(window.heatpipe.api('sessions', { limit: 1000 })).then((r) => r.json()));
+  const busiest = sessions.slice().sort((a, b) => b.clicks - a.clicks || a.id.localeCompare(b.id))[0];
+  await page.locator(`#sessions li[data-session="${busiest.id}"]`).click();
+  await page.waitForFunction(() => window.heatpipe.player.timeline && window.heatpipe.player.playing);
+  await page.selectOption('#speed', '8');
+  const t0 = await page.evaluate(() => window.heatpipe.player.t);
+  await page.waitForTimeout(1500);
+  const t1 = await page.evaluate(() => window.heatpipe.player.t);
+  const click = await page.evaluate(() => {
+    const p = window.heatpipe.player;
+    p.pause();
+    const c = p.timeline.events.find((e) => e.kind === 'click');
+    p.seek(c.t + 100);
+    const layer = document.getElementById('replay-layer').getContext('2d');
+    // The ripple is a ring of radius about 12 px around the click, 100 ms after it.
+    let ring = 0;
+    for (let a = 0; a < 16; a++) {
+      const px = Math.round(c.x + 12 * Math.cos(a * Math.PI / 8)), py = Math.round(c.y + 12 * Math.sin(a * Math.PI / 8));
+      if (layer.getImageData(px, py, 1, 1).data[3] > 0) ring++;
+    }
+    const centre = layer.getImageData(Math.round(c.x), Math.round(c.y), 1, 1).data[3];
+    return { t: c.t, x: c.x, y: c.y, ring_pixels: ring, centre_alpha: centre };
+  });
+  await page.screenshot({ path: `${shots}/viewer-replay.png` });
+  const end = await page.evaluate(() => {
+    const p = window.heatpipe.player;
+    p.seek(p.timeline.duration_ms);
+    return { shown: Number(document.getElementById('clicks-shown').dataset.count), clock: document.getElementById('clock').textContent,
+             markers: p.timeline.markers.length, marker_items: document.querySelectorAll('#markers li').length };
+  });
+  result.replay = { session: busiest.id, listed_clicks: busiest.clicks, t0, t1, click, end };
+} finally {
+  await browser.close();
+}
+console.log(JSON.stringify(result));

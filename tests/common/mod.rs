@@ -1,0 +1,53 @@
+//! Helpers shared by the browser tests: the playwright-core folder and running its scripts.
+// Each test binary uses some of them.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// `tests/browser/`, with playwright-core installed (by `npm ci`) if it is not there yet.
+pub fn browser_folder() -> PathBuf {
+    let folder = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/browser");
+    if !folder.join("node_modules/playwright-core").exists() {
+        let status = Command::new("npm")
+            .args(["ci", "--silent"])
+            .current_dir(&folder)
+            .status()
+            .expect("npm is installed");
+        assert!(status.success(), "npm ci in {} failed", folder.display());
+    }
+    folder
+}
+
+/// Runs `node SCRIPT ARGS…` in `tests/browser/` off the async runtime and returns the JSON it
+/// prints; fails the test with the script's stderr if it fails.
+pub async fn run_script(script: &str, args: Vec<String>) -> serde_json::Value {
+    let folder = browser_folder();
+    let script = script.to_owned();
+    let output = tokio::task::spawn_blocking(move || {
+        Command::new("node")
+            .arg(script)
+            .args(args)
+            .current_dir(folder)
+            .output()
+    })
+    .await
+    .expect("join")
+    .expect("node runs");
+    assert!(
+        output.status.success(),
+        "browser script failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    serde_json::from_slice(&output.stdout).expect("script prints JSON")
+}
+
+/// Where the browser tests keep their screenshots: `target/browser-screenshots/`.
+pub fn screenshot_folder() -> PathBuf {
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("target"));
+    let folder = target.join("browser-screenshots");
+    std::fs::create_dir_all(&folder).expect("screenshot folder");
+    folder
+}
