@@ -72,6 +72,8 @@ pub struct Renderer {
     pub store: Arc<dyn ObjectStore>,
     pub config: RendererConfig,
     png_cache: Mutex<PngCache>,
+    /// Decoded session indexes, for `sessions` and `timeline`.
+    pub session_indexes: data::SessionIndexCache,
 }
 
 impl Renderer {
@@ -80,6 +82,7 @@ impl Renderer {
             store,
             config,
             png_cache: Mutex::new(PngCache::default()),
+            session_indexes: data::SessionIndexCache::default(),
         })
     }
 

@@ -111,12 +111,16 @@ async fn main() -> anyhow::Result<()> {
         segment.click_grid.add(x, y);
     }
     let mut page = PageAgg::new("https://bench.example/".into(), PAGE_KEY.into());
-    page.segments.insert("device=desktop".into(), segment.clone());
+    page.segments
+        .insert("device=desktop".into(), segment.clone());
     let folder = tempfile::tempdir()?;
     let store: Arc<dyn ObjectStore> = Arc::new(LocalStore::open(folder.path())?);
     let date = chrono::Utc::now().date_naive();
     store
-        .put(&page_agg_key(SITE, date, PAGE_KEY), Bytes::from(page.encode()?))
+        .put(
+            &page_agg_key(SITE, date, PAGE_KEY),
+            Bytes::from(page.encode()?),
+        )
         .await?;
 
     // In process: drawing and encoding, without HTTP or the store.
@@ -131,7 +135,9 @@ async fn main() -> anyhow::Result<()> {
         encode.push(start.elapsed().as_secs_f64() * 1e3);
     }
 
-    let query = format!("/api/sites/{SITE}/heatmap.png?page={PAGE_KEY}&from={date}&to={date}&kind=click&radius={RADIUS}");
+    let query = format!(
+        "/api/sites/{SITE}/heatmap.png?page={PAGE_KEY}&from={date}&to={date}&kind=click&radius={RADIUS}"
+    );
     let cold_url = format!("{}{query}", serve(store.clone(), 0).await?);
     let cached_url = format!("{}{query}", serve(store.clone(), 64).await?);
     let (cold, png_bytes) = time_gets(&cold_url, iterations).await?;
@@ -171,14 +177,23 @@ async fn main() -> anyhow::Result<()> {
     let peer: serde_json::Value = serde_json::from_slice(&output.stdout)?;
     let peer_ms = peer["p50_ms"].as_f64().context("p50_ms")?;
 
-    println!("{count} clicks on a {WIDTH} × {HEIGHT} page, radius {RADIUS} px, p50 of {iterations} runs");
-    println!("  heatpipe in process: draw {:.1} ms + PNG encode {:.1} ms", p50(draw), p50(encode));
+    println!(
+        "{count} clicks on a {WIDTH} × {HEIGHT} page, radius {RADIUS} px, p50 of {iterations} runs"
+    );
+    println!(
+        "  heatpipe in process: draw {:.1} ms + PNG encode {:.1} ms",
+        p50(draw),
+        p50(encode)
+    );
     println!("  heatpipe over HTTP, cold:   {cold:.1} ms ({png_bytes} bytes of PNG)");
     println!("  heatpipe over HTTP, cached: {cached:.2} ms");
     println!(
         "  heatmap.js in Chromium (canvas + PNG): {peer_ms:.1} ms ({} bytes of PNG)",
         peer["png_bytes"]
     );
-    println!("  heatpipe cold is {:.1}× faster than heatmap.js", peer_ms / cold);
+    println!(
+        "  heatpipe cold is {:.1}× faster than heatmap.js",
+        peer_ms / cold
+    );
     Ok(())
 }

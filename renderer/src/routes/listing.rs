@@ -184,9 +184,11 @@ async fn sessions(
         .limit
         .unwrap_or(renderer.config.max_sessions_listed)
         .min(renderer.config.max_sessions_listed);
-    let mut rows: Vec<SessionRow> = data::load_sessions(&renderer.store, site, &days)
-        .await?
-        .into_iter()
+    let indexes =
+        data::load_session_indexes(&renderer.store, &renderer.session_indexes, site, &days).await?;
+    let mut rows: Vec<SessionRow> = indexes
+        .iter()
+        .flat_map(|(date, index)| index.sessions.iter().map(move |s| (*date, s)))
         .filter(|(_, s)| (min_duration_ms..=max_duration_ms).contains(&s.duration_ms))
         .filter(|(_, s)| device.is_none_or(|d| s.device == d))
         .filter(|(_, s)| {
@@ -202,7 +204,7 @@ async fn sessions(
                 .is_none_or(|key| s.page_views.iter().any(|v| &v.key == key))
         })
         .map(|(date, s)| SessionRow {
-            id: s.id,
+            id: s.id.clone(),
             date: date.to_string(),
             started_at: s.started_at_ms,
             duration_ms: s.duration_ms,
@@ -210,8 +212,8 @@ async fn sessions(
             clicks: s.num_clicks,
             moves: s.num_moves,
             scrolls: s.num_scrolls,
-            pages: s.page_views.into_iter().map(|v| v.url).collect(),
-            tags: s.tags,
+            pages: s.page_views.iter().map(|v| v.url.clone()).collect(),
+            tags: s.tags.clone(),
             frustration: s.frustration,
         })
         .collect();
@@ -262,17 +264,24 @@ async fn timeline(
         }
         .days()?,
     };
-    let (date, summary) = data::load_sessions(&renderer.store, site, &days)
-        .await?
-        .into_iter()
-        .rev()
-        .find(|(_, s)| s.id == session)
-        .ok_or_else(|| {
-            RenderError::NotFound(format!(
-                "no session {session:?} of site {site} from {} to {}",
-                days[0],
-                days[days.len() - 1]
-            ))
-        })?;
+    let (date, summary) =
+        data::load_session_indexes(&renderer.store, &renderer.session_indexes, site, &days)
+            .await?
+            .iter()
+            .rev()
+            .find_map(|(date, index)| {
+                index
+                    .sessions
+                    .iter()
+                    .find(|s| s.id == session)
+                    .map(|s| (*date, s.clone()))
+            })
+            .ok_or_else(|| {
+                RenderError::NotFound(format!(
+                    "no session {session:?} of site {site} from {} to {}",
+                    days[0],
+                    days[days.len() - 1]
+                ))
+            })?;
     build_timeline(&renderer.store, date, summary).await
 }
