@@ -147,7 +147,7 @@ async fn render_writes_every_overlay_and_composite_to_s3() {
     assert_eq!(composite.width(), 1200);
     let pixels: Vec<[u8; 3]> = composite.pixels().map(|p| p.0).collect();
     assert!(
-        pixels.iter().any(|p| *p == GREY),
+        pixels.contains(&GREY),
         "the screenshot shows through"
     );
     assert!(
