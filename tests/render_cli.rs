@@ -146,10 +146,7 @@ async fn render_writes_every_overlay_and_composite_to_s3() {
         .to_rgb8();
     assert_eq!(composite.width(), 1200);
     let pixels: Vec<[u8; 3]> = composite.pixels().map(|p| p.0).collect();
-    assert!(
-        pixels.contains(&GREY),
-        "the screenshot shows through"
-    );
+    assert!(pixels.contains(&GREY), "the screenshot shows through");
     assert!(
         pixels.iter().any(|p| p[0] > 150 && p[0] > p[2]),
         "hot spots are drawn"

@@ -3,36 +3,16 @@
 //! the store holds exactly those clicks at the right page coordinates, the scroll depth reached,
 //! and the tag the page set.
 
-use std::sync::Arc;
-
-use heatpipe::config::Config;
-use heatpipe::server::{ServeOptions, ServerHandle};
 use heatpipe_core::chunk::decode_chunk;
 use heatpipe_core::event::Stream;
 use heatpipe_core::keys::raw_day_prefix;
-use heatpipe_core::store::{LocalStore, ObjectStore};
 
 mod common;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn tracker_records_real_clicks_scrolls_and_tags_in_chromium() {
     let folder = tempfile::tempdir().expect("tempdir");
-    let store: Arc<dyn ObjectStore> =
-        Arc::new(LocalStore::open(folder.path().join("store")).expect("store"));
-    let mut config = Config {
-        process_every_s: 0,
-        ..Config::default()
-    };
-    config.collector.wal_dir = folder.path().join("wal");
-    let server = ServerHandle::start(
-        store.clone(),
-        config,
-        ServeOptions {
-            demo_site: Some("demo".into()),
-        },
-    )
-    .await
-    .expect("server");
+    let (server, store, _) = common::demo_server(folder.path()).await;
 
     let done = common::run_script("tracker.mjs", vec![server.url()]).await;
     server.shutdown().await;

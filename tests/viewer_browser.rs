@@ -7,16 +7,12 @@
 
 mod common;
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
-use heatpipe::config::Config;
-use heatpipe::server::{ServeOptions, ServerHandle};
 use heatpipe_core::keys::{date_start_ms, snapshot_key};
 use heatpipe_core::page::page_key;
 use heatpipe_core::session::SessionIndex;
-use heatpipe_core::store::{LocalStore, ObjectStore};
 use heatpipe_fixtures::{TrafficSpec, generate_traffic, write_chunks};
 use heatpipe_processor::process_day;
 use heatpipe_renderer::snapshot::{SnapshotOptions, capture};
@@ -24,22 +20,7 @@ use heatpipe_renderer::snapshot::{SnapshotOptions, capture};
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn viewer_draws_heatmaps_over_the_page_and_replays_sessions_in_chromium() {
     let folder = tempfile::tempdir().expect("tempdir");
-    let store: Arc<dyn ObjectStore> =
-        Arc::new(LocalStore::open(folder.path().join("store")).expect("store"));
-    let mut config = Config {
-        process_every_s: 0,
-        ..Config::default()
-    };
-    config.collector.wal_dir = folder.path().join("wal");
-    let server = ServerHandle::start(
-        store.clone(),
-        config.clone(),
-        ServeOptions {
-            demo_site: Some("demo".into()),
-        },
-    )
-    .await
-    .expect("server");
+    let (server, store, config) = common::demo_server(folder.path()).await;
     let origin = server.url();
     let today = chrono::Utc::now().date_naive();
     let start = date_start_ms(today);

@@ -153,6 +153,21 @@ impl Stream {
         self.moves.len() + self.clicks.len() + self.scrolls.len() + self.resizes.len()
     }
 
+    /// Returns the time of the stream's first event (each list is in time order), or 0 if it
+    /// has none.
+    pub fn first_t_ms(&self) -> u32 {
+        [
+            self.moves.first().map(|e| e.t_ms),
+            self.clicks.first().map(|e| e.t_ms),
+            self.scrolls.first().map(|e| e.t_ms),
+            self.resizes.first().map(|e| e.t_ms),
+        ]
+        .into_iter()
+        .flatten()
+        .min()
+        .unwrap_or(0)
+    }
+
     /// Returns the time of the stream's last event, or 0 if it has none.
     pub fn last_t_ms(&self) -> u32 {
         let moves = self.moves.iter().map(|e| e.t_ms);

@@ -93,6 +93,22 @@ impl ViewActivity<'_> {
     }
 }
 
+/// Returns the times at which the document's height changed, from (time, height) samples in
+/// time order (one per batch): the page changes a dead click looks for.
+pub fn height_changes(heights: &[(u32, u32)]) -> Vec<u32> {
+    heights
+        .windows(2)
+        .filter(|w| w[0].1 != w[1].1)
+        .map(|w| w[1].0)
+        .collect()
+}
+
+/// When a view that started at `view_start_ms` was left for the next one (Unix ms), in ms since
+/// the view started.
+pub fn left_at_ms(view_start_ms: i64, next_start_ms: Option<i64>) -> Option<u32> {
+    next_start_ms.map(|next| u32::try_from((next - view_start_ms).max(0)).unwrap_or(u32::MAX))
+}
+
 /// Finds rage clicks: maximal runs of at least [`RAGE_MIN_CLICKS`] clicks, each within
 /// [`RAGE_WINDOW_MS`] and [`RAGE_RADIUS_PX`] of the run's first click. Runs do not overlap.
 pub fn rage_bursts(clicks: &[ClickAt]) -> Vec<Range<usize>> {

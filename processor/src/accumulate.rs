@@ -195,19 +195,6 @@ fn click_records(stream: &Stream) -> impl Iterator<Item = ClickRecord> + '_ {
     })
 }
 
-fn first_event_ms(stream: &Stream) -> u32 {
-    [
-        stream.moves.first().map(|e| e.t_ms),
-        stream.clicks.first().map(|e| e.t_ms),
-        stream.scrolls.first().map(|e| e.t_ms),
-        stream.resizes.first().map(|e| e.t_ms),
-    ]
-    .into_iter()
-    .flatten()
-    .min()
-    .unwrap_or(0)
-}
-
 impl PageViewAcc {
     /// A page view as its first-seen batch shows it.
     fn start(stream: &Stream, page_key: String, segment: String) -> Self {
@@ -229,7 +216,7 @@ impl PageViewAcc {
             moves: stream.moves.len() as u64,
             clicks: click_records(stream).collect(),
             scrolls: stream.scrolls.iter().map(|s| (s.t_ms, s.y)).collect(),
-            heights: vec![(first_event_ms(stream), page.document_height_px)],
+            heights: vec![(stream.first_t_ms(), page.document_height_px)],
         }
     }
 
@@ -252,7 +239,7 @@ impl PageViewAcc {
         self.scrolls
             .extend(stream.scrolls.iter().map(|s| (s.t_ms, s.y)));
         self.heights
-            .push((first_event_ms(stream), page.document_height_px));
+            .push((stream.first_t_ms(), page.document_height_px));
     }
 }
 

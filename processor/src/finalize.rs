@@ -12,7 +12,9 @@ use heatpipe_core::agg::{
 use heatpipe_core::session::{
     BlockRef, Frustration, PageViewSummary, SessionIndex, SessionSummary,
 };
-use heatpipe_core::signals::{ClickAt, ViewActivity, ViewSignals, ViewVisit, quick_backs};
+use heatpipe_core::signals::{
+    ClickAt, ViewActivity, ViewSignals, ViewVisit, height_changes, left_at_ms, quick_backs,
+};
 
 use crate::accumulate::{DayPartial, FastMap, PageViewAcc};
 
@@ -141,15 +143,8 @@ fn finish_views(views: Vec<PageViewAcc>) -> Vec<FinishedView> {
                     y: c.y,
                 })
                 .collect();
-            let changes_ms: Vec<u32> = view
-                .heights
-                .windows(2)
-                .filter(|w| w[0].1 != w[1].1)
-                .map(|w| w[1].0)
-                .collect();
-            let left_at_ms = next_start.map(|start| {
-                u32::try_from((start - view.started_at_ms).max(0)).unwrap_or(u32::MAX)
-            });
+            let changes_ms = height_changes(&view.heights);
+            let left_at_ms = left_at_ms(view.started_at_ms, next_start);
             let signals = ViewActivity {
                 clicks: &clicks,
                 scrolls: &view.scrolls,

@@ -1,9 +1,37 @@
-//! Helpers shared by the browser tests: the playwright-core folder and running its scripts.
+//! Helpers shared by the browser tests: a demo server, the playwright-core folder and running
+//! its scripts.
 // Each test binary uses some of them.
 #![allow(dead_code)]
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::sync::Arc;
+
+use heatpipe::config::Config;
+use heatpipe::server::{ServeOptions, ServerHandle};
+use heatpipe_core::store::{LocalStore, ObjectStore};
+
+/// A demo server (collector, read API, demo site; no periodic processing) on 127.0.0.1 over a
+/// local store in `folder`; returns it with its store and configuration.
+pub async fn demo_server(folder: &Path) -> (ServerHandle, Arc<dyn ObjectStore>, Config) {
+    let store: Arc<dyn ObjectStore> =
+        Arc::new(LocalStore::open(folder.join("store")).expect("store"));
+    let mut config = Config {
+        process_every_s: 0,
+        ..Config::default()
+    };
+    config.collector.wal_dir = folder.join("wal");
+    let server = ServerHandle::start(
+        store.clone(),
+        config.clone(),
+        ServeOptions {
+            demo_site: Some("demo".into()),
+        },
+    )
+    .await
+    .expect("server");
+    (server, store, config)
+}
 
 /// `tests/browser/`, with playwright-core installed (by `npm ci`) if it is not there yet.
 pub fn browser_folder() -> PathBuf {

@@ -10,11 +10,10 @@ use serde::{Deserialize, Serialize};
 use warp::Filter;
 use warp::reply::Response;
 
-use super::{checked_site, json_or_error, with_renderer};
-use crate::error::{RenderError, RenderResult};
-use crate::query::{RangeQuery, parse_device, parse_segment, resolve_page};
-use crate::render::{HeatmapKind, HeatmapRequest};
-use crate::{Renderer, data};
+use super::{json_or_error, page_segment, with_renderer};
+use crate::Renderer;
+use crate::error::RenderResult;
+use crate::query::RangeQuery;
 
 /// Most elements one request lists.
 const MAX_ELEMENTS_LISTED: usize = 256;
@@ -64,22 +63,19 @@ async fn elements(
     query: &ElementsQuery,
     renderer: &Renderer,
 ) -> RenderResult<Vec<ElementRow>> {
-    checked_site(site)?;
-    let days = RangeQuery {
+    let range = RangeQuery {
         from: query.from.clone(),
         to: query.to.clone(),
-    }
-    .days()?;
-    let key = resolve_page(query.page.as_deref())?;
-    let page = data::load_page(&renderer.store, site, &days, &key)
-        .await?
-        .ok_or_else(|| RenderError::NotFound(format!("no data for page {key} in that range")))?;
-    let segment = HeatmapRequest {
-        device: parse_device(query.device.as_deref())?,
-        segment: parse_segment(query.segment.as_deref())?,
-        ..HeatmapRequest::new(HeatmapKind::Click)
-    }
-    .segment_of(&page.agg);
+    };
+    let (_, segment) = page_segment(
+        renderer,
+        site,
+        range,
+        query.page.as_deref(),
+        query.device.as_deref(),
+        query.segment.as_deref(),
+    )
+    .await?;
     let total_clicks = segment.clicks.max(1) as f64;
     let mut rows: Vec<ElementRow> = segment
         .elements

@@ -13,14 +13,14 @@ use warp::http::{HeaderValue, StatusCode};
 use warp::reply::Response;
 use warp::{Filter, Reply};
 
-use super::{checked_site, error_response, with_renderer};
+use super::{checked_site, error_response, required_page, with_renderer};
+use crate::Renderer;
 use crate::compare::render_difference;
 use crate::composite::{composite_png, decode_snapshot, nearest_snapshot_key};
 use crate::error::{RenderError, RenderResult, on_rayon};
 use crate::png::Palette;
 use crate::query::{RangeQuery, parse_device, parse_segment, resolve_page};
 use crate::render::{HeatmapKind, HeatmapRequest, page_size, render_segment_image};
-use crate::{Renderer, data};
 
 #[derive(Debug, Clone, Default, Deserialize)]
 pub struct HeatmapQuery {
@@ -158,24 +158,6 @@ fn parse_comparison(query: &HeatmapQuery) -> RenderResult<Option<Comparison>> {
         ))),
         (None, false) => Ok(None),
     }
-}
-
-/// Loads page `key` over `days`, or says there is none.
-async fn required_page(
-    renderer: &Renderer,
-    site: &str,
-    days: &[NaiveDate],
-    key: &str,
-) -> RenderResult<data::PageOverRange> {
-    data::load_page(&renderer.store, site, days, key)
-        .await?
-        .ok_or_else(|| {
-            RenderError::NotFound(format!(
-                "no data for page {key} of site {site} from {} to {}",
-                days[0],
-                days[days.len() - 1]
-            ))
-        })
 }
 
 /// The data an image is drawn from: one segment, or the two sides of a comparison.

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use warp::Filter;
 use warp::reply::Response;
 
-use super::{checked_site, json_or_error, with_renderer};
+use super::{checked_site, json_or_error, page_segment, with_renderer};
 use crate::error::{RenderError, RenderResult};
 use crate::query::{RangeQuery, parse_device, parse_frustration, parse_segment, resolve_page};
 use crate::scroll_map::{ScrollDepthReport, scroll_depth_report};
@@ -83,26 +83,22 @@ async fn scroll_depth(
     query: &ScrollDepthQuery,
     renderer: &Renderer,
 ) -> RenderResult<ScrollDepthAnswer> {
-    checked_site(site)?;
-    let days = RangeQuery {
+    let range = RangeQuery {
         from: query.from.clone(),
         to: query.to.clone(),
-    }
-    .days()?;
-    let key = resolve_page(query.page.as_deref())?;
-    let device = parse_device(query.device.as_deref())?;
-    let page = data::load_page(&renderer.store, site, &days, &key)
-        .await?
-        .ok_or_else(|| RenderError::NotFound(format!("no data for page {key} in that range")))?;
-    let segment = crate::render::HeatmapRequest {
-        device,
-        segment: parse_segment(query.segment.as_deref())?,
-        ..crate::render::HeatmapRequest::new(crate::render::HeatmapKind::Scroll)
-    }
-    .segment_of(&page.agg);
+    };
+    let (page, segment) = page_segment(
+        renderer,
+        site,
+        range,
+        query.page.as_deref(),
+        query.device.as_deref(),
+        query.segment.as_deref(),
+    )
+    .await?;
     Ok(ScrollDepthAnswer {
-        url: page.agg.url,
-        key: page.agg.key,
+        url: page.url,
+        key: page.key,
         report: scroll_depth_report(&segment.scroll),
     })
 }

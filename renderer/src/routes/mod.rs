@@ -14,13 +14,17 @@ pub mod viewer;
 
 use std::sync::Arc;
 
+use chrono::NaiveDate;
+use heatpipe_core::agg::{PageAgg, SegmentAgg};
 use heatpipe_core::keys::validate_site;
 use serde::Serialize;
 use warp::reply::Response;
 use warp::{Filter, Reply};
 
-use crate::Renderer;
 use crate::error::{RenderError, RenderResult};
+use crate::query::{RangeQuery, parse_device, parse_segment, resolve_page};
+use crate::render::{HeatmapKind, HeatmapRequest};
+use crate::{Renderer, data};
 
 /// Returns the JSON error response of `err`.
 pub fn error_response(err: &RenderError) -> Response {
@@ -49,4 +53,45 @@ pub fn with_renderer(
     renderer: Arc<Renderer>,
 ) -> impl Filter<Extract = (Arc<Renderer>,), Error = std::convert::Infallible> + Clone {
     warp::any().map(move || renderer.clone())
+}
+
+/// Loads page `key` over `days`, or says there is none.
+pub async fn required_page(
+    renderer: &Renderer,
+    site: &str,
+    days: &[NaiveDate],
+    key: &str,
+) -> RenderResult<data::PageOverRange> {
+    data::load_page(&renderer.store, site, days, key)
+        .await?
+        .ok_or_else(|| {
+            RenderError::NotFound(format!(
+                "no data for page {key} of site {site} from {} to {}",
+                days[0],
+                days[days.len() - 1]
+            ))
+        })
+}
+
+/// Loads the page named by `page` over `range` and sums the segments `device` and `segment`
+/// pick: the common start of the per-page JSON endpoints.
+pub async fn page_segment(
+    renderer: &Renderer,
+    site: &str,
+    range: RangeQuery,
+    page: Option<&str>,
+    device: Option<&str>,
+    segment: Option<&str>,
+) -> RenderResult<(PageAgg, SegmentAgg)> {
+    checked_site(site)?;
+    let days = range.days()?;
+    let key = resolve_page(page)?;
+    let request = HeatmapRequest {
+        device: parse_device(device)?,
+        segment: parse_segment(segment)?,
+        ..HeatmapRequest::new(HeatmapKind::Click)
+    };
+    let page = required_page(renderer, site, &days, &key).await?;
+    let segment = request.segment_of(&page.agg);
+    Ok((page.agg, segment))
 }

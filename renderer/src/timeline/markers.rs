@@ -4,7 +4,8 @@
 //! [`heatpipe_core::signals`], the same rules the processor counts in the session index.
 
 use heatpipe_core::signals::{
-    ClickAt, ViewActivity, ViewVisit, quick_backs, rage_bursts, scroll_reversals,
+    ClickAt, ViewActivity, ViewVisit, height_changes, left_at_ms, quick_backs, rage_bursts,
+    scroll_reversals,
 };
 use serde::Serialize;
 
@@ -129,14 +130,8 @@ fn at(view: &ViewEvents, t_ms: u32, kind: MarkerKind) -> Marker {
 
 fn view_markers(view: &ViewEvents, next_offset_ms: Option<i64>, out: &mut Vec<Marker>) {
     let clicks: Vec<ClickAt> = view.clicks.iter().map(|(click, _)| *click).collect();
-    let changes_ms: Vec<u32> = view
-        .heights
-        .windows(2)
-        .filter(|w| w[0].1 != w[1].1)
-        .map(|w| w[1].0)
-        .collect();
-    let left_at_ms = next_offset_ms
-        .map(|next| u32::try_from((next - view.offset_ms).max(0)).unwrap_or(u32::MAX));
+    let changes_ms = height_changes(&view.heights);
+    let left_at_ms = left_at_ms(view.offset_ms, next_offset_ms);
     let signals = ViewActivity {
         clicks: &clicks,
         scrolls: &view.scrolls,

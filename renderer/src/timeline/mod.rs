@@ -250,17 +250,7 @@ fn add_view_events(view: &mut ViewEvents, stream: &Stream) {
     }));
     view.scrolls
         .extend(stream.scrolls.iter().map(|s| (s.t_ms, s.y)));
-    let first_ms = [
-        stream.moves.first().map(|e| e.t_ms),
-        stream.clicks.first().map(|e| e.t_ms),
-        stream.scrolls.first().map(|e| e.t_ms),
-        stream.resizes.first().map(|e| e.t_ms),
-    ]
-    .into_iter()
-    .flatten()
-    .min()
-    .unwrap_or(0);
     view.heights
-        .push((first_ms, stream.page.document_height_px));
+        .push((stream.first_t_ms(), stream.page.document_height_px));
     view.last_t_ms = view.last_t_ms.max(stream.last_t_ms());
 }
