@@ -50,15 +50,17 @@
     var view = viewAt(t);
     showView(view);
     var end = upperBound(events, t);
-    var cursor = null, scrollY = 0, trail = [], ripples = [], clicks = 0;
+    var cursor = null, scrollY = null, trail = [], ripples = [];
+    var clicks = player.clicksBefore[end];
+    // Walk back from t until everything drawn is found: the view's events all start at view.t.
     for (var i = end - 1; i >= 0; i--) {
       var e = events[i];
-      if (e.kind === 'click') clicks++;
+      if (e.t < view.t || (cursor && scrollY !== null && t - e.t > TRAIL_MS)) break;
       if (e.page_view !== view.index) continue;
       if ((e.kind === 'move' || e.kind === 'click') && !cursor) cursor = e;
       if ((e.kind === 'move' || e.kind === 'click') && t - e.t <= TRAIL_MS) trail.push(e);
       if (e.kind === 'click' && t - e.t <= RIPPLE_MS) ripples.push(e);
-      if (e.kind === 'scroll' && scrollY === 0 && e.t <= t) { scrollY = e.y; }
+      if (e.kind === 'scroll' && scrollY === null) scrollY = e.y;
     }
     var layer = $('replay-layer'), ctx = layer.getContext('2d');
     ctx.clearRect(0, 0, layer.width, layer.height);
@@ -77,7 +79,7 @@
     var dot = $('cursor');
     dot.hidden = !cursor;
     if (cursor) { dot.style.left = cursor.x + 'px'; dot.style.top = cursor.y + 'px'; }
-    $('viewport').scrollTop = Math.round(scrollY * (player.scale || 1));
+    $('viewport').scrollTop = Math.round((scrollY || 0) * (player.scale || 1));
     $('clock').textContent = (t / 1000).toFixed(1) + ' / ' + (timeline.duration_ms / 1000).toFixed(1) + ' s';
     $('clicks-shown').textContent = clicks + (clicks === 1 ? ' click' : ' clicks');
     $('clicks-shown').dataset.count = clicks;
@@ -155,6 +157,9 @@
     hp.getJson(hp.api('sessions/' + encodeURIComponent(session.id) + '/timeline', { date: session.date, device: '' })).then(function (timeline) {
       if (!timeline.page_views.length) { hp.setStatus('This session has no readable events.'); return; }
       player.timeline = timeline; player.t = 0;
+      // clicksBefore[i]: how many of the first i events are clicks.
+      player.clicksBefore = [0];
+      timeline.events.forEach(function (e, i) { player.clicksBefore.push(player.clicksBefore[i] + (e.kind === 'click' ? 1 : 0)); });
       $('overlay').removeAttribute('src'); $('overlay').hidden = true; $('snapshot').hidden = true;
       $('page-frame').hidden = false; $('replay-layer').hidden = false;
       buildTimelineBar(timeline);

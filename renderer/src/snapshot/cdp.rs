@@ -2,6 +2,7 @@
 //! loopback debugging port, send commands to a page session and wait for their answers or for an
 //! event. The browser process is killed when the [`Browser`] is dropped.
 
+use std::collections::VecDeque;
 use std::path::Path;
 use std::process::Stdio;
 use std::time::Duration;
@@ -34,6 +35,8 @@ pub struct Browser {
     child: Child,
     socket: WebSocketStream<MaybeTlsStream<TcpStream>>,
     next_id: u64,
+    /// Events that arrived while waiting for a command's answer, for [`Browser::wait_for`].
+    events: VecDeque<Value>,
     _profile: tempfile::TempDir,
 }
 
@@ -79,6 +82,7 @@ impl Browser {
             child,
             socket,
             next_id: 1,
+            events: VecDeque::new(),
             _profile: profile,
         })
     }
@@ -108,11 +112,29 @@ impl Browser {
                 }
                 return Ok(reply["result"].clone());
             }
+            if reply.get("method").is_some() {
+                self.events.push_back(reply);
+            }
         }
     }
 
-    /// Waits for the event `method` from `session`.
+    /// Forgets the events received so far: [`Browser::wait_for`] then waits for a new one.
+    pub fn forget_events(&mut self) {
+        self.events.clear();
+    }
+
+    /// Waits for the event `method` from `session` (one received since the last
+    /// [`Browser::forget_events`], or a new one).
     pub async fn wait_for(&mut self, session: &str, method: &str) -> Result<Value, SnapshotError> {
+        let wanted =
+            |message: &Value| message["method"] == method && message["sessionId"] == session;
+        if let Some(position) = self.events.iter().position(wanted) {
+            let mut earlier: VecDeque<Value> = self.events.drain(..=position).collect();
+            return Ok(earlier
+                .pop_back()
+                .map_or(Value::Null, |m| m["params"].clone()));
+        }
+        self.events.clear();
         loop {
             let message = self.next_message().await?;
             if message["method"] == method && message["sessionId"] == session {

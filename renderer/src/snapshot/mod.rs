@@ -102,6 +102,8 @@ async fn capture_in(
         )
         .await?;
     set_viewport(browser, &session, options.width_px, VIEWPORT_HEIGHT_PX).await?;
+    // Only the load event of the page navigated to counts, not a late one of about:blank.
+    browser.forget_events();
     let navigated = browser
         .call(page, "Page.navigate", json!({ "url": url }))
         .await?;
