@@ -29,8 +29,69 @@ pub struct DayOutput {
 /// A page view with its events in time order and its signals found.
 struct FinishedView {
     index: u32,
-    view: PageViewAcc,
+    view: Box<PageViewAcc>,
     signals: ViewSignals,
+}
+
+/// A finished session: its summary, its views, and the segment slot of each view.
+struct FinishedSession {
+    summary: SessionSummary,
+    views: Vec<FinishedView>,
+    slots: Vec<Option<usize>>,
+}
+
+/// Numbers every (page, segment) of the day, so views can be sent to their segment from many
+/// threads: `slots[page_key][segment]`, in the order of `pages` and of each page's segments.
+fn segment_slots(pages: &FastMap<String, PageAgg>) -> FastMap<String, FastMap<String, usize>> {
+    let mut next = 0;
+    pages
+        .iter()
+        .map(|(key, page)| {
+            let segments = page
+                .segments
+                .keys()
+                .map(|segment| {
+                    next += 1;
+                    (segment.clone(), next - 1)
+                })
+                .collect();
+            (key.clone(), segments)
+        })
+        .collect()
+}
+
+/// Groups page views by session, each session's views in index order, with its blocks.
+// Boxed views: sorting and grouping a day's million views moves pointers, not whole records.
+#[allow(clippy::vec_box)]
+fn sessions_of(
+    page_views: FastMap<u128, Box<PageViewAcc>>,
+    session_blocks: &mut FastMap<String, Vec<BlockRef>>,
+) -> Vec<(Vec<Box<PageViewAcc>>, Vec<BlockRef>)> {
+    // Sorted by a hash of the session id first: comparing two u64s is cheaper than comparing
+    // ids, and ids are compared only where hashes are equal.
+    let mut views: Vec<(u64, Box<PageViewAcc>)> = page_views
+        .into_values()
+        .collect::<Vec<_>>()
+        .into_par_iter()
+        .map(|view| (xxhash_rust::xxh3::xxh3_64(view.session_id.as_bytes()), view))
+        .collect();
+    views.par_sort_unstable_by(|(hash_a, a), (hash_b, b)| {
+        hash_a
+            .cmp(hash_b)
+            .then_with(|| a.session_id.cmp(&b.session_id))
+            .then(a.index.cmp(&b.index))
+    });
+    let mut sessions: Vec<(Vec<Box<PageViewAcc>>, Vec<BlockRef>)> = Vec::new();
+    for (_, view) in views {
+        match sessions.last_mut() {
+            Some((group, _)) if group[0].session_id == view.session_id => group.push(view),
+            _ => {
+                let blocks = session_blocks.remove(&view.session_id).unwrap_or_default();
+                sessions.push((vec![view], blocks));
+            }
+        }
+    }
+    sessions
 }
 
 /// Completes `partial` into the day's output.
@@ -41,59 +102,40 @@ pub fn finalize(partial: DayPartial) -> DayOutput {
         mut session_blocks,
         ..
     } = partial;
-    let mut by_session: FastMap<String, Vec<PageViewAcc>> = FastMap::default();
-    for view in page_views.into_values() {
-        let view = *view;
-        match by_session.get_mut(&view.session_id) {
-            Some(views) => views.push(view),
-            None => {
-                by_session.insert(view.session_id.clone(), vec![view]);
-            }
-        }
-    }
-    let sessions: Vec<(String, Vec<PageViewAcc>, Vec<BlockRef>)> = by_session
-        .into_iter()
-        .map(|(session, views)| {
-            let blocks = session_blocks.remove(&session).unwrap_or_default();
-            (session, views, blocks)
-        })
-        .collect();
+    let slots = segment_slots(&pages);
+    let sessions = sessions_of(page_views, &mut session_blocks);
     // Sessions are independent until their views are added to the page segments.
-    let finished: Vec<(SessionSummary, Vec<FinishedView>)> = sessions
+    let finished: Vec<FinishedSession> = sessions
         .into_par_iter()
-        .map(|(session, mut views, blocks)| {
-            views.sort_by_key(|view| view.index);
-            let finished = finish_views(views);
-            (summarize_session(&session, &finished, blocks), finished)
+        .map(|(views, blocks)| {
+            let views = finish_views(views);
+            let slots = views
+                .iter()
+                .map(|v| {
+                    slots
+                        .get(&v.view.page_key)
+                        .and_then(|segments| segments.get(&v.view.segment))
+                        .copied()
+                })
+                .collect();
+            FinishedSession {
+                summary: summarize_session(&views[0].view.session_id, &views, blocks),
+                views,
+                slots,
+            }
         })
         .collect();
-    let mut summaries = Vec::with_capacity(finished.len());
-    for (summary, views) in finished {
-        let mut segments_seen: Vec<(&str, &str)> = Vec::new();
-        for view in &views {
-            let Some(segment) = pages
-                .get_mut(&view.view.page_key)
-                .and_then(|page| page.segments.get_mut(&view.view.segment))
-            else {
-                continue;
-            };
-            add_view_to_segment(segment, view);
-            let seen = (view.view.page_key.as_str(), view.view.segment.as_str());
-            if !segments_seen.contains(&seen) {
-                segments_seen.push(seen);
-                segment.sessions += 1;
-            }
-        }
-        summaries.push(summary);
+    add_to_segments(&mut pages, &finished);
+    let mut summaries: Vec<SessionSummary> = Vec::with_capacity(finished.len());
+    let mut leftovers = Vec::with_capacity(finished.len());
+    for session in finished {
+        summaries.push(session.summary);
+        leftovers.push(session.views);
     }
-    let mut pages: BTreeMap<String, PageAgg> = pages.into_iter().collect();
-    for segment in pages
-        .values_mut()
-        .flat_map(|page| page.segments.values_mut())
-    {
-        keep_top_elements(&mut segment.elements);
-    }
-    summaries.sort_by(|a, b| (a.started_at_ms, &a.id).cmp(&(b.started_at_ms, &b.id)));
+    // Freed on every core: a day holds millions of small allocations.
+    leftovers.into_par_iter().for_each(drop);
+    summaries.par_sort_by(|a, b| (a.started_at_ms, &a.id).cmp(&(b.started_at_ms, &b.id)));
+    let pages: BTreeMap<String, PageAgg> = pages.into_iter().collect();
     DayOutput {
         index: page_index(&pages),
         pages,
@@ -101,6 +143,39 @@ pub fn finalize(partial: DayPartial) -> DayOutput {
             sessions: summaries,
         },
     }
+}
+
+/// Adds every finished view to its segment, one segment per task; a segment counts each session
+/// once; then keeps each segment's most clicked elements.
+fn add_to_segments(pages: &mut FastMap<String, PageAgg>, finished: &[FinishedSession]) {
+    let segments: Vec<&mut SegmentAgg> = pages
+        .values_mut()
+        .flat_map(|page| page.segments.values_mut())
+        .collect();
+    let mut views_of: Vec<Vec<&FinishedView>> = (0..segments.len()).map(|_| Vec::new()).collect();
+    let mut sessions_of = vec![0u64; segments.len()];
+    for session in finished {
+        let mut seen: Vec<usize> = Vec::new();
+        for (view, slot) in session.views.iter().zip(&session.slots) {
+            let Some(slot) = *slot else { continue };
+            views_of[slot].push(view);
+            if !seen.contains(&slot) {
+                seen.push(slot);
+                sessions_of[slot] += 1;
+            }
+        }
+    }
+    segments
+        .into_par_iter()
+        .zip(views_of)
+        .zip(sessions_of)
+        .for_each(|((segment, views), sessions)| {
+            for view in views {
+                add_view_to_segment(segment, view);
+            }
+            segment.sessions += sessions;
+            keep_top_elements(&mut segment.elements);
+        });
 }
 
 fn page_index(pages: &BTreeMap<String, PageAgg>) -> PageIndex {
@@ -123,7 +198,8 @@ fn page_index(pages: &BTreeMap<String, PageAgg>) -> PageIndex {
 }
 
 /// Puts each view's events in time order and finds its signals; `views` are sorted by index.
-fn finish_views(views: Vec<PageViewAcc>) -> Vec<FinishedView> {
+#[allow(clippy::vec_box)] // The boxes come from the day's map of views and stay boxed.
+fn finish_views(views: Vec<Box<PageViewAcc>>) -> Vec<FinishedView> {
     let next_starts: Vec<Option<i64>> = (0..views.len())
         .map(|i| views.get(i + 1).map(|next| next.started_at_ms))
         .collect();

@@ -152,9 +152,17 @@ pub async fn process_day(
     if let Some(last) = running.take() {
         collect_window(last, &mut summary).await?;
     }
+    tracing::debug!(
+        elapsed_ms = started.elapsed().as_millis() as u64,
+        "all chunks accumulated"
+    );
     let day = tokio::task::spawn_blocking(move || WorkerPartials::into_day(workers))
         .await
         .map_err(|e| ProcessError::Task(e.to_string()))?;
+    tracing::debug!(
+        elapsed_ms = started.elapsed().as_millis() as u64,
+        "worker partials merged"
+    );
     summary.streams = day.streams;
     summary.events = day.events;
     if let Some(shard) = options.shard {
@@ -165,9 +173,17 @@ pub async fn process_day(
     let output = tokio::task::spawn_blocking(move || finalize(day))
         .await
         .map_err(|e| ProcessError::Task(e.to_string()))?;
+    tracing::debug!(
+        elapsed_ms = started.elapsed().as_millis() as u64,
+        "day finalized"
+    );
     summary.pages = output.pages.len() as u64;
     summary.sessions = output.sessions.sessions.len() as u64;
     write_output(store.as_ref(), &options.site, options.date, &output).await?;
+    tracing::debug!(
+        elapsed_ms = started.elapsed().as_millis() as u64,
+        "outputs written"
+    );
     summary.elapsed_ms = started.elapsed().as_millis() as u64;
     Ok(summary)
 }
@@ -359,19 +375,28 @@ pub(crate) async fn write_output(
     date: NaiveDate,
     output: &DayOutput,
 ) -> Result<(), ProcessError> {
-    for (key, page) in &output.pages {
+    // Encoding (bincode + zstd) is CPU work: the pages on the rayon pool, alongside the session
+    // index, which is the largest object.
+    let (pages, sessions) = rayon::join(
+        || {
+            output
+                .pages
+                .par_iter()
+                .map(|(key, page)| page.encode().map(|bytes| (key, bytes)))
+                .collect::<Result<Vec<_>, _>>()
+        },
+        || output.sessions.encode(),
+    );
+    for (key, bytes) in pages? {
         store
-            .put(&page_agg_key(site, date, key), Bytes::from(page.encode()?))
+            .put(&page_agg_key(site, date, key), Bytes::from(bytes))
             .await?;
     }
     store
         .put(&pages_key(site, date), Bytes::from(output.index.encode()?))
         .await?;
     store
-        .put(
-            &session_index_key(site, date),
-            Bytes::from(output.sessions.encode()?),
-        )
+        .put(&session_index_key(site, date), Bytes::from(sessions?))
         .await?;
     Ok(())
 }

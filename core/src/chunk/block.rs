@@ -237,16 +237,46 @@ thread_local! {
         const { std::cell::RefCell::new(None) };
 }
 
-/// Decompresses one zstd frame of at most `capacity` bytes with this thread's context.
+/// Column buffers a thread keeps for its next blocks, at most.
+const POOLED_BUFFERS: usize = 2 * NUM_COLUMNS;
+
+thread_local! {
+    /// Column buffers given back after decoding: a day's blocks reuse the same memory instead
+    /// of the allocator returning it to the system and the kernel zeroing it again.
+    static COLUMN_BUFFERS: std::cell::RefCell<Vec<Vec<u8>>> =
+        const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// Gives decoded columns' buffers back to this thread's pool.
+pub fn recycle_columns(columns: Vec<Vec<u8>>) {
+    COLUMN_BUFFERS.with(|cell| {
+        let mut pool = cell.borrow_mut();
+        for mut column in columns {
+            if pool.len() < POOLED_BUFFERS && column.capacity() > 0 {
+                column.clear();
+                pool.push(column);
+            }
+        }
+    });
+}
+
+/// Decompresses one zstd frame of at most `capacity` bytes with this thread's context, into a
+/// buffer from this thread's pool.
 fn decompress_frame(frame: &[u8], capacity: usize) -> std::io::Result<Vec<u8>> {
+    let mut buffer = COLUMN_BUFFERS
+        .with(|cell| cell.borrow_mut().pop())
+        .unwrap_or_default();
+    buffer.clear();
+    buffer.reserve(capacity);
     DECOMPRESSOR.with(|cell| {
         let mut slot = cell.borrow_mut();
         let decompressor = match slot.as_mut() {
             Some(decompressor) => decompressor,
             None => slot.insert(zstd::bulk::Decompressor::new()?),
         };
-        decompressor.decompress(frame, capacity)
-    })
+        decompressor.decompress_to_buffer(frame, &mut buffer)
+    })?;
+    Ok(buffer)
 }
 
 /// Decompresses a block's columns, refusing a total above `raw_len`.

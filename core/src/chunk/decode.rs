@@ -2,7 +2,7 @@
 
 use std::ops::Range;
 
-use super::block::{decode_columns, decompress_columns};
+use super::block::{decode_columns, decompress_columns, recycle_columns};
 use super::{
     BlockEntry, ChunkHeader, FormatError, MAGIC, MAX_BLOCK_RAW_BYTES, MAX_HEADER_BYTES,
     PREAMBLE_LEN, VERSION,
@@ -123,8 +123,9 @@ pub fn decode_block(
     }
     let columns = decompress_columns(compressed, raw_len)
         .map_err(|reason| FormatError::BlockContent { block, reason })?;
-    let streams =
-        decode_columns(&columns).map_err(|source| FormatError::Block { block, source })?;
+    let decoded = decode_columns(&columns);
+    recycle_columns(columns);
+    let streams = decoded.map_err(|source| FormatError::Block { block, source })?;
     if streams.len() != entry.num_streams {
         return Err(FormatError::BlockContent {
             block,
