@@ -17,6 +17,7 @@ use super::{checked_site, error_response, required_page, with_renderer};
 use crate::Renderer;
 use crate::compare::render_difference;
 use crate::composite::{composite_png, decode_snapshot, nearest_snapshot_key};
+use crate::data::PageOverRange;
 use crate::error::{RenderError, RenderResult, on_rayon};
 use crate::png::Palette;
 use crate::query::{RangeQuery, parse_device, parse_segment, resolve_page};
@@ -178,18 +179,7 @@ async fn heatmap(
     let page = required_page(renderer, site, &plan.days, &plan.key).await?;
     let mut fingerprint = vec![page.fingerprint];
     let snapshot = if plan.composite {
-        let wanted_width = page_size(&request.segment_of(&page.agg), request.width_px).0;
-        let key = nearest_snapshot_key(&renderer.store, site, &plan.key, wanted_width)
-            .await?
-            .ok_or_else(|| {
-                RenderError::NotFound(format!(
-                    "no screenshot of page {} of site {site}: take one with `heatpipe snapshot`",
-                    plan.key
-                ))
-            })?;
-        // The overlay is drawn at the screenshot's layout width, so both share coordinates.
-        request.width_px = snapshot_width(&key);
-        let bytes = renderer.store.get(&key).await?;
+        let (key, bytes) = screenshot(renderer, site, &plan.key, &mut request, &page).await?;
         fingerprint.push(xxhash_rust::xxh3::xxh3_64(&bytes));
         Some((key, bytes))
     } else {
@@ -201,9 +191,9 @@ async fn heatmap(
             let side = |pair: &(String, String)| {
                 let mut side = request.clone();
                 side.segment.push(pair.clone());
-                side.segment_of(&page.agg)
+                Box::new(side.segment_of(&page.agg))
             };
-            Drawing::Difference(Box::new(side(a)), Box::new(side(b)))
+            Drawing::Difference(side(a), side(b))
         }
         Some(Comparison::Range(days)) => {
             let other = required_page(renderer, site, days, &plan.key).await?;
@@ -243,6 +233,28 @@ async fn heatmap(
         .headers_mut()
         .insert("content-type", HeaderValue::from_static("image/png"));
     Ok(with_png_headers(response, &etag))
+}
+
+/// Reads the page's screenshot nearest the width the request would draw at, and sets the
+/// request to draw at the screenshot's width, so both share page coordinates.
+async fn screenshot(
+    renderer: &Renderer,
+    site: &str,
+    page_key: &str,
+    request: &mut HeatmapRequest,
+    page: &PageOverRange,
+) -> RenderResult<(String, Bytes)> {
+    let wanted_width = page_size(&request.segment_of(&page.agg), request.width_px).0;
+    let key = nearest_snapshot_key(&renderer.store, site, page_key, wanted_width)
+        .await?
+        .ok_or_else(|| {
+            RenderError::NotFound(format!(
+                "no screenshot of page {page_key} of site {site}: take one with `heatpipe snapshot`"
+            ))
+        })?;
+    request.width_px = snapshot_width(&key);
+    let bytes = renderer.store.get(&key).await?;
+    Ok((key, bytes))
 }
 
 /// Draws and encodes the image. CPU-bound.
