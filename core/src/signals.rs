@@ -93,20 +93,37 @@ impl ViewActivity<'_> {
     }
 }
 
+/// Finds the signals of one page view from what the processor and the replay timeline both keep
+/// of it: clicks, scroll positions (t, y), and each batch's (first event time, document height),
+/// all in time order and in ms since the view started; `observed_until_ms` is its last event.
+/// `view_start_ms` and `next_start_ms` (the session's next view, if any) share one clock.
+pub fn view_signals(
+    clicks: &[ClickAt],
+    scrolls: &[(u32, i32)],
+    heights: &[(u32, u32)],
+    observed_until_ms: u32,
+    view_start_ms: i64,
+    next_start_ms: Option<i64>,
+) -> ViewSignals {
+    ViewActivity {
+        clicks,
+        scrolls,
+        changes_ms: &height_changes(heights),
+        observed_until_ms,
+        left_at_ms: next_start_ms
+            .map(|next| u32::try_from((next - view_start_ms).max(0)).unwrap_or(u32::MAX)),
+    }
+    .signals()
+}
+
 /// Returns the times at which the document's height changed, from (time, height) samples in
 /// time order (one per batch): the page changes a dead click looks for.
-pub fn height_changes(heights: &[(u32, u32)]) -> Vec<u32> {
+fn height_changes(heights: &[(u32, u32)]) -> Vec<u32> {
     heights
         .windows(2)
         .filter(|w| w[0].1 != w[1].1)
         .map(|w| w[1].0)
         .collect()
-}
-
-/// When a view that started at `view_start_ms` was left for the next one (Unix ms), in ms since
-/// the view started.
-pub fn left_at_ms(view_start_ms: i64, next_start_ms: Option<i64>) -> Option<u32> {
-    next_start_ms.map(|next| u32::try_from((next - view_start_ms).max(0)).unwrap_or(u32::MAX))
 }
 
 /// Finds rage clicks: maximal runs of at least [`RAGE_MIN_CLICKS`] clicks, each within

@@ -12,9 +12,7 @@ use heatpipe_core::agg::{
 use heatpipe_core::session::{
     BlockRef, Frustration, PageViewSummary, SessionIndex, SessionSummary,
 };
-use heatpipe_core::signals::{
-    ClickAt, ViewActivity, ViewSignals, ViewVisit, height_changes, left_at_ms, quick_backs,
-};
+use heatpipe_core::signals::{ClickAt, ViewSignals, ViewVisit, quick_backs, view_signals};
 
 use crate::accumulate::{DayPartial, FastMap, PageViewAcc};
 
@@ -219,16 +217,14 @@ fn finish_views(views: Vec<Box<PageViewAcc>>) -> Vec<FinishedView> {
                     y: c.y,
                 })
                 .collect();
-            let changes_ms = height_changes(&view.heights);
-            let left_at_ms = left_at_ms(view.started_at_ms, next_start);
-            let signals = ViewActivity {
-                clicks: &clicks,
-                scrolls: &view.scrolls,
-                changes_ms: &changes_ms,
-                observed_until_ms: view.last_t_ms,
-                left_at_ms,
-            }
-            .signals();
+            let signals = view_signals(
+                &clicks,
+                &view.scrolls,
+                &view.heights,
+                view.last_t_ms,
+                view.started_at_ms,
+                next_start,
+            );
             FinishedView {
                 index: view.index,
                 view,

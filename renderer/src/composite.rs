@@ -10,6 +10,7 @@ use heatpipe_core::keys::{snapshot_prefix, snapshot_width};
 use heatpipe_core::store::ObjectStore;
 use image::RgbImage;
 use image::imageops::FilterType;
+use rayon::prelude::*;
 
 use crate::error::{RenderError, RenderResult};
 use crate::png::{IndexedImage, encode_rgb_png};
@@ -63,27 +64,39 @@ pub fn composite_png(overlay: &IndexedImage, snapshot: &Snapshot) -> RenderResul
     };
     let height = overlay.height_px.max(background.height());
     crate::png::check_size(width, height)?;
-    let mut pixels = vec![255u8; width as usize * height as usize * 3];
-    for (y, row) in pixels.chunks_exact_mut(width as usize * 3).enumerate() {
-        let y = y as u32;
-        for (x, out) in row.chunks_exact_mut(3).enumerate() {
-            let x = x as u32;
-            if y < background.height() {
-                out.copy_from_slice(&background.get_pixel(x, y).0);
+    let row_len = width as usize * 3;
+    let mut pixels = vec![255u8; row_len * height as usize];
+    // The background's rows are copied whole; overlay pixels are blended where not transparent.
+    pixels
+        .par_chunks_mut(row_len)
+        .enumerate()
+        .for_each(|(y, row)| {
+            if let Some(source) = background.as_raw().get(y * row_len..(y + 1) * row_len) {
+                row.copy_from_slice(source);
             }
-            if y < overlay.height_px {
-                let [r, g, b, a] = overlay.rgba_at(x, y);
-                if a > 0 {
-                    let alpha = u16::from(a);
-                    for (channel, over) in out.iter_mut().zip([r, g, b]) {
-                        *channel =
-                            ((u16::from(over) * alpha + u16::from(*channel) * (255 - alpha) + 127)
-                                / 255) as u8;
-                    }
+            let Some(indexes) = overlay
+                .pixels
+                .get(y * width as usize..(y + 1) * width as usize)
+            else {
+                return;
+            };
+            for (out, &index) in row.chunks_exact_mut(3).zip(indexes) {
+                let [r, g, b, a] = overlay
+                    .palette
+                    .get(usize::from(index))
+                    .copied()
+                    .unwrap_or([0; 4]);
+                if a == 0 {
+                    continue;
+                }
+                let alpha = u16::from(a);
+                for (channel, over) in out.iter_mut().zip([r, g, b]) {
+                    *channel =
+                        ((u16::from(over) * alpha + u16::from(*channel) * (255 - alpha) + 127)
+                            / 255) as u8;
                 }
             }
-        }
-    }
+        });
     encode_rgb_png(&pixels, width, height)
 }
 

@@ -96,9 +96,6 @@ impl Field {
                 for source_row in start..(row + reach + 1).min(rows) {
                     let weight = kernel[source_row + reach - row];
                     let source = &horizontal[source_row * cols..(source_row + 1) * cols];
-                    if weight == 0.0 {
-                        continue;
-                    }
                     for (target, &value) in out.iter_mut().zip(source) {
                         *target += value * weight;
                     }
@@ -124,12 +121,8 @@ impl Field {
         if self.cols == 0 || self.rows == 0 {
             return pixels;
         }
-        let columns: Vec<(usize, usize, f32)> = (0..width)
-            .map(|x| {
-                let (c0, c1, t) = self.neighbours(x, self.cols);
-                (c0, c1, t)
-            })
-            .collect();
+        let columns: Vec<(usize, usize, f32)> =
+            (0..width).map(|x| self.neighbours(x, self.cols)).collect();
         let cols = self.cols;
         pixels.par_chunks_mut(width).enumerate().for_each_init(
             || vec![0f32; cols],

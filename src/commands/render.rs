@@ -122,16 +122,22 @@ fn page_images(
                 kind.as_str(),
                 device.map_or("all", DeviceClass::as_str)
             );
-            let overlay = render_segment_image(&request.segment_of(agg), &request)
+            let segment = request.segment_of(agg);
+            let overlay = render_segment_image(&segment, &request)
                 .with_context(|| format!("drawing {name}"))?;
             images.push((format!("{name}.png"), overlay.encode_png()?, false));
             if let Some(snapshot) = snapshot {
-                // Drawn at the screenshot's layout width, so the overlay lines up with it.
-                let at_snapshot = HeatmapRequest {
-                    width_px: Some(snapshot.width_px),
-                    ..request.clone()
+                // Drawn at the screenshot's layout width, so the overlay lines up with it; the
+                // page's own overlay serves when the widths agree.
+                let overlay = if overlay.width_px == snapshot.width_px {
+                    overlay
+                } else {
+                    let at_snapshot = HeatmapRequest {
+                        width_px: Some(snapshot.width_px),
+                        ..request.clone()
+                    };
+                    render_segment_image(&segment, &at_snapshot)?
                 };
-                let overlay = render_segment_image(&at_snapshot.segment_of(agg), &at_snapshot)?;
                 images.push((
                     format!("{name}-composite.png"),
                     composite_png(&overlay, snapshot)?,

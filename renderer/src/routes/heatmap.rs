@@ -17,7 +17,6 @@ use super::{checked_site, error_response, required_page, with_renderer};
 use crate::Renderer;
 use crate::compare::render_difference;
 use crate::composite::{composite_png, decode_snapshot, nearest_snapshot_key};
-use crate::data::PageOverRange;
 use crate::error::{RenderError, RenderResult, on_rayon};
 use crate::png::Palette;
 use crate::query::{RangeQuery, parse_device, parse_segment, resolve_page};
@@ -178,15 +177,21 @@ async fn heatmap(
     let mut request = plan.request.clone();
     let page = required_page(renderer, site, &plan.days, &plan.key).await?;
     let mut fingerprint = vec![page.fingerprint];
+    // The chosen segment: drawn alone, or as the first side of a range comparison, and the width
+    // a screenshot is looked up for. (The segment does not depend on the width.)
+    let own = Box::new(request.segment_of(&page.agg));
     let snapshot = if plan.composite {
-        let (key, bytes) = screenshot(renderer, site, &plan.key, &mut request, &page).await?;
+        let wanted_width = page_size(&own, request.width_px).0;
+        let (key, bytes) = screenshot(renderer, site, &plan.key, wanted_width).await?;
+        // The overlay is drawn at the screenshot's layout width, so both share coordinates.
+        request.width_px = snapshot_width(&key);
         fingerprint.push(xxhash_rust::xxh3::xxh3_64(&bytes));
         Some((key, bytes))
     } else {
         None
     };
     let drawing = match &plan.comparison {
-        None => Drawing::Single(Box::new(request.segment_of(&page.agg))),
+        None => Drawing::Single(own),
         Some(Comparison::Segments(a, b)) => {
             let side = |pair: &(String, String)| {
                 let mut side = request.clone();
@@ -198,10 +203,7 @@ async fn heatmap(
         Some(Comparison::Range(days)) => {
             let other = required_page(renderer, site, days, &plan.key).await?;
             fingerprint.push(other.fingerprint);
-            Drawing::Difference(
-                Box::new(request.segment_of(&page.agg)),
-                Box::new(request.segment_of(&other.agg)),
-            )
+            Drawing::Difference(own, Box::new(request.segment_of(&other.agg)))
         }
     };
     let etag = format!(
@@ -235,16 +237,13 @@ async fn heatmap(
     Ok(with_png_headers(response, &etag))
 }
 
-/// Reads the page's screenshot nearest the width the request would draw at, and sets the
-/// request to draw at the screenshot's width, so both share page coordinates.
+/// Reads the page's screenshot whose layout width is nearest `wanted_width`.
 async fn screenshot(
     renderer: &Renderer,
     site: &str,
     page_key: &str,
-    request: &mut HeatmapRequest,
-    page: &PageOverRange,
+    wanted_width: u32,
 ) -> RenderResult<(String, Bytes)> {
-    let wanted_width = page_size(&request.segment_of(&page.agg), request.width_px).0;
     let key = nearest_snapshot_key(&renderer.store, site, page_key, wanted_width)
         .await?
         .ok_or_else(|| {
@@ -252,7 +251,6 @@ async fn screenshot(
                 "no screenshot of page {page_key} of site {site}: take one with `heatpipe snapshot`"
             ))
         })?;
-    request.width_px = snapshot_width(&key);
     let bytes = renderer.store.get(&key).await?;
     Ok((key, bytes))
 }

@@ -3,10 +3,7 @@
 //! scroll jumps, excessive scrolling, quick backs). Signals come from
 //! [`heatpipe_core::signals`], the same rules the processor counts in the session index.
 
-use heatpipe_core::signals::{
-    ClickAt, ViewActivity, ViewVisit, height_changes, left_at_ms, quick_backs, rage_bursts,
-    scroll_reversals,
-};
+use heatpipe_core::signals::{ClickAt, ViewVisit, quick_backs, view_signals};
 use serde::Serialize;
 
 /// A gap of at least this long between two events is inactivity a player may skip.
@@ -130,16 +127,14 @@ fn at(view: &ViewEvents, t_ms: u32, kind: MarkerKind) -> Marker {
 
 fn view_markers(view: &ViewEvents, next_offset_ms: Option<i64>, out: &mut Vec<Marker>) {
     let clicks: Vec<ClickAt> = view.clicks.iter().map(|(click, _)| *click).collect();
-    let changes_ms = height_changes(&view.heights);
-    let left_at_ms = left_at_ms(view.offset_ms, next_offset_ms);
-    let signals = ViewActivity {
-        clicks: &clicks,
-        scrolls: &view.scrolls,
-        changes_ms: &changes_ms,
-        observed_until_ms: view.last_t_ms,
-        left_at_ms,
-    }
-    .signals();
+    let signals = view_signals(
+        &clicks,
+        &view.scrolls,
+        &view.heights,
+        view.last_t_ms,
+        view.offset_ms,
+        next_offset_ms,
+    );
     let click_marker = |index: usize, kind: MarkerKind| {
         let (click, selector) = &view.clicks[index];
         Marker {
@@ -149,14 +144,14 @@ fn view_markers(view: &ViewEvents, next_offset_ms: Option<i64>, out: &mut Vec<Ma
             ..at(view, click.t_ms, kind)
         }
     };
-    let rage_starts: Vec<usize> = rage_bursts(&clicks).iter().map(|b| b.start).collect();
     for index in 0..view.clicks.len() {
         out.push(click_marker(index, MarkerKind::Click));
     }
     out.extend(
-        rage_starts
+        signals
+            .rage_bursts
             .iter()
-            .map(|&i| click_marker(i, MarkerKind::RageClick)),
+            .map(|burst| click_marker(burst.start, MarkerKind::RageClick)),
     );
     out.extend(
         signals
@@ -165,7 +160,7 @@ fn view_markers(view: &ViewEvents, next_offset_ms: Option<i64>, out: &mut Vec<Ma
             .map(|&i| click_marker(i, MarkerKind::DeadClick)),
     );
     if signals.excessive_scroll
-        && let Some(&first_turn) = scroll_reversals(&view.scrolls).first()
+        && let Some(&first_turn) = signals.scroll_reversals_ms.first()
     {
         out.push(at(view, first_turn, MarkerKind::ExcessiveScroll));
     }
