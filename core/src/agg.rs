@@ -27,11 +27,13 @@ pub const INSIDE_BINS: u32 = 10;
 const PAGE_AGG_KIND: FrameKind = FrameKind {
     magic: *b"HPAP",
     version: 2,
+    oldest_version: 1,
     name: "page aggregate",
 };
 const PAGE_INDEX_KIND: FrameKind = FrameKind {
     magic: *b"HPAI",
     version: 1,
+    oldest_version: 1,
     name: "page index",
 };
 

@@ -152,50 +152,6 @@ impl Stream {
     pub fn num_events(&self) -> usize {
         self.moves.len() + self.clicks.len() + self.scrolls.len() + self.resizes.len()
     }
-
-    /// Returns the time of the stream's first event (each list is in time order), or 0 if it
-    /// has none.
-    pub fn first_t_ms(&self) -> u32 {
-        [
-            self.moves.first().map(|e| e.t_ms),
-            self.clicks.first().map(|e| e.t_ms),
-            self.scrolls.first().map(|e| e.t_ms),
-            self.resizes.first().map(|e| e.t_ms),
-        ]
-        .into_iter()
-        .flatten()
-        .min()
-        .unwrap_or(0)
-    }
-
-    /// Returns the time of the stream's last event, or 0 if it has none.
-    pub fn last_t_ms(&self) -> u32 {
-        let moves = self.moves.iter().map(|e| e.t_ms);
-        let clicks = self.clicks.iter().map(|e| e.t_ms);
-        let scrolls = self.scrolls.iter().map(|e| e.t_ms);
-        let resizes = self.resizes.iter().map(|e| e.t_ms);
-        moves
-            .chain(clicks)
-            .chain(scrolls)
-            .chain(resizes)
-            .max()
-            .unwrap_or(0)
-    }
-
-    /// Returns the deepest page `y` the bottom of the viewport reached, starting at the fold.
-    pub fn max_depth_px(&self) -> u32 {
-        let mut viewport_height = self.page.viewport_height_px;
-        let mut deepest = viewport_height;
-        let mut resizes = self.resizes.iter().peekable();
-        for scroll in &self.scrolls {
-            while let Some(resize) = resizes.next_if(|r| r.t_ms <= scroll.t_ms) {
-                viewport_height = resize.height_px;
-            }
-            let bottom = i64::from(scroll.y.max(0)) + i64::from(viewport_height);
-            deepest = deepest.max(u32::try_from(bottom).unwrap_or(u32::MAX));
-        }
-        deepest
-    }
 }
 
 #[cfg(test)]

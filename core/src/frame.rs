@@ -31,25 +31,71 @@ pub fn bincode_config() -> bincode::config::Configuration<
 pub struct FrameKind {
     pub magic: [u8; 4],
     pub version: u16,
+    /// The oldest version this build still reads; older files must be written again.
+    pub oldest_version: u16,
     pub name: &'static str,
 }
+
+/// Bodies larger than this are compressed in pieces of this size on the rayon pool, each piece
+/// its own zstd frame. A zstd decoder reads concatenated frames as one body, and the pieces'
+/// bounds depend on the size alone, so the bytes are the same whatever the number of threads.
+const PIECE_BYTES: usize = 4 << 20;
 
 /// Encodes `value` as a framed file of `kind`.
 pub fn encode_frame<T: Serialize>(kind: FrameKind, value: &T) -> Result<Vec<u8>, FormatError> {
     let raw = bincode::serde::encode_to_vec(value, bincode_config())
         .map_err(|err| FormatError::Encode(err.to_string()))?;
+    frame_from_raw(kind, &raw)
+}
+
+/// Returns the bincode encoding of `items` as a sequence, exactly as [`encode_frame`] would
+/// encode a `Vec` of them, with the items encoded on the rayon pool.
+pub fn encode_seq_parallel<T: Serialize + Sync>(items: &[T]) -> Result<Vec<u8>, FormatError> {
+    use rayon::prelude::*;
+    let encode_err = |err: bincode::error::EncodeError| FormatError::Encode(err.to_string());
+    let parts: Vec<Vec<u8>> = items
+        .par_chunks(1024)
+        .map(|part| {
+            let mut out = Vec::new();
+            for item in part {
+                bincode::serde::encode_into_std_write(item, &mut out, bincode_config())
+                    .map_err(encode_err)?;
+            }
+            Ok(out)
+        })
+        .collect::<Result<_, FormatError>>()?;
+    let mut raw =
+        bincode::serde::encode_to_vec(items.len() as u64, bincode_config()).map_err(encode_err)?;
+    raw.reserve(parts.iter().map(Vec::len).sum());
+    for part in parts {
+        raw.extend_from_slice(&part);
+    }
+    Ok(raw)
+}
+
+/// Frames an already encoded bincode body `raw` as a file of `kind`.
+pub fn frame_from_raw(kind: FrameKind, raw: &[u8]) -> Result<Vec<u8>, FormatError> {
+    use rayon::prelude::*;
     let raw_len = u32::try_from(raw.len()).map_err(|_| FormatError::TooLarge {
         what: "frame",
         size_bytes: raw.len() as u64,
     })?;
-    let body = zstd::bulk::compress(&raw, FRAME_ZSTD_LEVEL)
+    let pieces: Vec<Vec<u8>> = raw
+        .par_chunks(PIECE_BYTES)
+        .map(|piece| zstd::bulk::compress(piece, FRAME_ZSTD_LEVEL))
+        .collect::<Result<_, _>>()
         .map_err(|err| FormatError::Zstd(err.to_string()))?;
-    let mut out = Vec::with_capacity(PREAMBLE_LEN + body.len());
+    let body_len: usize = pieces.iter().map(Vec::len).sum();
+    let mut out = Vec::with_capacity(PREAMBLE_LEN + body_len);
     out.extend_from_slice(&kind.magic);
     out.extend_from_slice(&kind.version.to_le_bytes());
     out.extend_from_slice(&raw_len.to_le_bytes());
-    out.extend_from_slice(&crc32fast::hash(&body).to_le_bytes());
-    out.extend_from_slice(&body);
+    out.extend_from_slice(&[0; 4]);
+    for piece in pieces {
+        out.extend_from_slice(&piece);
+    }
+    let crc = crc32fast::hash(&out[PREAMBLE_LEN..]);
+    out[PREAMBLE_LEN - 4..PREAMBLE_LEN].copy_from_slice(&crc.to_le_bytes());
     Ok(out)
 }
 
@@ -66,6 +112,12 @@ pub fn decode_frame<T: DeserializeOwned>(kind: FrameKind, bytes: &[u8]) -> Resul
     let version = u16::from_le_bytes([preamble[4], preamble[5]]);
     if version == 0 || version > kind.version {
         return Err(FormatError::UnsupportedVersion {
+            what: kind.name,
+            version,
+        });
+    }
+    if version < kind.oldest_version {
+        return Err(FormatError::Outdated {
             what: kind.name,
             version,
         });
@@ -108,8 +160,25 @@ mod tests {
     const KIND: FrameKind = FrameKind {
         magic: *b"TEST",
         version: 1,
+        oldest_version: 1,
         name: "test file",
     };
+
+    #[test]
+    fn large_bodies_compress_in_pieces_that_decode_as_one() {
+        let value: Vec<(String, u64)> = (0..700_000u64)
+            .map(|i| (format!("session-{}", i * 7919 % 100_003), i))
+            .collect();
+        let raw = bincode::serde::encode_to_vec(&value, bincode_config()).expect("encode");
+        assert!(raw.len() > 2 * PIECE_BYTES, "the test needs several pieces");
+        assert_eq!(encode_seq_parallel(&value).expect("parallel"), raw);
+        let bytes = encode_frame(KIND, &value).expect("frame");
+        assert_eq!(frame_from_raw(KIND, &raw).expect("frame"), bytes);
+        assert_eq!(
+            decode_frame::<Vec<(String, u64)>>(KIND, &bytes).expect("decode"),
+            value
+        );
+    }
 
     #[test]
     fn round_trips_and_detects_damage() {

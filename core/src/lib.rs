@@ -5,6 +5,7 @@
 //!
 //! # Layout
 //! - [`event`] — page views and their move / click / scroll / resize events.
+//! - [`stream_ref`] — streams borrowed from a decoded block, as the processor reads them.
 //! - [`codec`] — varints, zig-zag and a bounds-checked reader.
 //! - [`chunk`] — the `.hpc` chunk format.
 //! - [`frame`] — the framed container of `.hpa` and `.hps`.
@@ -28,4 +29,5 @@ pub mod segment;
 pub mod session;
 pub mod signals;
 pub mod store;
+pub mod stream_ref;
 pub mod wire;

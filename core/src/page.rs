@@ -27,7 +27,29 @@ pub fn normalize_url(raw: &str, keep_query: bool) -> Result<String, UrlError> {
 
 /// Returns the page key of a normalized URL: 16 lowercase hex digits of its XXH3-64 hash.
 pub fn page_key(normalized_url: &str) -> String {
-    format!("{:016x}", xxh3_64(normalized_url.as_bytes()))
+    PageKey::of(normalized_url).as_str().to_owned()
+}
+
+/// A page key held inline, so that looking a page up by its key allocates nothing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PageKey([u8; 16]);
+
+impl PageKey {
+    /// Returns the page key of a normalized URL (see [`page_key`]).
+    pub fn of(normalized_url: &str) -> Self {
+        const HEX: &[u8; 16] = b"0123456789abcdef";
+        let hash = xxh3_64(normalized_url.as_bytes());
+        let mut digits = [0u8; 16];
+        for (position, digit) in digits.iter_mut().enumerate() {
+            *digit = HEX[((hash >> (60 - 4 * position)) & 0xf) as usize];
+        }
+        PageKey(digits)
+    }
+
+    pub fn as_str(&self) -> &str {
+        // Only ASCII hex digits are ever written.
+        std::str::from_utf8(&self.0).unwrap_or_default()
+    }
 }
 
 /// Returns true if `value` looks like a page key rather than a URL.
@@ -64,5 +86,7 @@ mod tests {
         assert_ne!(key, page_key("https://shop.example.com/cart"));
         // Pinned so that keys already in stores keep resolving.
         assert_eq!(page_key(""), "2d06800538d394c2");
+        let url = "https://shop.example.com/cart";
+        assert_eq!(page_key(url), format!("{:016x}", xxh3_64(url.as_bytes())));
     }
 }

@@ -35,21 +35,38 @@ pub fn layout_width_bucket(width_px: u32) -> u32 {
 ///
 /// `tags` are the page view's tags (sorted by key); `segment_tags` the tag keys the site segments
 /// by. Tags not asked for are left out, so they cannot multiply the stored segments.
-pub fn segment_key(
+pub fn segment_key<K: AsRef<str>, V: AsRef<str>>(
     device: DeviceClass,
     viewport_width_px: u32,
-    tags: &[(String, String)],
+    tags: &[(K, V)],
     segment_tags: &[String],
 ) -> String {
-    let mut key = format!(
+    let mut key = String::new();
+    write_segment_key(&mut key, device, viewport_width_px, tags, segment_tags);
+    key
+}
+
+/// Writes the key [`segment_key`] returns into `key`, replacing what it held, so a caller can
+/// reuse one buffer for every page view.
+pub fn write_segment_key<K: AsRef<str>, V: AsRef<str>>(
+    key: &mut String,
+    device: DeviceClass,
+    viewport_width_px: u32,
+    tags: &[(K, V)],
+    segment_tags: &[String],
+) {
+    use std::fmt::Write;
+    key.clear();
+    let _ = write!(
+        key,
         "device={}&width={}",
         device.as_str(),
         layout_width_bucket(viewport_width_px)
     );
     let tag = |name: &str| {
         tags.iter()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.as_str())
+            .find(|(k, _)| k.as_ref() == name)
+            .map(|(_, v)| v.as_ref())
     };
     let visitor = tag(VISITOR_TAG).filter(|v| *v == "new" || *v == "returning");
     if let Some(visitor) = visitor {
@@ -59,12 +76,11 @@ pub fn segment_key(
     for name in segment_tags.iter().filter(|name| *name != VISITOR_TAG) {
         if let Some(value) = tag(name) {
             key.push('&');
-            push_escaped(&mut key, name);
+            push_escaped(key, name);
             key.push('=');
-            push_escaped(&mut key, value);
+            push_escaped(key, value);
         }
     }
-    key
 }
 
 /// Percent-escapes the characters that separate a key's parts.
@@ -171,7 +187,7 @@ mod tests {
             "device=mobile&width=375&visitor=returning&variant=B&tier=pro"
         );
         assert_eq!(
-            segment_key(DeviceClass::Desktop, 1440, &[], &wanted),
+            segment_key::<&str, &str>(DeviceClass::Desktop, 1440, &[], &wanted),
             "device=desktop&width=1440"
         );
     }

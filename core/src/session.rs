@@ -5,19 +5,22 @@ use serde::{Deserialize, Serialize};
 
 use crate::chunk::FormatError;
 use crate::event::DeviceClass;
-use crate::frame::{FrameKind, decode_frame, encode_frame};
+use crate::frame::{FrameKind, bincode_config, decode_frame, encode_seq_parallel, frame_from_raw};
 
 const SESSION_INDEX_KIND: FrameKind = FrameKind {
     magic: *b"HPSI",
-    version: 2,
+    version: 3,
+    oldest_version: 3,
     name: "session index",
 };
 
 /// A block holding (some of) a session's batches inside one chunk: what a ranged GET needs.
 /// The block may hold other sessions too; a reader keeps the streams of its session.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct BlockRef {
-    pub chunk_key: String,
+    /// The chunk's position in [`SessionIndex::chunks`]: a day's sessions share a few thousand
+    /// chunks, so each reference names its chunk by number rather than by key.
+    pub chunk: u32,
     /// Offset of the compressed block from the start of the chunk object.
     pub offset: u64,
     pub compressed_len: u32,
@@ -114,15 +117,101 @@ pub struct SessionSummary {
 /// A day's sessions, sorted by start time then id.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SessionIndex {
+    /// The keys of the chunks the sessions' blocks lie in, sorted.
+    pub chunks: Vec<String>,
     pub sessions: Vec<SessionSummary>,
 }
 
 impl SessionIndex {
+    /// Returns the key of the chunk `block` lies in, or None if the index does not list it.
+    pub fn chunk_key(&self, block: &BlockRef) -> Option<&str> {
+        self.chunks.get(block.chunk as usize).map(String::as_str)
+    }
+
+    /// Returns where each of `session`'s blocks lies: (chunk key, block), skipping any whose
+    /// chunk the index does not list.
+    pub fn session_blocks(&self, session: &SessionSummary) -> Vec<(String, BlockRef)> {
+        session
+            .blocks
+            .iter()
+            .filter_map(|block| Some((self.chunk_key(block)?.to_owned(), block.clone())))
+            .collect()
+    }
+
+    /// Encodes the index; the sessions, most of a busy day's index, are encoded on the rayon
+    /// pool, into the same bytes as a plain encoding of the whole.
     pub fn encode(&self) -> Result<Vec<u8>, FormatError> {
-        encode_frame(SESSION_INDEX_KIND, self)
+        let mut raw = bincode::serde::encode_to_vec(&self.chunks, bincode_config())
+            .map_err(|err| FormatError::Encode(err.to_string()))?;
+        raw.extend_from_slice(&encode_seq_parallel(&self.sessions)?);
+        frame_from_raw(SESSION_INDEX_KIND, &raw)
     }
 
     pub fn decode(bytes: &[u8]) -> Result<Self, FormatError> {
         decode_frame(SESSION_INDEX_KIND, bytes)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::frame::encode_frame;
+
+    fn summary(number: u32) -> SessionSummary {
+        SessionSummary {
+            id: format!("session-{number:05}"),
+            started_at_ms: 1_763_769_600_000 + i64::from(number) * 1_000,
+            duration_ms: u64::from(number % 97) * 1_000,
+            device: DeviceClass::Desktop,
+            num_clicks: u64::from(number % 7),
+            num_moves: u64::from(number % 301),
+            num_scrolls: 3,
+            tags: vec![("variant".into(), "B".into())],
+            frustration: Frustration::default(),
+            page_views: vec![PageViewSummary {
+                index: 0,
+                url: "https://shop.example/".into(),
+                key: "8ad0f92cee15a265".into(),
+                started_at_ms: 0,
+                duration_ms: 4_000,
+                frustration: Frustration::default(),
+            }],
+            blocks: vec![BlockRef {
+                chunk: number % 2,
+                offset: 100,
+                compressed_len: 2_000,
+                raw_len: 9_000,
+                crc32: number,
+                num_streams: 12,
+            }],
+        }
+    }
+
+    #[test]
+    fn the_parallel_encoding_is_the_plain_one_and_names_chunks_by_number() {
+        let index = SessionIndex {
+            chunks: vec!["raw/a.hpc".into(), "raw/b.hpc".into()],
+            sessions: (0..5_000).map(summary).collect(),
+        };
+        let bytes = index.encode().expect("encode");
+        assert_eq!(
+            bytes,
+            encode_frame(SESSION_INDEX_KIND, &index).expect("plain")
+        );
+        let decoded = SessionIndex::decode(&bytes).expect("decode");
+        assert_eq!(decoded, index);
+        let blocks = decoded.session_blocks(&decoded.sessions[3]);
+        assert_eq!(blocks[0].0, "raw/b.hpc");
+        let mut unknown = decoded.sessions[3].clone();
+        unknown.blocks[0].chunk = 9;
+        assert!(decoded.session_blocks(&unknown).is_empty());
+    }
+
+    #[test]
+    fn an_index_from_before_the_chunk_table_is_refused_with_a_clear_error() {
+        let mut bytes = SessionIndex::default().encode().expect("encode");
+        bytes[4..6].copy_from_slice(&2u16.to_le_bytes());
+        let err = SessionIndex::decode(&bytes).expect_err("version 2");
+        assert!(err.to_string().contains("process the day again"), "{err}");
     }
 }

@@ -21,6 +21,6 @@ fuzz_target!(|data: &[u8]| {
         let _ = decode_chunk(&fixed);
     }
     let columns: Vec<Vec<u8>> = data.split(|&b| b == 0xff).map(<[u8]>::to_vec).chain(std::iter::repeat(Vec::new())).take(NUM_COLUMNS).collect();
-    let _ = block::decode_columns(&columns);
+    let _ = read::decode_columns(&columns);
     let _ = block::decompress_columns(data, data.len() * 4);
 });

@@ -5,17 +5,31 @@
 //! their batches, wherever they were stored, combine into one view with one scroll depth.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 /// The partial's maps: hashed with foldhash (randomly seeded per process), much faster than
 /// SipHash on these short keys.
 pub type FastMap<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
 
 use heatpipe_core::agg::{PageAgg, SegmentAgg};
-use heatpipe_core::event::{DeviceClass, Stream, TargetPoint};
-use heatpipe_core::page::page_key;
-use heatpipe_core::segment::segment_key;
-use heatpipe_core::session::BlockRef;
+use heatpipe_core::event::{DeviceClass, TargetPoint};
+use heatpipe_core::page::PageKey;
+use heatpipe_core::segment::write_segment_key;
+use heatpipe_core::stream_ref::StreamRef;
 use serde::{Deserialize, Serialize};
+
+/// A block holding some of a session's batches, with its chunk's key shared by every session in
+/// the chunk. The session index numbers the chunks when the day is finalized.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct BlockAt {
+    pub chunk_key: Arc<str>,
+    /// Offset of the compressed block from the start of the chunk object.
+    pub offset: u64,
+    pub compressed_len: u32,
+    pub raw_len: u32,
+    pub crc32: u32,
+    pub num_streams: u32,
+}
 
 /// A click as kept for a page view until its frustration signals are found.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
@@ -94,37 +108,62 @@ pub struct DayPartial {
     /// records, each time it doubles.
     pub page_views: FastMap<u128, Box<PageViewAcc>>,
     /// Where each session's blocks are stored.
-    pub session_blocks: FastMap<String, Vec<BlockRef>>,
+    pub session_blocks: FastMap<String, Vec<BlockAt>>,
     pub streams: u64,
     pub events: u64,
     /// Events outside the grids' bounds (negative or absurdly far coordinates).
     pub events_off_grid: u64,
+    /// Where [`accumulate`] writes each stream's segment key.
+    #[serde(skip)]
+    segment_key_buffer: String,
 }
 
-/// Adds one stream to `partial`, segmenting by the tag keys in `segment_tags`.
-pub fn accumulate(partial: &mut DayPartial, stream: &Stream, segment_tags: &[String]) {
+/// Adds one stream to `partial`, segmenting by the tag keys in `segment_tags`. Looking up the
+/// page, its segment and the page view allocates nothing; only a new page, segment or view does.
+pub fn accumulate(partial: &mut DayPartial, stream: &StreamRef<'_>, segment_tags: &[String]) {
     let page = &stream.page;
-    let key = page_key(&page.url);
-    if !partial.pages.contains_key(&key) {
-        let agg = PageAgg::new(page.url.clone(), key.clone());
-        partial.pages.insert(key.clone(), agg);
+    let key = PageKey::of(page.url);
+    let key = key.as_str();
+    if !partial.pages.contains_key(key) {
+        let agg = PageAgg::new(page.url.to_owned(), key.to_owned());
+        partial.pages.insert(key.to_owned(), agg);
     }
-    let Some(agg) = partial.pages.get_mut(&key) else {
+    let Some(agg) = partial.pages.get_mut(key) else {
         return;
     };
-    let segment_name = segment_key(
+    let segment_name = &mut partial.segment_key_buffer;
+    write_segment_key(
+        segment_name,
         page.device,
         page.viewport_width_px,
-        &page.tags,
+        page.tags,
         segment_tags,
     );
-    if !agg.segments.contains_key(&segment_name) {
+    if !agg.segments.contains_key(segment_name.as_str()) {
         agg.segments
             .insert(segment_name.clone(), SegmentAgg::default());
     }
-    let Some(segment) = agg.segments.get_mut(&segment_name) else {
+    let Some(segment) = agg.segments.get_mut(segment_name.as_str()) else {
         return;
     };
+    add_to_grids(segment, stream, &mut partial.events_off_grid);
+    partial.streams += 1;
+    partial.events += stream.num_events() as u64;
+
+    let view_key = page_view_key(stream.session_id, stream.page_view_index);
+    match partial.page_views.get_mut(&view_key) {
+        Some(view) => view.absorb(stream, segment_name),
+        None => {
+            let view = PageViewAcc::start(stream, key, segment_name);
+            partial.page_views.insert(view_key, Box::new(view));
+        }
+    }
+}
+
+/// Adds a stream's counts, clicks and moves to its segment's grids; counts the events that fall
+/// outside them in `off_grid`.
+fn add_to_grids(segment: &mut SegmentAgg, stream: &StreamRef<'_>, off_grid: &mut u64) {
+    let page = &stream.page;
     // Grids cover the largest document seen (whatever order streams come in, so partials merge
     // to the same shape), sized once instead of regrowing as events arrive.
     segment
@@ -138,25 +177,14 @@ pub fn accumulate(partial: &mut DayPartial, stream: &Stream, segment_tags: &[Str
     segment.scrolls += stream.scrolls.len() as u64;
     segment.max_document_width_px = segment.max_document_width_px.max(page.document_width_px);
     segment.max_document_height_px = segment.max_document_height_px.max(page.document_height_px);
-    let mut off_grid = 0;
-    for click in &stream.clicks {
-        off_grid += u64::from(!segment.click_grid.add(click.x, click.y));
+    let mut outside = 0;
+    for click in stream.clicks {
+        outside += u64::from(!segment.click_grid.add(click.x, click.y));
     }
-    for point in &stream.moves {
-        off_grid += u64::from(!segment.move_grid.add(point.x, point.y));
+    for point in stream.moves {
+        outside += u64::from(!segment.move_grid.add(point.x, point.y));
     }
-    partial.events_off_grid += off_grid;
-    partial.streams += 1;
-    partial.events += stream.num_events() as u64;
-
-    let view_key = page_view_key(&stream.session_id, stream.page_view_index);
-    match partial.page_views.get_mut(&view_key) {
-        Some(view) => view.absorb(stream, segment_name),
-        None => {
-            let view = PageViewAcc::start(stream, key, segment_name);
-            partial.page_views.insert(view_key, Box::new(view));
-        }
-    }
+    *off_grid += outside;
 }
 
 /// The key of a page view in [`DayPartial::page_views`]: a 128-bit hash of the session id and
@@ -177,34 +205,39 @@ pub(crate) fn session_hash(session_id: &str, number: u64) -> u128 {
 
 /// The tags a page view keeps: only the session's first view needs them (the session index
 /// shows the session's tags); the view's segment key already holds the ones that segment.
-fn session_tags(stream: &Stream) -> Vec<(String, String)> {
+fn session_tags(stream: &StreamRef<'_>) -> Vec<(String, String)> {
     if stream.page_view_index == 0 {
-        stream.page.tags.clone()
+        stream
+            .page
+            .tags
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect()
     } else {
         Vec::new()
     }
 }
 
-fn click_records(stream: &Stream) -> impl Iterator<Item = ClickRecord> + '_ {
+fn click_records<'s>(stream: &'s StreamRef<'_>) -> impl Iterator<Item = ClickRecord> + 's {
     stream.clicks.iter().map(|c| ClickRecord {
         t_ms: c.t_ms,
         x: c.x,
         y: c.y,
-        selector: c.selector.clone(),
+        selector: c.selector.to_owned(),
         inside: c.inside.map(|p| (p.x_permyriad, p.y_permyriad)),
     })
 }
 
 impl PageViewAcc {
     /// A page view as its first-seen batch shows it.
-    fn start(stream: &Stream, page_key: String, segment: String) -> Self {
+    fn start(stream: &StreamRef<'_>, page_key: &str, segment: &str) -> Self {
         let page = &stream.page;
         PageViewAcc {
-            session_id: stream.session_id.clone(),
+            session_id: stream.session_id.to_owned(),
             index: stream.page_view_index,
-            url: page.url.clone(),
-            page_key,
-            segment,
+            url: page.url.to_owned(),
+            page_key: page_key.to_owned(),
+            segment: segment.to_owned(),
             first_batch_seq: stream.batch_seq,
             device: page.device,
             tags: session_tags(stream),
@@ -221,11 +254,11 @@ impl PageViewAcc {
     }
 
     /// Adds another batch of the same page view.
-    fn absorb(&mut self, stream: &Stream, segment: String) {
+    fn absorb(&mut self, stream: &StreamRef<'_>, segment: &str) {
         let page = &stream.page;
         if stream.batch_seq < self.first_batch_seq {
             self.first_batch_seq = stream.batch_seq;
-            self.segment = segment;
+            segment.clone_into(&mut self.segment);
             self.device = page.device;
             self.tags = session_tags(stream);
             self.fold_px = page.viewport_height_px;
@@ -285,6 +318,7 @@ impl DayPartial {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use heatpipe_core::event::Stream;
     use heatpipe_fixtures::{TrafficSpec, generate_traffic};
 
     fn traffic() -> Vec<Stream> {
@@ -299,7 +333,7 @@ mod tests {
     fn fold(streams: &[Stream]) -> DayPartial {
         let mut partial = DayPartial::default();
         for stream in streams {
-            accumulate(&mut partial, stream, &[]);
+            stream.with_ref(|stream| accumulate(&mut partial, stream, &[]));
         }
         partial
     }

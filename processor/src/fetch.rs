@@ -15,7 +15,8 @@ use crate::accumulate::session_hash;
 
 /// A fetched chunk with its decoded header, and which of its streams are repeats to skip.
 pub struct FetchedChunk {
-    pub key: String,
+    /// Shared with every block reference into the chunk.
+    pub key: Arc<str>,
     pub bytes: Bytes,
     pub index: ChunkIndex,
     /// Per block, per stream: true where an earlier chunk (in key order) had the same batch.

@@ -2,7 +2,8 @@
 //! depth, the page index, and the session index. Output order is fixed (sorted), so the same
 //! input always gives the same bytes.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 
 use rayon::prelude::*;
 
@@ -14,7 +15,7 @@ use heatpipe_core::session::{
 };
 use heatpipe_core::signals::{ClickAt, ViewSignals, ViewVisit, quick_backs, view_signals};
 
-use crate::accumulate::{DayPartial, FastMap, PageViewAcc};
+use crate::accumulate::{BlockAt, DayPartial, FastMap, PageViewAcc};
 
 /// Everything a day's processing writes.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -58,13 +59,54 @@ fn segment_slots(pages: &FastMap<String, PageAgg>) -> FastMap<String, FastMap<St
         .collect()
 }
 
+/// The day's chunk keys, sorted, each numbered by its position: what a session's blocks point
+/// to in the session index.
+struct ChunkNumbers {
+    keys: Vec<String>,
+    numbers: FastMap<Arc<str>, u32>,
+}
+
+impl ChunkNumbers {
+    fn of(session_blocks: &FastMap<String, Vec<BlockAt>>) -> Self {
+        let distinct: BTreeSet<&Arc<str>> = session_blocks
+            .values()
+            .flatten()
+            .map(|block| &block.chunk_key)
+            .collect();
+        let numbers = distinct
+            .iter()
+            .enumerate()
+            .map(|(number, key)| (Arc::clone(key), number as u32))
+            .collect();
+        let keys = distinct.into_iter().map(|key| key.to_string()).collect();
+        ChunkNumbers { keys, numbers }
+    }
+
+    /// Returns `blocks` as the session index stores them.
+    fn number_blocks(&self, blocks: &[BlockAt]) -> Vec<BlockRef> {
+        blocks
+            .iter()
+            .filter_map(|block| {
+                Some(BlockRef {
+                    chunk: *self.numbers.get(&block.chunk_key)?,
+                    offset: block.offset,
+                    compressed_len: block.compressed_len,
+                    raw_len: block.raw_len,
+                    crc32: block.crc32,
+                    num_streams: block.num_streams,
+                })
+            })
+            .collect()
+    }
+}
+
 /// Groups page views by session, each session's views in index order, with its blocks.
 // Boxed views: sorting and grouping a day's million views moves pointers, not whole records.
 #[allow(clippy::vec_box)]
 fn sessions_of(
     page_views: FastMap<u128, Box<PageViewAcc>>,
-    session_blocks: &mut FastMap<String, Vec<BlockRef>>,
-) -> Vec<(Vec<Box<PageViewAcc>>, Vec<BlockRef>)> {
+    session_blocks: &mut FastMap<String, Vec<BlockAt>>,
+) -> Vec<(Vec<Box<PageViewAcc>>, Vec<BlockAt>)> {
     // Sorted by a hash of the session id first: comparing two u64s is cheaper than comparing
     // ids, and ids are compared only where hashes are equal.
     let mut views: Vec<(u64, Box<PageViewAcc>)> = page_views
@@ -79,7 +121,7 @@ fn sessions_of(
             .then_with(|| a.session_id.cmp(&b.session_id))
             .then(a.index.cmp(&b.index))
     });
-    let mut sessions: Vec<(Vec<Box<PageViewAcc>>, Vec<BlockRef>)> = Vec::new();
+    let mut sessions: Vec<(Vec<Box<PageViewAcc>>, Vec<BlockAt>)> = Vec::new();
     for (_, view) in views {
         match sessions.last_mut() {
             Some((group, _)) if group[0].session_id == view.session_id => group.push(view),
@@ -101,6 +143,7 @@ pub fn finalize(partial: DayPartial) -> DayOutput {
         ..
     } = partial;
     let slots = segment_slots(&pages);
+    let chunks = ChunkNumbers::of(&session_blocks);
     let sessions = sessions_of(page_views, &mut session_blocks);
     // Sessions are independent until their views are added to the page segments.
     let finished: Vec<FinishedSession> = sessions
@@ -117,7 +160,11 @@ pub fn finalize(partial: DayPartial) -> DayOutput {
                 })
                 .collect();
             FinishedSession {
-                summary: summarize_session(&views[0].view.session_id, &views, blocks),
+                summary: summarize_session(
+                    &views[0].view.session_id,
+                    &views,
+                    chunks.number_blocks(&blocks),
+                ),
                 views,
                 slots,
             }
@@ -138,6 +185,7 @@ pub fn finalize(partial: DayPartial) -> DayOutput {
         index: page_index(&pages),
         pages,
         sessions: SessionIndex {
+            chunks: chunks.keys,
             sessions: summaries,
         },
     }
@@ -168,8 +216,19 @@ fn add_to_segments(pages: &mut FastMap<String, PageAgg>, finished: &[FinishedSes
         .zip(views_of)
         .zip(sessions_of)
         .for_each(|((segment, views), sessions)| {
+            // Counted in a hash map first: the stored map is ordered, and a tree lookup per
+            // click compares selectors at every level.
+            let mut elements: FastMap<&str, ElementAgg> = FastMap::default();
             for view in views {
-                add_view_to_segment(segment, view);
+                add_view_to_segment(segment, &mut elements, view);
+            }
+            for (selector, element) in elements {
+                match segment.elements.get_mut(selector) {
+                    Some(existing) => existing.merge(&element),
+                    None => {
+                        segment.elements.insert(selector.to_owned(), element);
+                    }
+                }
             }
             segment.sessions += sessions;
             keep_top_elements(&mut segment.elements);
@@ -234,8 +293,13 @@ fn finish_views(views: Vec<Box<PageViewAcc>>) -> Vec<FinishedView> {
         .collect()
 }
 
-/// Adds one finished page view's views, depth, element clicks and signals to its segment.
-fn add_view_to_segment(segment: &mut SegmentAgg, finished: &FinishedView) {
+/// Adds one finished page view's views, depth and signals to its segment, and its element
+/// clicks to `elements`.
+fn add_view_to_segment<'v>(
+    segment: &mut SegmentAgg,
+    elements: &mut FastMap<&'v str, ElementAgg>,
+    finished: &'v FinishedView,
+) {
     let FinishedView { view, signals, .. } = finished;
     segment.views += 1;
     segment
@@ -244,25 +308,18 @@ fn add_view_to_segment(segment: &mut SegmentAgg, finished: &FinishedView) {
     segment.rage_clicks += signals.rage_bursts.len() as u64;
     segment.dead_clicks += signals.dead_clicks.len() as u64;
     for click in &view.clicks {
-        // Look up before inserting: most clicks land on elements already counted, and an
-        // `entry` would copy the selector for each of them.
-        match segment.elements.get_mut(&click.selector) {
-            Some(element) => element.add_click(click.inside_point()),
-            None => {
-                let mut element = ElementAgg::default();
-                element.add_click(click.inside_point());
-                segment.elements.insert(click.selector.clone(), element);
-            }
-        }
+        elements
+            .entry(&click.selector)
+            .or_default()
+            .add_click(click.inside_point());
     }
     for burst in &signals.rage_bursts {
-        let selector = &view.clicks[burst.start].selector;
-        if let Some(element) = segment.elements.get_mut(selector) {
+        if let Some(element) = elements.get_mut(view.clicks[burst.start].selector.as_str()) {
             element.rage_clicks += 1;
         }
     }
     for &click in &signals.dead_clicks {
-        if let Some(element) = segment.elements.get_mut(&view.clicks[click].selector) {
+        if let Some(element) = elements.get_mut(view.clicks[click].selector.as_str()) {
             element.dead_clicks += 1;
         }
     }
@@ -292,7 +349,7 @@ fn summarize_session(
         .map(|v| v.view.started_at_ms + i64::from(v.view.last_t_ms))
         .max()
         .unwrap_or(started_at_ms);
-    blocks.sort_by(|a, b| (&a.chunk_key, a.offset).cmp(&(&b.chunk_key, b.offset)));
+    blocks.sort();
     blocks.dedup();
     let visits: Vec<ViewVisit<'_>> = views
         .iter()
@@ -363,7 +420,7 @@ mod tests {
         );
         let mut partial = DayPartial::default();
         for stream in &streams {
-            accumulate(&mut partial, stream, &[]);
+            stream.with_ref(|stream| accumulate(&mut partial, stream, &[]));
         }
         let output = finalize(partial);
         let home = &output
@@ -420,7 +477,7 @@ mod tests {
             .build();
         let mut partial = DayPartial::default();
         for stream in &streams {
-            accumulate(&mut partial, stream, &["variant".to_owned()]);
+            stream.with_ref(|stream| accumulate(&mut partial, stream, &["variant".to_owned()]));
         }
         let output = finalize(partial);
         let session = &output.sessions.sessions[0];

@@ -10,14 +10,13 @@ use std::time::Instant;
 
 use bytes::Bytes;
 use chrono::NaiveDate;
-use heatpipe_core::chunk::decode_block;
+use heatpipe_core::chunk::with_block_streams;
 use heatpipe_core::keys::{page_agg_key, pages_key, raw_day_prefix, session_index_key};
-use heatpipe_core::session::BlockRef;
 use heatpipe_core::store::ObjectStore;
 use rayon::prelude::*;
 use tokio::sync::oneshot;
 
-use crate::accumulate::{DayPartial, accumulate};
+use crate::accumulate::{BlockAt, DayPartial, accumulate};
 use crate::fetch::{Fetched, FetchedChunk, SeenBatches, Skipped, fetch_chunks, fetch_headers};
 use crate::finalize::{DayOutput, finalize};
 use crate::shard::{Shard, write_partial};
@@ -208,7 +207,7 @@ fn usable_chunks(
                     Repeats::Premarked(marks) => marks.remove(&key).unwrap_or_default(),
                 };
                 chunks.push(FetchedChunk {
-                    key,
+                    key: Arc::from(key),
                     bytes,
                     index,
                     skip,
@@ -325,44 +324,64 @@ fn aggregate_chunk(
     failures: &mut Vec<Skipped>,
 ) {
     for (block_number, entry) in chunk.index.header.blocks.iter().enumerate() {
+        let skips = chunk.skip.get(block_number).map_or(&[][..], Vec::as_slice);
         let decoded = chunk
             .index
             .block_range(block_number)
             .and_then(|range| chunk.bytes.get(range.start as usize..range.end as usize))
             .ok_or_else(|| "block lies past the end of the chunk".to_owned())
             .and_then(|bytes| {
-                decode_block(bytes, entry.spec(), block_number).map_err(|e| e.to_string())
+                with_block_streams(bytes, entry.spec(), block_number, |streams| {
+                    for (number, stream) in streams.iter().enumerate() {
+                        if !skips.get(number).copied().unwrap_or(false) {
+                            accumulate(partial, &stream, segment_tags);
+                        }
+                    }
+                })
+                .map_err(|e| e.to_string())
             });
-        let streams = match decoded {
-            Ok(streams) => streams,
-            Err(reason) => {
-                failures.push((chunk.key.clone(), format!("block {block_number}: {reason}")));
-                continue;
-            }
-        };
-        let block_ref = BlockRef {
-            chunk_key: chunk.key.clone(),
-            offset: chunk.index.data_start + entry.offset,
-            compressed_len: entry.compressed_len,
-            raw_len: entry.raw_len,
-            crc32: entry.crc32,
-            num_streams: entry.num_streams() as u32,
-        };
-        let skips = chunk.skip.get(block_number).map_or(&[][..], Vec::as_slice);
-        for (number, stream) in streams.iter().enumerate() {
-            if skips.get(number).copied().unwrap_or(false) {
-                continue;
-            }
-            accumulate(partial, stream, segment_tags);
-            match partial.session_blocks.get_mut(&stream.session_id) {
-                Some(blocks) if blocks.last() == Some(&block_ref) => {}
-                Some(blocks) => blocks.push(block_ref.clone()),
-                None => {
-                    let blocks = vec![block_ref.clone()];
-                    partial
-                        .session_blocks
-                        .insert(stream.session_id.clone(), blocks);
-                }
+        if let Err(reason) = decoded {
+            failures.push((
+                chunk.key.to_string(),
+                format!("block {block_number}: {reason}"),
+            ));
+            continue;
+        }
+        note_session_blocks(chunk, block_number, skips, partial);
+    }
+}
+
+/// Records, for each session with a fresh stream in block `block_number`, that the block holds
+/// some of its batches. The header lists each block's sessions, so this is once per session and
+/// block rather than once per stream.
+fn note_session_blocks(
+    chunk: &FetchedChunk,
+    block_number: usize,
+    skips: &[bool],
+    partial: &mut DayPartial,
+) {
+    let entry = &chunk.index.header.blocks[block_number];
+    let block_ref = BlockAt {
+        chunk_key: chunk.key.clone(),
+        offset: chunk.index.data_start + entry.offset,
+        compressed_len: entry.compressed_len,
+        raw_len: entry.raw_len,
+        crc32: entry.crc32,
+        num_streams: entry.num_streams() as u32,
+    };
+    let mut first_stream = 0;
+    for session in &entry.sessions {
+        let mut streams = first_stream..first_stream + session.streams.len();
+        first_stream = streams.end;
+        if streams.all(|number| skips.get(number).copied().unwrap_or(false)) {
+            continue;
+        }
+        match partial.session_blocks.get_mut(&session.session_id) {
+            Some(blocks) => blocks.push(block_ref.clone()),
+            None => {
+                partial
+                    .session_blocks
+                    .insert(session.session_id.clone(), vec![block_ref.clone()]);
             }
         }
     }
@@ -387,6 +406,7 @@ pub(crate) async fn write_output(
         },
         || output.sessions.encode(),
     );
+    tracing::debug!("outputs encoded");
     for (key, bytes) in pages? {
         store
             .put(&page_agg_key(site, date, key), Bytes::from(bytes))

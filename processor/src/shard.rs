@@ -28,6 +28,7 @@ use crate::{ProcessError, ProcessSummary};
 const PARTIAL_KIND: FrameKind = FrameKind {
     magic: *b"HPPD",
     version: 1,
+    oldest_version: 1,
     name: "partial day",
 };
 

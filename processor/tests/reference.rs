@@ -203,11 +203,11 @@ proptest! {
         let split = split.min(streams.len());
         let mut left = DayPartial::default();
         for stream in &streams[..split] {
-            accumulate(&mut left, stream, &tags);
+            stream.with_ref(|stream| accumulate(&mut left, stream, &tags));
         }
         let mut right = DayPartial::default();
         for stream in streams[split..].iter().rev() {
-            accumulate(&mut right, stream, &tags);
+            stream.with_ref(|stream| accumulate(&mut right, stream, &tags));
         }
         let output = finalize(right.merge(left));
 

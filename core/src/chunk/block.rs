@@ -16,14 +16,12 @@
 use std::collections::HashMap;
 
 use crate::codec::{CodecError, Reader, put_bytes, put_ivarint, put_uvarint};
-use crate::event::{
-    Click, DeviceClass, Move, PERMYRIAD_MAX, PageView, Resize, Scroll, Stream, TargetPoint,
-};
+use crate::event::{PERMYRIAD_MAX, Stream};
 
 /// The columns of a block, in storage order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[repr(usize)]
-enum Column {
+pub(super) enum Column {
     Strings,
     Session,
     BatchSeq,
@@ -53,7 +51,7 @@ enum Column {
     ResizeHeight,
 }
 
-const NUM_COLUMNS: usize = Column::ResizeHeight as usize + 1;
+pub(super) const NUM_COLUMNS: usize = Column::ResizeHeight as usize + 1;
 
 /// One growing varint column per [`Column`].
 struct Columns([Vec<u8>; NUM_COLUMNS]);
@@ -86,7 +84,7 @@ impl<'a> StringTable<'a> {
 
 /// Delta state of one column within one stream.
 #[derive(Default, Clone, Copy)]
-struct Delta(i64);
+pub(super) struct Delta(i64);
 
 impl Delta {
     fn put(&mut self, columns: &mut Columns, column: Column, value: i64) {
@@ -94,7 +92,11 @@ impl Delta {
         self.0 = value;
     }
 
-    fn read(&mut self, reader: &mut Reader<'_>, what: &'static str) -> Result<i64, CodecError> {
+    pub(super) fn read(
+        &mut self,
+        reader: &mut Reader<'_>,
+        what: &'static str,
+    ) -> Result<i64, CodecError> {
         self.0 = self.0.wrapping_add(reader.ivarint(what)?);
         Ok(self.0)
     }
@@ -103,7 +105,7 @@ impl Delta {
 /// Second-order delta state: codes the change of the last step (velocity), which is small for
 /// smooth pointer trails.
 #[derive(Default, Clone, Copy)]
-struct Delta2 {
+pub(super) struct Delta2 {
     value: i64,
     step: i64,
 }
@@ -116,7 +118,11 @@ impl Delta2 {
         self.step = step;
     }
 
-    fn read(&mut self, reader: &mut Reader<'_>, what: &'static str) -> Result<i64, CodecError> {
+    pub(super) fn read(
+        &mut self,
+        reader: &mut Reader<'_>,
+        what: &'static str,
+    ) -> Result<i64, CodecError> {
         self.step = self.step.wrapping_add(reader.ivarint(what)?);
         self.value = self.value.wrapping_add(self.step);
         Ok(self.value)
@@ -322,241 +328,4 @@ pub fn decompress_columns(block: &[u8], raw_len: usize) -> Result<Vec<Vec<u8>>, 
         return Err("trailing bytes after the last column".into());
     }
     Ok(columns)
-}
-
-/// Decodes a block's uncompressed columns into its streams.
-pub fn decode_columns(columns: &[Vec<u8>]) -> Result<Vec<Stream>, CodecError> {
-    if columns.len() != NUM_COLUMNS {
-        return Err(CodecError::OutOfRange {
-            what: "column count",
-            value: columns.len() as u64,
-        });
-    }
-    let mut table = Reader::new(&columns[Column::Strings as usize]);
-    let num_strings = table.count("string count")?;
-    let mut strings = Vec::with_capacity(num_strings);
-    for _ in 0..num_strings {
-        strings.push(table.str("string")?);
-    }
-    let lookup = |index: u64| -> Result<String, CodecError> {
-        usize::try_from(index)
-            .ok()
-            .and_then(|i| strings.get(i))
-            .map(|s| (*s).to_owned())
-            .ok_or(CodecError::OutOfRange {
-                what: "string index",
-                value: index,
-            })
-    };
-    if table.remaining() != 0 {
-        return Err(CodecError::OutOfRange {
-            what: "bytes after the string table",
-            value: table.remaining() as u64,
-        });
-    }
-    let mut readers: Vec<Reader<'_>> = columns.iter().map(|c| Reader::new(c)).collect();
-    let mut streams = Vec::new();
-    let mut previous_start = 0i64;
-    // Every stream has exactly one entry in the session column.
-    while readers[Column::Session as usize].remaining() > 0 {
-        let (mut stream, counts) =
-            decode_stream_fields(&mut readers, &lookup, &mut previous_start)?;
-        decode_events(&mut stream, counts, &mut readers, &lookup)?;
-        streams.push(stream);
-    }
-    if readers.iter().skip(1).any(|r| r.remaining() != 0) {
-        return Err(CodecError::OutOfRange {
-            what: "unread column bytes",
-            value: 0,
-        });
-    }
-    Ok(streams)
-}
-
-type EventCounts = [usize; 4];
-
-fn read(readers: &mut [Reader<'_>], column: Column, what: &'static str) -> Result<u64, CodecError> {
-    readers[column as usize].uvarint(what)
-}
-
-fn read_u32(
-    readers: &mut [Reader<'_>],
-    column: Column,
-    what: &'static str,
-) -> Result<u32, CodecError> {
-    readers[column as usize].u32(what)
-}
-
-fn decode_stream_fields(
-    readers: &mut [Reader<'_>],
-    lookup: &impl Fn(u64) -> Result<String, CodecError>,
-    previous_start: &mut i64,
-) -> Result<(Stream, EventCounts), CodecError> {
-    let session_id = lookup(read(readers, Column::Session, "session id")?)?;
-    let batch_seq = read(readers, Column::BatchSeq, "batch seq")?;
-    let page_view_index = read_u32(readers, Column::PageView, "page view index")?;
-    let url = lookup(read(readers, Column::Url, "url")?)?;
-    let viewport_width_px = read_u32(readers, Column::ViewportWidth, "viewport width")?;
-    let viewport_height_px = read_u32(readers, Column::ViewportHeight, "viewport height")?;
-    let document_width_px = read_u32(readers, Column::DocumentWidth, "document width")?;
-    let document_height_px = read_u32(readers, Column::DocumentHeight, "document height")?;
-    let device_code = read(readers, Column::Device, "device")?;
-    let device = DeviceClass::from_code(device_code).ok_or(CodecError::OutOfRange {
-        what: "device",
-        value: device_code,
-    })?;
-    *previous_start =
-        previous_start.wrapping_add(readers[Column::StartedAt as usize].ivarint("started at")?);
-    let num_tags = readers[Column::TagCount as usize].uvarint("tag count")?;
-    let tags_reader = &mut readers[Column::Tags as usize];
-    if num_tags > tags_reader.remaining() as u64 {
-        return Err(CodecError::OutOfRange {
-            what: "tag count",
-            value: num_tags,
-        });
-    }
-    let mut tags = Vec::with_capacity(num_tags as usize);
-    for _ in 0..num_tags {
-        let key = lookup(tags_reader.uvarint("tag key")?)?;
-        tags.push((key, lookup(tags_reader.uvarint("tag value")?)?));
-    }
-    let mut counts = [0usize; 4];
-    for count in &mut counts {
-        let value = read(readers, Column::EventCounts, "event count")?;
-        // Every event takes at least one byte of its time column.
-        *count = usize::try_from(value)
-            .ok()
-            .filter(|c| *c <= 1 << 32)
-            .ok_or(CodecError::OutOfRange {
-                what: "event count",
-                value,
-            })?;
-    }
-    let page = PageView {
-        url,
-        viewport_width_px,
-        viewport_height_px,
-        document_width_px,
-        document_height_px,
-        device,
-        started_at_ms: *previous_start,
-        tags,
-    };
-    let stream = Stream {
-        session_id,
-        batch_seq,
-        page_view_index,
-        page,
-        moves: Vec::new(),
-        clicks: Vec::new(),
-        scrolls: Vec::new(),
-        resizes: Vec::new(),
-    };
-    Ok((stream, counts))
-}
-
-fn narrow<T: TryFrom<i64>>(value: i64, what: &'static str) -> Result<T, CodecError> {
-    T::try_from(value).map_err(|_| CodecError::OutOfRange {
-        what,
-        value: value as u64,
-    })
-}
-
-fn delta<T: TryFrom<i64>>(
-    state: &mut Delta,
-    readers: &mut [Reader<'_>],
-    column: Column,
-    what: &'static str,
-) -> Result<T, CodecError> {
-    narrow(state.read(&mut readers[column as usize], what)?, what)
-}
-
-/// Reserves room for `count` events, but never more than their time column could hold.
-fn capacity(count: usize, readers: &[Reader<'_>], column: Column) -> usize {
-    count.min(readers[column as usize].remaining())
-}
-
-fn decode_events(
-    stream: &mut Stream,
-    [num_moves, num_clicks, num_scrolls, num_resizes]: EventCounts,
-    readers: &mut [Reader<'_>],
-    lookup: &impl Fn(u64) -> Result<String, CodecError>,
-) -> Result<(), CodecError> {
-    let (mut t, [mut x, mut y]) = (Delta::default(), [Delta2::default(); 2]);
-    stream
-        .moves
-        .reserve(capacity(num_moves, readers, Column::MoveT));
-    for _ in 0..num_moves {
-        let t_ms = delta(&mut t, readers, Column::MoveT, "move t")?;
-        let x = narrow(
-            x.read(&mut readers[Column::MoveX as usize], "move x")?,
-            "move x",
-        )?;
-        let y = narrow(
-            y.read(&mut readers[Column::MoveY as usize], "move y")?,
-            "move y",
-        )?;
-        stream.moves.push(Move { t_ms, x, y });
-    }
-    let [mut t, mut x, mut y] = [Delta::default(); 3];
-    stream
-        .clicks
-        .reserve(capacity(num_clicks, readers, Column::ClickT));
-    for _ in 0..num_clicks {
-        let t_ms = delta(&mut t, readers, Column::ClickT, "click t")?;
-        let x = delta(&mut x, readers, Column::ClickX, "click x")?;
-        let y = delta(&mut y, readers, Column::ClickY, "click y")?;
-        let selector = lookup(read(readers, Column::ClickSelector, "click selector")?)?;
-        let inside = decode_inside(read(readers, Column::ClickInside, "click inside")?)?;
-        stream.clicks.push(Click {
-            t_ms,
-            x,
-            y,
-            selector,
-            inside,
-        });
-    }
-    let [mut t, mut y] = [Delta::default(); 2];
-    stream
-        .scrolls
-        .reserve(capacity(num_scrolls, readers, Column::ScrollT));
-    for _ in 0..num_scrolls {
-        let t_ms = delta(&mut t, readers, Column::ScrollT, "scroll t")?;
-        stream.scrolls.push(Scroll {
-            t_ms,
-            y: delta(&mut y, readers, Column::ScrollY, "scroll y")?,
-        });
-    }
-    let [mut t, mut w, mut h] = [Delta::default(); 3];
-    stream
-        .resizes
-        .reserve(capacity(num_resizes, readers, Column::ResizeT));
-    for _ in 0..num_resizes {
-        let t_ms = delta(&mut t, readers, Column::ResizeT, "resize t")?;
-        let width_px = delta(&mut w, readers, Column::ResizeWidth, "resize width")?;
-        stream.resizes.push(Resize {
-            t_ms,
-            width_px,
-            height_px: delta(&mut h, readers, Column::ResizeHeight, "resize height")?,
-        });
-    }
-    Ok(())
-}
-
-fn decode_inside(code: u64) -> Result<Option<TargetPoint>, CodecError> {
-    if code == 0 {
-        return Ok(None);
-    }
-    let stride = u64::from(PERMYRIAD_MAX) + 1;
-    let (x, y) = ((code - 1) / stride, (code - 1) % stride);
-    if x > u64::from(PERMYRIAD_MAX) {
-        return Err(CodecError::OutOfRange {
-            what: "click inside",
-            value: code,
-        });
-    }
-    Ok(Some(TargetPoint {
-        x_permyriad: x as u16,
-        y_permyriad: y as u16,
-    }))
 }

@@ -2,7 +2,8 @@
 
 use std::ops::Range;
 
-use super::block::{decode_columns, decompress_columns, recycle_columns};
+use super::block::{decompress_columns, recycle_columns};
+use super::read::{BlockStreams, decode_streams};
 use super::{
     BlockEntry, ChunkHeader, FormatError, MAGIC, MAX_BLOCK_RAW_BYTES, MAX_HEADER_BYTES,
     PREAMBLE_LEN, VERSION,
@@ -106,6 +107,19 @@ pub fn decode_block(
     entry: BlockSpec,
     block: usize,
 ) -> Result<Vec<Stream>, FormatError> {
+    with_block_streams(compressed, entry, block, |streams| {
+        streams.iter().map(|stream| stream.to_stream()).collect()
+    })
+}
+
+/// Decodes one block, checked whole (size, checksum, every column, the stream count), and
+/// hands its borrowed streams to `visit`; nothing is allocated per stream or per event.
+pub fn with_block_streams<R>(
+    compressed: &[u8],
+    entry: BlockSpec,
+    block: usize,
+    visit: impl FnOnce(&BlockStreams<'_>) -> R,
+) -> Result<R, FormatError> {
     if compressed.len() != entry.compressed_len as usize {
         return Err(FormatError::Truncated { what: "block" });
     }
@@ -123,16 +137,16 @@ pub fn decode_block(
     }
     let columns = decompress_columns(compressed, raw_len)
         .map_err(|reason| FormatError::BlockContent { block, reason })?;
-    let decoded = decode_columns(&columns);
-    recycle_columns(columns);
-    let streams = decoded.map_err(|source| FormatError::Block { block, source })?;
-    if streams.len() != entry.num_streams {
-        return Err(FormatError::BlockContent {
+    let visited = match decode_streams(&columns) {
+        Err(source) => Err(FormatError::Block { block, source }),
+        Ok(streams) if streams.len() != entry.num_streams => Err(FormatError::BlockContent {
             block,
             reason: "stream count differs from header".into(),
-        });
-    }
-    Ok(streams)
+        }),
+        Ok(streams) => Ok(visit(&streams)),
+    };
+    recycle_columns(columns);
+    visited
 }
 
 /// Decodes a whole chunk into its streams, sessions in id order.
@@ -309,7 +323,7 @@ mod tests {
                 let position = at.index(columns[column].len());
                 columns[column][position] = byte;
             }
-            let _ = crate::chunk::block::decode_columns(&columns);
+            let _ = crate::chunk::read::decode_columns(&columns);
         }
     }
 

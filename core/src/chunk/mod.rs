@@ -13,16 +13,21 @@
 //! # Layout
 //! - [`block`] — one block: a column per field, each its own zstd frame.
 //! - [`encode`] — streams → chunk bytes.
+//! - [`read`] — a block's columns → its streams, borrowed, with no allocation per event.
 //! - [`decode`] — chunk bytes → header, blocks, streams; errors on any damage, never panics.
 
 pub mod block;
 pub mod decode;
 pub mod encode;
+pub mod read;
 
 use serde::{Deserialize, Serialize};
 
-pub use decode::{BlockSpec, ChunkIndex, decode_block, decode_chunk, decode_header};
+pub use decode::{
+    BlockSpec, ChunkIndex, decode_block, decode_chunk, decode_header, with_block_streams,
+};
 pub use encode::{DEFAULT_ZSTD_LEVEL, encode_chunk};
+pub use read::BlockStreams;
 
 /// The first four bytes of every chunk.
 pub const MAGIC: [u8; 4] = *b"HPCK";
@@ -91,6 +96,8 @@ pub enum FormatError {
     BadMagic { expected: &'static str },
     #[error("unsupported {what} version {version}")]
     UnsupportedVersion { what: &'static str, version: u16 },
+    #[error("{what} version {version} was written by an older heatpipe: process the day again")]
+    Outdated { what: &'static str, version: u16 },
     #[error("file ends early: {what}")]
     Truncated { what: &'static str },
     #[error("checksum mismatch in {what}")]

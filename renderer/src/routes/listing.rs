@@ -260,7 +260,7 @@ async fn timeline(
         }
         .days()?,
     };
-    let (date, summary) =
+    let (date, summary, blocks) =
         data::load_session_indexes(&renderer.store, &renderer.session_indexes, site, &days)
             .await?
             .iter()
@@ -270,7 +270,7 @@ async fn timeline(
                     .sessions
                     .iter()
                     .find(|s| s.id == session)
-                    .map(|s| (*date, s.clone()))
+                    .map(|s| (*date, s.clone(), index.session_blocks(s)))
             })
             .ok_or_else(|| {
                 RenderError::NotFound(format!(
@@ -279,5 +279,5 @@ async fn timeline(
                     days[days.len() - 1]
                 ))
             })?;
-    build_timeline(&renderer.store, date, summary).await
+    build_timeline(&renderer.store, date, summary, blocks).await
 }

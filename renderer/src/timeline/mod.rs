@@ -8,9 +8,9 @@ use std::collections::HashSet;
 use std::sync::Arc;
 
 use chrono::NaiveDate;
-use heatpipe_core::chunk::decode_block;
+use heatpipe_core::chunk::with_block_streams;
 use heatpipe_core::event::Stream;
-use heatpipe_core::session::SessionSummary;
+use heatpipe_core::session::{BlockRef, SessionSummary};
 use heatpipe_core::signals::ClickAt;
 use heatpipe_core::store::ObjectStore;
 use serde::Serialize;
@@ -90,21 +90,30 @@ pub struct Timeline {
     pub unreadable_blocks: usize,
 }
 
-/// Reads `summary`'s blocks and builds its timeline.
+/// Reads `summary`'s `blocks` (chunk key and block, as [`SessionIndex::session_blocks`] lists
+/// them) and builds its timeline.
+///
+/// [`SessionIndex::session_blocks`]: heatpipe_core::session::SessionIndex::session_blocks
 pub async fn build_timeline(
     store: &Arc<dyn ObjectStore>,
     date: NaiveDate,
     summary: SessionSummary,
+    blocks: Vec<(String, BlockRef)>,
 ) -> RenderResult<Timeline> {
-    let mut compressed = Vec::with_capacity(summary.blocks.len());
-    for block in &summary.blocks {
-        compressed.push(store.get_range(&block.chunk_key, block.range()).await?);
+    let mut compressed = Vec::with_capacity(blocks.len());
+    for (chunk_key, block) in &blocks {
+        compressed.push(store.get_range(chunk_key, block.range()).await?);
     }
-    on_rayon(move || assemble(date, summary, compressed)).await
+    on_rayon(move || assemble(date, summary, &blocks, compressed)).await
 }
 
-fn assemble(date: NaiveDate, summary: SessionSummary, compressed: Vec<bytes::Bytes>) -> Timeline {
-    let (streams, unreadable_blocks) = session_streams(&summary, &compressed);
+fn assemble(
+    date: NaiveDate,
+    summary: SessionSummary,
+    blocks: &[(String, BlockRef)],
+    compressed: Vec<bytes::Bytes>,
+) -> Timeline {
+    let (streams, unreadable_blocks) = session_streams(&summary.id, blocks, &compressed);
     let mut events = Vec::new();
     let mut views: Vec<(TimelinePageView, ViewEvents)> = Vec::new();
     for stream in &streams {
@@ -149,18 +158,22 @@ fn assemble(date: NaiveDate, summary: SessionSummary, compressed: Vec<bytes::Byt
 }
 
 /// Decodes the session's streams from its blocks, once per batch; counts unreadable blocks.
-fn session_streams(summary: &SessionSummary, compressed: &[bytes::Bytes]) -> (Vec<Stream>, usize) {
+fn session_streams(
+    session_id: &str,
+    blocks: &[(String, BlockRef)],
+    compressed: &[bytes::Bytes],
+) -> (Vec<Stream>, usize) {
     let mut streams: Vec<Stream> = Vec::new();
     let mut unreadable_blocks = 0;
-    for (number, (block, bytes)) in summary.blocks.iter().zip(compressed).enumerate() {
-        match decode_block(bytes, block.spec(), number) {
-            Ok(decoded) => {
-                streams.extend(decoded.into_iter().filter(|s| s.session_id == summary.id))
-            }
-            Err(err) => {
-                tracing::warn!(chunk = %block.chunk_key, offset = block.offset, error = %err, "skipping unreadable session block");
-                unreadable_blocks += 1;
-            }
+    for (number, ((chunk_key, block), bytes)) in blocks.iter().zip(compressed).enumerate() {
+        let decoded = with_block_streams(bytes, block.spec(), number, |decoded| {
+            // Only this session's streams become owned; the block's others are passed over.
+            let mine = decoded.iter().filter(|s| s.session_id == session_id);
+            streams.extend(mine.map(|s| s.to_stream()));
+        });
+        if let Err(err) = decoded {
+            tracing::warn!(chunk = %chunk_key, offset = block.offset, error = %err, "skipping unreadable session block");
+            unreadable_blocks += 1;
         }
     }
     let mut seen_batches = HashSet::new();

@@ -1,0 +1,232 @@
+//! Borrowed streams: a stream as a decoder sees it in place, its strings pointing into the
+//! block's string table and its events into buffers the decoder reuses for every stream.
+//!
+//! The processor aggregates [`StreamRef`]s straight from the columns, so a day's events cost no
+//! allocation each; [`StreamRef::to_stream`] makes the owned [`Stream`] where one is kept.
+
+use crate::event::{Click, DeviceClass, Move, PageView, Resize, Scroll, Stream, TargetPoint};
+
+/// A click whose selector is borrowed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ClickRef<'a> {
+    pub t_ms: u32,
+    pub x: i32,
+    pub y: i32,
+    pub selector: &'a str,
+    pub inside: Option<TargetPoint>,
+}
+
+/// A page view whose URL and tags are borrowed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PageRef<'a> {
+    pub url: &'a str,
+    pub viewport_width_px: u32,
+    pub viewport_height_px: u32,
+    pub document_width_px: u32,
+    pub document_height_px: u32,
+    pub device: DeviceClass,
+    pub started_at_ms: i64,
+    /// Sorted by key, keys unique.
+    pub tags: &'a [(&'a str, &'a str)],
+}
+
+/// One batch of one page view, borrowed: see [`Stream`] for the meaning of each field.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StreamRef<'a> {
+    pub session_id: &'a str,
+    pub batch_seq: u64,
+    pub page_view_index: u32,
+    pub page: PageRef<'a>,
+    pub moves: &'a [Move],
+    pub clicks: &'a [ClickRef<'a>],
+    pub scrolls: &'a [Scroll],
+    pub resizes: &'a [Resize],
+}
+
+impl StreamRef<'_> {
+    /// Returns how many events the stream holds, of every kind.
+    pub fn num_events(&self) -> usize {
+        self.moves.len() + self.clicks.len() + self.scrolls.len() + self.resizes.len()
+    }
+
+    /// Returns the time of the stream's first event (each list is in time order), or 0.
+    pub fn first_t_ms(&self) -> u32 {
+        [
+            self.moves.first().map(|e| e.t_ms),
+            self.clicks.first().map(|e| e.t_ms),
+            self.scrolls.first().map(|e| e.t_ms),
+            self.resizes.first().map(|e| e.t_ms),
+        ]
+        .into_iter()
+        .flatten()
+        .min()
+        .unwrap_or(0)
+    }
+
+    /// Returns the time of the stream's last event, or 0 if it has none.
+    pub fn last_t_ms(&self) -> u32 {
+        let moves = self.moves.iter().map(|e| e.t_ms);
+        let clicks = self.clicks.iter().map(|e| e.t_ms);
+        let scrolls = self.scrolls.iter().map(|e| e.t_ms);
+        let resizes = self.resizes.iter().map(|e| e.t_ms);
+        moves
+            .chain(clicks)
+            .chain(scrolls)
+            .chain(resizes)
+            .max()
+            .unwrap_or(0)
+    }
+
+    /// Returns the deepest page `y` the bottom of the viewport reached, starting at the fold.
+    pub fn max_depth_px(&self) -> u32 {
+        let mut viewport_height = self.page.viewport_height_px;
+        let mut deepest = viewport_height;
+        let mut resizes = self.resizes.iter().peekable();
+        for scroll in self.scrolls {
+            while let Some(resize) = resizes.next_if(|r| r.t_ms <= scroll.t_ms) {
+                viewport_height = resize.height_px;
+            }
+            let bottom = i64::from(scroll.y.max(0)) + i64::from(viewport_height);
+            deepest = deepest.max(u32::try_from(bottom).unwrap_or(u32::MAX));
+        }
+        deepest
+    }
+
+    /// Returns the owned stream.
+    pub fn to_stream(&self) -> Stream {
+        let page = &self.page;
+        Stream {
+            session_id: self.session_id.to_owned(),
+            batch_seq: self.batch_seq,
+            page_view_index: self.page_view_index,
+            page: PageView {
+                url: page.url.to_owned(),
+                viewport_width_px: page.viewport_width_px,
+                viewport_height_px: page.viewport_height_px,
+                document_width_px: page.document_width_px,
+                document_height_px: page.document_height_px,
+                device: page.device,
+                started_at_ms: page.started_at_ms,
+                tags: page
+                    .tags
+                    .iter()
+                    .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                    .collect(),
+            },
+            moves: self.moves.to_vec(),
+            clicks: self
+                .clicks
+                .iter()
+                .map(|c| Click {
+                    t_ms: c.t_ms,
+                    x: c.x,
+                    y: c.y,
+                    selector: c.selector.to_owned(),
+                    inside: c.inside,
+                })
+                .collect(),
+            scrolls: self.scrolls.to_vec(),
+            resizes: self.resizes.to_vec(),
+        }
+    }
+}
+
+impl Stream {
+    /// Calls `f` with this stream borrowed as a [`StreamRef`].
+    pub fn with_ref<R>(&self, f: impl FnOnce(&StreamRef<'_>) -> R) -> R {
+        let tags: Vec<(&str, &str)> = self
+            .page
+            .tags
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        let clicks: Vec<ClickRef<'_>> = self
+            .clicks
+            .iter()
+            .map(|c| ClickRef {
+                t_ms: c.t_ms,
+                x: c.x,
+                y: c.y,
+                selector: &c.selector,
+                inside: c.inside,
+            })
+            .collect();
+        let page = &self.page;
+        f(&StreamRef {
+            session_id: &self.session_id,
+            batch_seq: self.batch_seq,
+            page_view_index: self.page_view_index,
+            page: PageRef {
+                url: &page.url,
+                viewport_width_px: page.viewport_width_px,
+                viewport_height_px: page.viewport_height_px,
+                document_width_px: page.document_width_px,
+                document_height_px: page.document_height_px,
+                device: page.device,
+                started_at_ms: page.started_at_ms,
+                tags: &tags,
+            },
+            moves: &self.moves,
+            clicks: &clicks,
+            scrolls: &self.scrolls,
+            resizes: &self.resizes,
+        })
+    }
+
+    /// Returns the time of the stream's first event (each list is in time order), or 0 if it
+    /// has none.
+    pub fn first_t_ms(&self) -> u32 {
+        self.with_ref(|s| s.first_t_ms())
+    }
+
+    /// Returns the time of the stream's last event, or 0 if it has none.
+    pub fn last_t_ms(&self) -> u32 {
+        self.with_ref(|s| s.last_t_ms())
+    }
+
+    /// Returns the deepest page `y` the bottom of the viewport reached, starting at the fold.
+    pub fn max_depth_px(&self) -> u32 {
+        self.with_ref(|s| s.max_depth_px())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_borrowed_stream_round_trips_to_the_owned_one() {
+        let stream = Stream {
+            session_id: "s".into(),
+            batch_seq: 4,
+            page_view_index: 1,
+            page: PageView {
+                url: "https://a.example/".into(),
+                viewport_width_px: 1280,
+                viewport_height_px: 800,
+                document_width_px: 1280,
+                document_height_px: 4000,
+                device: DeviceClass::Desktop,
+                started_at_ms: 7,
+                tags: vec![("variant".into(), "B".into())],
+            },
+            moves: vec![Move {
+                t_ms: 5,
+                x: 1,
+                y: 2,
+            }],
+            clicks: vec![Click {
+                t_ms: 9,
+                x: 3,
+                y: 4,
+                selector: "#a".into(),
+                inside: None,
+            }],
+            scrolls: vec![Scroll { t_ms: 3, y: 100 }],
+            resizes: vec![],
+        };
+        assert_eq!(stream.with_ref(|s| s.to_stream()), stream);
+        assert_eq!((stream.first_t_ms(), stream.last_t_ms()), (3, 9));
+        assert_eq!(stream.max_depth_px(), 900);
+    }
+}
