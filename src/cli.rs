@@ -98,6 +98,10 @@ pub struct ProcessArgs {
     /// Tag keys that make segments (repeatable) [default: the configuration's, `variant`].
     #[arg(long = "segment-tag")]
     pub segment_tags: Vec<String>,
+    /// Compressed chunk MiB one pass covers at most; a larger day takes several passes, which
+    /// bounds memory [default: the configuration's, 256].
+    #[arg(long)]
+    pub pass_chunk_mib: Option<u64>,
 }
 
 #[derive(Debug, Args)]

@@ -276,6 +276,25 @@ impl PageViewAcc {
     }
 }
 
+/// Adds two sets of page aggregates (the smaller into the larger).
+pub fn merge_pages(
+    mut pages: FastMap<String, PageAgg>,
+    mut other: FastMap<String, PageAgg>,
+) -> FastMap<String, PageAgg> {
+    if other.len() > pages.len() {
+        std::mem::swap(&mut pages, &mut other);
+    }
+    for (key, page) in other {
+        match pages.get_mut(&key) {
+            Some(existing) => existing.merge(&page),
+            None => {
+                pages.insert(key, page);
+            }
+        }
+    }
+    pages
+}
+
 impl DayPartial {
     /// Adds `other` into this partial.
     pub fn merge(mut self, mut other: DayPartial) -> DayPartial {
@@ -286,14 +305,7 @@ impl DayPartial {
         if other.session_blocks.len() > self.session_blocks.len() {
             std::mem::swap(&mut self.session_blocks, &mut other.session_blocks);
         }
-        for (key, page) in other.pages {
-            match self.pages.get_mut(&key) {
-                Some(existing) => existing.merge(&page),
-                None => {
-                    self.pages.insert(key, page);
-                }
-            }
-        }
+        self.pages = merge_pages(std::mem::take(&mut self.pages), other.pages);
         for (key, view) in other.page_views {
             match self.page_views.get_mut(&key) {
                 Some(existing) => existing.merge(*view),

@@ -12,6 +12,7 @@ use heatpipe_core::chunk::{ChunkIndex, PREAMBLE_LEN, decode_header};
 use heatpipe_core::store::ObjectStore;
 
 use crate::accumulate::session_hash;
+use crate::passes::Partition;
 
 /// A fetched chunk with its decoded header, and which of its streams are repeats to skip.
 pub struct FetchedChunk {
@@ -35,9 +36,14 @@ pub type Fetched = (String, Result<(Bytes, ChunkIndex), String>);
 pub struct SeenBatches(HashSet<u128>);
 
 impl SeenBatches {
-    /// Marks the streams of `index` whose batch was seen before, and records the rest; returns
-    /// the marks and how many were repeats.
-    pub fn mark_repeats(&mut self, index: &ChunkIndex) -> (Vec<Vec<bool>>, u64) {
+    /// Marks the streams of `index` to skip: those of sessions outside `partition`, and those
+    /// whose batch was seen before; records the rest. Returns the marks and how many were
+    /// repeats. Only the partition's batches are remembered, so a pass holds its share.
+    pub fn mark_repeats(
+        &mut self,
+        index: &ChunkIndex,
+        partition: Partition,
+    ) -> (Vec<Vec<bool>>, u64) {
         let mut repeats = 0;
         let marks = index
             .header
@@ -46,6 +52,10 @@ impl SeenBatches {
             .map(|block| {
                 let mut marks = Vec::with_capacity(block.num_streams());
                 for session in &block.sessions {
+                    if !partition.includes(&session.session_id) {
+                        marks.extend(std::iter::repeat_n(true, session.streams.len()));
+                        continue;
+                    }
                     for stream in &session.streams {
                         let fresh = self
                             .0

@@ -32,9 +32,10 @@ struct FinishedView {
     signals: ViewSignals,
 }
 
-/// A finished session: its summary, its views, and the segment slot of each view.
+/// A finished session: its summary, its blocks, its views, and the segment slot of each view.
 struct FinishedSession {
     summary: SessionSummary,
+    blocks: Vec<BlockAt>,
     views: Vec<FinishedView>,
     slots: Vec<Option<usize>>,
 }
@@ -67,12 +68,8 @@ struct ChunkNumbers {
 }
 
 impl ChunkNumbers {
-    fn of(session_blocks: &FastMap<String, Vec<BlockAt>>) -> Self {
-        let distinct: BTreeSet<&Arc<str>> = session_blocks
-            .values()
-            .flatten()
-            .map(|block| &block.chunk_key)
-            .collect();
+    fn of<'b>(blocks: impl Iterator<Item = &'b BlockAt>) -> Self {
+        let distinct: BTreeSet<&Arc<str>> = blocks.map(|block| &block.chunk_key).collect();
         let numbers = distinct
             .iter()
             .enumerate()
@@ -134,6 +131,13 @@ fn sessions_of(
     sessions
 }
 
+/// A finished session as kept until the day is complete: its summary, and its blocks (sorted,
+/// each once) still naming their chunk by key, since chunks are numbered across all sessions.
+pub struct SessionDone {
+    summary: SessionSummary,
+    blocks: Vec<BlockAt>,
+}
+
 /// Completes `partial` into the day's output.
 pub fn finalize(partial: DayPartial) -> DayOutput {
     let DayPartial {
@@ -142,13 +146,23 @@ pub fn finalize(partial: DayPartial) -> DayOutput {
         mut session_blocks,
         ..
     } = partial;
-    let slots = segment_slots(&pages);
-    let chunks = ChunkNumbers::of(&session_blocks);
-    let sessions = sessions_of(page_views, &mut session_blocks);
+    let sessions = finish_sessions(&mut pages, page_views, &mut session_blocks);
+    complete_day(pages, sessions)
+}
+
+/// Finishes the sessions of `page_views` (every view of each of them): finds their signals,
+/// adds their views, depth, elements and signals to `pages`, and summarizes them.
+pub fn finish_sessions(
+    pages: &mut FastMap<String, PageAgg>,
+    page_views: FastMap<u128, Box<PageViewAcc>>,
+    session_blocks: &mut FastMap<String, Vec<BlockAt>>,
+) -> Vec<SessionDone> {
+    let slots = segment_slots(pages);
+    let sessions = sessions_of(page_views, session_blocks);
     // Sessions are independent until their views are added to the page segments.
     let finished: Vec<FinishedSession> = sessions
         .into_par_iter()
-        .map(|(views, blocks)| {
+        .map(|(views, mut blocks)| {
             let views = finish_views(views);
             let slots = views
                 .iter()
@@ -159,26 +173,51 @@ pub fn finalize(partial: DayPartial) -> DayOutput {
                         .copied()
                 })
                 .collect();
+            blocks.sort();
+            blocks.dedup();
             FinishedSession {
-                summary: summarize_session(
-                    &views[0].view.session_id,
-                    &views,
-                    chunks.number_blocks(&blocks),
-                ),
+                summary: summarize_session(&views[0].view.session_id, &views),
+                blocks,
                 views,
                 slots,
             }
         })
         .collect();
-    add_to_segments(&mut pages, &finished);
-    let mut summaries: Vec<SessionSummary> = Vec::with_capacity(finished.len());
+    add_to_segments(pages, &finished);
+    let mut done = Vec::with_capacity(finished.len());
     let mut leftovers = Vec::with_capacity(finished.len());
     for session in finished {
-        summaries.push(session.summary);
+        done.push(SessionDone {
+            summary: session.summary,
+            blocks: session.blocks,
+        });
         leftovers.push(session.views);
     }
     // Freed on every core: a day holds millions of small allocations.
     leftovers.into_par_iter().for_each(drop);
+    done
+}
+
+/// The day's output from its pages (every session's views added) and its finished sessions:
+/// each segment keeps its most clicked elements, chunks are numbered, sessions sorted.
+pub fn complete_day(mut pages: FastMap<String, PageAgg>, sessions: Vec<SessionDone>) -> DayOutput {
+    pages
+        .par_iter_mut()
+        .flat_map(|(_, page)| page.segments.par_iter_mut())
+        .for_each(|(_, segment)| keep_top_elements(&mut segment.elements));
+    let chunks = ChunkNumbers::of(sessions.iter().flat_map(|s| &s.blocks));
+    let mut summaries: Vec<SessionSummary> = sessions
+        .into_par_iter()
+        .map(
+            |SessionDone {
+                 mut summary,
+                 blocks,
+             }| {
+                summary.blocks = chunks.number_blocks(&blocks);
+                summary
+            },
+        )
+        .collect();
     summaries.par_sort_by(|a, b| (a.started_at_ms, &a.id).cmp(&(b.started_at_ms, &b.id)));
     let pages: BTreeMap<String, PageAgg> = pages.into_iter().collect();
     DayOutput {
@@ -192,7 +231,7 @@ pub fn finalize(partial: DayPartial) -> DayOutput {
 }
 
 /// Adds every finished view to its segment, one segment per task; a segment counts each session
-/// once; then keeps each segment's most clicked elements.
+/// once.
 fn add_to_segments(pages: &mut FastMap<String, PageAgg>, finished: &[FinishedSession]) {
     let segments: Vec<&mut SegmentAgg> = pages
         .values_mut()
@@ -231,7 +270,6 @@ fn add_to_segments(pages: &mut FastMap<String, PageAgg>, finished: &[FinishedSes
                 }
             }
             segment.sessions += sessions;
-            keep_top_elements(&mut segment.elements);
         });
 }
 
@@ -334,11 +372,9 @@ fn view_frustration(signals: &ViewSignals, quick_back: bool) -> Frustration {
     }
 }
 
-fn summarize_session(
-    id: &str,
-    views: &[FinishedView],
-    mut blocks: Vec<BlockRef>,
-) -> SessionSummary {
+/// Summarizes a session from its finished views; its blocks are filled in once the day's
+/// chunks are numbered.
+fn summarize_session(id: &str, views: &[FinishedView]) -> SessionSummary {
     let started_at_ms = views
         .iter()
         .map(|v| v.view.started_at_ms)
@@ -349,8 +385,6 @@ fn summarize_session(
         .map(|v| v.view.started_at_ms + i64::from(v.view.last_t_ms))
         .max()
         .unwrap_or(started_at_ms);
-    blocks.sort();
-    blocks.dedup();
     let visits: Vec<ViewVisit<'_>> = views
         .iter()
         .map(|v| ViewVisit {
@@ -387,7 +421,7 @@ fn summarize_session(
         tags: first.map(|v| v.tags.clone()).unwrap_or_default(),
         frustration,
         page_views,
-        blocks,
+        blocks: Vec::new(),
     }
 }
 

@@ -7,11 +7,13 @@
 //! - [`finalize`] — partial → page aggregates, page index, session index, frustration signals.
 //! - [`fetch`] — chunks and headers from the store; repeated batches found from headers.
 //! - [`run`] — the driver: list, fetch, de-duplicate, aggregate, write.
+//! - [`passes`] — days larger than the memory budget, in passes over session-id hashes.
 //! - [`shard`] — `--shard I/N` partials and `merge`.
 
 pub mod accumulate;
 pub mod fetch;
 pub mod finalize;
+pub mod passes;
 pub mod run;
 pub mod shard;
 
@@ -38,6 +40,8 @@ pub enum ProcessError {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ProcessSummary {
     pub chunks: u64,
+    /// Passes over the chunks (more than one when the day exceeds the memory budget).
+    pub passes: u32,
     pub chunks_skipped: u64,
     pub blocks_skipped: u64,
     /// Batches seen before (a retried upload) and counted once.
@@ -61,8 +65,9 @@ impl ProcessSummary {
             0.0
         };
         format!(
-            "chunks={} skipped={} duplicates={} events={} pages={} sessions={} seconds={seconds:.3} events_per_s={rate:.0}",
+            "chunks={} passes={} skipped={} duplicates={} events={} pages={} sessions={} seconds={seconds:.3} events_per_s={rate:.0}",
             self.chunks,
+            self.passes.max(1),
             self.chunks_skipped + self.blocks_skipped,
             self.duplicate_streams,
             self.events,

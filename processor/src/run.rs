@@ -16,9 +16,10 @@ use heatpipe_core::store::ObjectStore;
 use rayon::prelude::*;
 use tokio::sync::oneshot;
 
-use crate::accumulate::{BlockAt, DayPartial, accumulate};
+use crate::accumulate::{BlockAt, DayPartial, FastMap, accumulate, merge_pages};
 use crate::fetch::{Fetched, FetchedChunk, SeenBatches, Skipped, fetch_chunks, fetch_headers};
-use crate::finalize::{DayOutput, finalize};
+use crate::finalize::{DayOutput, complete_day, finish_sessions};
+use crate::passes::{Partition, pass_count};
 use crate::shard::{Shard, write_partial};
 use crate::{ProcessError, ProcessSummary};
 
@@ -44,6 +45,9 @@ pub struct ProcessOptions {
     pub window_chunks: usize,
     /// Tag keys that make segments (`variant`, `tier`…), in the order segment keys list them.
     pub segment_tags: Vec<String>,
+    /// Compressed chunk bytes one pass covers at most; a larger day is processed in several
+    /// passes over session-id hashes (see [`crate::passes`]).
+    pub pass_chunk_bytes: u64,
     /// Process only this slice of the day and store a partial for `merge`.
     pub shard: Option<Shard>,
     pub progress: Option<ProgressHook>,
@@ -67,6 +71,10 @@ pub struct ProcessorConfig {
     pub fetch_concurrency: usize,
     /// Chunks per window; memory holds at most two windows of chunks.
     pub window_chunks: usize,
+    /// Compressed chunk MiB one pass covers at most. The page views a pass holds take about
+    /// ten times its chunk bytes, so this bounds memory whatever the size of the day; a larger
+    /// day takes more passes (each reads every chunk again).
+    pub pass_chunk_mib: u64,
 }
 
 impl Default for ProcessorConfig {
@@ -75,6 +83,7 @@ impl Default for ProcessorConfig {
             segment_tags: vec!["variant".into()],
             fetch_concurrency: 8,
             window_chunks: 32,
+            pass_chunk_mib: 256,
         }
     }
 }
@@ -88,6 +97,7 @@ impl ProcessorConfig {
             fetch_concurrency: self.fetch_concurrency.max(1),
             window_chunks: self.window_chunks.max(1),
             segment_tags: self.segment_tags.clone(),
+            pass_chunk_bytes: self.pass_chunk_mib.max(1) << 20,
             shard: None,
             progress: None,
         }
@@ -109,72 +119,63 @@ pub async fn process_day(
 ) -> Result<ProcessSummary, ProcessError> {
     let started = Instant::now();
     let prefix = raw_day_prefix(&options.site, options.date);
-    let mut keys: Vec<String> = store
+    let mut listed: Vec<(String, u64)> = store
         .list(&prefix)
         .await?
         .into_iter()
-        .map(|m| m.key)
-        .filter(|k| k.ends_with(".hpc"))
+        .filter(|m| m.key.ends_with(".hpc"))
+        .map(|m| (m.key, m.size_bytes))
         .collect();
-    keys.sort();
-    let mut summary = ProcessSummary::default();
-    let mut repeats = match options.shard {
-        None => Repeats::AsTheyCome(SeenBatches::default()),
-        Some(shard) => {
-            let (marks, duplicates) = premark_repeats(&store, &keys, shard, options).await;
-            summary.duplicate_streams = duplicates;
-            keys.retain(|key| shard.includes(key));
-            Repeats::Premarked(marks)
-        }
-    };
-    summary.chunks = keys.len() as u64;
-    let workers = Arc::new(WorkerPartials::new());
-    let mut running: Option<oneshot::Receiver<Vec<Skipped>>> = None;
-    let mut done = 0u64;
-    for window in keys.chunks(options.window_chunks.max(1)) {
-        // Fetch this window while the previous one is aggregated on the rayon pool.
-        let fetched = fetch_chunks(&store, window, options.fetch_concurrency).await;
-        if let Some(previous) = running.take() {
-            collect_window(previous, &mut summary).await?;
-        }
-        let chunks = usable_chunks(fetched, &mut repeats, &mut summary);
-        running = Some(spawn_window(
-            chunks,
-            options.segment_tags.clone(),
-            workers.clone(),
-        ));
-        done += window.len() as u64;
-        if let Some(progress) = &options.progress {
-            (progress.0)(done, keys.len() as u64);
-        }
-    }
-    if let Some(last) = running.take() {
-        collect_window(last, &mut summary).await?;
-    }
-    tracing::debug!(
-        elapsed_ms = started.elapsed().as_millis() as u64,
-        "all chunks accumulated"
-    );
-    let day = tokio::task::spawn_blocking(move || WorkerPartials::into_day(workers))
-        .await
-        .map_err(|e| ProcessError::Task(e.to_string()))?;
-    tracing::debug!(
-        elapsed_ms = started.elapsed().as_millis() as u64,
-        "worker partials merged"
-    );
-    summary.streams = day.streams;
-    summary.events = day.events;
+    listed.sort();
+    let keys: Vec<String> = listed.iter().map(|(key, _)| key.clone()).collect();
     if let Some(shard) = options.shard {
-        write_partial(store.as_ref(), &options.site, options.date, shard, &day).await?;
-        summary.elapsed_ms = started.elapsed().as_millis() as u64;
-        return Ok(summary);
+        return process_shard(store, options, shard, keys, started).await;
     }
-    let output = tokio::task::spawn_blocking(move || finalize(day))
-        .await
-        .map_err(|e| ProcessError::Task(e.to_string()))?;
+    let day_bytes = listed.iter().map(|(_, size)| size).sum();
+    let passes = pass_count(day_bytes, options.pass_chunk_bytes);
+    let mut summary = ProcessSummary {
+        chunks: keys.len() as u64,
+        passes,
+        ..ProcessSummary::default()
+    };
+    let mut pages = FastMap::default();
+    let mut sessions = Vec::new();
+    for index in 0..passes {
+        let pass = Pass {
+            partition: Partition {
+                index,
+                count: passes,
+            },
+            repeats: Repeats::AsTheyCome(SeenBatches::default()),
+        };
+        let day = aggregate_pass(&store, &keys, options, pass, &mut summary).await?;
+        summary.streams += day.streams;
+        summary.events += day.events;
+        let (merged, done) = on_blocking(move || {
+            let DayPartial {
+                pages: pass_pages,
+                page_views,
+                mut session_blocks,
+                ..
+            } = day;
+            let mut pages = merge_pages(pages, pass_pages);
+            let done = finish_sessions(&mut pages, page_views, &mut session_blocks);
+            (pages, done)
+        })
+        .await?;
+        pages = merged;
+        sessions.extend(done);
+        tracing::debug!(
+            pass = index,
+            passes,
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            "pass finished"
+        );
+    }
+    let output = on_blocking(move || complete_day(pages, sessions)).await?;
     tracing::debug!(
         elapsed_ms = started.elapsed().as_millis() as u64,
-        "day finalized"
+        "day completed"
     );
     summary.pages = output.pages.len() as u64;
     summary.sessions = output.sessions.sessions.len() as u64;
@@ -187,20 +188,113 @@ pub async fn process_day(
     Ok(summary)
 }
 
+/// Processes the chunks of `keys` (the day's, sorted) that belong to `shard` and stores the
+/// shard's partial day.
+async fn process_shard(
+    store: Arc<dyn ObjectStore>,
+    options: &ProcessOptions,
+    shard: Shard,
+    mut keys: Vec<String>,
+    started: Instant,
+) -> Result<ProcessSummary, ProcessError> {
+    let mut summary = ProcessSummary::default();
+    let (marks, duplicates) = premark_repeats(&store, &keys, shard, options).await;
+    summary.duplicate_streams = duplicates;
+    keys.retain(|key| shard.includes(key));
+    summary.chunks = keys.len() as u64;
+    let pass = Pass {
+        partition: Partition::WHOLE,
+        repeats: Repeats::Premarked(marks),
+    };
+    let day = aggregate_pass(&store, &keys, options, pass, &mut summary).await?;
+    summary.streams = day.streams;
+    summary.events = day.events;
+    write_partial(store.as_ref(), &options.site, options.date, shard, &day).await?;
+    summary.elapsed_ms = started.elapsed().as_millis() as u64;
+    Ok(summary)
+}
+
+/// Runs `work` on the blocking pool (it uses rayon inside).
+async fn on_blocking<T: Send + 'static>(
+    work: impl FnOnce() -> T + Send + 'static,
+) -> Result<T, ProcessError> {
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(|e| ProcessError::Task(e.to_string()))
+}
+
+/// One pass over the day's chunks: the sessions it keeps, and how repeats are found.
+struct Pass {
+    partition: Partition,
+    repeats: Repeats,
+}
+
+/// Fetches and aggregates every chunk of `keys` for `pass`, a window at a time; returns the
+/// pass's partial day, merged from every worker's.
+async fn aggregate_pass(
+    store: &Arc<dyn ObjectStore>,
+    keys: &[String],
+    options: &ProcessOptions,
+    mut pass: Pass,
+    summary: &mut ProcessSummary,
+) -> Result<DayPartial, ProcessError> {
+    let workers = Arc::new(WorkerPartials::new());
+    let mut running: Option<oneshot::Receiver<Vec<Skipped>>> = None;
+    let all = keys.len() as u64 * u64::from(pass.partition.count);
+    let mut done = keys.len() as u64 * u64::from(pass.partition.index);
+    for window in keys.chunks(options.window_chunks.max(1)) {
+        // Fetch this window while the previous one is aggregated on the rayon pool.
+        let fetched = fetch_chunks(store, window, options.fetch_concurrency).await;
+        if let Some(previous) = running.take() {
+            collect_window(previous, summary).await?;
+        }
+        let chunks = usable_chunks(fetched, &mut pass, summary);
+        running = Some(spawn_window(
+            chunks,
+            options.segment_tags.clone(),
+            workers.clone(),
+        ));
+        done += window.len() as u64;
+        if let Some(progress) = &options.progress {
+            (progress.0)(done, all);
+        }
+    }
+    if let Some(last) = running.take() {
+        collect_window(last, summary).await?;
+    }
+    on_blocking(move || WorkerPartials::into_day(workers)).await
+}
+
+/// Records a skipped chunk or block once, however many passes meet it.
+fn note_skipped(summary: &mut ProcessSummary, whole_chunk: bool, key: String, reason: String) {
+    let entry = (key, reason);
+    if summary.skipped.contains(&entry) {
+        return;
+    }
+    if whole_chunk {
+        tracing::warn!(chunk = %entry.0, reason = %entry.1, "skipping unreadable chunk");
+        summary.chunks_skipped += 1;
+    } else {
+        tracing::warn!(chunk = %entry.0, reason = %entry.1, "skipping corrupt block");
+        summary.blocks_skipped += 1;
+    }
+    summary.skipped.push(entry);
+}
+
 /// Keeps the chunks whose header could be read, with their repeated batches marked; reports the
 /// others as skipped.
 fn usable_chunks(
     fetched: Vec<Fetched>,
-    repeats: &mut Repeats,
+    pass: &mut Pass,
     summary: &mut ProcessSummary,
 ) -> Vec<FetchedChunk> {
     let mut chunks = Vec::with_capacity(fetched.len());
     for (key, result) in fetched {
         match result {
             Ok((bytes, index)) => {
-                let skip = match repeats {
+                let skip = match &mut pass.repeats {
                     Repeats::AsTheyCome(seen) => {
-                        let (marks, duplicates) = seen.mark_repeats(&index);
+                        let (marks, duplicates) = seen.mark_repeats(&index, pass.partition);
                         summary.duplicate_streams += duplicates;
                         marks
                     }
@@ -213,11 +307,7 @@ fn usable_chunks(
                     skip,
                 });
             }
-            Err(reason) => {
-                tracing::warn!(chunk = %key, %reason, "skipping unreadable chunk");
-                summary.chunks_skipped += 1;
-                summary.skipped.push((key, reason));
-            }
+            Err(reason) => note_skipped(summary, true, key, reason),
         }
     }
     chunks
@@ -236,7 +326,7 @@ async fn premark_repeats(
     let mut duplicates = 0;
     for (key, header) in fetch_headers(store, keys, options.fetch_concurrency * 4).await {
         let Ok(index) = header else { continue };
-        let (chunk_marks, repeats) = seen.mark_repeats(&index);
+        let (chunk_marks, repeats) = seen.mark_repeats(&index, Partition::WHOLE);
         if shard.includes(&key) {
             duplicates += repeats;
             marks.insert(key, chunk_marks);
@@ -285,9 +375,7 @@ async fn collect_window(
         .await
         .map_err(|_| ProcessError::Task("aggregation worker stopped".into()))?;
     for (key, reason) in failures {
-        tracing::warn!(chunk = %key, %reason, "skipping corrupt block");
-        summary.blocks_skipped += 1;
-        summary.skipped.push((key, reason));
+        note_skipped(summary, false, key, reason);
     }
     Ok(())
 }

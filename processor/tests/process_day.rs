@@ -139,4 +139,39 @@ async fn corrupt_chunks_are_skipped_and_reported_and_reruns_are_byte_identical()
         outputs,
         "a rerun with other windows writes the same bytes"
     );
+
+    // A memory budget of a third of the day's chunk bytes: three passes, the same bytes.
+    let day_bytes: u64 = store
+        .list(&raw_day_prefix(SITE, date))
+        .await
+        .expect("list")
+        .iter()
+        .map(|m| m.size_bytes)
+        .sum();
+    let options = ProcessOptions {
+        pass_chunk_bytes: day_bytes.div_ceil(3),
+        ..ProcessOptions::new(SITE, date)
+    };
+    let third = process_day(store.clone(), &options)
+        .await
+        .expect("three passes");
+    assert_eq!(third.passes, 3);
+    assert_eq!(
+        (third.events, third.streams, third.duplicate_streams),
+        (first.events, first.streams, first.duplicate_streams)
+    );
+    assert_eq!(
+        (
+            third.chunks_skipped,
+            third.blocks_skipped,
+            third.skipped.len()
+        ),
+        (1, 1, 2),
+        "each damaged chunk is reported once, not once per pass"
+    );
+    assert_eq!(
+        all_outputs(store.as_ref()).await,
+        outputs,
+        "three passes write the bytes of one"
+    );
 }

@@ -28,6 +28,9 @@ pub async fn run(args: ProcessArgs, config: Config) -> anyhow::Result<()> {
     let dates = dates_of(&args)?;
     let store = store_at(args.store.as_deref().unwrap_or(&config.store)).await?;
     let mut processor = config.processor.clone();
+    if let Some(mib) = args.pass_chunk_mib {
+        processor.pass_chunk_mib = mib;
+    }
     if !args.segment_tags.is_empty() {
         processor.segment_tags = args.segment_tags.clone();
     }
