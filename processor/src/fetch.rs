@@ -32,8 +32,9 @@ pub type Fetched = (String, Result<(Bytes, ChunkIndex), String>);
 
 /// The batches seen so far, as 128-bit hashes of (session id, sequence number): 16 bytes a batch
 /// whatever the length of the session id.
+/// The keys are already hashes, so the set hashes them with foldhash rather than SipHash.
 #[derive(Default)]
-pub struct SeenBatches(HashSet<u128>);
+pub struct SeenBatches(HashSet<u128, foldhash::fast::RandomState>);
 
 impl SeenBatches {
     /// Marks the streams of `index` to skip: those of sessions outside `partition`, and those

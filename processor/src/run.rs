@@ -149,6 +149,11 @@ pub async fn process_day(
             repeats: Repeats::AsTheyCome(SeenBatches::default()),
         };
         let day = aggregate_pass(&store, &keys, options, pass, &mut summary).await?;
+        tracing::debug!(
+            pass = index,
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            "pass aggregated"
+        );
         summary.streams += day.streams;
         summary.events += day.events;
         let (merged, done) = on_blocking(move || {
