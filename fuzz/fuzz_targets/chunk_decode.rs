@@ -3,7 +3,7 @@
 //! feeds the bytes, split into columns, straight to the block's column decoder.
 #![no_main]
 
-use heatpipe_core::chunk::{block, decode_chunk, PREAMBLE_LEN};
+use heatpipe_core::chunk::{block, decode_chunk, read, PREAMBLE_LEN};
 use libfuzzer_sys::fuzz_target;
 
 /// A block has this many columns.
