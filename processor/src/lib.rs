@@ -5,7 +5,9 @@
 //! # Layout
 //! - [`accumulate`] — the pure, mergeable core (`accumulate`, `DayPartial::merge`).
 //! - [`finalize`] — partial → page aggregates, page index, session index, frustration signals.
+//! - [`summary`] — one session's signals and summary; the day's chunk numbering.
 //! - [`fetch`] — chunks and headers from the store; repeated batches found from headers.
+//! - [`options`] — a run's options and the `[processor]` configuration.
 //! - [`run`] — the driver: list, fetch, de-duplicate, aggregate, write.
 //! - [`passes`] — days larger than the memory budget, in passes over session-id hashes.
 //! - [`shard`] — `--shard I/N` partials and `merge`.
@@ -13,14 +15,17 @@
 pub mod accumulate;
 pub mod fetch;
 pub mod finalize;
+pub mod options;
 pub mod passes;
 pub mod run;
 pub mod shard;
+pub mod summary;
 
 use heatpipe_core::chunk::FormatError;
 use heatpipe_core::store::StoreError;
 
-pub use run::{ProcessOptions, ProcessorConfig, ProgressHook, process_day};
+pub use options::{ProcessOptions, ProcessorConfig, ProgressHook};
+pub use run::process_day;
 pub use shard::{Shard, merge_shards};
 
 /// Why processing a day failed as a whole (a bad chunk only skips that chunk).

@@ -4,7 +4,6 @@
 //! writes the day's aggregates and session index (or the shard's partial).
 
 use std::collections::HashMap;
-use std::fmt;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Instant;
 
@@ -19,90 +18,10 @@ use tokio::sync::oneshot;
 use crate::accumulate::{BlockAt, DayPartial, FastMap, accumulate, merge_pages};
 use crate::fetch::{Fetched, FetchedChunk, SeenBatches, Skipped, fetch_chunks, fetch_headers};
 use crate::finalize::{DayOutput, complete_day, finish_sessions};
+use crate::options::ProcessOptions;
 use crate::passes::{Partition, pass_count};
 use crate::shard::{Shard, write_partial};
 use crate::{ProcessError, ProcessSummary};
-
-/// Called after each window of chunks with (chunks done, chunks in all).
-#[derive(Clone)]
-pub struct ProgressHook(pub Arc<dyn Fn(u64, u64) + Send + Sync>);
-
-impl fmt::Debug for ProgressHook {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("ProgressHook")
-    }
-}
-
-/// What to process and how hard to push the store.
-#[derive(Debug, Clone)]
-pub struct ProcessOptions {
-    pub site: String,
-    pub date: NaiveDate,
-    /// Chunks fetched at once.
-    pub fetch_concurrency: usize,
-    /// Chunks held in memory at once (a window; the next window is fetched while this one is
-    /// aggregated, so at most two are in memory).
-    pub window_chunks: usize,
-    /// Tag keys that make segments (`variant`, `tier`…), in the order segment keys list them.
-    pub segment_tags: Vec<String>,
-    /// Compressed chunk bytes one pass covers at most; a larger day is processed in several
-    /// passes over session-id hashes (see [`crate::passes`]).
-    pub pass_chunk_bytes: u64,
-    /// Process only this slice of the day and store a partial for `merge`.
-    pub shard: Option<Shard>,
-    pub progress: Option<ProgressHook>,
-}
-
-impl ProcessOptions {
-    /// Options for `site` on `date` with the default [`ProcessorConfig`].
-    pub fn new(site: &str, date: NaiveDate) -> Self {
-        ProcessorConfig::default().options(site, date)
-    }
-}
-
-/// The processor's part of the configuration file (`[processor]`).
-#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct ProcessorConfig {
-    /// Tag keys that make segments, besides device, layout width and new/returning visitor.
-    /// Each adds a dimension, so keep to keys with few values (`variant`, `tier`).
-    pub segment_tags: Vec<String>,
-    /// Chunks fetched at once.
-    pub fetch_concurrency: usize,
-    /// Chunks per window; memory holds at most two windows of chunks.
-    pub window_chunks: usize,
-    /// Compressed chunk MiB one pass covers at most. The page views a pass holds take about
-    /// ten times its chunk bytes, so this bounds memory whatever the size of the day; a larger
-    /// day takes more passes (each reads every chunk again).
-    pub pass_chunk_mib: u64,
-}
-
-impl Default for ProcessorConfig {
-    fn default() -> Self {
-        ProcessorConfig {
-            segment_tags: vec!["variant".into()],
-            fetch_concurrency: 8,
-            window_chunks: 32,
-            pass_chunk_mib: 256,
-        }
-    }
-}
-
-impl ProcessorConfig {
-    /// Returns the options of a run over `site` on `date`.
-    pub fn options(&self, site: &str, date: NaiveDate) -> ProcessOptions {
-        ProcessOptions {
-            site: site.to_owned(),
-            date,
-            fetch_concurrency: self.fetch_concurrency.max(1),
-            window_chunks: self.window_chunks.max(1),
-            segment_tags: self.segment_tags.clone(),
-            pass_chunk_bytes: self.pass_chunk_mib.max(1) << 20,
-            shard: None,
-            progress: None,
-        }
-    }
-}
 
 /// How the repeats of a chunk are decided: as chunks arrive (one process sees the whole day),
 /// or from marks made beforehand over every chunk's header (a shard sees only part of it).

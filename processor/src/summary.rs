@@ -1,0 +1,156 @@
+//! One session at a time: a session's page views put in time order with their frustration
+//! signals found, its summary for the session index, and the numbering of the day's chunks that
+//! the summaries' block references use.
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+use heatpipe_core::session::{BlockRef, Frustration, PageViewSummary, SessionSummary};
+use heatpipe_core::signals::{ClickAt, ViewSignals, ViewVisit, quick_backs, view_signals};
+
+use crate::accumulate::{BlockAt, FastMap, PageViewAcc};
+
+/// A page view with its events in time order and its signals found.
+pub(crate) struct FinishedView {
+    pub(crate) index: u32,
+    pub(crate) view: Box<PageViewAcc>,
+    pub(crate) signals: ViewSignals,
+}
+
+/// The day's chunk keys, sorted, each numbered by its position: what a session's blocks point
+/// to in the session index.
+pub(crate) struct ChunkNumbers {
+    pub(crate) keys: Vec<String>,
+    numbers: FastMap<Arc<str>, u32>,
+}
+
+impl ChunkNumbers {
+    pub(crate) fn of<'b>(blocks: impl Iterator<Item = &'b BlockAt>) -> Self {
+        let distinct: BTreeSet<&Arc<str>> = blocks.map(|block| &block.chunk_key).collect();
+        let numbers = distinct
+            .iter()
+            .enumerate()
+            .map(|(number, key)| (Arc::clone(key), number as u32))
+            .collect();
+        let keys = distinct.into_iter().map(|key| key.to_string()).collect();
+        ChunkNumbers { keys, numbers }
+    }
+
+    /// Returns `blocks` as the session index stores them.
+    pub(crate) fn number_blocks(&self, blocks: &[BlockAt]) -> Vec<BlockRef> {
+        blocks
+            .iter()
+            .filter_map(|block| {
+                Some(BlockRef {
+                    chunk: *self.numbers.get(&block.chunk_key)?,
+                    offset: block.offset,
+                    compressed_len: block.compressed_len,
+                    raw_len: block.raw_len,
+                    crc32: block.crc32,
+                    num_streams: block.num_streams,
+                })
+            })
+            .collect()
+    }
+}
+
+/// Puts each view's events in time order and finds its signals; `views` are sorted by index.
+#[allow(clippy::vec_box)] // The boxes come from the day's map of views and stay boxed.
+pub(crate) fn finish_views(views: Vec<Box<PageViewAcc>>) -> Vec<FinishedView> {
+    let next_starts: Vec<Option<i64>> = (0..views.len())
+        .map(|i| views.get(i + 1).map(|next| next.started_at_ms))
+        .collect();
+    views
+        .into_iter()
+        .zip(next_starts)
+        .map(|(mut view, next_start)| {
+            view.clicks.sort();
+            view.scrolls.sort();
+            view.heights.sort();
+            let clicks: Vec<ClickAt> = view
+                .clicks
+                .iter()
+                .map(|c| ClickAt {
+                    t_ms: c.t_ms,
+                    x: c.x,
+                    y: c.y,
+                })
+                .collect();
+            let signals = view_signals(
+                &clicks,
+                &view.scrolls,
+                &view.heights,
+                view.last_t_ms,
+                view.started_at_ms,
+                next_start,
+            );
+            FinishedView {
+                index: view.index,
+                view,
+                signals,
+            }
+        })
+        .collect()
+}
+
+fn view_frustration(signals: &ViewSignals, quick_back: bool) -> Frustration {
+    Frustration {
+        rage_clicks: signals.rage_bursts.len() as u64,
+        dead_clicks: signals.dead_clicks.len() as u64,
+        excessive_scrolls: u64::from(signals.excessive_scroll),
+        quick_backs: u64::from(quick_back),
+    }
+}
+
+/// Summarizes a session from its finished views; its blocks are filled in once the day's
+/// chunks are numbered.
+pub(crate) fn summarize_session(id: &str, views: &[FinishedView]) -> SessionSummary {
+    let started_at_ms = views
+        .iter()
+        .map(|v| v.view.started_at_ms)
+        .min()
+        .unwrap_or(0);
+    let ended_at_ms = views
+        .iter()
+        .map(|v| v.view.started_at_ms + i64::from(v.view.last_t_ms))
+        .max()
+        .unwrap_or(started_at_ms);
+    let visits: Vec<ViewVisit<'_>> = views
+        .iter()
+        .map(|v| ViewVisit {
+            page_key: &v.view.page_key,
+            started_at_ms: v.view.started_at_ms,
+        })
+        .collect();
+    let quick = quick_backs(&visits);
+    let page_views: Vec<PageViewSummary> = views
+        .iter()
+        .enumerate()
+        .map(|(position, v)| PageViewSummary {
+            index: v.index,
+            url: v.view.url.clone(),
+            key: v.view.page_key.clone(),
+            started_at_ms: v.view.started_at_ms,
+            duration_ms: u64::from(v.view.last_t_ms),
+            frustration: view_frustration(&v.signals, quick.contains(&position)),
+        })
+        .collect();
+    let mut frustration = Frustration::default();
+    for view in &page_views {
+        frustration.add(&view.frustration);
+    }
+    let first = views.first().map(|v| &v.view);
+    SessionSummary {
+        id: id.to_owned(),
+        started_at_ms,
+        duration_ms: (ended_at_ms - started_at_ms).max(0) as u64,
+        device: first.map_or(heatpipe_core::event::DeviceClass::Desktop, |v| v.device),
+        num_clicks: views.iter().map(|v| v.view.clicks.len() as u64).sum(),
+        num_moves: views.iter().map(|v| v.view.moves).sum(),
+        num_scrolls: views.iter().map(|v| v.view.scrolls.len() as u64).sum(),
+        tags: first.map(|v| v.tags.clone()).unwrap_or_default(),
+        frustration,
+        page_views,
+        blocks: Vec::new(),
+    }
+}
