@@ -1,5 +1,5 @@
 //! Borrowed streams: a stream as a decoder sees it in place, its strings pointing into the
-//! block's string table and its events into buffers the decoder reuses for every stream.
+//! block's string table and its events into the block's one buffer per event kind.
 //!
 //! The processor aggregates [`StreamRef`]s straight from the columns, so a day's events cost no
 //! allocation each; [`StreamRef::to_stream`] makes the owned [`Stream`] where one is kept.
@@ -51,45 +51,17 @@ impl StreamRef<'_> {
 
     /// Returns the time of the stream's first event (each list is in time order), or 0.
     pub fn first_t_ms(&self) -> u32 {
-        [
-            self.moves.first().map(|e| e.t_ms),
-            self.clicks.first().map(|e| e.t_ms),
-            self.scrolls.first().map(|e| e.t_ms),
-            self.resizes.first().map(|e| e.t_ms),
-        ]
-        .into_iter()
-        .flatten()
-        .min()
-        .unwrap_or(0)
+        first_t_ms(self.moves, self.clicks, self.scrolls, self.resizes)
     }
 
     /// Returns the time of the stream's last event, or 0 if it has none.
     pub fn last_t_ms(&self) -> u32 {
-        let moves = self.moves.iter().map(|e| e.t_ms);
-        let clicks = self.clicks.iter().map(|e| e.t_ms);
-        let scrolls = self.scrolls.iter().map(|e| e.t_ms);
-        let resizes = self.resizes.iter().map(|e| e.t_ms);
-        moves
-            .chain(clicks)
-            .chain(scrolls)
-            .chain(resizes)
-            .max()
-            .unwrap_or(0)
+        last_t_ms(self.moves, self.clicks, self.scrolls, self.resizes)
     }
 
     /// Returns the deepest page `y` the bottom of the viewport reached, starting at the fold.
     pub fn max_depth_px(&self) -> u32 {
-        let mut viewport_height = self.page.viewport_height_px;
-        let mut deepest = viewport_height;
-        let mut resizes = self.resizes.iter().peekable();
-        for scroll in self.scrolls {
-            while let Some(resize) = resizes.next_if(|r| r.t_ms <= scroll.t_ms) {
-                viewport_height = resize.height_px;
-            }
-            let bottom = i64::from(scroll.y.max(0)) + i64::from(viewport_height);
-            deepest = deepest.max(u32::try_from(bottom).unwrap_or(u32::MAX));
-        }
-        deepest
+        max_depth_px(self.page.viewport_height_px, self.scrolls, self.resizes)
     }
 
     /// Returns the owned stream.
@@ -176,18 +148,80 @@ impl Stream {
     /// Returns the time of the stream's first event (each list is in time order), or 0 if it
     /// has none.
     pub fn first_t_ms(&self) -> u32 {
-        self.with_ref(|s| s.first_t_ms())
+        first_t_ms(&self.moves, &self.clicks, &self.scrolls, &self.resizes)
     }
 
     /// Returns the time of the stream's last event, or 0 if it has none.
     pub fn last_t_ms(&self) -> u32 {
-        self.with_ref(|s| s.last_t_ms())
+        last_t_ms(&self.moves, &self.clicks, &self.scrolls, &self.resizes)
     }
 
     /// Returns the deepest page `y` the bottom of the viewport reached, starting at the fold.
     pub fn max_depth_px(&self) -> u32 {
-        self.with_ref(|s| s.max_depth_px())
+        max_depth_px(self.page.viewport_height_px, &self.scrolls, &self.resizes)
     }
+}
+
+/// An event with a time: what the owned and borrowed streams' time queries need of each kind.
+trait Timed {
+    fn t_ms(&self) -> u32;
+}
+
+macro_rules! timed {
+    ($($kind:ty),*) => {
+        $(impl Timed for $kind {
+            fn t_ms(&self) -> u32 {
+                self.t_ms
+            }
+        })*
+    };
+}
+
+timed!(Move, Click, ClickRef<'_>, Scroll, Resize);
+
+fn first_t_ms(
+    moves: &[Move],
+    clicks: &[impl Timed],
+    scrolls: &[Scroll],
+    resizes: &[Resize],
+) -> u32 {
+    [
+        moves.first().map(Timed::t_ms),
+        clicks.first().map(Timed::t_ms),
+        scrolls.first().map(Timed::t_ms),
+        resizes.first().map(Timed::t_ms),
+    ]
+    .into_iter()
+    .flatten()
+    .min()
+    .unwrap_or(0)
+}
+
+fn last_t_ms(moves: &[Move], clicks: &[impl Timed], scrolls: &[Scroll], resizes: &[Resize]) -> u32 {
+    let moves = moves.iter().map(Timed::t_ms);
+    let clicks = clicks.iter().map(Timed::t_ms);
+    let scrolls = scrolls.iter().map(Timed::t_ms);
+    let resizes = resizes.iter().map(Timed::t_ms);
+    moves
+        .chain(clicks)
+        .chain(scrolls)
+        .chain(resizes)
+        .max()
+        .unwrap_or(0)
+}
+
+fn max_depth_px(viewport_height_px: u32, scrolls: &[Scroll], resizes: &[Resize]) -> u32 {
+    let mut viewport_height = viewport_height_px;
+    let mut deepest = viewport_height;
+    let mut resizes = resizes.iter().peekable();
+    for scroll in scrolls {
+        while let Some(resize) = resizes.next_if(|r| r.t_ms <= scroll.t_ms) {
+            viewport_height = resize.height_px;
+        }
+        let bottom = i64::from(scroll.y.max(0)) + i64::from(viewport_height);
+        deepest = deepest.max(u32::try_from(bottom).unwrap_or(u32::MAX));
+    }
+    deepest
 }
 
 #[cfg(test)]

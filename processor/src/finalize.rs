@@ -22,10 +22,9 @@ pub struct DayOutput {
     pub sessions: SessionIndex,
 }
 
-/// A finished session: its summary, its blocks, its views, and the segment slot of each view.
+/// A finished session: what is kept of it, its views, and the segment slot of each view.
 struct FinishedSession {
-    summary: SessionSummary,
-    blocks: Vec<BlockAt>,
+    done: SessionDone,
     views: Vec<FinishedView>,
     slots: Vec<Option<usize>>,
 }
@@ -129,8 +128,10 @@ pub fn finish_sessions(
             blocks.sort();
             blocks.dedup();
             FinishedSession {
-                summary: summarize_session(&views[0].view.session_id, &views),
-                blocks,
+                done: SessionDone {
+                    summary: summarize_session(&views[0].view.session_id, &views),
+                    blocks,
+                },
                 views,
                 slots,
             }
@@ -140,10 +141,7 @@ pub fn finish_sessions(
     let mut done = Vec::with_capacity(finished.len());
     let mut leftovers = Vec::with_capacity(finished.len());
     for session in finished {
-        done.push(SessionDone {
-            summary: session.summary,
-            blocks: session.blocks,
-        });
+        done.push(session.done);
         leftovers.push(session.views);
     }
     // Freed on every core: a day holds millions of small allocations.

@@ -418,7 +418,6 @@ pub(crate) async fn write_output(
         },
         || output.sessions.encode(),
     );
-    tracing::debug!("outputs encoded");
     for (key, bytes) in pages? {
         store
             .put(&page_agg_key(site, date, key), Bytes::from(bytes))

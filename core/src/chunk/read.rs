@@ -146,6 +146,7 @@ fn reserve_events(block: &mut BlockStreams<'_>, readers: &[Reader<'_>]) {
     block.moves.reserve(room(Column::MoveT));
     block.clicks.reserve(room(Column::ClickT));
     block.scrolls.reserve(room(Column::ScrollT));
+    block.resizes.reserve(room(Column::ResizeT));
 }
 
 type EventCounts = [usize; 4];
