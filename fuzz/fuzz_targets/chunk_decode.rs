@@ -6,21 +6,25 @@
 use heatpipe_core::chunk::{block, decode_chunk, read, PREAMBLE_LEN};
 use libfuzzer_sys::fuzz_target;
 
-/// A block has this many columns.
-const NUM_COLUMNS: usize = 27;
+/// A block has this many columns: layout 1, layout 2.
+const LAYOUT_COLUMNS: [usize; 2] = [27, 29];
 
 fuzz_target!(|data: &[u8]| {
     let _ = decode_chunk(data);
     if data.len() >= PREAMBLE_LEN {
         let mut fixed = data.to_vec();
-        fixed[..6].copy_from_slice(b"HPCK\x01\x00");
+        // Both header versions: 1 stores the header plain, 2 compresses it.
+        let version = 1 + (data[4] & 1);
+        fixed[..6].copy_from_slice(&[b'H', b'P', b'C', b'K', version, 0]);
         let header_len = u32::from_le_bytes([fixed[6], fixed[7], fixed[8], fixed[9]]) as usize;
         let end = PREAMBLE_LEN.saturating_add(header_len).min(fixed.len());
         let crc = crc32fast::hash(&fixed[PREAMBLE_LEN..end]);
         fixed[10..14].copy_from_slice(&crc.to_le_bytes());
         let _ = decode_chunk(&fixed);
     }
-    let columns: Vec<Vec<u8>> = data.split(|&b| b == 0xff).map(<[u8]>::to_vec).chain(std::iter::repeat(Vec::new())).take(NUM_COLUMNS).collect();
-    let _ = read::decode_columns(&columns);
+    for num_columns in LAYOUT_COLUMNS {
+        let columns: Vec<Vec<u8>> = data.split(|&b| b == 0xff).map(<[u8]>::to_vec).chain(std::iter::repeat(Vec::new())).take(num_columns).collect();
+        let _ = read::decode_columns(&columns);
+    }
     let _ = block::decompress_columns(data, data.len() * 4);
 });

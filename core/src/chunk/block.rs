@@ -7,15 +7,22 @@
 //! Columns, in order: the string table (URLs, selectors, session ids, tags), then one column per
 //! stream field (session, batch, page view, URL, viewport and document sizes, device, start,
 //! tags, event counts), then one per event field (move t/x/y; click t/x/y/selector/inside;
-//! scroll t/y; resize t/width/height). Times, coordinates and starts are deltas from the
-//! previous value of the same column within the same stream (starts: the previous stream),
-//! zig-zag encoded; pointer-move x and y are second-order deltas (the change of the last step),
-//! which stay small along smooth trails. Separate frames matter: each column gets its own entropy tables, so a column
-//! of ~50 ms time deltas is not coded with the statistics of coordinate deltas.
+//! scroll t/y; resize t/width/height), then (layout 2) the pointer's jump x/y. Every value is
+//! zig-zag coded as its difference from a prediction (see [`super::predict`]): starts from the
+//! previous stream's, times and coordinates from the previous event of the same kind, pointer
+//! positions from their trail. Separate frames matter: each column gets its own entropy tables,
+//! so a column of ~50 ms time deltas is not coded with the statistics of coordinate deltas.
+//!
+//! The number of columns names the layout: 27 for layout 1 (every stream predicted from zero),
+//! 29 for layout 2 (a batch continues the predictions of the previous batch of its page view when
+//! it follows it in the block, and the pointer is coded as trails and jumps). A block is
+//! self-describing, so a replay that fetches one block by a session index reference decodes it
+//! without the chunk's header.
 
 use std::collections::HashMap;
 
-use crate::codec::{CodecError, Reader, put_bytes, put_ivarint, put_uvarint};
+use super::predict::EventState;
+use crate::codec::{Reader, put_bytes, put_ivarint, put_uvarint};
 use crate::event::{PERMYRIAD_MAX, Stream};
 
 /// The columns of a block, in storage order.
@@ -49,9 +56,14 @@ pub(super) enum Column {
     ResizeT,
     ResizeWidth,
     ResizeHeight,
+    MoveJumpX,
+    MoveJumpY,
 }
 
-pub(super) const NUM_COLUMNS: usize = Column::ResizeHeight as usize + 1;
+/// Columns of a block this build writes (layout 2).
+pub(super) const NUM_COLUMNS: usize = Column::MoveJumpY as usize + 1;
+/// Columns of a layout 1 block: every column up to [`Column::ResizeHeight`].
+pub(super) const LAYOUT_1_COLUMNS: usize = Column::ResizeHeight as usize + 1;
 
 /// One growing varint column per [`Column`].
 struct Columns([Vec<u8>; NUM_COLUMNS]);
@@ -82,61 +94,20 @@ impl<'a> StringTable<'a> {
     }
 }
 
-/// Delta state of one column within one stream.
-#[derive(Default, Clone, Copy)]
-pub(super) struct Delta(i64);
-
-impl Delta {
-    fn put(&mut self, columns: &mut Columns, column: Column, value: i64) {
-        columns.i(column, value.wrapping_sub(self.0));
-        self.0 = value;
-    }
-
-    pub(super) fn read(
-        &mut self,
-        reader: &mut Reader<'_>,
-        what: &'static str,
-    ) -> Result<i64, CodecError> {
-        self.0 = self.0.wrapping_add(reader.ivarint(what)?);
-        Ok(self.0)
-    }
-}
-
-/// Second-order delta state: codes the change of the last step (velocity), which is small for
-/// smooth pointer trails.
-#[derive(Default, Clone, Copy)]
-pub(super) struct Delta2 {
-    value: i64,
-    step: i64,
-}
-
-impl Delta2 {
-    fn put(&mut self, columns: &mut Columns, column: Column, value: i64) {
-        let step = value.wrapping_sub(self.value);
-        columns.i(column, step.wrapping_sub(self.step));
-        self.value = value;
-        self.step = step;
-    }
-
-    pub(super) fn read(
-        &mut self,
-        reader: &mut Reader<'_>,
-        what: &'static str,
-    ) -> Result<i64, CodecError> {
-        self.step = self.step.wrapping_add(reader.ivarint(what)?);
-        self.value = self.value.wrapping_add(self.step);
-        Ok(self.value)
-    }
-}
-
-/// Encodes `streams`, in the order given, into a block's uncompressed columns.
+/// Encodes `streams`, in the order given, into a block's uncompressed columns (layout 2).
 pub fn encode_columns(streams: &[&Stream]) -> Vec<Vec<u8>> {
     let mut strings = StringTable::default();
     let mut columns = Columns(Default::default());
     let mut previous_start = 0i64;
+    let mut state = EventState::default();
+    let mut previous: Option<&Stream> = None;
     for stream in streams {
+        if !previous.is_some_and(|before| continues(before, stream)) {
+            state = EventState::default();
+        }
         encode_stream_fields(stream, &mut strings, &mut previous_start, &mut columns);
-        encode_events(stream, &mut strings, &mut columns);
+        encode_events(stream, &mut strings, &mut state, &mut columns);
+        previous = Some(stream);
     }
     let mut table = Vec::new();
     put_uvarint(&mut table, strings.strings.len() as u64);
@@ -145,6 +116,12 @@ pub fn encode_columns(streams: &[&Stream]) -> Vec<Vec<u8>> {
     }
     columns.0[Column::Strings as usize] = table;
     columns.0.into_iter().collect()
+}
+
+/// Whether `next` is the next batch of `previous`'s page view, so that it continues its
+/// predictions (layout 2).
+fn continues(previous: &Stream, next: &Stream) -> bool {
+    previous.session_id == next.session_id && previous.page_view_index == next.page_view_index
 }
 
 fn encode_stream_fields<'a>(
@@ -183,18 +160,35 @@ fn encode_stream_fields<'a>(
     }
 }
 
-fn encode_events<'a>(stream: &'a Stream, strings: &mut StringTable<'a>, columns: &mut Columns) {
-    let (mut t, [mut x, mut y]) = (Delta::default(), [Delta2::default(); 2]);
+fn encode_events<'a>(
+    stream: &'a Stream,
+    strings: &mut StringTable<'a>,
+    state: &mut EventState,
+    columns: &mut Columns,
+) {
     for event in &stream.moves {
-        t.put(columns, Column::MoveT, i64::from(event.t_ms));
-        x.put(columns, Column::MoveX, i64::from(event.x));
-        y.put(columns, Column::MoveY, i64::from(event.y));
+        let residual = state.moves.residual(
+            i64::from(event.t_ms),
+            i64::from(event.x),
+            i64::from(event.y),
+        );
+        columns.i(Column::MoveT, residual.t);
+        let (x, y) = if residual.jump {
+            (Column::MoveJumpX, Column::MoveJumpY)
+        } else {
+            (Column::MoveX, Column::MoveY)
+        };
+        columns.i(x, residual.x);
+        columns.i(y, residual.y);
     }
-    let [mut t, mut x, mut y] = [Delta::default(); 3];
+    let mut next_move = 0;
     for event in &stream.clicks {
-        t.put(columns, Column::ClickT, i64::from(event.t_ms));
-        x.put(columns, Column::ClickX, i64::from(event.x));
-        y.put(columns, Column::ClickY, i64::from(event.y));
+        let t = i64::from(event.t_ms);
+        columns.i(Column::ClickT, state.click_t.residual(t));
+        state.aim.follow(&stream.moves, &mut next_move, t);
+        let (x, y) = state.aim.residual(i64::from(event.x), i64::from(event.y));
+        columns.i(Column::ClickX, x);
+        columns.i(Column::ClickY, y);
         columns.u(Column::ClickSelector, strings.intern(&event.selector));
         let inside = event.inside.map_or(0, |point| {
             1 + u64::from(point.x_permyriad) * (u64::from(PERMYRIAD_MAX) + 1)
@@ -202,16 +196,26 @@ fn encode_events<'a>(stream: &'a Stream, strings: &mut StringTable<'a>, columns:
         });
         columns.u(Column::ClickInside, inside);
     }
-    let [mut t, mut y] = [Delta::default(); 2];
     for event in &stream.scrolls {
-        t.put(columns, Column::ScrollT, i64::from(event.t_ms));
-        y.put(columns, Column::ScrollY, i64::from(event.y));
+        columns.i(
+            Column::ScrollT,
+            state.scroll_t.residual(i64::from(event.t_ms)),
+        );
+        columns.i(Column::ScrollY, state.scroll_y.residual(i64::from(event.y)));
     }
-    let [mut t, mut w, mut h] = [Delta::default(); 3];
     for event in &stream.resizes {
-        t.put(columns, Column::ResizeT, i64::from(event.t_ms));
-        w.put(columns, Column::ResizeWidth, i64::from(event.width_px));
-        h.put(columns, Column::ResizeHeight, i64::from(event.height_px));
+        columns.i(
+            Column::ResizeT,
+            state.resize_t.residual(i64::from(event.t_ms)),
+        );
+        columns.i(
+            Column::ResizeWidth,
+            state.resize_width.residual(i64::from(event.width_px)),
+        );
+        columns.i(
+            Column::ResizeHeight,
+            state.resize_height.residual(i64::from(event.height_px)),
+        );
     }
 }
 
@@ -289,8 +293,10 @@ fn decompress_frame(frame: &[u8], capacity: usize) -> std::io::Result<Vec<u8>> {
 pub fn decompress_columns(block: &[u8], raw_len: usize) -> Result<Vec<Vec<u8>>, String> {
     let mut reader = Reader::new(block);
     let count = reader.count("column count").map_err(|e| e.to_string())?;
-    if count != NUM_COLUMNS {
-        return Err(format!("block has {count} columns, expected {NUM_COLUMNS}"));
+    if count != NUM_COLUMNS && count != LAYOUT_1_COLUMNS {
+        return Err(format!(
+            "block has {count} columns, expected {LAYOUT_1_COLUMNS} or {NUM_COLUMNS}"
+        ));
     }
     let mut sizes = Vec::with_capacity(count);
     let mut total_raw = 0usize;

@@ -5,8 +5,8 @@ use std::ops::Range;
 use super::block::{decompress_columns, recycle_columns};
 use super::read::{BlockStreams, decode_streams};
 use super::{
-    BlockEntry, ChunkHeader, FormatError, MAGIC, MAX_BLOCK_RAW_BYTES, MAX_HEADER_BYTES,
-    PREAMBLE_LEN, VERSION,
+    BlockEntry, COMPRESSED_HEADER_VERSION, ChunkHeader, FormatError, MAGIC, MAX_BLOCK_RAW_BYTES,
+    MAX_HEADER_BYTES, PREAMBLE_LEN, VERSION,
 };
 use crate::event::Stream;
 use crate::frame::bincode_config;
@@ -68,10 +68,19 @@ pub fn decode_header(bytes: &[u8]) -> Result<ChunkIndex, FormatError> {
             what: "header".into(),
         });
     }
+    let version = u16::from_le_bytes([bytes[4], bytes[5]]);
+    let decompressed;
+    let raw_header = if version >= COMPRESSED_HEADER_VERSION {
+        decompressed = zstd::bulk::decompress(header_bytes, MAX_HEADER_BYTES)
+            .map_err(|err| FormatError::Header(format!("zstd: {err}")))?;
+        &decompressed[..]
+    } else {
+        header_bytes
+    };
     let (header, read): (ChunkHeader, usize) =
-        bincode::serde::decode_from_slice(header_bytes, bincode_config())
+        bincode::serde::decode_from_slice(raw_header, bincode_config())
             .map_err(|err| FormatError::Header(err.to_string()))?;
-    if read != header_bytes.len() {
+    if read != raw_header.len() {
         return Err(FormatError::Header("trailing bytes after header".into()));
     }
     Ok(ChunkIndex {

@@ -53,14 +53,16 @@ pub fn encode_chunk(streams: &[Stream], zstd_level: i32) -> Result<Vec<u8>, Form
             .unwrap_or(0),
         blocks,
     };
-    let header_bytes = bincode::serde::encode_to_vec(&header, bincode_config())
+    let raw_header = bincode::serde::encode_to_vec(&header, bincode_config())
         .map_err(|err| FormatError::Encode(err.to_string()))?;
-    if header_bytes.len() > MAX_HEADER_BYTES {
+    if raw_header.len() > MAX_HEADER_BYTES {
         return Err(FormatError::TooLarge {
             what: "header",
-            size_bytes: header_bytes.len() as u64,
+            size_bytes: raw_header.len() as u64,
         });
     }
+    let header_bytes = zstd::bulk::compress(&raw_header, zstd_level)
+        .map_err(|err| FormatError::Zstd(err.to_string()))?;
     let mut out = Vec::with_capacity(super::PREAMBLE_LEN + header_bytes.len() + data.len());
     out.extend_from_slice(&MAGIC);
     out.extend_from_slice(&VERSION.to_le_bytes());

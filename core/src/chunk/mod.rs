@@ -1,9 +1,12 @@
 //! The `.hpc` chunk format: a day-partitioned file of event streams in compressed columnar blocks.
 //!
 //! ```text
-//! "HPCK" | version u16 LE | header_len u32 LE | header crc32 u32 LE | header (bincode)
+//! "HPCK" | version u16 LE | header_len u32 LE | header crc32 u32 LE | header
 //! | block 0 | block 1 | …
 //! ```
+//! The header is bincode, compressed as one zstd frame since version 2 (version 1 stored it
+//! plain; session ids and batch numbers were 40% of a chunk of small batches). `header_len` and
+//! the checksum cover the bytes as stored.
 //! Sessions are packed whole into blocks of about [`TARGET_BLOCK_RAW_BYTES`], so zstd sees
 //! enough data to compress well. The header lists every block with its offset, sizes, checksum
 //! and the sessions and batches inside, so a replay fetches one session's block with a ranged
@@ -19,6 +22,7 @@
 pub mod block;
 pub mod decode;
 pub mod encode;
+mod predict;
 pub mod read;
 
 use serde::{Deserialize, Serialize};
@@ -32,10 +36,12 @@ pub use read::BlockStreams;
 /// The first four bytes of every chunk.
 pub const MAGIC: [u8; 4] = *b"HPCK";
 /// The format version this build writes; it reads every version up to this one.
-pub const VERSION: u16 = 1;
+pub const VERSION: u16 = 2;
+/// The first version whose header is zstd-compressed.
+pub const COMPRESSED_HEADER_VERSION: u16 = 2;
 /// Magic, version, header length and header checksum.
 pub const PREAMBLE_LEN: usize = 14;
-/// Largest header a decoder accepts.
+/// Largest header a decoder accepts, as stored and decompressed.
 pub const MAX_HEADER_BYTES: usize = 16 << 20;
 /// Largest decompressed block a decoder accepts.
 pub const MAX_BLOCK_RAW_BYTES: usize = 64 << 20;

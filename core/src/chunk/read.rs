@@ -7,7 +7,8 @@
 
 use std::ops::Range;
 
-use super::block::{Column, Delta, Delta2, NUM_COLUMNS};
+use super::block::{Column, LAYOUT_1_COLUMNS, NUM_COLUMNS};
+use super::predict::{Delta, Delta2, EventState};
 use crate::codec::{CodecError, Reader};
 use crate::event::{DeviceClass, Move, PERMYRIAD_MAX, Resize, Scroll, Stream, TargetPoint};
 use crate::stream_ref::{ClickRef, PageRef, StreamRef};
@@ -102,12 +103,16 @@ pub fn decode_columns(columns: &[Vec<u8>]) -> Result<Vec<Stream>, CodecError> {
 
 /// Decodes a block's uncompressed columns into its streams, borrowed from `columns`.
 pub fn decode_streams(columns: &[Vec<u8>]) -> Result<BlockStreams<'_>, CodecError> {
-    if columns.len() != NUM_COLUMNS {
-        return Err(CodecError::OutOfRange {
-            what: "column count",
-            value: columns.len() as u64,
-        });
-    }
+    let layout = match columns.len() {
+        LAYOUT_1_COLUMNS => Layout::PerStream,
+        NUM_COLUMNS => Layout::PerPageView,
+        _ => {
+            return Err(CodecError::OutOfRange {
+                what: "column count",
+                value: columns.len() as u64,
+            });
+        }
+    };
     let mut block = BlockStreams::default();
     let mut table = Reader::new(&columns[Column::Strings as usize]);
     let num_strings = table.count("string count")?;
@@ -124,10 +129,18 @@ pub fn decode_streams(columns: &[Vec<u8>]) -> Result<BlockStreams<'_>, CodecErro
     let mut readers: Vec<Reader<'_>> = columns.iter().map(|c| Reader::new(c)).collect();
     reserve_events(&mut block, &readers);
     let mut previous_start = 0i64;
+    let mut state = EventState::default();
     // Every stream has exactly one entry in the session column.
     while readers[Column::Session as usize].remaining() > 0 {
         let (head, counts) = decode_head(&mut block, &mut readers, &mut previous_start)?;
-        let head = decode_events(&mut block, head, counts, &mut readers)?;
+        let continues = layout == Layout::PerPageView
+            && block.heads.last().is_some_and(|before| {
+                before.session == head.session && before.page_view_index == head.page_view_index
+            });
+        if !continues {
+            state = EventState::default();
+        }
+        let head = decode_events(&mut block, head, counts, &mut readers, layout, &mut state)?;
         block.heads.push(head);
     }
     if readers.iter().skip(1).any(|r| r.remaining() != 0) {
@@ -137,6 +150,16 @@ pub fn decode_streams(columns: &[Vec<u8>]) -> Result<BlockStreams<'_>, CodecErro
         });
     }
     Ok(block)
+}
+
+/// How a block's predictions run (see [`super::block`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Layout {
+    /// Layout 1: every stream starts from zero; pointer coordinates are second-order deltas.
+    PerStream,
+    /// Layout 2: a batch continues its page view's predictions; the pointer moves in trails and
+    /// jumps.
+    PerPageView,
 }
 
 /// Reserves each event buffer for as many events as its time column could hold (one byte each
@@ -243,13 +266,21 @@ fn narrow<T: TryFrom<i64>>(value: i64, what: &'static str) -> Result<T, CodecErr
     })
 }
 
+fn residual(
+    readers: &mut [Reader<'_>],
+    column: Column,
+    what: &'static str,
+) -> Result<i64, CodecError> {
+    readers[column as usize].ivarint(what)
+}
+
 fn delta<T: TryFrom<i64>>(
     state: &mut Delta,
     readers: &mut [Reader<'_>],
     column: Column,
     what: &'static str,
 ) -> Result<T, CodecError> {
-    narrow(state.read(&mut readers[column as usize], what)?, what)
+    narrow(state.restore(residual(readers, column, what)?), what)
 }
 
 /// Checks that `count` events could fit in their time column (each takes a byte at least).
@@ -267,31 +298,43 @@ fn decode_events(
     mut head: Head,
     [num_moves, num_clicks, num_scrolls, num_resizes]: EventCounts,
     readers: &mut [Reader<'_>],
+    layout: Layout,
+    state: &mut EventState,
 ) -> Result<Head, CodecError> {
     check_count(num_moves, readers, Column::MoveT)?;
     let start = block.moves.len();
-    let (mut t, [mut x, mut y]) = (Delta::default(), [Delta2::default(); 2]);
-    for _ in 0..num_moves {
-        let t_ms = delta(&mut t, readers, Column::MoveT, "move t")?;
-        let x = narrow(
-            x.read(&mut readers[Column::MoveX as usize], "move x")?,
-            "move x",
-        )?;
-        let y = narrow(
-            y.read(&mut readers[Column::MoveY as usize], "move y")?,
-            "move y",
-        )?;
-        block.moves.push(Move { t_ms, x, y });
+    match layout {
+        Layout::PerStream => decode_moves_per_stream(block, num_moves, readers)?,
+        Layout::PerPageView => decode_trail(block, num_moves, readers, state)?,
     }
     head.moves = start..block.moves.len();
 
     check_count(num_clicks, readers, Column::ClickT)?;
     let start = block.clicks.len();
-    let [mut t, mut x, mut y] = [Delta::default(); 3];
+    let mut next_move = 0;
     for _ in 0..num_clicks {
-        let t_ms = delta(&mut t, readers, Column::ClickT, "click t")?;
-        let x = delta(&mut x, readers, Column::ClickX, "click x")?;
-        let y = delta(&mut y, readers, Column::ClickY, "click y")?;
+        let t = state
+            .click_t
+            .restore(residual(readers, Column::ClickT, "click t")?);
+        let x_residual = residual(readers, Column::ClickX, "click x")?;
+        let y_residual = residual(readers, Column::ClickY, "click y")?;
+        let (x, y) = match layout {
+            Layout::PerStream => (
+                state.click_x.restore(x_residual),
+                state.click_y.restore(y_residual),
+            ),
+            Layout::PerPageView => {
+                state
+                    .aim
+                    .follow(&block.moves[head.moves.clone()], &mut next_move, t);
+                state.aim.restore(x_residual, y_residual)
+            }
+        };
+        let (t_ms, x, y) = (
+            narrow(t, "click t")?,
+            narrow(x, "click x")?,
+            narrow(y, "click y")?,
+        );
         let selector =
             block.strings[block.string(read(readers, Column::ClickSelector, "click selector")?)?];
         let inside = decode_inside(read(readers, Column::ClickInside, "click inside")?)?;
@@ -307,21 +350,29 @@ fn decode_events(
 
     check_count(num_scrolls, readers, Column::ScrollT)?;
     let start = block.scrolls.len();
-    let [mut t, mut y] = [Delta::default(); 2];
     for _ in 0..num_scrolls {
-        let t_ms = delta(&mut t, readers, Column::ScrollT, "scroll t")?;
-        let y = delta(&mut y, readers, Column::ScrollY, "scroll y")?;
+        let t_ms = delta(&mut state.scroll_t, readers, Column::ScrollT, "scroll t")?;
+        let y = delta(&mut state.scroll_y, readers, Column::ScrollY, "scroll y")?;
         block.scrolls.push(Scroll { t_ms, y });
     }
     head.scrolls = start..block.scrolls.len();
 
     check_count(num_resizes, readers, Column::ResizeT)?;
     let start = block.resizes.len();
-    let [mut t, mut w, mut h] = [Delta::default(); 3];
     for _ in 0..num_resizes {
-        let t_ms = delta(&mut t, readers, Column::ResizeT, "resize t")?;
-        let width_px = delta(&mut w, readers, Column::ResizeWidth, "resize width")?;
-        let height_px = delta(&mut h, readers, Column::ResizeHeight, "resize height")?;
+        let t_ms = delta(&mut state.resize_t, readers, Column::ResizeT, "resize t")?;
+        let width_px = delta(
+            &mut state.resize_width,
+            readers,
+            Column::ResizeWidth,
+            "resize width",
+        )?;
+        let height_px = delta(
+            &mut state.resize_height,
+            readers,
+            Column::ResizeHeight,
+            "resize height",
+        )?;
         block.resizes.push(Resize {
             t_ms,
             width_px,
@@ -330,6 +381,58 @@ fn decode_events(
     }
     head.resizes = start..block.resizes.len();
     Ok(head)
+}
+
+/// Layout 1's moves: time deltas and second-order coordinate deltas, from zero in every stream.
+fn decode_moves_per_stream(
+    block: &mut BlockStreams<'_>,
+    num_moves: usize,
+    readers: &mut [Reader<'_>],
+) -> Result<(), CodecError> {
+    let (mut t, [mut x, mut y]) = (Delta::default(), [Delta2::default(); 2]);
+    for _ in 0..num_moves {
+        let t_ms = delta(&mut t, readers, Column::MoveT, "move t")?;
+        let x = narrow(
+            x.restore(residual(readers, Column::MoveX, "move x")?),
+            "move x",
+        )?;
+        let y = narrow(
+            y.restore(residual(readers, Column::MoveY, "move y")?),
+            "move y",
+        )?;
+        block.moves.push(Move { t_ms, x, y });
+    }
+    Ok(())
+}
+
+/// Layout 2's moves: the page view's pointer trail, each position read from the trail or the
+/// jump columns as its time says.
+fn decode_trail(
+    block: &mut BlockStreams<'_>,
+    num_moves: usize,
+    readers: &mut [Reader<'_>],
+    state: &mut EventState,
+) -> Result<(), CodecError> {
+    for _ in 0..num_moves {
+        let (t_ms, jump) = state
+            .moves
+            .restore_t(residual(readers, Column::MoveT, "move t")?);
+        let (x_column, y_column) = if jump {
+            (Column::MoveJumpX, Column::MoveJumpY)
+        } else {
+            (Column::MoveX, Column::MoveY)
+        };
+        let (x, y) = state.moves.restore_xy(
+            residual(readers, x_column, "move x")?,
+            residual(readers, y_column, "move y")?,
+        );
+        block.moves.push(Move {
+            t_ms: narrow(t_ms, "move t")?,
+            x: narrow(x, "move x")?,
+            y: narrow(y, "move y")?,
+        });
+    }
+    Ok(())
 }
 
 fn decode_inside(code: u64) -> Result<Option<TargetPoint>, CodecError> {
