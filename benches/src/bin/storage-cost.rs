@@ -1,10 +1,14 @@
 //! Prints what fixture pointer traffic costs on disk in heatpipe chunks, next to the same events
 //! as rrweb recorder JSON compressed with gzip (level 6, what web servers and most pipelines use).
 //!
+//! Then it breaks our figure down: the chunk headers and each block column, in bytes per event,
+//! which is where tuning the format starts.
+//!
 //! `cargo run --release -p heatpipe-benches --bin storage-cost [SESSIONS]`
 
 use heatpipe_benches::{bench_traffic, rrweb::rrweb_events};
-use heatpipe_core::chunk::{DEFAULT_ZSTD_LEVEL, encode_chunk};
+use heatpipe_core::chunk::block::column_sizes;
+use heatpipe_core::chunk::{DEFAULT_ZSTD_LEVEL, decode_header, encode_chunk};
 use heatpipe_core::event::Stream;
 use std::io::Write;
 
@@ -17,6 +21,30 @@ fn chunk_bytes(streams: &[Stream]) -> anyhow::Result<usize> {
         total += encode_chunk(group, DEFAULT_ZSTD_LEVEL)?.len();
     }
     Ok(total)
+}
+
+/// Bytes of chunk headers (with the preamble), and of each block column in storage order.
+fn breakdown(streams: &[Stream]) -> anyhow::Result<(usize, Vec<(&'static str, usize)>)> {
+    let (mut headers, mut columns) = (0, Vec::<(&'static str, usize)>::new());
+    for group in streams.chunks(STREAMS_PER_CHUNK) {
+        let bytes = encode_chunk(group, DEFAULT_ZSTD_LEVEL)?;
+        let index = decode_header(&bytes)?;
+        headers += index.data_start as usize;
+        for block in 0..index.header.blocks.len() {
+            let range = index
+                .block_range(block)
+                .ok_or_else(|| anyhow::anyhow!("block {block} out of range"))?;
+            let sizes = column_sizes(&bytes[range.start as usize..range.end as usize])
+                .map_err(anyhow::Error::msg)?;
+            if columns.is_empty() {
+                columns = sizes.iter().map(|(name, _, _)| (*name, 0)).collect();
+            }
+            for (total, (_, compressed, _)) in columns.iter_mut().zip(sizes) {
+                total.1 += compressed;
+            }
+        }
+    }
+    Ok((headers, columns))
 }
 
 fn rrweb_gzip_bytes(streams: &[Stream]) -> anyhow::Result<usize> {
@@ -79,5 +107,15 @@ fn main() -> anyhow::Result<()> {
         per(rrweb_moves, num_moves),
         rrweb_moves as f64 / ours_moves as f64
     );
+    let (headers, columns) = breakdown(&traffic)?;
+    println!("\nheatpipe bytes per event (all kinds), by part:");
+    println!("  {:<22} {:>6.3}", "chunk headers", per(headers, events));
+    for (name, bytes) in columns.iter().filter(|(_, bytes)| *bytes > 0) {
+        println!(
+            "  {:<22} {:>6.3}",
+            format!("column {name}"),
+            per(*bytes, events)
+        );
+    }
     Ok(())
 }

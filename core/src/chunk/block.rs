@@ -7,14 +7,14 @@
 //! Columns, in order: the string table (URLs, selectors, session ids, tags), then one column per
 //! stream field (session, batch, page view, URL, viewport and document sizes, device, start,
 //! tags, event counts), then one per event field (move t/x/y; click t/x/y/selector/inside;
-//! scroll t/y; resize t/width/height), then (layout 2) the pointer's jump x/y. Every value is
+//! scroll t/y; resize t/width/height), then (layout 2) the pointer's jump x/y and trail t. Every value is
 //! zig-zag coded as its difference from a prediction (see [`super::predict`]): starts from the
 //! previous stream's, times and coordinates from the previous event of the same kind, pointer
 //! positions from their trail. Separate frames matter: each column gets its own entropy tables,
 //! so a column of ~50 ms time deltas is not coded with the statistics of coordinate deltas.
 //!
 //! The number of columns names the layout: 27 for layout 1 (every stream predicted from zero),
-//! 29 for layout 2 (a batch continues the predictions of the previous batch of its page view when
+//! 30 for layout 2 (a batch continues the predictions of the previous batch of its page view when
 //! it follows it in the block, and the pointer is coded as trails and jumps). A block is
 //! self-describing, so a replay that fetches one block by a session index reference decodes it
 //! without the chunk's header.
@@ -58,10 +58,11 @@ pub(super) enum Column {
     ResizeHeight,
     MoveJumpX,
     MoveJumpY,
+    MoveTrailT,
 }
 
 /// Columns of a block this build writes (layout 2).
-pub(super) const NUM_COLUMNS: usize = Column::MoveJumpY as usize + 1;
+pub(super) const NUM_COLUMNS: usize = Column::MoveTrailT as usize + 1;
 /// Columns of a layout 1 block: every column up to [`Column::ResizeHeight`].
 pub(super) const LAYOUT_1_COLUMNS: usize = Column::ResizeHeight as usize + 1;
 
@@ -172,7 +173,12 @@ fn encode_events<'a>(
             i64::from(event.x),
             i64::from(event.y),
         );
-        columns.i(Column::MoveT, residual.t);
+        let t = if residual.t_on_trail {
+            Column::MoveTrailT
+        } else {
+            Column::MoveT
+        };
+        columns.i(t, residual.t);
         let (x, y) = if residual.jump {
             (Column::MoveJumpX, Column::MoveJumpY)
         } else {
@@ -289,9 +295,54 @@ fn decompress_frame(frame: &[u8], capacity: usize) -> std::io::Result<Vec<u8>> {
     Ok(buffer)
 }
 
-/// Decompresses a block's columns, refusing a total above `raw_len`.
-pub fn decompress_columns(block: &[u8], raw_len: usize) -> Result<Vec<Vec<u8>>, String> {
-    let mut reader = Reader::new(block);
+/// Names of the columns, in storage order (layout 2; layout 1 has the first 27).
+const COLUMN_NAMES: [&str; NUM_COLUMNS] = [
+    "strings",
+    "session",
+    "batch seq",
+    "page view",
+    "url",
+    "viewport width",
+    "viewport height",
+    "document width",
+    "document height",
+    "device",
+    "started at",
+    "tag count",
+    "tags",
+    "event counts",
+    "move t",
+    "move x",
+    "move y",
+    "click t",
+    "click x",
+    "click y",
+    "click selector",
+    "click inside",
+    "scroll t",
+    "scroll y",
+    "resize t",
+    "resize width",
+    "resize height",
+    "move jump x",
+    "move jump y",
+    "move trail t",
+];
+
+/// Returns each column's name and compressed and raw sizes, read from a block's size table
+/// without decompressing anything (for storage reports).
+pub fn column_sizes(block: &[u8]) -> Result<Vec<(&'static str, usize, usize)>, String> {
+    let sizes = read_size_table(&mut Reader::new(block), usize::MAX)?;
+    Ok(COLUMN_NAMES
+        .iter()
+        .zip(sizes)
+        .map(|(name, (compressed, raw))| (*name, compressed, raw))
+        .collect())
+}
+
+/// Reads a block's column count and size table, refusing raw sizes above `raw_len` in all (and,
+/// unless `raw_len` is `usize::MAX`, a total other than `raw_len`).
+fn read_size_table(reader: &mut Reader<'_>, raw_len: usize) -> Result<Vec<(usize, usize)>, String> {
     let count = reader.count("column count").map_err(|e| e.to_string())?;
     if count != NUM_COLUMNS && count != LAYOUT_1_COLUMNS {
         return Err(format!(
@@ -312,9 +363,17 @@ pub fn decompress_columns(block: &[u8], raw_len: usize) -> Result<Vec<Vec<u8>>, 
             .ok_or("columns are larger than the block says")?;
         sizes.push((compressed, raw as usize));
     }
-    if total_raw != raw_len {
+    if raw_len != usize::MAX && total_raw != raw_len {
         return Err("column sizes do not add up to the block's size".into());
     }
+    Ok(sizes)
+}
+
+/// Decompresses a block's columns, refusing a total above `raw_len`.
+pub fn decompress_columns(block: &[u8], raw_len: usize) -> Result<Vec<Vec<u8>>, String> {
+    let mut reader = Reader::new(block);
+    let sizes = read_size_table(&mut reader, raw_len)?;
+    let count = sizes.len();
     let mut columns = Vec::with_capacity(count);
     for (compressed, raw) in sizes {
         let frame = reader

@@ -3,6 +3,7 @@
 use std::ops::Range;
 
 use super::block::{decompress_columns, recycle_columns};
+use super::header_v1::ChunkHeaderV1;
 use super::read::{BlockStreams, decode_streams};
 use super::{
     BlockEntry, COMPRESSED_HEADER_VERSION, ChunkHeader, FormatError, MAGIC, MAX_BLOCK_RAW_BYTES,
@@ -77,16 +78,25 @@ pub fn decode_header(bytes: &[u8]) -> Result<ChunkIndex, FormatError> {
     } else {
         header_bytes
     };
-    let (header, read): (ChunkHeader, usize) =
-        bincode::serde::decode_from_slice(raw_header, bincode_config())
-            .map_err(|err| FormatError::Header(err.to_string()))?;
-    if read != raw_header.len() {
-        return Err(FormatError::Header("trailing bytes after header".into()));
-    }
+    let header = if version >= COMPRESSED_HEADER_VERSION {
+        decode_exactly::<ChunkHeader>(raw_header)?
+    } else {
+        decode_exactly::<ChunkHeaderV1>(raw_header)?.into()
+    };
     Ok(ChunkIndex {
         header,
         data_start: end as u64,
     })
+}
+
+/// Decodes a bincode header that must fill `bytes` exactly.
+fn decode_exactly<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, FormatError> {
+    let (header, read): (T, usize) = bincode::serde::decode_from_slice(bytes, bincode_config())
+        .map_err(|err| FormatError::Header(err.to_string()))?;
+    if read != bytes.len() {
+        return Err(FormatError::Header("trailing bytes after header".into()));
+    }
+    Ok(header)
 }
 
 /// What a decoder must know of a block: from a chunk header, or from a session index entry.

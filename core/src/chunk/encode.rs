@@ -101,20 +101,17 @@ fn write_block(
             .map(|(session_id, streams)| {
                 let keys = streams
                     .iter()
-                    .map(|stream| {
-                        Ok(StreamKey {
-                            batch_seq: stream.batch_seq,
-                            page_view_index: stream.page_view_index,
-                            num_events: len_u32(stream.num_events())?,
-                        })
+                    .map(|stream| StreamKey {
+                        batch_seq: stream.batch_seq,
+                        page_view_index: stream.page_view_index,
                     })
-                    .collect::<Result<_, FormatError>>()?;
-                Ok(SessionEntry {
+                    .collect();
+                SessionEntry {
                     session_id: (*session_id).to_owned(),
                     streams: keys,
-                })
+                }
             })
-            .collect::<Result<_, FormatError>>()?,
+            .collect(),
     };
     data.extend_from_slice(&compressed);
     Ok(entry)

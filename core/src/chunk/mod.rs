@@ -22,6 +22,7 @@
 pub mod block;
 pub mod decode;
 pub mod encode;
+mod header_v1;
 mod predict;
 pub mod read;
 
@@ -87,12 +88,12 @@ pub struct SessionEntry {
     pub streams: Vec<StreamKey>,
 }
 
-/// Identifies one stored batch without decoding it.
+/// Identifies one stored batch without decoding it. (Version 1 also stored each batch's event
+/// count here; nothing read it, and it was a third of a compressed header.)
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StreamKey {
     pub batch_seq: u64,
     pub page_view_index: u32,
-    pub num_events: u32,
 }
 
 /// Why a chunk (or an aggregate file) could not be decoded or encoded.

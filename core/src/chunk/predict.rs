@@ -66,43 +66,57 @@ pub(super) struct Trail {
     x: Delta2,
     y: Delta2,
     moving: bool,
+    on_trail: bool,
 }
 
 /// A pointer move, coded: the time's residual, and the position's, on the trail or as a jump.
+/// The time goes to a column of its own while the pointer is on a trail (the next sample most
+/// likely comes 50 ms later), apart from times after a jump (which spread over seconds).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) struct TrailResidual {
     pub t: i64,
     pub x: i64,
     pub y: i64,
     pub jump: bool,
+    /// Whether the previous move was on a trail (see [`Trail::on_trail`]).
+    pub t_on_trail: bool,
 }
 
 impl Trail {
     pub(super) fn residual(&mut self, t: i64, x: i64, y: i64) -> TrailResidual {
+        let t_on_trail = self.on_trail;
         let t_residual = self.t.residual(t);
-        let jump = self.starts_after(t_residual);
-        if jump {
-            self.x.step = 0;
-            self.y.step = 0;
-        }
-        self.moving = true;
+        let jump = self.start_move(t_residual);
         TrailResidual {
             t: t_residual,
             x: self.x.residual(x),
             y: self.y.residual(y),
             jump,
+            t_on_trail,
         }
+    }
+
+    /// Whether the last move was on a trail, which says the column of the next move's time.
+    pub(super) fn on_trail(&self) -> bool {
+        self.on_trail
     }
 
     /// Restores a move's time from its residual; says whether its position is a jump.
     pub(super) fn restore_t(&mut self, t_residual: i64) -> (i64, bool) {
-        let jump = self.starts_after(t_residual);
+        let jump = self.start_move(t_residual);
+        (self.t.restore(t_residual), jump)
+    }
+
+    /// Starts a move `dt` after the last one; returns whether it is a jump.
+    fn start_move(&mut self, dt: i64) -> bool {
+        let jump = self.starts_after(dt);
         if jump {
             self.x.step = 0;
             self.y.step = 0;
         }
         self.moving = true;
-        (self.t.restore(t_residual), jump)
+        self.on_trail = !jump;
+        jump
     }
 
     /// Restores a move's position from its residuals (after [`Trail::restore_t`]).
@@ -219,6 +233,7 @@ mod tests {
         let (mut encoder, mut decoder) = (Trail::default(), Trail::default());
         for (t, x, y) in moves {
             let residual = encoder.residual(t, x, y);
+            assert_eq!(decoder.on_trail(), residual.t_on_trail);
             let (restored_t, jump) = decoder.restore_t(residual.t);
             assert_eq!(jump, residual.jump);
             assert_eq!(
@@ -241,7 +256,8 @@ mod tests {
                 t: 50,
                 x: 0,
                 y: 0,
-                jump: false
+                jump: false,
+                t_on_trail: true,
             }
         );
         let after_pause = trail.residual(1100 + TRAIL_GAP_MS + 1, 33, 20);

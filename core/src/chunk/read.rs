@@ -7,15 +7,18 @@
 
 use std::ops::Range;
 
+mod events;
+
+use self::events::{EventCounts, decode_events, move_time_room};
 use super::block::{Column, LAYOUT_1_COLUMNS, NUM_COLUMNS};
-use super::predict::{Delta, Delta2, EventState};
+use super::predict::EventState;
 use crate::codec::{CodecError, Reader};
-use crate::event::{DeviceClass, Move, PERMYRIAD_MAX, Resize, Scroll, Stream, TargetPoint};
+use crate::event::{DeviceClass, Move, Resize, Scroll, Stream};
 use crate::stream_ref::{ClickRef, PageRef, StreamRef};
 
 /// A stream's fields and where its tags and events lie in the block's buffers.
 #[derive(Debug, Clone)]
-struct Head {
+pub(super) struct Head {
     session: usize,
     batch_seq: u64,
     page_view_index: u32,
@@ -154,7 +157,7 @@ pub fn decode_streams(columns: &[Vec<u8>]) -> Result<BlockStreams<'_>, CodecErro
 
 /// How a block's predictions run (see [`super::block`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Layout {
+pub(super) enum Layout {
     /// Layout 1: every stream starts from zero; pointer coordinates are second-order deltas.
     PerStream,
     /// Layout 2: a batch continues its page view's predictions; the pointer moves in trails and
@@ -166,15 +169,17 @@ enum Layout {
 /// at least), so the buffers rarely regrow.
 fn reserve_events(block: &mut BlockStreams<'_>, readers: &[Reader<'_>]) {
     let room = |column: Column| readers[column as usize].remaining();
-    block.moves.reserve(room(Column::MoveT));
+    block.moves.reserve(move_time_room(readers));
     block.clicks.reserve(room(Column::ClickT));
     block.scrolls.reserve(room(Column::ScrollT));
     block.resizes.reserve(room(Column::ResizeT));
 }
 
-type EventCounts = [usize; 4];
-
-fn read(readers: &mut [Reader<'_>], column: Column, what: &'static str) -> Result<u64, CodecError> {
+pub(super) fn read(
+    readers: &mut [Reader<'_>],
+    column: Column,
+    what: &'static str,
+) -> Result<u64, CodecError> {
     readers[column as usize].uvarint(what)
 }
 
@@ -257,198 +262,4 @@ fn decode_tags(
         block.tags.push((key, value));
     }
     Ok(start..block.tags.len())
-}
-
-fn narrow<T: TryFrom<i64>>(value: i64, what: &'static str) -> Result<T, CodecError> {
-    T::try_from(value).map_err(|_| CodecError::OutOfRange {
-        what,
-        value: value as u64,
-    })
-}
-
-fn residual(
-    readers: &mut [Reader<'_>],
-    column: Column,
-    what: &'static str,
-) -> Result<i64, CodecError> {
-    readers[column as usize].ivarint(what)
-}
-
-fn delta<T: TryFrom<i64>>(
-    state: &mut Delta,
-    readers: &mut [Reader<'_>],
-    column: Column,
-    what: &'static str,
-) -> Result<T, CodecError> {
-    narrow(state.restore(residual(readers, column, what)?), what)
-}
-
-/// Checks that `count` events could fit in their time column (each takes a byte at least).
-fn check_count(count: usize, readers: &[Reader<'_>], column: Column) -> Result<(), CodecError> {
-    if count > readers[column as usize].remaining() {
-        return Err(CodecError::Truncated {
-            what: "event column",
-        });
-    }
-    Ok(())
-}
-
-fn decode_events(
-    block: &mut BlockStreams<'_>,
-    mut head: Head,
-    [num_moves, num_clicks, num_scrolls, num_resizes]: EventCounts,
-    readers: &mut [Reader<'_>],
-    layout: Layout,
-    state: &mut EventState,
-) -> Result<Head, CodecError> {
-    check_count(num_moves, readers, Column::MoveT)?;
-    let start = block.moves.len();
-    match layout {
-        Layout::PerStream => decode_moves_per_stream(block, num_moves, readers)?,
-        Layout::PerPageView => decode_trail(block, num_moves, readers, state)?,
-    }
-    head.moves = start..block.moves.len();
-
-    check_count(num_clicks, readers, Column::ClickT)?;
-    let start = block.clicks.len();
-    let mut next_move = 0;
-    for _ in 0..num_clicks {
-        let t = state
-            .click_t
-            .restore(residual(readers, Column::ClickT, "click t")?);
-        let x_residual = residual(readers, Column::ClickX, "click x")?;
-        let y_residual = residual(readers, Column::ClickY, "click y")?;
-        let (x, y) = match layout {
-            Layout::PerStream => (
-                state.click_x.restore(x_residual),
-                state.click_y.restore(y_residual),
-            ),
-            Layout::PerPageView => {
-                state
-                    .aim
-                    .follow(&block.moves[head.moves.clone()], &mut next_move, t);
-                state.aim.restore(x_residual, y_residual)
-            }
-        };
-        let (t_ms, x, y) = (
-            narrow(t, "click t")?,
-            narrow(x, "click x")?,
-            narrow(y, "click y")?,
-        );
-        let selector =
-            block.strings[block.string(read(readers, Column::ClickSelector, "click selector")?)?];
-        let inside = decode_inside(read(readers, Column::ClickInside, "click inside")?)?;
-        block.clicks.push(ClickRef {
-            t_ms,
-            x,
-            y,
-            selector,
-            inside,
-        });
-    }
-    head.clicks = start..block.clicks.len();
-
-    check_count(num_scrolls, readers, Column::ScrollT)?;
-    let start = block.scrolls.len();
-    for _ in 0..num_scrolls {
-        let t_ms = delta(&mut state.scroll_t, readers, Column::ScrollT, "scroll t")?;
-        let y = delta(&mut state.scroll_y, readers, Column::ScrollY, "scroll y")?;
-        block.scrolls.push(Scroll { t_ms, y });
-    }
-    head.scrolls = start..block.scrolls.len();
-
-    check_count(num_resizes, readers, Column::ResizeT)?;
-    let start = block.resizes.len();
-    for _ in 0..num_resizes {
-        let t_ms = delta(&mut state.resize_t, readers, Column::ResizeT, "resize t")?;
-        let width_px = delta(
-            &mut state.resize_width,
-            readers,
-            Column::ResizeWidth,
-            "resize width",
-        )?;
-        let height_px = delta(
-            &mut state.resize_height,
-            readers,
-            Column::ResizeHeight,
-            "resize height",
-        )?;
-        block.resizes.push(Resize {
-            t_ms,
-            width_px,
-            height_px,
-        });
-    }
-    head.resizes = start..block.resizes.len();
-    Ok(head)
-}
-
-/// Layout 1's moves: time deltas and second-order coordinate deltas, from zero in every stream.
-fn decode_moves_per_stream(
-    block: &mut BlockStreams<'_>,
-    num_moves: usize,
-    readers: &mut [Reader<'_>],
-) -> Result<(), CodecError> {
-    let (mut t, [mut x, mut y]) = (Delta::default(), [Delta2::default(); 2]);
-    for _ in 0..num_moves {
-        let t_ms = delta(&mut t, readers, Column::MoveT, "move t")?;
-        let x = narrow(
-            x.restore(residual(readers, Column::MoveX, "move x")?),
-            "move x",
-        )?;
-        let y = narrow(
-            y.restore(residual(readers, Column::MoveY, "move y")?),
-            "move y",
-        )?;
-        block.moves.push(Move { t_ms, x, y });
-    }
-    Ok(())
-}
-
-/// Layout 2's moves: the page view's pointer trail, each position read from the trail or the
-/// jump columns as its time says.
-fn decode_trail(
-    block: &mut BlockStreams<'_>,
-    num_moves: usize,
-    readers: &mut [Reader<'_>],
-    state: &mut EventState,
-) -> Result<(), CodecError> {
-    for _ in 0..num_moves {
-        let (t_ms, jump) = state
-            .moves
-            .restore_t(residual(readers, Column::MoveT, "move t")?);
-        let (x_column, y_column) = if jump {
-            (Column::MoveJumpX, Column::MoveJumpY)
-        } else {
-            (Column::MoveX, Column::MoveY)
-        };
-        let (x, y) = state.moves.restore_xy(
-            residual(readers, x_column, "move x")?,
-            residual(readers, y_column, "move y")?,
-        );
-        block.moves.push(Move {
-            t_ms: narrow(t_ms, "move t")?,
-            x: narrow(x, "move x")?,
-            y: narrow(y, "move y")?,
-        });
-    }
-    Ok(())
-}
-
-fn decode_inside(code: u64) -> Result<Option<TargetPoint>, CodecError> {
-    if code == 0 {
-        return Ok(None);
-    }
-    let stride = u64::from(PERMYRIAD_MAX) + 1;
-    let (x, y) = ((code - 1) / stride, (code - 1) % stride);
-    if x > u64::from(PERMYRIAD_MAX) {
-        return Err(CodecError::OutOfRange {
-            what: "click inside",
-            value: code,
-        });
-    }
-    Ok(Some(TargetPoint {
-        x_permyriad: x as u16,
-        y_permyriad: y as u16,
-    }))
 }

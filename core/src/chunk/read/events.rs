@@ -1,0 +1,223 @@
+//! A block's events, column by column: each kind restored from its residuals by the block
+//! layout's predictors (see [`super::super::predict`]).
+
+use super::{BlockStreams, Head, Layout, read};
+use crate::chunk::block::Column;
+use crate::chunk::predict::{Delta, Delta2, EventState};
+use crate::codec::{CodecError, Reader};
+use crate::event::{Move, PERMYRIAD_MAX, Resize, Scroll, TargetPoint};
+use crate::stream_ref::ClickRef;
+
+pub(super) type EventCounts = [usize; 4];
+
+fn narrow<T: TryFrom<i64>>(value: i64, what: &'static str) -> Result<T, CodecError> {
+    T::try_from(value).map_err(|_| CodecError::OutOfRange {
+        what,
+        value: value as u64,
+    })
+}
+
+fn residual(
+    readers: &mut [Reader<'_>],
+    column: Column,
+    what: &'static str,
+) -> Result<i64, CodecError> {
+    readers[column as usize].ivarint(what)
+}
+
+fn delta<T: TryFrom<i64>>(
+    state: &mut Delta,
+    readers: &mut [Reader<'_>],
+    column: Column,
+    what: &'static str,
+) -> Result<T, CodecError> {
+    narrow(state.restore(residual(readers, column, what)?), what)
+}
+
+/// Returns how many moves the time columns could still hold (one byte each at least): layout 2
+/// splits the times between two columns.
+pub(super) fn move_time_room(readers: &[Reader<'_>]) -> usize {
+    let trail_times = readers
+        .get(Column::MoveTrailT as usize)
+        .map_or(0, Reader::remaining);
+    readers[Column::MoveT as usize].remaining() + trail_times
+}
+
+/// Checks that `count` events could fit in their time column (each takes a byte at least).
+fn check_count(count: usize, readers: &[Reader<'_>], column: Column) -> Result<(), CodecError> {
+    if count > readers[column as usize].remaining() {
+        return Err(CodecError::Truncated {
+            what: "event column",
+        });
+    }
+    Ok(())
+}
+
+pub(super) fn decode_events(
+    block: &mut BlockStreams<'_>,
+    mut head: Head,
+    [num_moves, num_clicks, num_scrolls, num_resizes]: EventCounts,
+    readers: &mut [Reader<'_>],
+    layout: Layout,
+    state: &mut EventState,
+) -> Result<Head, CodecError> {
+    if num_moves > move_time_room(readers) {
+        return Err(CodecError::Truncated {
+            what: "event column",
+        });
+    }
+    let start = block.moves.len();
+    match layout {
+        Layout::PerStream => decode_moves_per_stream(block, num_moves, readers)?,
+        Layout::PerPageView => decode_trail(block, num_moves, readers, state)?,
+    }
+    head.moves = start..block.moves.len();
+
+    check_count(num_clicks, readers, Column::ClickT)?;
+    let start = block.clicks.len();
+    let mut next_move = 0;
+    for _ in 0..num_clicks {
+        let t = state
+            .click_t
+            .restore(residual(readers, Column::ClickT, "click t")?);
+        let x_residual = residual(readers, Column::ClickX, "click x")?;
+        let y_residual = residual(readers, Column::ClickY, "click y")?;
+        let (x, y) = match layout {
+            Layout::PerStream => (
+                state.click_x.restore(x_residual),
+                state.click_y.restore(y_residual),
+            ),
+            Layout::PerPageView => {
+                state
+                    .aim
+                    .follow(&block.moves[head.moves.clone()], &mut next_move, t);
+                state.aim.restore(x_residual, y_residual)
+            }
+        };
+        let (t_ms, x, y) = (
+            narrow(t, "click t")?,
+            narrow(x, "click x")?,
+            narrow(y, "click y")?,
+        );
+        let selector =
+            block.strings[block.string(read(readers, Column::ClickSelector, "click selector")?)?];
+        let inside = decode_inside(read(readers, Column::ClickInside, "click inside")?)?;
+        block.clicks.push(ClickRef {
+            t_ms,
+            x,
+            y,
+            selector,
+            inside,
+        });
+    }
+    head.clicks = start..block.clicks.len();
+
+    check_count(num_scrolls, readers, Column::ScrollT)?;
+    let start = block.scrolls.len();
+    for _ in 0..num_scrolls {
+        let t_ms = delta(&mut state.scroll_t, readers, Column::ScrollT, "scroll t")?;
+        let y = delta(&mut state.scroll_y, readers, Column::ScrollY, "scroll y")?;
+        block.scrolls.push(Scroll { t_ms, y });
+    }
+    head.scrolls = start..block.scrolls.len();
+
+    check_count(num_resizes, readers, Column::ResizeT)?;
+    let start = block.resizes.len();
+    for _ in 0..num_resizes {
+        let t_ms = delta(&mut state.resize_t, readers, Column::ResizeT, "resize t")?;
+        let width_px = delta(
+            &mut state.resize_width,
+            readers,
+            Column::ResizeWidth,
+            "resize width",
+        )?;
+        let height_px = delta(
+            &mut state.resize_height,
+            readers,
+            Column::ResizeHeight,
+            "resize height",
+        )?;
+        block.resizes.push(Resize {
+            t_ms,
+            width_px,
+            height_px,
+        });
+    }
+    head.resizes = start..block.resizes.len();
+    Ok(head)
+}
+
+/// Layout 1's moves: time deltas and second-order coordinate deltas, from zero in every stream.
+fn decode_moves_per_stream(
+    block: &mut BlockStreams<'_>,
+    num_moves: usize,
+    readers: &mut [Reader<'_>],
+) -> Result<(), CodecError> {
+    let (mut t, [mut x, mut y]) = (Delta::default(), [Delta2::default(); 2]);
+    for _ in 0..num_moves {
+        let t_ms = delta(&mut t, readers, Column::MoveT, "move t")?;
+        let x = narrow(
+            x.restore(residual(readers, Column::MoveX, "move x")?),
+            "move x",
+        )?;
+        let y = narrow(
+            y.restore(residual(readers, Column::MoveY, "move y")?),
+            "move y",
+        )?;
+        block.moves.push(Move { t_ms, x, y });
+    }
+    Ok(())
+}
+
+/// Layout 2's moves: the page view's pointer trail, each position read from the trail or the
+/// jump columns as its time says.
+fn decode_trail(
+    block: &mut BlockStreams<'_>,
+    num_moves: usize,
+    readers: &mut [Reader<'_>],
+    state: &mut EventState,
+) -> Result<(), CodecError> {
+    for _ in 0..num_moves {
+        let t_column = if state.moves.on_trail() {
+            Column::MoveTrailT
+        } else {
+            Column::MoveT
+        };
+        let (t_ms, jump) = state
+            .moves
+            .restore_t(residual(readers, t_column, "move t")?);
+        let (x_column, y_column) = if jump {
+            (Column::MoveJumpX, Column::MoveJumpY)
+        } else {
+            (Column::MoveX, Column::MoveY)
+        };
+        let (x, y) = state.moves.restore_xy(
+            residual(readers, x_column, "move x")?,
+            residual(readers, y_column, "move y")?,
+        );
+        block.moves.push(Move {
+            t_ms: narrow(t_ms, "move t")?,
+            x: narrow(x, "move x")?,
+            y: narrow(y, "move y")?,
+        });
+    }
+    Ok(())
+}
+
+fn decode_inside(code: u64) -> Result<Option<TargetPoint>, CodecError> {
+    if code == 0 {
+        return Ok(None);
+    }
+    let stride = u64::from(PERMYRIAD_MAX) + 1;
+    let (x, y) = ((code - 1) / stride, (code - 1) % stride);
+    if x > u64::from(PERMYRIAD_MAX) {
+        return Err(CodecError::OutOfRange {
+            what: "click inside",
+            value: code,
+        });
+    }
+    Ok(Some(TargetPoint {
+        x_permyriad: x as u16,
+        y_permyriad: y as u16,
+    }))
+}
