@@ -7,11 +7,12 @@
 //! Columns, in order: the string table (URLs, selectors, session ids, tags), then one column per
 //! stream field (session, batch, page view, URL, viewport and document sizes, device, start,
 //! tags, event counts), then one per event field (move t/x/y; click t/x/y/selector/inside;
-//! scroll t/y; resize t/width/height), then (layout 2) the pointer's jump x/y and trail t. Every value is
-//! zig-zag coded as its difference from a prediction (see [`super::predict`]): starts from the
-//! previous stream's, times and coordinates from the previous event of the same kind, pointer
-//! positions from their trail. Separate frames matter: each column gets its own entropy tables,
-//! so a column of ~50 ms time deltas is not coded with the statistics of coordinate deltas.
+//! scroll t/y; resize t/width/height), then (layout 2) the pointer's jump x/y and trail t.
+//! Every value is zig-zag coded as its difference from a prediction (see [`super::predict`]):
+//! starts from the previous stream's, times and coordinates from the previous event of the same
+//! kind, pointer positions from their trail, click positions from the pointer. Separate frames
+//! matter: each column gets its own entropy tables, so a column of ~50 ms time deltas is not
+//! coded with the statistics of coordinate deltas.
 //!
 //! The number of columns names the layout: 27 for layout 1 (every stream predicted from zero),
 //! 30 for layout 2 (a batch continues the predictions of the previous batch of its page view when
@@ -332,7 +333,7 @@ const COLUMN_NAMES: [&str; NUM_COLUMNS] = [
 /// Returns each column's name and compressed and raw sizes, read from a block's size table
 /// without decompressing anything (for storage reports).
 pub fn column_sizes(block: &[u8]) -> Result<Vec<(&'static str, usize, usize)>, String> {
-    let sizes = read_size_table(&mut Reader::new(block), usize::MAX)?;
+    let sizes = read_size_table(&mut Reader::new(block), None)?;
     Ok(COLUMN_NAMES
         .iter()
         .zip(sizes)
@@ -340,9 +341,12 @@ pub fn column_sizes(block: &[u8]) -> Result<Vec<(&'static str, usize, usize)>, S
         .collect())
 }
 
-/// Reads a block's column count and size table, refusing raw sizes above `raw_len` in all (and,
-/// unless `raw_len` is `usize::MAX`, a total other than `raw_len`).
-fn read_size_table(reader: &mut Reader<'_>, raw_len: usize) -> Result<Vec<(usize, usize)>, String> {
+/// Reads a block's column count and size table; with `raw_len`, refuses raw sizes that do not add
+/// up to it.
+fn read_size_table(
+    reader: &mut Reader<'_>,
+    raw_len: Option<usize>,
+) -> Result<Vec<(usize, usize)>, String> {
     let count = reader.count("column count").map_err(|e| e.to_string())?;
     if count != NUM_COLUMNS && count != LAYOUT_1_COLUMNS {
         return Err(format!(
@@ -359,11 +363,11 @@ fn read_size_table(reader: &mut Reader<'_>, raw_len: usize) -> Result<Vec<(usize
         total_raw = usize::try_from(raw)
             .ok()
             .and_then(|r| total_raw.checked_add(r))
-            .filter(|t| *t <= raw_len)
+            .filter(|t| raw_len.is_none_or(|limit| *t <= limit))
             .ok_or("columns are larger than the block says")?;
         sizes.push((compressed, raw as usize));
     }
-    if raw_len != usize::MAX && total_raw != raw_len {
+    if raw_len.is_some_and(|expected| total_raw != expected) {
         return Err("column sizes do not add up to the block's size".into());
     }
     Ok(sizes)
@@ -372,7 +376,7 @@ fn read_size_table(reader: &mut Reader<'_>, raw_len: usize) -> Result<Vec<(usize
 /// Decompresses a block's columns, refusing a total above `raw_len`.
 pub fn decompress_columns(block: &[u8], raw_len: usize) -> Result<Vec<Vec<u8>>, String> {
     let mut reader = Reader::new(block);
-    let sizes = read_size_table(&mut reader, raw_len)?;
+    let sizes = read_size_table(&mut reader, Some(raw_len))?;
     let count = sizes.len();
     let mut columns = Vec::with_capacity(count);
     for (compressed, raw) in sizes {

@@ -5,19 +5,22 @@
 //! | block 0 | block 1 | …
 //! ```
 //! The header is bincode, compressed as one zstd frame since version 2 (version 1 stored it
-//! plain; session ids and batch numbers were 40% of a chunk of small batches). `header_len` and
-//! the checksum cover the bytes as stored.
+//! plain, with an event count per batch: 11% of a chunk of small batches). `header_len` and the
+//! checksum cover the bytes as stored.
+//!
 //! Sessions are packed whole into blocks of about [`TARGET_BLOCK_RAW_BYTES`], so zstd sees
 //! enough data to compress well. The header lists every block with its offset, sizes, checksum
 //! and the sessions and batches inside, so a replay fetches one session's block with a ranged
-//! GET and a processor can find duplicate batches without decompressing anything. Inside a block, every field is a column of
-//! delta-encoded, zig-zag varints compressed as its own zstd frame (see [`block`]).
+//! GET and a processor can find duplicate batches without decompressing anything. Inside a
+//! block, every field is a column of zig-zag varints, each value stored as its miss from a
+//! prediction, compressed as its own zstd frame (see [`block`]).
 //!
 //! # Layout
 //! - [`block`] — one block: a column per field, each its own zstd frame.
 //! - [`encode`] — streams → chunk bytes.
 //! - [`read`] — a block's columns → its streams, borrowed, with no allocation per event.
 //! - [`decode`] — chunk bytes → header, blocks, streams; errors on any damage, never panics.
+//! - `predict` — the predictors the encoder and decoder share; `header_v1` — version 1's header.
 
 pub mod block;
 pub mod decode;
