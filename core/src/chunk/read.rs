@@ -9,7 +9,7 @@ use std::ops::Range;
 
 mod events;
 
-use self::events::{EventCounts, decode_events, move_time_room};
+use self::events::{EventCounts, decode_events, move_time_room, room};
 use super::block::{Column, LAYOUT_1_COLUMNS, NUM_COLUMNS};
 use super::predict::EventState;
 use crate::codec::{CodecError, Reader};
@@ -168,11 +168,10 @@ pub(super) enum Layout {
 /// Reserves each event buffer for as many events as its time column could hold (one byte each
 /// at least), so the buffers rarely regrow.
 fn reserve_events(block: &mut BlockStreams<'_>, readers: &[Reader<'_>]) {
-    let room = |column: Column| readers[column as usize].remaining();
     block.moves.reserve(move_time_room(readers));
-    block.clicks.reserve(room(Column::ClickT));
-    block.scrolls.reserve(room(Column::ScrollT));
-    block.resizes.reserve(room(Column::ResizeT));
+    block.clicks.reserve(room(readers, Column::ClickT));
+    block.scrolls.reserve(room(readers, Column::ScrollT));
+    block.resizes.reserve(room(readers, Column::ResizeT));
 }
 
 pub(super) fn read(

@@ -40,17 +40,23 @@ pub(super) fn move_time_room(readers: &[Reader<'_>]) -> usize {
     let trail_times = readers
         .get(Column::MoveTrailT as usize)
         .map_or(0, Reader::remaining);
-    readers[Column::MoveT as usize].remaining() + trail_times
+    room(readers, Column::MoveT) + trail_times
 }
 
-/// Checks that `count` events could fit in their time column (each takes a byte at least).
-fn check_count(count: usize, readers: &[Reader<'_>], column: Column) -> Result<(), CodecError> {
-    if count > readers[column as usize].remaining() {
+/// Checks that `count` events could fit in `room` bytes of their time columns (each takes a
+/// byte at least), before anything is reserved or read for them.
+fn check_room(count: usize, room: usize) -> Result<(), CodecError> {
+    if count > room {
         return Err(CodecError::Truncated {
             what: "event column",
         });
     }
     Ok(())
+}
+
+/// Returns how many bytes are left in `column`.
+pub(super) fn room(readers: &[Reader<'_>], column: Column) -> usize {
+    readers[column as usize].remaining()
 }
 
 pub(super) fn decode_events(
@@ -61,11 +67,7 @@ pub(super) fn decode_events(
     layout: Layout,
     state: &mut EventState,
 ) -> Result<Head, CodecError> {
-    if num_moves > move_time_room(readers) {
-        return Err(CodecError::Truncated {
-            what: "event column",
-        });
-    }
+    check_room(num_moves, move_time_room(readers))?;
     let start = block.moves.len();
     match layout {
         Layout::PerStream => decode_moves_per_stream(block, num_moves, readers)?,
@@ -73,46 +75,19 @@ pub(super) fn decode_events(
     }
     head.moves = start..block.moves.len();
 
-    check_count(num_clicks, readers, Column::ClickT)?;
+    check_room(num_clicks, room(readers, Column::ClickT))?;
     let start = block.clicks.len();
-    let mut next_move = 0;
-    for _ in 0..num_clicks {
-        let t = state
-            .click_t
-            .restore(residual(readers, Column::ClickT, "click t")?);
-        let x_residual = residual(readers, Column::ClickX, "click x")?;
-        let y_residual = residual(readers, Column::ClickY, "click y")?;
-        let (x, y) = match layout {
-            Layout::PerStream => (
-                state.click_x.restore(x_residual),
-                state.click_y.restore(y_residual),
-            ),
-            Layout::PerPageView => {
-                state
-                    .aim
-                    .follow(&block.moves[head.moves.clone()], &mut next_move, t);
-                state.aim.restore(x_residual, y_residual)
-            }
-        };
-        let (t_ms, x, y) = (
-            narrow(t, "click t")?,
-            narrow(x, "click x")?,
-            narrow(y, "click y")?,
-        );
-        let selector =
-            block.strings[block.string(read(readers, Column::ClickSelector, "click selector")?)?];
-        let inside = decode_inside(read(readers, Column::ClickInside, "click inside")?)?;
-        block.clicks.push(ClickRef {
-            t_ms,
-            x,
-            y,
-            selector,
-            inside,
-        });
-    }
+    decode_clicks(
+        block,
+        num_clicks,
+        head.moves.clone(),
+        readers,
+        layout,
+        state,
+    )?;
     head.clicks = start..block.clicks.len();
 
-    check_count(num_scrolls, readers, Column::ScrollT)?;
+    check_room(num_scrolls, room(readers, Column::ScrollT))?;
     let start = block.scrolls.len();
     for _ in 0..num_scrolls {
         let t_ms = delta(&mut state.scroll_t, readers, Column::ScrollT, "scroll t")?;
@@ -121,7 +96,7 @@ pub(super) fn decode_events(
     }
     head.scrolls = start..block.scrolls.len();
 
-    check_count(num_resizes, readers, Column::ResizeT)?;
+    check_room(num_resizes, room(readers, Column::ResizeT))?;
     let start = block.resizes.len();
     for _ in 0..num_resizes {
         let t_ms = delta(&mut state.resize_t, readers, Column::ResizeT, "resize t")?;
@@ -145,6 +120,53 @@ pub(super) fn decode_events(
     }
     head.resizes = start..block.resizes.len();
     Ok(head)
+}
+
+/// A stream's clicks; layout 2 aims them from the stream's `moves` (a range of the block's).
+fn decode_clicks(
+    block: &mut BlockStreams<'_>,
+    num_clicks: usize,
+    moves: std::ops::Range<usize>,
+    readers: &mut [Reader<'_>],
+    layout: Layout,
+    state: &mut EventState,
+) -> Result<(), CodecError> {
+    let mut next_move = 0;
+    for _ in 0..num_clicks {
+        let t = state
+            .click_t
+            .restore(residual(readers, Column::ClickT, "click t")?);
+        let x_residual = residual(readers, Column::ClickX, "click x")?;
+        let y_residual = residual(readers, Column::ClickY, "click y")?;
+        let (x, y) = match layout {
+            Layout::PerStream => (
+                state.click_x.restore(x_residual),
+                state.click_y.restore(y_residual),
+            ),
+            Layout::PerPageView => {
+                state
+                    .aim
+                    .follow(&block.moves[moves.clone()], &mut next_move, t);
+                state.aim.restore(x_residual, y_residual)
+            }
+        };
+        let (t_ms, x, y) = (
+            narrow(t, "click t")?,
+            narrow(x, "click x")?,
+            narrow(y, "click y")?,
+        );
+        let selector =
+            block.strings[block.string(read(readers, Column::ClickSelector, "click selector")?)?];
+        let inside = decode_inside(read(readers, Column::ClickInside, "click inside")?)?;
+        block.clicks.push(ClickRef {
+            t_ms,
+            x,
+            y,
+            selector,
+            inside,
+        });
+    }
+    Ok(())
 }
 
 /// Layout 1's moves: time deltas and second-order coordinate deltas, from zero in every stream.
