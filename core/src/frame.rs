@@ -51,21 +51,32 @@ pub fn encode_frame<T: Serialize>(kind: FrameKind, value: &T) -> Result<Vec<u8>,
 /// Returns the bincode encoding of `items` as a sequence, exactly as [`encode_frame`] would
 /// encode a `Vec` of them, with the items encoded on the rayon pool.
 pub fn encode_seq_parallel<T: Serialize + Sync>(items: &[T]) -> Result<Vec<u8>, FormatError> {
+    encode_seq_parallel_with(items, |item, out| {
+        bincode::serde::encode_into_std_write(item, out, bincode_config())
+            .map(drop)
+            .map_err(|err| FormatError::Encode(err.to_string()))
+    })
+}
+
+/// Returns a bincode sequence of `items` (its length, then each item's bytes as `encode_item`
+/// appends them to a buffer), the items encoded on the rayon pool.
+pub fn encode_seq_parallel_with<T: Sync>(
+    items: &[T],
+    encode_item: impl Fn(&T, &mut Vec<u8>) -> Result<(), FormatError> + Sync,
+) -> Result<Vec<u8>, FormatError> {
     use rayon::prelude::*;
-    let encode_err = |err: bincode::error::EncodeError| FormatError::Encode(err.to_string());
     let parts: Vec<Vec<u8>> = items
         .par_chunks(1024)
         .map(|part| {
             let mut out = Vec::new();
             for item in part {
-                bincode::serde::encode_into_std_write(item, &mut out, bincode_config())
-                    .map_err(encode_err)?;
+                encode_item(item, &mut out)?;
             }
             Ok(out)
         })
         .collect::<Result<_, FormatError>>()?;
-    let mut raw =
-        bincode::serde::encode_to_vec(items.len() as u64, bincode_config()).map_err(encode_err)?;
+    let mut raw = bincode::serde::encode_to_vec(items.len() as u64, bincode_config())
+        .map_err(|err| FormatError::Encode(err.to_string()))?;
     raw.reserve(parts.iter().map(Vec::len).sum());
     for part in parts {
         raw.extend_from_slice(&part);

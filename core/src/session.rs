@@ -5,7 +5,10 @@ use serde::{Deserialize, Serialize};
 
 use crate::chunk::FormatError;
 use crate::event::DeviceClass;
-use crate::frame::{FrameKind, bincode_config, decode_frame, encode_seq_parallel, frame_from_raw};
+use crate::frame::{
+    FrameKind, bincode_config, decode_frame, encode_seq_parallel, encode_seq_parallel_with,
+    frame_from_raw,
+};
 
 const SESSION_INDEX_KIND: FrameKind = FrameKind {
     magic: *b"HPSI",
@@ -152,6 +155,91 @@ impl SessionIndex {
     }
 }
 
+/// A session's summary without its blocks, borrowing its strings: what the processor encodes as
+/// soon as a session is finished, before the day's chunks are numbered. It serializes like the
+/// same fields of [`SessionSummary`], whose last field is its blocks, so a head's bytes followed
+/// by the blocks' bytes are the summary's bytes (see [`encode_index_parts`]).
+#[derive(Debug, Serialize)]
+pub struct SessionHead<'a> {
+    pub id: &'a str,
+    pub started_at_ms: i64,
+    pub duration_ms: u64,
+    pub device: DeviceClass,
+    pub num_clicks: u64,
+    pub num_moves: u64,
+    pub num_scrolls: u64,
+    pub tags: &'a [(String, String)],
+    pub frustration: Frustration,
+    pub page_views: Vec<PageViewHead<'a>>,
+}
+
+/// A [`PageViewSummary`] borrowing its strings; serializes like it.
+#[derive(Debug, Serialize)]
+pub struct PageViewHead<'a> {
+    pub index: u32,
+    pub url: &'a str,
+    pub key: &'a str,
+    pub started_at_ms: i64,
+    pub duration_ms: u64,
+    pub frustration: Frustration,
+}
+
+impl SessionHead<'_> {
+    /// Returns the head's bincode bytes.
+    pub fn encode(&self) -> Result<Vec<u8>, FormatError> {
+        bincode::serde::encode_to_vec(self, bincode_config())
+            .map_err(|err| FormatError::Encode(err.to_string()))
+    }
+}
+
+impl SessionSummary {
+    /// Returns the summary's head: everything but its blocks.
+    pub fn head(&self) -> SessionHead<'_> {
+        SessionHead {
+            id: &self.id,
+            started_at_ms: self.started_at_ms,
+            duration_ms: self.duration_ms,
+            device: self.device,
+            num_clicks: self.num_clicks,
+            num_moves: self.num_moves,
+            num_scrolls: self.num_scrolls,
+            tags: &self.tags,
+            frustration: self.frustration,
+            page_views: self
+                .page_views
+                .iter()
+                .map(|view| PageViewHead {
+                    index: view.index,
+                    url: &view.url,
+                    key: &view.key,
+                    started_at_ms: view.started_at_ms,
+                    duration_ms: view.duration_ms,
+                    frustration: view.frustration,
+                })
+                .collect(),
+        }
+    }
+}
+
+/// Encodes a session index from its chunk table and its sessions in index order, each given as
+/// its encoded [`SessionHead`] and its blocks: the bytes [`SessionIndex::encode`] gives for the
+/// same index, without the summaries ever being built. Sessions are encoded on the rayon pool.
+pub fn encode_index_parts(
+    chunks: &[String],
+    sessions: &[(Vec<u8>, Vec<BlockRef>)],
+) -> Result<Vec<u8>, FormatError> {
+    let mut raw = bincode::serde::encode_to_vec(chunks, bincode_config())
+        .map_err(|err| FormatError::Encode(err.to_string()))?;
+    let encoded = encode_seq_parallel_with(sessions, |(head, blocks), out| {
+        out.extend_from_slice(head);
+        bincode::serde::encode_into_std_write(blocks, out, bincode_config())
+            .map(drop)
+            .map_err(|err| FormatError::Encode(err.to_string()))
+    })?;
+    raw.extend_from_slice(&encoded);
+    frame_from_raw(SESSION_INDEX_KIND, &raw)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -205,6 +293,50 @@ mod tests {
         let mut unknown = decoded.sessions[3].clone();
         unknown.blocks[0].chunk = 9;
         assert!(decoded.session_blocks(&unknown).is_empty());
+    }
+
+    /// Sessions with no views and blocks, one of each, and two of each.
+    fn varied_summary(number: u32) -> SessionSummary {
+        let mut session = summary(number);
+        match number % 3 {
+            0 => {
+                session.page_views.clear();
+                session.blocks.clear();
+                session.tags.clear();
+            }
+            1 => {
+                let mut next = session.page_views[0].clone();
+                next.index = 1;
+                next.url.push_str("cart");
+                next.frustration.rage_clicks = 2;
+                session.page_views.push(next);
+                let mut block = session.blocks[0].clone();
+                block.offset = 50_000;
+                session.blocks.push(block);
+            }
+            _ => {}
+        }
+        session
+    }
+
+    #[test]
+    fn an_index_encoded_from_heads_and_blocks_is_the_plain_encoding() {
+        let index = SessionIndex {
+            chunks: vec!["raw/a.hpc".into(), "raw/b.hpc".into()],
+            sessions: (0..3_000).map(varied_summary).collect(),
+        };
+        let parts: Vec<(Vec<u8>, Vec<BlockRef>)> = index
+            .sessions
+            .iter()
+            .map(|session| {
+                let head = session.head().encode().expect("head");
+                (head, session.blocks.clone())
+            })
+            .collect();
+        assert_eq!(
+            encode_index_parts(&index.chunks, &parts).expect("parts"),
+            index.encode().expect("whole")
+        );
     }
 
     #[test]

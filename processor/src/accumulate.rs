@@ -354,7 +354,7 @@ mod tests {
     fn merging_partials_equals_accumulating_everything() {
         let streams = traffic();
         let whole = fold(&streams);
-        let expected = crate::finalize::finalize(whole.clone());
+        let expected = crate::finalize::finalize(whole.clone()).expect("finalize");
         for split in [0, 1, streams.len() / 3, streams.len() - 1] {
             let merged = fold(&streams[..split]).merge(fold(&streams[split..]));
             assert_eq!(merged.pages, whole.pages, "split at {split}");
@@ -369,7 +369,7 @@ mod tests {
             );
             // Page views hold their events in arrival order until finalizing sorts them.
             assert_eq!(
-                crate::finalize::finalize(merged),
+                crate::finalize::finalize(merged).expect("finalize"),
                 expected,
                 "split at {split}"
             );

@@ -9,17 +9,28 @@ use rayon::prelude::*;
 use heatpipe_core::agg::{
     ElementAgg, PageAgg, PageIndex, PageSummary, SegmentAgg, keep_top_elements,
 };
-use heatpipe_core::session::{SessionIndex, SessionSummary};
+use heatpipe_core::chunk::FormatError;
+use heatpipe_core::session::{BlockRef, SessionIndex, encode_index_parts};
 
 use crate::accumulate::{BlockAt, DayPartial, FastMap, PageViewAcc};
-use crate::summary::{ChunkNumbers, FinishedView, finish_views, summarize_session};
+use crate::summary::{ChunkNumbers, FinishedView, SessionDone, encode_session, finish_views};
 
 /// Everything a day's processing writes.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct DayOutput {
     pub pages: BTreeMap<String, PageAgg>,
     pub index: PageIndex,
-    pub sessions: SessionIndex,
+    /// The session index, encoded (`.hps`): it is assembled from sessions encoded as they were
+    /// finished, never held as summaries.
+    pub session_index: Vec<u8>,
+    pub sessions: u64,
+}
+
+impl DayOutput {
+    /// Decodes the session index.
+    pub fn decode_sessions(&self) -> Result<SessionIndex, FormatError> {
+        SessionIndex::decode(&self.session_index)
+    }
 }
 
 /// A finished session: what is kept of it, its views, and the segment slot of each view.
@@ -83,38 +94,31 @@ fn sessions_of(
     sessions
 }
 
-/// A finished session as kept until the day is complete: its summary, and its blocks (sorted,
-/// each once) still naming their chunk by key, since chunks are numbered across all sessions.
-pub struct SessionDone {
-    summary: SessionSummary,
-    blocks: Vec<BlockAt>,
-}
-
 /// Completes `partial` into the day's output.
-pub fn finalize(partial: DayPartial) -> DayOutput {
+pub fn finalize(partial: DayPartial) -> Result<DayOutput, FormatError> {
     let DayPartial {
         mut pages,
         page_views,
         mut session_blocks,
         ..
     } = partial;
-    let sessions = finish_sessions(&mut pages, page_views, &mut session_blocks);
+    let sessions = finish_sessions(&mut pages, page_views, &mut session_blocks)?;
     complete_day(pages, sessions)
 }
 
 /// Finishes the sessions of `page_views` (every view of each of them): finds their signals,
 /// adds their views, depth, elements and signals to `pages`, and summarizes them.
-pub fn finish_sessions(
+pub(crate) fn finish_sessions(
     pages: &mut FastMap<String, PageAgg>,
     page_views: FastMap<u128, Box<PageViewAcc>>,
     session_blocks: &mut FastMap<String, Vec<BlockAt>>,
-) -> Vec<SessionDone> {
+) -> Result<Vec<SessionDone>, FormatError> {
     let slots = segment_slots(pages);
     let sessions = sessions_of(page_views, session_blocks);
     // Sessions are independent until their views are added to the page segments.
     let finished: Vec<FinishedSession> = sessions
         .into_par_iter()
-        .map(|(views, mut blocks)| {
+        .map(|(views, blocks)| {
             let views = finish_views(views);
             let slots = views
                 .iter()
@@ -125,18 +129,13 @@ pub fn finish_sessions(
                         .copied()
                 })
                 .collect();
-            blocks.sort();
-            blocks.dedup();
-            FinishedSession {
-                done: SessionDone {
-                    summary: summarize_session(&views[0].view.session_id, &views),
-                    blocks,
-                },
+            Ok(FinishedSession {
+                done: encode_session(&views, blocks)?,
                 views,
                 slots,
-            }
+            })
         })
-        .collect();
+        .collect::<Result<_, FormatError>>()?;
     add_to_segments(pages, &finished);
     let mut done = Vec::with_capacity(finished.len());
     let mut leftovers = Vec::with_capacity(finished.len());
@@ -146,39 +145,38 @@ pub fn finish_sessions(
     }
     // Freed on every core: a day holds millions of small allocations.
     leftovers.into_par_iter().for_each(drop);
-    done
+    Ok(done)
 }
 
 /// The day's output from its pages (every session's views added) and its finished sessions:
 /// each segment keeps its most clicked elements, chunks are numbered, sessions sorted.
-pub fn complete_day(mut pages: FastMap<String, PageAgg>, sessions: Vec<SessionDone>) -> DayOutput {
+pub(crate) fn complete_day(
+    mut pages: FastMap<String, PageAgg>,
+    mut sessions: Vec<SessionDone>,
+) -> Result<DayOutput, FormatError> {
     pages
         .par_iter_mut()
         .flat_map(|(_, page)| page.segments.par_iter_mut())
         .for_each(|(_, segment)| keep_top_elements(&mut segment.elements));
     let chunks = ChunkNumbers::of(sessions.iter().flat_map(|s| &s.blocks));
-    let mut summaries: Vec<SessionSummary> = sessions
+    // Ids are unique within a day, so the order is total.
+    sessions.par_sort_unstable_by(|a, b| (a.started_at_ms, &a.id).cmp(&(b.started_at_ms, &b.id)));
+    let num_sessions = sessions.len() as u64;
+    let parts: Vec<(Vec<u8>, Vec<BlockRef>)> = sessions
         .into_par_iter()
-        .map(
-            |SessionDone {
-                 mut summary,
-                 blocks,
-             }| {
-                summary.blocks = chunks.number_blocks(&blocks);
-                summary
-            },
-        )
+        .map(|session| {
+            let blocks = chunks.number_blocks(&session.blocks);
+            (session.head, blocks)
+        })
         .collect();
-    summaries.par_sort_by(|a, b| (a.started_at_ms, &a.id).cmp(&(b.started_at_ms, &b.id)));
+    let session_index = encode_index_parts(&chunks.keys, &parts)?;
     let pages: BTreeMap<String, PageAgg> = pages.into_iter().collect();
-    DayOutput {
+    Ok(DayOutput {
         index: page_index(&pages),
         pages,
-        sessions: SessionIndex {
-            chunks: chunks.keys,
-            sessions: summaries,
-        },
-    }
+        session_index,
+        sessions: num_sessions,
+    })
 }
 
 /// Adds every finished view to its segment, one segment per task; a segment counts each session
@@ -307,7 +305,8 @@ mod tests {
         for stream in &streams {
             stream.with_ref(|stream| accumulate(&mut partial, stream, &[]));
         }
-        let output = finalize(partial);
+        let output = finalize(partial).expect("finalize");
+        let sessions = output.decode_sessions().expect("session index");
         let home = &output
             .index
             .pages
@@ -319,22 +318,12 @@ mod tests {
         // s1 reached 2200 + 800 = 3000 px; s2 stayed at the 800 px fold.
         assert_eq!(segment.scroll.reached_px()[300], (3000, 1));
         assert_eq!(segment.scroll.reached_px()[80], (800, 2));
-        let s1 = output
-            .sessions
-            .sessions
-            .iter()
-            .find(|s| s.id == "s1")
-            .expect("s1");
+        let s1 = sessions.sessions.iter().find(|s| s.id == "s1").expect("s1");
         assert_eq!(
             (s1.duration_ms, s1.num_clicks, s1.page_views.len()),
             (9_000, 1, 1)
         );
-        let s2 = output
-            .sessions
-            .sessions
-            .iter()
-            .find(|s| s.id == "s2")
-            .expect("s2");
+        let s2 = sessions.sessions.iter().find(|s| s.id == "s2").expect("s2");
         assert_eq!(
             s2.page_views.iter().map(|v| v.index).collect::<Vec<_>>(),
             [0, 1]
@@ -364,8 +353,9 @@ mod tests {
         for stream in &streams {
             stream.with_ref(|stream| accumulate(&mut partial, stream, &["variant".to_owned()]));
         }
-        let output = finalize(partial);
-        let session = &output.sessions.sessions[0];
+        let output = finalize(partial).expect("finalize");
+        let sessions = output.decode_sessions().expect("session index");
+        let session = &sessions.sessions[0];
         assert_eq!(
             session.frustration,
             Frustration {

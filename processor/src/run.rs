@@ -87,6 +87,7 @@ pub async fn process_day(
             (pages, done)
         })
         .await?;
+        let done = done?;
         pages = merged;
         sessions.extend(done);
         tracing::debug!(
@@ -96,14 +97,14 @@ pub async fn process_day(
             "pass finished"
         );
     }
-    let output = on_blocking(move || complete_day(pages, sessions)).await?;
+    let output = on_blocking(move || complete_day(pages, sessions)).await??;
     tracing::debug!(
         elapsed_ms = started.elapsed().as_millis() as u64,
         "day completed"
     );
     summary.pages = output.pages.len() as u64;
-    summary.sessions = output.sessions.sessions.len() as u64;
-    write_output(store.as_ref(), &options.site, options.date, &output).await?;
+    summary.sessions = output.sessions;
+    write_output(store.as_ref(), &options.site, options.date, output).await?;
     tracing::debug!(
         elapsed_ms = started.elapsed().as_millis() as u64,
         "outputs written"
@@ -404,21 +405,16 @@ pub(crate) async fn write_output(
     store: &dyn ObjectStore,
     site: &str,
     date: NaiveDate,
-    output: &DayOutput,
+    output: DayOutput,
 ) -> Result<(), ProcessError> {
-    // Encoding (bincode + zstd) is CPU work: the pages on the rayon pool, alongside the session
-    // index, which is the largest object.
-    let (pages, sessions) = rayon::join(
-        || {
-            output
-                .pages
-                .par_iter()
-                .map(|(key, page)| page.encode().map(|bytes| (key, bytes)))
-                .collect::<Result<Vec<_>, _>>()
-        },
-        || output.sessions.encode(),
-    );
-    for (key, bytes) in pages? {
+    // Encoding (bincode + zstd) is CPU work, done on the rayon pool; the session index is
+    // encoded already.
+    let pages = output
+        .pages
+        .par_iter()
+        .map(|(key, page)| page.encode().map(|bytes| (key, bytes)))
+        .collect::<Result<Vec<_>, _>>()?;
+    for (key, bytes) in pages {
         store
             .put(&page_agg_key(site, date, key), Bytes::from(bytes))
             .await?;
@@ -427,7 +423,10 @@ pub(crate) async fn write_output(
         .put(&pages_key(site, date), Bytes::from(output.index.encode()?))
         .await?;
     store
-        .put(&session_index_key(site, date), Bytes::from(sessions?))
+        .put(
+            &session_index_key(site, date),
+            Bytes::from(output.session_index),
+        )
         .await?;
     Ok(())
 }

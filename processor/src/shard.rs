@@ -111,10 +111,10 @@ pub async fn merge_shards(
     };
     let output = tokio::task::spawn_blocking(move || finalize(day))
         .await
-        .map_err(|e| ProcessError::Task(e.to_string()))?;
+        .map_err(|e| ProcessError::Task(e.to_string()))??;
     summary.pages = output.pages.len() as u64;
-    summary.sessions = output.sessions.sessions.len() as u64;
-    write_output(store.as_ref(), site, date, &output).await?;
+    summary.sessions = output.sessions;
+    write_output(store.as_ref(), site, date, output).await?;
     summary.elapsed_ms = started.elapsed().as_millis() as u64;
     Ok(summary)
 }

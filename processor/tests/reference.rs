@@ -209,7 +209,7 @@ proptest! {
         for stream in streams[split..].iter().rev() {
             stream.with_ref(|stream| accumulate(&mut right, stream, &tags));
         }
-        let output = finalize(right.merge(left));
+        let output = finalize(right.merge(left)).expect("finalize");
 
         let (want_clicks, want_moves) = reference_grids(&streams, &tags);
         let (mut got_clicks, mut got_moves) = (HashMap::new(), HashMap::new());
