@@ -1,6 +1,6 @@
 //! One session at a time: a session's page views put in time order with their frustration
-//! signals found, its summary encoded for the session index, and the numbering of the day's chunks that
-//! the summaries' block references use.
+//! signals found, its summary encoded for the session index, and the numbering of the day's
+//! chunks that the summaries' block references use.
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
