@@ -1,8 +1,9 @@
 //! The pure core of processing: streams in, a mergeable partial result out, no I/O.
 //!
 //! [`accumulate`] adds one stream to a [`DayPartial`]; [`DayPartial::merge`] adds two partials.
-//! Grids and counts add up per page and segment; page views are kept by (session, index) so that
-//! their batches, wherever they were stored, combine into one view with one scroll depth.
+//! Grids and counts add up per page and segment; sessions are kept by id, and their page views
+//! by index, so that batches, wherever they were stored, combine into one view with one scroll
+//! depth.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -12,11 +13,12 @@ use std::sync::Arc;
 pub type FastMap<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
 
 use heatpipe_core::agg::{PageAgg, SegmentAgg};
-use heatpipe_core::event::{DeviceClass, TargetPoint};
 use heatpipe_core::page::PageKey;
 use heatpipe_core::segment::write_segment_key;
 use heatpipe_core::stream_ref::StreamRef;
 use serde::{Deserialize, Serialize};
+
+use crate::view::SessionAcc;
 
 /// A block holding some of a session's batches, with its chunk's key shared by every session in
 /// the chunk. The session index numbers the chunks when the day is finalized.
@@ -31,84 +33,13 @@ pub struct BlockAt {
     pub num_streams: u32,
 }
 
-/// A click as kept for a page view until its frustration signals are found.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
-pub struct ClickRecord {
-    pub t_ms: u32,
-    pub x: i32,
-    pub y: i32,
-    pub selector: String,
-    pub inside: Option<(u16, u16)>,
-}
-
-impl ClickRecord {
-    pub fn inside_point(&self) -> Option<TargetPoint> {
-        self.inside.map(|(x, y)| TargetPoint {
-            x_permyriad: x,
-            y_permyriad: y,
-        })
-    }
-}
-
-/// Everything known of one page view so far, from any number of its batches.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct PageViewAcc {
-    pub session_id: String,
-    /// The page view's index within its session.
-    pub index: u32,
-    pub url: String,
-    pub page_key: String,
-    /// The segment of the view's earliest batch (lowest sequence number).
-    pub segment: String,
-    pub first_batch_seq: u64,
-    pub device: DeviceClass,
-    /// The page's tags, kept for the session's first page view only (see `session_tags`).
-    pub tags: Vec<(String, String)>,
-    pub started_at_ms: i64,
-    /// Viewport height at load: where the fold is.
-    pub fold_px: u32,
-    pub document_height_px: u32,
-    pub deepest_px: u32,
-    pub last_t_ms: u32,
-    pub moves: u64,
-    pub clicks: Vec<ClickRecord>,
-    /// Window scroll positions (t, y).
-    pub scrolls: Vec<(u32, i32)>,
-    /// Each batch's first event time and the document height it reported.
-    pub heights: Vec<(u32, u32)>,
-}
-
-impl PageViewAcc {
-    fn merge(&mut self, other: PageViewAcc) {
-        if other.first_batch_seq < self.first_batch_seq {
-            self.first_batch_seq = other.first_batch_seq;
-            self.segment = other.segment;
-            self.device = other.device;
-            self.tags = other.tags;
-            self.fold_px = other.fold_px;
-        }
-        self.started_at_ms = self.started_at_ms.min(other.started_at_ms);
-        self.document_height_px = self.document_height_px.max(other.document_height_px);
-        self.deepest_px = self.deepest_px.max(other.deepest_px);
-        self.last_t_ms = self.last_t_ms.max(other.last_t_ms);
-        self.moves += other.moves;
-        self.clicks.extend(other.clicks);
-        self.scrolls.extend(other.scrolls);
-        self.heights.extend(other.heights);
-    }
-}
-
 /// A partial day: what some of the day's chunks hold. Merges by addition.
 #[derive(Debug, Default, Clone, Serialize, Deserialize)]
 pub struct DayPartial {
     /// Page aggregates by page key; `views` and scroll depth are filled in when finalizing.
     pub pages: FastMap<String, PageAgg>,
-    /// Page views by [`page_view_key`] of (session id, page view index).
-    /// Boxed, so the table that grows to a million entries on a busy day moves pointers, not
-    /// records, each time it doubles.
-    pub page_views: FastMap<u128, Box<PageViewAcc>>,
-    /// Where each session's blocks are stored.
-    pub session_blocks: FastMap<String, Vec<BlockAt>>,
+    /// Sessions by [`session_key`] of their id.
+    pub sessions: FastMap<u128, SessionAcc>,
     pub streams: u64,
     pub events: u64,
     /// Events outside the grids' bounds (negative or absurdly far coordinates).
@@ -150,14 +81,11 @@ pub fn accumulate(partial: &mut DayPartial, stream: &StreamRef<'_>, segment_tags
     partial.streams += 1;
     partial.events += stream.num_events() as u64;
 
-    let view_key = page_view_key(stream.session_id, stream.page_view_index);
-    match partial.page_views.get_mut(&view_key) {
-        Some(view) => view.absorb(stream, segment_name),
-        None => {
-            let view = PageViewAcc::start(stream, key, segment_name);
-            partial.page_views.insert(view_key, Box::new(view));
-        }
-    }
+    partial
+        .sessions
+        .entry(session_key(stream.session_id))
+        .or_insert_with(|| SessionAcc::new(stream.session_id))
+        .add_batch(stream, key, segment_name);
 }
 
 /// Adds a stream's counts, clicks and moves to its segment's grids; counts the events that fall
@@ -187,93 +115,20 @@ fn add_to_grids(segment: &mut SegmentAgg, stream: &StreamRef<'_>, off_grid: &mut
     *off_grid += outside;
 }
 
-/// The key of a page view in [`DayPartial::page_views`]: a 128-bit hash of the session id and
-/// the page view's index, so that looking a view up allocates nothing.
-pub fn page_view_key(session_id: &str, page_view_index: u32) -> u128 {
-    session_hash(session_id, u64::from(page_view_index))
+/// The key of a session in [`DayPartial::sessions`]: a 128-bit hash of its id, so that looking
+/// a session up allocates nothing.
+pub fn session_key(session_id: &str) -> u128 {
+    xxhash_rust::xxh3::xxh3_128(session_id.as_bytes())
 }
 
-/// A 128-bit hash of a session id and a number (a page view index, a batch sequence number),
-/// computed without building the pair.
+/// A 128-bit hash of a session id and a number (a batch sequence number), computed without
+/// building the pair.
 pub(crate) fn session_hash(session_id: &str, number: u64) -> u128 {
     let mut hasher = xxhash_rust::xxh3::Xxh3::new();
     hasher.update(session_id.as_bytes());
     hasher.update(&[0]);
     hasher.update(&number.to_le_bytes());
     hasher.digest128()
-}
-
-/// The tags a page view keeps: only the session's first view needs them (the session index
-/// shows the session's tags); the view's segment key already holds the ones that segment.
-fn session_tags(stream: &StreamRef<'_>) -> Vec<(String, String)> {
-    if stream.page_view_index == 0 {
-        stream
-            .page
-            .tags
-            .iter()
-            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-            .collect()
-    } else {
-        Vec::new()
-    }
-}
-
-fn click_records<'s>(stream: &'s StreamRef<'_>) -> impl Iterator<Item = ClickRecord> + 's {
-    stream.clicks.iter().map(|c| ClickRecord {
-        t_ms: c.t_ms,
-        x: c.x,
-        y: c.y,
-        selector: c.selector.to_owned(),
-        inside: c.inside.map(|p| (p.x_permyriad, p.y_permyriad)),
-    })
-}
-
-impl PageViewAcc {
-    /// A page view as its first-seen batch shows it.
-    fn start(stream: &StreamRef<'_>, page_key: &str, segment: &str) -> Self {
-        let page = &stream.page;
-        PageViewAcc {
-            session_id: stream.session_id.to_owned(),
-            index: stream.page_view_index,
-            url: page.url.to_owned(),
-            page_key: page_key.to_owned(),
-            segment: segment.to_owned(),
-            first_batch_seq: stream.batch_seq,
-            device: page.device,
-            tags: session_tags(stream),
-            started_at_ms: page.started_at_ms,
-            fold_px: page.viewport_height_px,
-            document_height_px: page.document_height_px,
-            deepest_px: stream.max_depth_px(),
-            last_t_ms: stream.last_t_ms(),
-            moves: stream.moves.len() as u64,
-            clicks: click_records(stream).collect(),
-            scrolls: stream.scrolls.iter().map(|s| (s.t_ms, s.y)).collect(),
-            heights: vec![(stream.first_t_ms(), page.document_height_px)],
-        }
-    }
-
-    /// Adds another batch of the same page view.
-    fn absorb(&mut self, stream: &StreamRef<'_>, segment: &str) {
-        let page = &stream.page;
-        if stream.batch_seq < self.first_batch_seq {
-            self.first_batch_seq = stream.batch_seq;
-            segment.clone_into(&mut self.segment);
-            self.device = page.device;
-            self.tags = session_tags(stream);
-            self.fold_px = page.viewport_height_px;
-        }
-        self.started_at_ms = self.started_at_ms.min(page.started_at_ms);
-        self.document_height_px = self.document_height_px.max(page.document_height_px);
-        self.deepest_px = self.deepest_px.max(stream.max_depth_px());
-        self.last_t_ms = self.last_t_ms.max(stream.last_t_ms());
-        self.moves += stream.moves.len() as u64;
-        self.clicks.extend(click_records(stream));
-        self.scrolls
-            .extend(stream.scrolls.iter().map(|s| (s.t_ms, s.y)));
-        self.heights
-            .push((stream.first_t_ms(), page.document_height_px));
-    }
 }
 
 /// Adds two sets of page aggregates (the smaller into the larger).
@@ -298,27 +153,18 @@ pub fn merge_pages(
 impl DayPartial {
     /// Adds `other` into this partial.
     pub fn merge(mut self, mut other: DayPartial) -> DayPartial {
-        // Insert the smaller partial's page views into the larger one's map.
-        if other.page_views.len() > self.page_views.len() {
-            std::mem::swap(&mut self.page_views, &mut other.page_views);
-        }
-        if other.session_blocks.len() > self.session_blocks.len() {
-            std::mem::swap(&mut self.session_blocks, &mut other.session_blocks);
+        // Insert the smaller partial's sessions into the larger one's map.
+        if other.sessions.len() > self.sessions.len() {
+            std::mem::swap(&mut self.sessions, &mut other.sessions);
         }
         self.pages = merge_pages(std::mem::take(&mut self.pages), other.pages);
-        for (key, view) in other.page_views {
-            match self.page_views.get_mut(&key) {
-                Some(existing) => existing.merge(*view),
+        for (key, session) in other.sessions {
+            match self.sessions.get_mut(&key) {
+                Some(existing) => existing.merge(session),
                 None => {
-                    self.page_views.insert(key, view);
+                    self.sessions.insert(key, session);
                 }
             }
-        }
-        for (session, blocks) in other.session_blocks {
-            self.session_blocks
-                .entry(session)
-                .or_default()
-                .extend(blocks);
         }
         self.streams += other.streams;
         self.events += other.events;
@@ -359,8 +205,8 @@ mod tests {
             let merged = fold(&streams[..split]).merge(fold(&streams[split..]));
             assert_eq!(merged.pages, whole.pages, "split at {split}");
             assert_eq!(
-                merged.page_views.len(),
-                whole.page_views.len(),
+                merged.sessions.len(),
+                whole.sessions.len(),
                 "split at {split}"
             );
             assert_eq!(

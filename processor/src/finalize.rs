@@ -12,8 +12,9 @@ use heatpipe_core::agg::{
 use heatpipe_core::chunk::FormatError;
 use heatpipe_core::session::{BlockRef, SessionIndex, encode_index_parts};
 
-use crate::accumulate::{BlockAt, DayPartial, FastMap, PageViewAcc};
+use crate::accumulate::{DayPartial, FastMap};
 use crate::summary::{ChunkNumbers, FinishedView, SessionDone, encode_session, finish_views};
+use crate::view::SessionAcc;
 
 /// Everything a day's processing writes.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -60,65 +61,30 @@ fn segment_slots(pages: &FastMap<String, PageAgg>) -> FastMap<String, FastMap<St
         .collect()
 }
 
-/// Groups page views by session, each session's views in index order, with its blocks.
-// Boxed views: sorting and grouping a day's million views moves pointers, not whole records.
-#[allow(clippy::vec_box)]
-fn sessions_of(
-    page_views: FastMap<u128, Box<PageViewAcc>>,
-    session_blocks: &mut FastMap<String, Vec<BlockAt>>,
-) -> Vec<(Vec<Box<PageViewAcc>>, Vec<BlockAt>)> {
-    // Sorted by a hash of the session id first: comparing two u64s is cheaper than comparing
-    // ids, and ids are compared only where hashes are equal.
-    let mut views: Vec<(u64, Box<PageViewAcc>)> = page_views
-        .into_values()
-        .collect::<Vec<_>>()
-        .into_par_iter()
-        .map(|view| (xxhash_rust::xxh3::xxh3_64(view.session_id.as_bytes()), view))
-        .collect();
-    views.par_sort_unstable_by(|(hash_a, a), (hash_b, b)| {
-        hash_a
-            .cmp(hash_b)
-            .then_with(|| a.session_id.cmp(&b.session_id))
-            .then(a.index.cmp(&b.index))
-    });
-    let mut sessions: Vec<(Vec<Box<PageViewAcc>>, Vec<BlockAt>)> = Vec::new();
-    for (_, view) in views {
-        match sessions.last_mut() {
-            Some((group, _)) if group[0].session_id == view.session_id => group.push(view),
-            _ => {
-                let blocks = session_blocks.remove(&view.session_id).unwrap_or_default();
-                sessions.push((vec![view], blocks));
-            }
-        }
-    }
-    sessions
-}
-
 /// Completes `partial` into the day's output.
 pub fn finalize(partial: DayPartial) -> Result<DayOutput, FormatError> {
     let DayPartial {
         mut pages,
-        page_views,
-        mut session_blocks,
+        sessions,
         ..
     } = partial;
-    let sessions = finish_sessions(&mut pages, page_views, &mut session_blocks)?;
+    let sessions = finish_sessions(&mut pages, sessions)?;
     complete_day(pages, sessions)
 }
 
-/// Finishes the sessions of `page_views` (every view of each of them): finds their signals,
-/// adds their views, depth, elements and signals to `pages`, and summarizes them.
+/// Finishes `sessions` (every view of each of them): finds their signals, adds their views,
+/// depth, elements and signals to `pages`, and summarizes them. Whatever order the sessions
+/// come in, what they add to `pages` is a sum, so the result is the same.
 pub(crate) fn finish_sessions(
     pages: &mut FastMap<String, PageAgg>,
-    page_views: FastMap<u128, Box<PageViewAcc>>,
-    session_blocks: &mut FastMap<String, Vec<BlockAt>>,
+    sessions: FastMap<u128, SessionAcc>,
 ) -> Result<Vec<SessionDone>, FormatError> {
     let slots = segment_slots(pages);
-    let sessions = sessions_of(page_views, session_blocks);
+    let sessions: Vec<SessionAcc> = sessions.into_values().collect();
     // Sessions are independent until their views are added to the page segments.
     let finished: Vec<FinishedSession> = sessions
         .into_par_iter()
-        .map(|(views, blocks)| {
+        .map(|SessionAcc { id, views, blocks }| {
             let views = finish_views(views);
             let slots = views
                 .iter()
@@ -130,7 +96,7 @@ pub(crate) fn finish_sessions(
                 })
                 .collect();
             Ok(FinishedSession {
-                done: encode_session(&views, blocks)?,
+                done: encode_session(id, &views, blocks)?,
                 views,
                 slots,
             })

@@ -5,6 +5,7 @@
 //! # Layout
 //! - [`accumulate`] — the pure, mergeable core (`accumulate`, `DayPartial::merge`).
 //! - [`finalize`] — partial → page aggregates, page index, session index, frustration signals.
+//! - [`view`] — a session's page views gathered from their batches until it is finished.
 //! - [`summary`] — one session's signals and summary; the day's chunk numbering.
 //! - [`fetch`] — chunks and headers from the store; repeated batches found from headers.
 //! - [`options`] — a run's options and the `[processor]` configuration.
@@ -20,6 +21,7 @@ pub mod passes;
 pub mod run;
 pub mod shard;
 pub mod summary;
+pub mod view;
 
 use heatpipe_core::chunk::FormatError;
 use heatpipe_core::store::StoreError;

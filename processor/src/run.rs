@@ -15,12 +15,13 @@ use heatpipe_core::store::ObjectStore;
 use rayon::prelude::*;
 use tokio::sync::oneshot;
 
-use crate::accumulate::{BlockAt, DayPartial, FastMap, accumulate, merge_pages};
+use crate::accumulate::{BlockAt, DayPartial, FastMap, accumulate, merge_pages, session_key};
 use crate::fetch::{Fetched, FetchedChunk, SeenBatches, Skipped, fetch_chunks, fetch_headers};
 use crate::finalize::{DayOutput, complete_day, finish_sessions};
 use crate::options::ProcessOptions;
 use crate::passes::{Partition, pass_count};
 use crate::shard::{Shard, write_partial};
+use crate::view::SessionAcc;
 use crate::{ProcessError, ProcessSummary};
 
 /// How the repeats of a chunk are decided: as chunks arrive (one process sees the whole day),
@@ -78,12 +79,11 @@ pub async fn process_day(
         let (merged, done) = on_blocking(move || {
             let DayPartial {
                 pages: pass_pages,
-                page_views,
-                mut session_blocks,
+                sessions,
                 ..
             } = day;
             let mut pages = merge_pages(pages, pass_pages);
-            let done = finish_sessions(&mut pages, page_views, &mut session_blocks);
+            let done = finish_sessions(&mut pages, sessions);
             (pages, done)
         })
         .await?;
@@ -389,14 +389,12 @@ fn note_session_blocks(
         if streams.all(|number| skips.get(number).copied().unwrap_or(false)) {
             continue;
         }
-        match partial.session_blocks.get_mut(&session.session_id) {
-            Some(blocks) => blocks.push(block_ref.clone()),
-            None => {
-                partial
-                    .session_blocks
-                    .insert(session.session_id.clone(), vec![block_ref.clone()]);
-            }
-        }
+        partial
+            .sessions
+            .entry(session_key(&session.session_id))
+            .or_insert_with(|| SessionAcc::new(&session.session_id))
+            .blocks
+            .push(block_ref.clone());
     }
 }
 

@@ -27,8 +27,9 @@ use crate::{ProcessError, ProcessSummary};
 
 const PARTIAL_KIND: FrameKind = FrameKind {
     magic: *b"HPPD",
-    version: 1,
-    oldest_version: 1,
+    // Version 2 keeps page views by session.
+    version: 2,
+    oldest_version: 2,
     name: "partial day",
 };
 

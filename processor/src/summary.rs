@@ -10,12 +10,13 @@ use heatpipe_core::event::DeviceClass;
 use heatpipe_core::session::{BlockRef, Frustration, PageViewHead, SessionHead};
 use heatpipe_core::signals::{ClickAt, ViewSignals, ViewVisit, quick_backs, view_signals};
 
-use crate::accumulate::{BlockAt, FastMap, PageViewAcc};
+use crate::accumulate::{BlockAt, FastMap};
+use crate::view::PageViewAcc;
 
 /// A page view with its events in time order and its signals found.
 pub(crate) struct FinishedView {
     pub(crate) index: u32,
-    pub(crate) view: Box<PageViewAcc>,
+    pub(crate) view: PageViewAcc,
     pub(crate) signals: ViewSignals,
 }
 
@@ -57,8 +58,7 @@ impl ChunkNumbers {
 }
 
 /// Puts each view's events in time order and finds its signals; `views` are sorted by index.
-#[allow(clippy::vec_box)] // The boxes come from the day's map of views and stay boxed.
-pub(crate) fn finish_views(views: Vec<Box<PageViewAcc>>) -> Vec<FinishedView> {
+pub(crate) fn finish_views(views: Vec<PageViewAcc>) -> Vec<FinishedView> {
     let next_starts: Vec<Option<i64>> = (0..views.len())
         .map(|i| views.get(i + 1).map(|next| next.started_at_ms))
         .collect();
@@ -116,9 +116,10 @@ pub(crate) struct SessionDone {
     pub(crate) blocks: Vec<BlockAt>,
 }
 
-/// Summarizes a session from its finished views (sorted by index) and encodes the summary,
+/// Summarizes session `id` from its finished views (sorted by index) and encodes the summary,
 /// but for its blocks, which are kept aside.
 pub(crate) fn encode_session(
+    id: String,
     views: &[FinishedView],
     mut blocks: Vec<BlockAt>,
 ) -> Result<SessionDone, FormatError> {
@@ -157,9 +158,8 @@ pub(crate) fn encode_session(
         frustration.add(&view.frustration);
     }
     let first = views.first().map(|v| &v.view);
-    let id = first.map_or("", |v| v.session_id.as_str());
     let head = SessionHead {
-        id,
+        id: &id,
         started_at_ms,
         duration_ms: (ended_at_ms - started_at_ms).max(0) as u64,
         device: first.map_or(DeviceClass::Desktop, |v| v.device),
@@ -175,7 +175,7 @@ pub(crate) fn encode_session(
     blocks.dedup();
     Ok(SessionDone {
         started_at_ms,
-        id: id.to_owned(),
+        id,
         head,
         blocks,
     })
