@@ -51,19 +51,22 @@ pub fn encode_frame<T: Serialize>(kind: FrameKind, value: &T) -> Result<Vec<u8>,
 /// Returns the bincode encoding of `items` as a sequence, exactly as [`encode_frame`] would
 /// encode a `Vec` of them, with the items encoded on the rayon pool.
 pub fn encode_seq_parallel<T: Serialize + Sync>(items: &[T]) -> Result<Vec<u8>, FormatError> {
-    encode_seq_parallel_with(items, |item, out| {
+    let mut raw = Vec::new();
+    append_seq_parallel(items, &mut raw, |item, out| {
         bincode::serde::encode_into_std_write(item, out, bincode_config())
             .map(drop)
             .map_err(|err| FormatError::Encode(err.to_string()))
-    })
+    })?;
+    Ok(raw)
 }
 
-/// Returns a bincode sequence of `items` (its length, then each item's bytes as `encode_item`
-/// appends them to a buffer), the items encoded on the rayon pool.
-pub fn encode_seq_parallel_with<T: Sync>(
+/// Appends to `raw` a bincode sequence of `items`: its length, then each item's bytes as
+/// `encode_item` appends them to a buffer, the items encoded on the rayon pool.
+pub fn append_seq_parallel<T: Sync>(
     items: &[T],
+    raw: &mut Vec<u8>,
     encode_item: impl Fn(&T, &mut Vec<u8>) -> Result<(), FormatError> + Sync,
-) -> Result<Vec<u8>, FormatError> {
+) -> Result<(), FormatError> {
     use rayon::prelude::*;
     let parts: Vec<Vec<u8>> = items
         .par_chunks(1024)
@@ -75,13 +78,13 @@ pub fn encode_seq_parallel_with<T: Sync>(
             Ok(out)
         })
         .collect::<Result<_, FormatError>>()?;
-    let mut raw = bincode::serde::encode_to_vec(items.len() as u64, bincode_config())
+    bincode::serde::encode_into_std_write(items.len() as u64, raw, bincode_config())
         .map_err(|err| FormatError::Encode(err.to_string()))?;
     raw.reserve(parts.iter().map(Vec::len).sum());
     for part in parts {
         raw.extend_from_slice(&part);
     }
-    Ok(raw)
+    Ok(())
 }
 
 /// Frames an already encoded bincode body `raw` as a file of `kind`.

@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use crate::chunk::FormatError;
 use crate::event::DeviceClass;
 use crate::frame::{
-    FrameKind, bincode_config, decode_frame, encode_seq_parallel, encode_seq_parallel_with,
+    FrameKind, append_seq_parallel, bincode_config, decode_frame, encode_seq_parallel,
     frame_from_raw,
 };
 
@@ -230,13 +230,12 @@ pub fn encode_index_parts(
 ) -> Result<Vec<u8>, FormatError> {
     let mut raw = bincode::serde::encode_to_vec(chunks, bincode_config())
         .map_err(|err| FormatError::Encode(err.to_string()))?;
-    let encoded = encode_seq_parallel_with(sessions, |(head, blocks), out| {
+    append_seq_parallel(sessions, &mut raw, |(head, blocks), out| {
         out.extend_from_slice(head);
         bincode::serde::encode_into_std_write(blocks, out, bincode_config())
             .map(drop)
             .map_err(|err| FormatError::Encode(err.to_string()))
     })?;
-    raw.extend_from_slice(&encoded);
     frame_from_raw(SESSION_INDEX_KIND, &raw)
 }
 

@@ -18,7 +18,7 @@ use heatpipe_core::segment::write_segment_key;
 use heatpipe_core::stream_ref::StreamRef;
 use serde::{Deserialize, Serialize};
 
-use crate::view::SessionAcc;
+use crate::view::{Names, SessionAcc};
 
 /// A block holding some of a session's batches, with its chunk's key shared by every session in
 /// the chunk. The session index numbers the chunks when the day is finalized.
@@ -47,6 +47,9 @@ pub struct DayPartial {
     /// Where [`accumulate`] writes each stream's segment key.
     #[serde(skip)]
     segment_key_buffer: String,
+    /// The strings this partial's page views share.
+    #[serde(skip)]
+    names: Names,
 }
 
 /// Adds one stream to `partial`, segmenting by the tag keys in `segment_tags`. Looking up the
@@ -85,7 +88,7 @@ pub fn accumulate(partial: &mut DayPartial, stream: &StreamRef<'_>, segment_tags
         .sessions
         .entry(session_key(stream.session_id))
         .or_insert_with(|| SessionAcc::new(stream.session_id))
-        .add_batch(stream, key, segment_name);
+        .add_batch(stream, key, segment_name, &mut partial.names);
 }
 
 /// Adds a stream's counts, clicks and moves to its segment's grids; counts the events that fall
@@ -122,13 +125,9 @@ pub fn session_key(session_id: &str) -> u128 {
 }
 
 /// A 128-bit hash of a session id and a number (a batch sequence number), computed without
-/// building the pair.
+/// building the pair: the number seeds the hash of the id.
 pub(crate) fn session_hash(session_id: &str, number: u64) -> u128 {
-    let mut hasher = xxhash_rust::xxh3::Xxh3::new();
-    hasher.update(session_id.as_bytes());
-    hasher.update(&[0]);
-    hasher.update(&number.to_le_bytes());
-    hasher.digest128()
+    xxhash_rust::xxh3::xxh3_128_with_seed(session_id.as_bytes(), number)
 }
 
 /// Adds two sets of page aggregates (the smaller into the larger).

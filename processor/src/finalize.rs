@@ -90,8 +90,8 @@ pub(crate) fn finish_sessions(
                 .iter()
                 .map(|v| {
                     slots
-                        .get(&v.view.page_key)
-                        .and_then(|segments| segments.get(&v.view.segment))
+                        .get(&*v.view.page_key)
+                        .and_then(|segments| segments.get(&*v.view.segment))
                         .copied()
                 })
                 .collect();
@@ -228,12 +228,12 @@ fn add_view_to_segment<'v>(
             .add_click(click.inside_point());
     }
     for burst in &signals.rage_bursts {
-        if let Some(element) = elements.get_mut(view.clicks[burst.start].selector.as_str()) {
+        if let Some(element) = elements.get_mut(&*view.clicks[burst.start].selector) {
             element.rage_clicks += 1;
         }
     }
     for &click in &signals.dead_clicks {
-        if let Some(element) = elements.get_mut(view.clicks[click].selector.as_str()) {
+        if let Some(element) = elements.get_mut(&*view.clicks[click].selector) {
             element.dead_clicks += 1;
         }
     }

@@ -66,9 +66,10 @@ pub(crate) fn finish_views(views: Vec<PageViewAcc>) -> Vec<FinishedView> {
         .into_iter()
         .zip(next_starts)
         .map(|(mut view, next_start)| {
-            view.clicks.sort();
-            view.scrolls.sort();
-            view.heights.sort();
+            // Equal elements are identical, so an unstable sort gives one order.
+            view.clicks.sort_unstable();
+            view.scrolls.sort_unstable();
+            view.heights.sort_unstable();
             let clicks: Vec<ClickAt> = view
                 .clicks
                 .iter()

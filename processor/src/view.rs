@@ -3,12 +3,31 @@
 //! and the blocks its batches lie in.
 
 use std::cmp::Ordering;
+use std::collections::HashSet;
+use std::sync::Arc;
 
 use heatpipe_core::event::{DeviceClass, TargetPoint};
 use heatpipe_core::stream_ref::StreamRef;
 use serde::{Deserialize, Serialize};
 
 use crate::accumulate::BlockAt;
+
+/// The strings many page views share (URLs, page keys, segment keys, selectors), each held
+/// once per partial: a view or click takes a reference to its strings, not a copy.
+#[derive(Debug, Default, Clone)]
+pub struct Names(HashSet<Arc<str>, foldhash::fast::RandomState>);
+
+impl Names {
+    /// Returns the shared copy of `name`.
+    pub fn get(&mut self, name: &str) -> Arc<str> {
+        if let Some(shared) = self.0.get(name) {
+            return Arc::clone(shared);
+        }
+        let shared: Arc<str> = Arc::from(name);
+        self.0.insert(Arc::clone(&shared));
+        shared
+    }
+}
 
 /// One session as seen so far.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -31,13 +50,20 @@ impl SessionAcc {
 
     /// Adds a batch of page view `stream.page_view_index`, in segment `segment` of page
     /// `page_key`. Batches mostly come in order, so the view is looked for at the end first.
-    pub(crate) fn add_batch(&mut self, stream: &StreamRef<'_>, page_key: &str, segment: &str) {
+    pub(crate) fn add_batch(
+        &mut self,
+        stream: &StreamRef<'_>,
+        page_key: &str,
+        segment: &str,
+        names: &mut Names,
+    ) {
         let index = stream.page_view_index;
         match self.view_position(index) {
-            Ok(position) => self.views[position].absorb(stream, segment),
-            Err(position) => self
-                .views
-                .insert(position, PageViewAcc::start(stream, page_key, segment)),
+            Ok(position) => self.views[position].absorb(stream, segment, names),
+            Err(position) => {
+                let view = PageViewAcc::start(stream, page_key, segment, names);
+                self.views.insert(position, view);
+            }
         }
     }
 
@@ -68,7 +94,7 @@ pub struct ClickRecord {
     pub t_ms: u32,
     pub x: i32,
     pub y: i32,
-    pub selector: String,
+    pub selector: Arc<str>,
     pub inside: Option<(u16, u16)>,
 }
 
@@ -86,10 +112,10 @@ impl ClickRecord {
 pub struct PageViewAcc {
     /// The page view's index within its session.
     pub index: u32,
-    pub url: String,
-    pub page_key: String,
+    pub url: Arc<str>,
+    pub page_key: Arc<str>,
     /// The segment of the view's earliest batch (lowest sequence number).
-    pub segment: String,
+    pub segment: Arc<str>,
     pub first_batch_seq: u64,
     pub device: DeviceClass,
     /// The page's tags, kept for the session's first page view only (see `session_tags`).
@@ -143,25 +169,33 @@ fn session_tags(stream: &StreamRef<'_>) -> Vec<(String, String)> {
     }
 }
 
-fn click_records<'s>(stream: &'s StreamRef<'_>) -> impl Iterator<Item = ClickRecord> + 's {
+fn click_records<'s>(
+    stream: &'s StreamRef<'_>,
+    names: &'s mut Names,
+) -> impl Iterator<Item = ClickRecord> + 's {
     stream.clicks.iter().map(|c| ClickRecord {
         t_ms: c.t_ms,
         x: c.x,
         y: c.y,
-        selector: c.selector.to_owned(),
+        selector: names.get(c.selector),
         inside: c.inside.map(|p| (p.x_permyriad, p.y_permyriad)),
     })
 }
 
 impl PageViewAcc {
     /// A page view as its first-seen batch shows it.
-    pub(crate) fn start(stream: &StreamRef<'_>, page_key: &str, segment: &str) -> Self {
+    pub(crate) fn start(
+        stream: &StreamRef<'_>,
+        page_key: &str,
+        segment: &str,
+        names: &mut Names,
+    ) -> Self {
         let page = &stream.page;
         PageViewAcc {
             index: stream.page_view_index,
-            url: page.url.to_owned(),
-            page_key: page_key.to_owned(),
-            segment: segment.to_owned(),
+            url: names.get(page.url),
+            page_key: names.get(page_key),
+            segment: names.get(segment),
             first_batch_seq: stream.batch_seq,
             device: page.device,
             tags: session_tags(stream),
@@ -171,18 +205,18 @@ impl PageViewAcc {
             deepest_px: stream.max_depth_px(),
             last_t_ms: stream.last_t_ms(),
             moves: stream.moves.len() as u64,
-            clicks: click_records(stream).collect(),
+            clicks: click_records(stream, names).collect(),
             scrolls: stream.scrolls.iter().map(|s| (s.t_ms, s.y)).collect(),
             heights: vec![(stream.first_t_ms(), page.document_height_px)],
         }
     }
 
     /// Adds another batch of the same page view.
-    pub(crate) fn absorb(&mut self, stream: &StreamRef<'_>, segment: &str) {
+    pub(crate) fn absorb(&mut self, stream: &StreamRef<'_>, segment: &str, names: &mut Names) {
         let page = &stream.page;
         if stream.batch_seq < self.first_batch_seq {
             self.first_batch_seq = stream.batch_seq;
-            segment.clone_into(&mut self.segment);
+            self.segment = names.get(segment);
             self.device = page.device;
             self.tags = session_tags(stream);
             self.fold_px = page.viewport_height_px;
@@ -192,10 +226,83 @@ impl PageViewAcc {
         self.deepest_px = self.deepest_px.max(stream.max_depth_px());
         self.last_t_ms = self.last_t_ms.max(stream.last_t_ms());
         self.moves += stream.moves.len() as u64;
-        self.clicks.extend(click_records(stream));
+        self.clicks.extend(click_records(stream, names));
         self.scrolls
             .extend(stream.scrolls.iter().map(|s| (s.t_ms, s.y)));
         self.heights
             .push((stream.first_t_ms(), page.document_height_px));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use heatpipe_core::event::Stream;
+    use heatpipe_fixtures::SessionBuilder;
+
+    /// Three page views; the second in two batches.
+    fn batches() -> Vec<Stream> {
+        let mut streams = SessionBuilder::new("s1", "https://shop.example/", 1_000)
+            .click(100, 10, 10, "#a")
+            .next_page("https://shop.example/cart", 5_000)
+            .click(200, 20, 20, "#b")
+            .next_page("https://shop.example/", 5_000)
+            .scroll(300, 400)
+            .build();
+        let mut later = streams[1].clone();
+        later.batch_seq = 7;
+        later.clicks[0].t_ms = 900;
+        streams.push(later);
+        streams
+    }
+
+    fn session_of(streams: &[Stream], names: &mut Names) -> SessionAcc {
+        let mut session = SessionAcc::new("s1");
+        for stream in streams {
+            stream.with_ref(|stream| session.add_batch(stream, "key", "segment", names));
+        }
+        session
+    }
+
+    /// The session with each view's events in time order (finishing sorts them).
+    fn events_sorted(mut session: SessionAcc) -> SessionAcc {
+        for view in &mut session.views {
+            view.clicks.sort_unstable();
+            view.heights.sort_unstable();
+        }
+        session
+    }
+
+    #[test]
+    fn views_stay_sorted_by_index_whatever_order_batches_come_in() {
+        let streams = batches();
+        let mut names = Names::default();
+        let in_order = session_of(&streams, &mut names);
+        assert_eq!(
+            in_order.views.iter().map(|v| v.index).collect::<Vec<_>>(),
+            [0, 1, 2]
+        );
+        assert_eq!(in_order.views[1].clicks.len(), 2);
+        assert_eq!(in_order.views[1].heights.len(), 2);
+        let reversed: Vec<Stream> = streams.iter().rev().cloned().collect();
+        let out_of_order = session_of(&reversed, &mut names);
+        assert_eq!(events_sorted(out_of_order), events_sorted(in_order));
+    }
+
+    #[test]
+    fn merging_what_two_partials_saw_equals_seeing_everything() {
+        let streams = batches();
+        let mut names = Names::default();
+        let whole = session_of(&streams, &mut names);
+        // The last and first batches on one side, the middle ones on the other.
+        let mut merged = session_of(&[streams[3].clone(), streams[0].clone()], &mut names);
+        merged.merge(session_of(&streams[1..3], &mut names));
+        let merged = events_sorted(merged);
+        assert_eq!(merged, events_sorted(whole));
+        // One shared copy of each selector, however many clicks name it.
+        assert!(Arc::ptr_eq(
+            &merged.views[1].clicks[0].selector,
+            &merged.views[1].clicks[1].selector
+        ));
     }
 }
