@@ -168,12 +168,13 @@ async fn aggregate_pass(
     let all = keys.len() as u64 * u64::from(pass.partition.count);
     let mut done = keys.len() as u64 * u64::from(pass.partition.index);
     for window in keys.chunks(options.window_chunks.max(1)) {
-        // Fetch this window while the previous one is aggregated on the rayon pool.
+        // Fetch this window and mark its repeats while the previous one is aggregated on the
+        // rayon pool.
         let fetched = fetch_chunks(store, window, options.fetch_concurrency).await;
+        let chunks = usable_chunks(fetched, &mut pass, summary);
         if let Some(previous) = running.take() {
             collect_window(previous, summary).await?;
         }
-        let chunks = usable_chunks(fetched, &mut pass, summary);
         running = Some(spawn_window(
             chunks,
             options.segment_tags.clone(),
