@@ -102,6 +102,10 @@ pub struct ProcessArgs {
     /// bounds memory [default: the configuration's, 256].
     #[arg(long)]
     pub pass_chunk_mib: Option<u64>,
+    /// Where a day of several passes spills its finished sessions until the session index is
+    /// written [default: the configuration's, else the system's temporary folder].
+    #[arg(long)]
+    pub spill_dir: Option<std::path::PathBuf>,
 }
 
 #[derive(Debug, Args)]

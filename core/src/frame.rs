@@ -113,6 +113,87 @@ pub fn frame_from_raw(kind: FrameKind, raw: &[u8]) -> Result<Vec<u8>, FormatErro
     Ok(out)
 }
 
+/// Writes a framed file a little at a time, for bodies too large to hold whole: each full piece
+/// is compressed as it fills. The bytes are those [`frame_from_raw`] gives for the whole body.
+pub struct FrameWriter {
+    kind: FrameKind,
+    /// The preamble (filled in by [`FrameWriter::finish`]) and the pieces compressed so far.
+    out: Vec<u8>,
+    piece: Vec<u8>,
+    raw_len: u64,
+}
+
+impl FrameWriter {
+    pub fn new(kind: FrameKind) -> Self {
+        FrameWriter {
+            kind,
+            out: vec![0; PREAMBLE_LEN],
+            piece: Vec::new(),
+            raw_len: 0,
+        }
+    }
+
+    /// Appends `bytes` to the body.
+    pub fn append(&mut self, mut bytes: &[u8]) -> Result<(), FormatError> {
+        while !bytes.is_empty() {
+            let take = (PIECE_BYTES - self.piece.len()).min(bytes.len());
+            self.piece.extend_from_slice(&bytes[..take]);
+            self.raw_len += take as u64;
+            bytes = &bytes[take..];
+            if self.piece.len() == PIECE_BYTES {
+                self.compress_piece()?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Appends the bincode encoding of `value` to the body.
+    pub fn append_encoded<T: Serialize>(&mut self, value: &T) -> Result<(), FormatError> {
+        bincode::serde::encode_into_std_write(value, &mut FrameSink(self), bincode_config())
+            .map(drop)
+            .map_err(|err| FormatError::Encode(err.to_string()))
+    }
+
+    fn compress_piece(&mut self) -> Result<(), FormatError> {
+        let compressed = zstd::bulk::compress(&self.piece, FRAME_ZSTD_LEVEL)
+            .map_err(|err| FormatError::Zstd(err.to_string()))?;
+        self.out.extend_from_slice(&compressed);
+        self.piece.clear();
+        Ok(())
+    }
+
+    /// Returns the framed file.
+    pub fn finish(mut self) -> Result<Vec<u8>, FormatError> {
+        if !self.piece.is_empty() {
+            self.compress_piece()?;
+        }
+        let raw_len = u32::try_from(self.raw_len).map_err(|_| FormatError::TooLarge {
+            what: "frame",
+            size_bytes: self.raw_len,
+        })?;
+        let crc = crc32fast::hash(&self.out[PREAMBLE_LEN..]);
+        self.out[..4].copy_from_slice(&self.kind.magic);
+        self.out[4..6].copy_from_slice(&self.kind.version.to_le_bytes());
+        self.out[6..10].copy_from_slice(&raw_len.to_le_bytes());
+        self.out[10..PREAMBLE_LEN].copy_from_slice(&crc.to_le_bytes());
+        Ok(self.out)
+    }
+}
+
+/// Lets bincode write into a [`FrameWriter`]; its errors come back as I/O errors.
+struct FrameSink<'w>(&'w mut FrameWriter);
+
+impl std::io::Write for FrameSink<'_> {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0.append(bytes).map_err(std::io::Error::other)?;
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
 /// Decodes a framed file of `kind`, checking magic, version, checksum and size.
 pub fn decode_frame<T: DeserializeOwned>(kind: FrameKind, bytes: &[u8]) -> Result<T, FormatError> {
     let preamble = bytes
@@ -191,6 +272,48 @@ mod tests {
         assert_eq!(
             decode_frame::<Vec<(String, u64)>>(KIND, &bytes).expect("decode"),
             value
+        );
+    }
+
+    #[test]
+    fn a_body_written_a_little_at_a_time_frames_like_the_whole() {
+        // Pseudo-random bytes, so pieces do not compress to almost nothing.
+        let raw: Vec<u8> = (0..2 * PIECE_BYTES + 12_345)
+            .map(|i| {
+                (i as u64)
+                    .wrapping_mul(0x9E37_79B9_7F4A_7C15)
+                    .rotate_left(17) as u8
+            })
+            .collect();
+        for cut in [0, 1, 4_096, PIECE_BYTES, raw.len()] {
+            let mut writer = FrameWriter::new(KIND);
+            writer.append(&raw[..cut]).expect("first part");
+            for part in raw[cut..].chunks(777_777) {
+                writer.append(part).expect("append");
+            }
+            assert_eq!(
+                writer.finish().expect("finish"),
+                frame_from_raw(KIND, &raw).expect("whole"),
+                "cut at {cut}"
+            );
+        }
+        let exact = &raw[..PIECE_BYTES];
+        let mut writer = FrameWriter::new(KIND);
+        writer.append(exact).expect("one full piece");
+        assert_eq!(
+            writer.finish().expect("finish"),
+            frame_from_raw(KIND, exact).expect("whole")
+        );
+        let value: Vec<(String, u64)> = vec![("a".into(), 1), ("b".into(), u64::MAX)];
+        let mut writer = FrameWriter::new(KIND);
+        writer.append_encoded(&value).expect("encode");
+        assert_eq!(
+            writer.finish().expect("finish"),
+            encode_frame(KIND, &value).expect("plain")
+        );
+        assert_eq!(
+            FrameWriter::new(KIND).finish().expect("empty"),
+            frame_from_raw(KIND, &[]).expect("empty")
         );
     }
 

@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use crate::chunk::FormatError;
 use crate::event::DeviceClass;
 use crate::frame::{
-    FrameKind, append_seq_parallel, bincode_config, decode_frame, encode_seq_parallel,
+    FrameKind, FrameWriter, append_seq_parallel, bincode_config, decode_frame, encode_seq_parallel,
     frame_from_raw,
 };
 
@@ -239,6 +239,47 @@ pub fn encode_index_parts(
     frame_from_raw(SESSION_INDEX_KIND, &raw)
 }
 
+/// Writes a session index one session at a time, compressing as it goes, for a day whose
+/// sessions are never all in memory: the bytes [`encode_index_parts`] gives for the same parts.
+pub struct SessionIndexWriter {
+    frame: FrameWriter,
+    expected: u64,
+    written: u64,
+}
+
+impl SessionIndexWriter {
+    /// Starts an index of `num_sessions` sessions whose blocks lie in `chunks`.
+    pub fn new(chunks: &[String], num_sessions: u64) -> Result<Self, FormatError> {
+        let mut frame = FrameWriter::new(SESSION_INDEX_KIND);
+        frame.append_encoded(&chunks)?;
+        frame.append_encoded(&num_sessions)?;
+        Ok(SessionIndexWriter {
+            frame,
+            expected: num_sessions,
+            written: 0,
+        })
+    }
+
+    /// Appends the next session, as its encoded [`SessionHead`] and its blocks.
+    pub fn push(&mut self, head: &[u8], blocks: &[BlockRef]) -> Result<(), FormatError> {
+        self.frame.append(head)?;
+        self.frame.append_encoded(&blocks)?;
+        self.written += 1;
+        Ok(())
+    }
+
+    /// Returns the encoded index; an error if it did not get the sessions it was started for.
+    pub fn finish(self) -> Result<Vec<u8>, FormatError> {
+        if self.written != self.expected {
+            return Err(FormatError::Encode(format!(
+                "session index started for {} sessions got {}",
+                self.expected, self.written
+            )));
+        }
+        self.frame.finish()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -336,6 +377,26 @@ mod tests {
             encode_index_parts(&index.chunks, &parts).expect("parts"),
             index.encode().expect("whole")
         );
+    }
+
+    #[test]
+    fn an_index_written_one_session_at_a_time_is_the_plain_encoding() {
+        let index = SessionIndex {
+            chunks: vec!["raw/a.hpc".into(), "raw/b.hpc".into()],
+            sessions: (0..60_000).map(varied_summary).collect(),
+        };
+        let whole = index.encode().expect("whole");
+        let raw_len = u32::from_le_bytes([whole[6], whole[7], whole[8], whole[9]]);
+        assert!(raw_len > 4 << 20, "the body spans pieces: {raw_len} bytes");
+        let mut writer =
+            SessionIndexWriter::new(&index.chunks, index.sessions.len() as u64).expect("start");
+        for session in &index.sessions {
+            let head = session.head().encode().expect("head");
+            writer.push(&head, &session.blocks).expect("push");
+        }
+        assert_eq!(writer.finish().expect("finish"), whole);
+        let short = SessionIndexWriter::new(&index.chunks, 2).expect("start");
+        assert!(short.finish().is_err(), "two sessions promised, none given");
     }
 
     #[test]

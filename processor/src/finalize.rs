@@ -69,7 +69,8 @@ pub fn finalize(partial: DayPartial) -> Result<DayOutput, FormatError> {
         ..
     } = partial;
     let sessions = finish_sessions(&mut pages, sessions)?;
-    complete_day(pages, sessions)
+    let count = sessions.len() as u64;
+    Ok(complete_day(pages, index_sessions(sessions)?, count))
 }
 
 /// Finishes `sessions` (every view of each of them): finds their signals, adds their views,
@@ -114,20 +115,10 @@ pub(crate) fn finish_sessions(
     Ok(done)
 }
 
-/// The day's output from its pages (every session's views added) and its finished sessions:
-/// each segment keeps its most clicked elements, chunks are numbered, sessions sorted.
-pub(crate) fn complete_day(
-    mut pages: FastMap<String, PageAgg>,
-    mut sessions: Vec<SessionDone>,
-) -> Result<DayOutput, FormatError> {
-    pages
-        .par_iter_mut()
-        .flat_map(|(_, page)| page.segments.par_iter_mut())
-        .for_each(|(_, segment)| keep_top_elements(&mut segment.elements));
+/// The session index of `sessions`, finished in memory: chunks numbered, sessions sorted.
+pub(crate) fn index_sessions(mut sessions: Vec<SessionDone>) -> Result<Vec<u8>, FormatError> {
     let chunks = ChunkNumbers::of(sessions.iter().flat_map(|s| &s.blocks));
-    // Ids are unique within a day, so the order is total.
-    sessions.par_sort_unstable_by(|a, b| (a.started_at_ms, &a.id).cmp(&(b.started_at_ms, &b.id)));
-    let num_sessions = sessions.len() as u64;
+    sessions.par_sort_unstable_by(SessionDone::index_order);
     let parts: Vec<(Vec<u8>, Vec<BlockRef>)> = sessions
         .into_par_iter()
         .map(|session| {
@@ -135,14 +126,27 @@ pub(crate) fn complete_day(
             (session.head, blocks)
         })
         .collect();
-    let session_index = encode_index_parts(&chunks.keys, &parts)?;
+    encode_index_parts(&chunks.keys, &parts)
+}
+
+/// The day's output from its pages (every session's views added) and its session index
+/// (`sessions` sessions): each segment keeps its most clicked elements.
+pub(crate) fn complete_day(
+    mut pages: FastMap<String, PageAgg>,
+    session_index: Vec<u8>,
+    sessions: u64,
+) -> DayOutput {
+    pages
+        .par_iter_mut()
+        .flat_map(|(_, page)| page.segments.par_iter_mut())
+        .for_each(|(_, segment)| keep_top_elements(&mut segment.elements));
     let pages: BTreeMap<String, PageAgg> = pages.into_iter().collect();
-    Ok(DayOutput {
+    DayOutput {
         index: page_index(&pages),
         pages,
         session_index,
-        sessions: num_sessions,
-    })
+        sessions,
+    }
 }
 
 /// Adds every finished view to its segment, one segment per task; a segment counts each session

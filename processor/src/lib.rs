@@ -12,6 +12,7 @@
 //! - [`run`] — the driver: list, fetch, de-duplicate, aggregate, write.
 //! - [`passes`] — days larger than the memory budget, in passes over session-id hashes.
 //! - [`shard`] — `--shard I/N` partials and `merge`.
+//! - `spill` — a multi-pass day's finished sessions, spilled to local runs and merged.
 
 pub mod accumulate;
 pub mod fetch;
@@ -20,6 +21,7 @@ pub mod options;
 pub mod passes;
 pub mod run;
 pub mod shard;
+mod spill;
 pub mod summary;
 pub mod view;
 
@@ -39,6 +41,8 @@ pub enum ProcessError {
     Format(#[from] FormatError),
     #[error("shard partial {key} is unreadable: {source}")]
     Partial { key: String, source: FormatError },
+    #[error("cannot spill finished sessions: {0}")]
+    Spill(String),
     #[error("worker task failed: {0}")]
     Task(String),
 }

@@ -2,6 +2,7 @@
 //! and the processor's part of the configuration file they are made from.
 
 use std::fmt;
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use chrono::NaiveDate;
@@ -33,6 +34,8 @@ pub struct ProcessOptions {
     /// Compressed chunk bytes one pass covers at most; a larger day is processed in several
     /// passes over session-id hashes (see [`crate::passes`]).
     pub pass_chunk_bytes: u64,
+    /// Where a day of several passes spills its finished sessions (see `spill`).
+    pub spill_dir: PathBuf,
     /// Process only this slice of the day and store a partial for `merge`.
     pub shard: Option<Shard>,
     pub progress: Option<ProgressHook>,
@@ -60,6 +63,10 @@ pub struct ProcessorConfig {
     /// times its chunk bytes (about 4× on the benchmark day), so this bounds that state whatever
     /// the size of the day; a larger day takes more passes (each reads every chunk again).
     pub pass_chunk_mib: u64,
+    /// Where a day of several passes spills each pass's finished sessions until the session
+    /// index is written (a temporary folder inside it, removed after the run); the system's
+    /// temporary folder if unset. The runs take about as much disk as the day's session index.
+    pub spill_dir: Option<PathBuf>,
 }
 
 impl Default for ProcessorConfig {
@@ -69,6 +76,7 @@ impl Default for ProcessorConfig {
             fetch_concurrency: 8,
             window_chunks: 32,
             pass_chunk_mib: 256,
+            spill_dir: None,
         }
     }
 }
@@ -83,6 +91,7 @@ impl ProcessorConfig {
             window_chunks: self.window_chunks.max(1),
             segment_tags: self.segment_tags.clone(),
             pass_chunk_bytes: self.pass_chunk_mib.max(1) << 20,
+            spill_dir: self.spill_dir.clone().unwrap_or_else(std::env::temp_dir),
             shard: None,
             progress: None,
         }

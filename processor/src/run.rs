@@ -17,10 +17,11 @@ use tokio::sync::oneshot;
 
 use crate::accumulate::{BlockAt, DayPartial, FastMap, accumulate, merge_pages, session_key};
 use crate::fetch::{Fetched, FetchedChunk, SeenBatches, Skipped, fetch_chunks, fetch_headers};
-use crate::finalize::{DayOutput, complete_day, finish_sessions};
+use crate::finalize::{DayOutput, complete_day, finish_sessions, index_sessions};
 use crate::options::ProcessOptions;
 use crate::passes::{Partition, pass_count};
 use crate::shard::{Shard, write_partial};
+use crate::spill::FinishedSessions;
 use crate::view::SessionAcc;
 use crate::{ProcessError, ProcessSummary};
 
@@ -59,7 +60,7 @@ pub async fn process_day(
         ..ProcessSummary::default()
     };
     let mut pages = FastMap::default();
-    let mut sessions = Vec::new();
+    let mut finished = FinishedSessions::for_passes(passes, &options.spill_dir)?;
     for index in 0..passes {
         let pass = Pass {
             partition: Partition {
@@ -89,7 +90,7 @@ pub async fn process_day(
         .await?;
         let done = done?;
         pages = merged;
-        sessions.extend(done);
+        finished.add(done)?;
         tracing::debug!(
             pass = index,
             passes,
@@ -97,7 +98,15 @@ pub async fn process_day(
             "pass finished"
         );
     }
-    let output = on_blocking(move || complete_day(pages, sessions)).await??;
+    let output = on_blocking(move || -> Result<DayOutput, ProcessError> {
+        let count = finished.count();
+        let session_index = match finished {
+            FinishedSessions::InMemory(sessions) => index_sessions(sessions)?,
+            FinishedSessions::Spilled(runs) => runs.write_index()?,
+        };
+        Ok(complete_day(pages, session_index, count))
+    })
+    .await??;
     tracing::debug!(
         elapsed_ms = started.elapsed().as_millis() as u64,
         "day completed"

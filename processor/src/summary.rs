@@ -117,6 +117,14 @@ pub(crate) struct SessionDone {
     pub(crate) blocks: Vec<BlockAt>,
 }
 
+impl SessionDone {
+    /// The session index's order: by start time, then id (unique within a day, so the order
+    /// is total).
+    pub(crate) fn index_order(a: &SessionDone, b: &SessionDone) -> std::cmp::Ordering {
+        (a.started_at_ms, &a.id).cmp(&(b.started_at_ms, &b.id))
+    }
+}
+
 /// Summarizes session `id` from its finished views (sorted by index) and encodes the summary,
 /// but for its blocks, which are kept aside.
 pub(crate) fn encode_session(

@@ -31,6 +31,9 @@ pub async fn run(args: ProcessArgs, config: Config) -> anyhow::Result<()> {
     if let Some(mib) = args.pass_chunk_mib {
         processor.pass_chunk_mib = mib;
     }
+    if let Some(dir) = &args.spill_dir {
+        processor.spill_dir = Some(dir.clone());
+    }
     if !args.segment_tags.is_empty() {
         processor.segment_tags = args.segment_tags.clone();
     }
