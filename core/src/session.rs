@@ -317,10 +317,7 @@ mod tests {
 
     #[test]
     fn the_parallel_encoding_is_the_plain_one_and_names_chunks_by_number() {
-        let index = SessionIndex {
-            chunks: vec!["raw/a.hpc".into(), "raw/b.hpc".into()],
-            sessions: (0..5_000).map(summary).collect(),
-        };
+        let index = index_of((0..5_000).map(summary));
         let bytes = index.encode().expect("encode");
         assert_eq!(
             bytes,
@@ -333,6 +330,14 @@ mod tests {
         let mut unknown = decoded.sessions[3].clone();
         unknown.blocks[0].chunk = 9;
         assert!(decoded.session_blocks(&unknown).is_empty());
+    }
+
+    /// An index of `sessions` whose blocks lie in two chunks.
+    fn index_of(sessions: impl Iterator<Item = SessionSummary>) -> SessionIndex {
+        SessionIndex {
+            chunks: vec!["raw/a.hpc".into(), "raw/b.hpc".into()],
+            sessions: sessions.collect(),
+        }
     }
 
     /// Sessions with no views and blocks, one of each, and two of each.
@@ -361,10 +366,7 @@ mod tests {
 
     #[test]
     fn an_index_encoded_from_heads_and_blocks_is_the_plain_encoding() {
-        let index = SessionIndex {
-            chunks: vec!["raw/a.hpc".into(), "raw/b.hpc".into()],
-            sessions: (0..3_000).map(varied_summary).collect(),
-        };
+        let index = index_of((0..3_000).map(varied_summary));
         let parts: Vec<(Vec<u8>, Vec<BlockRef>)> = index
             .sessions
             .iter()
@@ -381,10 +383,7 @@ mod tests {
 
     #[test]
     fn an_index_written_one_session_at_a_time_is_the_plain_encoding() {
-        let index = SessionIndex {
-            chunks: vec!["raw/a.hpc".into(), "raw/b.hpc".into()],
-            sessions: (0..60_000).map(varied_summary).collect(),
-        };
+        let index = index_of((0..60_000).map(varied_summary));
         let whole = index.encode().expect("whole");
         let raw_len = u32::from_le_bytes([whole[6], whole[7], whole[8], whole[9]]);
         assert!(raw_len > 4 << 20, "the body spans pieces: {raw_len} bytes");
