@@ -17,7 +17,7 @@ use tokio::sync::oneshot;
 
 use crate::accumulate::{BlockAt, DayPartial, FastMap, accumulate, merge_pages, session_key};
 use crate::fetch::{Fetched, FetchedChunk, SeenBatches, Skipped, fetch_chunks, fetch_headers};
-use crate::finalize::{DayOutput, complete_day, finish_sessions, index_sessions};
+use crate::finalize::{DayOutput, complete_day, finish_sessions};
 use crate::options::ProcessOptions;
 use crate::passes::{Partition, pass_count};
 use crate::shard::{Shard, write_partial};
@@ -100,11 +100,7 @@ pub async fn process_day(
     }
     let output = on_blocking(move || -> Result<DayOutput, ProcessError> {
         let count = finished.count();
-        let session_index = match finished {
-            FinishedSessions::InMemory(sessions) => index_sessions(sessions)?,
-            FinishedSessions::Spilled(runs) => runs.write_index()?,
-        };
-        Ok(complete_day(pages, session_index, count))
+        Ok(complete_day(pages, finished.write_index()?, count))
     })
     .await??;
     tracing::debug!(

@@ -18,6 +18,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::ProcessError;
 use crate::accumulate::FastMap;
+use crate::finalize::index_sessions;
 use crate::summary::SessionDone;
 
 /// Runs are scratch files read once: the fastest zstd level is enough.
@@ -54,6 +55,14 @@ impl FinishedSessions {
         match self {
             FinishedSessions::InMemory(all) => all.len() as u64,
             FinishedSessions::Spilled(runs) => runs.sessions,
+        }
+    }
+
+    /// Returns the day's session index.
+    pub(crate) fn write_index(self) -> Result<Vec<u8>, ProcessError> {
+        match self {
+            FinishedSessions::InMemory(all) => Ok(index_sessions(all)?),
+            FinishedSessions::Spilled(runs) => runs.write_index(),
         }
     }
 }
@@ -244,7 +253,6 @@ impl RunReader {
 mod tests {
     use super::*;
     use crate::accumulate::BlockAt;
-    use crate::finalize::index_sessions;
 
     /// Sessions whose start times collide (ordered by id then) and whose blocks name chunks in
     /// an order unlike their keys'.
