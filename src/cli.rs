@@ -121,6 +121,14 @@ pub struct MergeArgs {
     /// How many shards wrote partials.
     #[arg(long)]
     pub shards: u32,
+    /// Compressed partial MiB one pass covers at most; larger partials are merged in several
+    /// passes, which bounds memory [default: the configuration's `pass_chunk_mib`, 256].
+    #[arg(long)]
+    pub pass_mib: Option<u64>,
+    /// Where a merge of several passes spills its finished sessions [default: the
+    /// configuration's, else the system's temporary folder].
+    #[arg(long)]
+    pub spill_dir: Option<std::path::PathBuf>,
 }
 
 #[derive(Debug, Args)]

@@ -75,7 +75,15 @@ pub fn page_agg_key(site: &str, date: NaiveDate, page_key: &str) -> String {
 
 /// `partial/{site}/{date}/shard-{index}-of-{count}.hpp`: one shard's partial day, for `merge`.
 pub fn shard_partial_key(site: &str, date: NaiveDate, index: u32, count: u32) -> String {
-    format!("partial/{site}/{date}/shard-{index:04}-of-{count:04}.hpp")
+    format!(
+        "{}shard-{index:04}-of-{count:04}.hpp",
+        partial_day_prefix(site, date)
+    )
+}
+
+/// `partial/{site}/{date}/`: where a day's shard partials lie.
+pub fn partial_day_prefix(site: &str, date: NaiveDate) -> String {
+    format!("partial/{site}/{date}/")
 }
 
 /// `sessions/{site}/{date}/index.hps`

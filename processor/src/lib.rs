@@ -30,7 +30,7 @@ use heatpipe_core::store::StoreError;
 
 pub use options::{ProcessOptions, ProcessorConfig, ProgressHook};
 pub use run::process_day;
-pub use shard::{Shard, merge_shards};
+pub use shard::{MergeOptions, Shard, merge_shards};
 
 /// Why processing a day failed as a whole (a bad chunk only skips that chunk).
 #[derive(Debug, thiserror::Error)]

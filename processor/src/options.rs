@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use chrono::NaiveDate;
 
-use crate::shard::Shard;
+use crate::shard::{MergeOptions, Shard};
 
 /// Called after each window of chunks with (chunks done, chunks in all).
 #[derive(Clone)]
@@ -82,6 +82,18 @@ impl Default for ProcessorConfig {
 }
 
 impl ProcessorConfig {
+    /// Returns the options of `merge`: its passes cover `pass_chunk_mib` of partials.
+    pub fn merge_options(&self) -> MergeOptions {
+        MergeOptions {
+            pass_partial_bytes: self.pass_chunk_mib.max(1) << 20,
+            spill_dir: self.spill_dir(),
+        }
+    }
+
+    fn spill_dir(&self) -> PathBuf {
+        self.spill_dir.clone().unwrap_or_else(std::env::temp_dir)
+    }
+
     /// Returns the options of a run over `site` on `date`.
     pub fn options(&self, site: &str, date: NaiveDate) -> ProcessOptions {
         ProcessOptions {
@@ -91,7 +103,7 @@ impl ProcessorConfig {
             window_chunks: self.window_chunks.max(1),
             segment_tags: self.segment_tags.clone(),
             pass_chunk_bytes: self.pass_chunk_mib.max(1) << 20,
-            spill_dir: self.spill_dir.clone().unwrap_or_else(std::env::temp_dir),
+            spill_dir: self.spill_dir(),
             shard: None,
             progress: None,
         }

@@ -9,6 +9,7 @@
 //! a batch only where its first copy in key order lies.
 
 use std::fmt;
+use std::path::PathBuf;
 use std::str::FromStr;
 use std::sync::Arc;
 
@@ -16,13 +17,15 @@ use bytes::Bytes;
 use chrono::NaiveDate;
 use heatpipe_core::chunk::FormatError;
 use heatpipe_core::frame::{FrameKind, decode_frame, encode_frame};
-use heatpipe_core::keys::shard_partial_key;
+use heatpipe_core::keys::{partial_day_prefix, shard_partial_key};
 use heatpipe_core::store::ObjectStore;
 use xxhash_rust::xxh3::xxh3_64;
 
-use crate::accumulate::DayPartial;
-use crate::finalize::finalize;
+use crate::accumulate::{DayPartial, FastMap, merge_pages};
+use crate::finalize::{complete_day, finish_sessions};
+use crate::passes::{Partition, pass_count};
 use crate::run::write_output;
+use crate::spill::FinishedSessions;
 use crate::{ProcessError, ProcessSummary};
 
 const PARTIAL_KIND: FrameKind = FrameKind {
@@ -87,37 +90,103 @@ pub fn decode_partial(bytes: &[u8]) -> Result<DayPartial, FormatError> {
     decode_frame(PARTIAL_KIND, bytes)
 }
 
-/// Reads the `count` partials of a day, adds them and writes the day's outputs.
+/// How `merge` runs: the compressed partial bytes one pass covers at most, and where a merge of
+/// several passes spills its finished sessions.
+#[derive(Debug, Clone)]
+pub struct MergeOptions {
+    pub pass_partial_bytes: u64,
+    pub spill_dir: PathBuf,
+}
+
+/// Reads the `count` partials of a day, adds them and writes the day's outputs. Like `process`,
+/// a day whose partials exceed the pass budget is merged in passes over session-id hashes: each
+/// pass reads every partial again, keeps the sessions of its share, and finishes them; pages add
+/// up in the first pass. What a pass holds is the pages, one decoded partial and its share of
+/// the sessions.
 pub async fn merge_shards(
     store: Arc<dyn ObjectStore>,
     site: &str,
     date: NaiveDate,
     count: u32,
+    options: &MergeOptions,
 ) -> Result<ProcessSummary, ProcessError> {
     let started = std::time::Instant::now();
-    let mut day = DayPartial::default();
-    for index in 0..count {
-        let key = shard_partial_key(site, date, index, count);
-        let bytes = store.get(&key).await?;
-        let partial = decode_partial(&bytes).map_err(|source| ProcessError::Partial {
-            key: key.clone(),
-            source,
-        })?;
-        day = day.merge(partial);
-    }
+    let keys: Vec<String> = (0..count)
+        .map(|index| shard_partial_key(site, date, index, count))
+        .collect();
+    let partial_bytes: u64 = store
+        .list(&partial_day_prefix(site, date))
+        .await?
+        .iter()
+        .filter(|listed| keys.contains(&listed.key))
+        .map(|listed| listed.size_bytes)
+        .sum();
+    let passes = pass_count(partial_bytes, options.pass_partial_bytes);
     let mut summary = ProcessSummary {
-        streams: day.streams,
-        events: day.events,
+        passes,
         ..ProcessSummary::default()
     };
-    let output = tokio::task::spawn_blocking(move || finalize(day))
+    let mut pages = FastMap::default();
+    let mut finished = FinishedSessions::for_passes(passes, &options.spill_dir)?;
+    for index in 0..passes {
+        let partition = Partition {
+            index,
+            count: passes,
+        };
+        let day = merge_pass(store.as_ref(), &keys, partition).await?;
+        if index == 0 {
+            summary.streams = day.streams;
+            summary.events = day.events;
+        }
+        let (merged, done) = tokio::task::spawn_blocking(move || {
+            let mut pages = merge_pages(pages, day.pages);
+            let done = finish_sessions(&mut pages, day.sessions);
+            (pages, done)
+        })
         .await
-        .map_err(|e| ProcessError::Task(e.to_string()))??;
+        .map_err(|e| ProcessError::Task(e.to_string()))?;
+        pages = merged;
+        finished.add(done?)?;
+    }
+    summary.sessions = finished.count();
+    let output = tokio::task::spawn_blocking(move || -> Result<_, ProcessError> {
+        let count = finished.count();
+        Ok(complete_day(pages, finished.write_index()?, count))
+    })
+    .await
+    .map_err(|e| ProcessError::Task(e.to_string()))??;
     summary.pages = output.pages.len() as u64;
-    summary.sessions = output.sessions;
     write_output(store.as_ref(), site, date, output).await?;
     summary.elapsed_ms = started.elapsed().as_millis() as u64;
     Ok(summary)
+}
+
+/// Adds up the partials of `keys` for one pass: the sessions of `partition`, and the pages too
+/// in the first pass.
+async fn merge_pass(
+    store: &dyn ObjectStore,
+    keys: &[String],
+    partition: Partition,
+) -> Result<DayPartial, ProcessError> {
+    let mut day = DayPartial::default();
+    for key in keys {
+        let bytes = store.get(key).await?;
+        let mut partial = decode_partial(&bytes).map_err(|source| ProcessError::Partial {
+            key: key.clone(),
+            source,
+        })?;
+        drop(bytes);
+        if partition.index > 0 {
+            partial.pages = FastMap::default();
+        }
+        if partition.count > 1 {
+            partial
+                .sessions
+                .retain(|_, session| partition.includes(&session.id));
+        }
+        day = day.merge(partial);
+    }
+    Ok(day)
 }
 
 /// Stores a shard's partial day.

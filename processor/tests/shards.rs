@@ -7,7 +7,9 @@ use bytes::Bytes;
 use heatpipe_core::keys::{date_start_ms, parse_date};
 use heatpipe_core::store::{LocalStore, ObjectStore};
 use heatpipe_fixtures::{TrafficSpec, generate_traffic, processing_outputs, write_chunks};
-use heatpipe_processor::{ProcessOptions, Shard, merge_shards, process_day};
+use heatpipe_processor::{
+    MergeOptions, ProcessOptions, ProcessorConfig, Shard, merge_shards, process_day,
+};
 
 const SITE: &str = "shop";
 
@@ -16,7 +18,11 @@ async fn outputs(store: &dyn ObjectStore) -> Vec<(String, Bytes)> {
 }
 
 async fn clear_outputs(store: &dyn ObjectStore) {
-    for prefix in ["agg/", "sessions/", "partial/"] {
+    clear(store, &["agg/", "sessions/", "partial/"]).await;
+}
+
+async fn clear(store: &dyn ObjectStore, prefixes: &[&str]) {
+    for prefix in prefixes {
         for meta in store.list(prefix).await.expect("list") {
             store.delete(&meta.key).await.expect("delete");
         }
@@ -75,20 +81,39 @@ async fn sharded_runs_merge_to_the_single_run_bytes() {
             store.list("partial/").await.expect("list").len(),
             count as usize
         );
-        let merged = merge_shards(store.clone(), SITE, date, count)
+        let partial_bytes: u64 = store
+            .list("partial/")
             .await
-            .expect("merge");
-        assert_eq!(
-            (merged.events, merged.sessions),
-            (single.events, single.sessions)
-        );
-        let got = outputs(store.as_ref()).await;
-        assert_eq!(
-            got.iter().map(|(k, _)| k).collect::<Vec<_>>(),
-            expected.iter().map(|(k, _)| k).collect::<Vec<_>>()
-        );
-        for ((key, bytes), (_, want)) in got.iter().zip(&expected) {
-            assert!(bytes == want, "{key} differs after merging {count} shards");
+            .expect("list")
+            .iter()
+            .map(|listed| listed.size_bytes)
+            .sum();
+        // In one pass, and in three over a third of the partials' bytes each.
+        for (passes, pass_partial_bytes) in [(1, u64::MAX), (3, partial_bytes.div_ceil(3))] {
+            clear(store.as_ref(), &["agg/", "sessions/"]).await;
+            let options = MergeOptions {
+                pass_partial_bytes,
+                spill_dir: std::env::temp_dir(),
+            };
+            let merged = merge_shards(store.clone(), SITE, date, count, &options)
+                .await
+                .expect("merge");
+            assert_eq!(merged.passes, passes);
+            assert_eq!(
+                (merged.events, merged.sessions),
+                (single.events, single.sessions)
+            );
+            let got = outputs(store.as_ref()).await;
+            assert_eq!(
+                got.iter().map(|(k, _)| k).collect::<Vec<_>>(),
+                expected.iter().map(|(k, _)| k).collect::<Vec<_>>()
+            );
+            for ((key, bytes), (_, want)) in got.iter().zip(&expected) {
+                assert!(
+                    bytes == want,
+                    "{key} differs after merging {count} shards in {passes} passes"
+                );
+            }
         }
     }
 }
@@ -98,7 +123,8 @@ async fn merge_names_a_missing_or_corrupt_partial() {
     let folder = tempfile::tempdir().expect("tempdir");
     let store: Arc<dyn ObjectStore> = Arc::new(LocalStore::open(folder.path()).expect("store"));
     let date = parse_date("2026-11-21").expect("date");
-    let missing = merge_shards(store.clone(), SITE, date, 2)
+    let options = ProcessorConfig::default().merge_options();
+    let missing = merge_shards(store.clone(), SITE, date, 2, &options)
         .await
         .expect_err("no partials");
     assert!(
@@ -112,7 +138,7 @@ async fn merge_names_a_missing_or_corrupt_partial() {
         )
         .await
         .expect("put");
-    let corrupt = merge_shards(store.clone(), SITE, date, 1)
+    let corrupt = merge_shards(store.clone(), SITE, date, 1, &options)
         .await
         .expect_err("corrupt partial");
     assert!(

@@ -69,7 +69,15 @@ pub async fn merge(args: MergeArgs, config: Config) -> anyhow::Result<()> {
     anyhow::ensure!(args.shards > 0, "--shards must be at least 1");
     let date = date_or_yesterday(args.date.as_deref())?;
     let store = store_at(args.store.as_deref().unwrap_or(&config.store)).await?;
-    let summary = merge_shards(store, &args.site, date, args.shards)
+    let mut processor = config.processor.clone();
+    if let Some(mib) = args.pass_mib {
+        processor.pass_chunk_mib = mib;
+    }
+    if let Some(dir) = &args.spill_dir {
+        processor.spill_dir = Some(dir.clone());
+    }
+    let options = processor.merge_options();
+    let summary = merge_shards(store, &args.site, date, args.shards, &options)
         .await
         .with_context(|| format!("merging {} shards of {} for {date}", args.shards, args.site))?;
     println!(
