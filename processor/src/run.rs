@@ -399,8 +399,7 @@ fn note_session_blocks(
             .sessions
             .entry(session_key(&session.session_id))
             .or_insert_with(|| SessionAcc::new(&session.session_id))
-            .blocks
-            .push(block_ref.clone());
+            .add_block(block_ref.clone());
     }
 }
 
