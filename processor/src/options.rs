@@ -62,6 +62,7 @@ pub struct ProcessorConfig {
     /// Compressed chunk MiB one pass covers at most. The page views a pass holds take a few
     /// times its chunk bytes (about 4× on the benchmark day), so this bounds that state whatever
     /// the size of the day; a larger day takes more passes (each reads every chunk again).
+    /// `merge` applies the same budget to the compressed bytes of the shards' partials.
     pub pass_chunk_mib: u64,
     /// Where a day of several passes spills each pass's finished sessions until the session
     /// index is written (a temporary folder inside it, removed after the run); the system's
