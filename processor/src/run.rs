@@ -15,13 +15,13 @@ use heatpipe_core::store::ObjectStore;
 use rayon::prelude::*;
 use tokio::sync::oneshot;
 
-use crate::accumulate::{BlockAt, DayPartial, FastMap, accumulate, merge_pages, session_key};
+use crate::accumulate::{BlockAt, DayPartial, accumulate, session_key};
 use crate::fetch::{Fetched, FetchedChunk, SeenBatches, Skipped, fetch_chunks, fetch_headers};
-use crate::finalize::{DayOutput, complete_day, finish_sessions};
+use crate::finalize::DayOutput;
 use crate::options::ProcessOptions;
 use crate::passes::{Partition, pass_count};
 use crate::shard::{Shard, write_partial};
-use crate::spill::FinishedSessions;
+use crate::spill::DayFinisher;
 use crate::view::SessionAcc;
 use crate::{ProcessError, ProcessSummary};
 
@@ -59,8 +59,7 @@ pub async fn process_day(
         passes,
         ..ProcessSummary::default()
     };
-    let mut pages = FastMap::default();
-    let mut finished = FinishedSessions::for_passes(passes, &options.spill_dir)?;
+    let mut finisher = DayFinisher::new(passes, &options.spill_dir)?;
     for index in 0..passes {
         let pass = Pass {
             partition: Partition {
@@ -77,20 +76,7 @@ pub async fn process_day(
         );
         summary.streams += day.streams;
         summary.events += day.events;
-        let (merged, done) = on_blocking(move || {
-            let DayPartial {
-                pages: pass_pages,
-                sessions,
-                ..
-            } = day;
-            let mut pages = merge_pages(pages, pass_pages);
-            let done = finish_sessions(&mut pages, sessions);
-            (pages, done)
-        })
-        .await?;
-        let done = done?;
-        pages = merged;
-        finished.add(done)?;
+        finisher = on_blocking(move || finisher.with_pass(day)).await??;
         tracing::debug!(
             pass = index,
             passes,
@@ -98,11 +84,7 @@ pub async fn process_day(
             "pass finished"
         );
     }
-    let output = on_blocking(move || -> Result<DayOutput, ProcessError> {
-        let count = finished.count();
-        Ok(complete_day(pages, finished.write_index()?, count))
-    })
-    .await??;
+    let output = on_blocking(move || finisher.complete()).await??;
     tracing::debug!(
         elapsed_ms = started.elapsed().as_millis() as u64,
         "day completed"
@@ -145,7 +127,7 @@ async fn process_shard(
 }
 
 /// Runs `work` on the blocking pool (it uses rayon inside).
-async fn on_blocking<T: Send + 'static>(
+pub(crate) async fn on_blocking<T: Send + 'static>(
     work: impl FnOnce() -> T + Send + 'static,
 ) -> Result<T, ProcessError> {
     tokio::task::spawn_blocking(work)

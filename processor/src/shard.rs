@@ -21,11 +21,10 @@ use heatpipe_core::keys::{partial_day_prefix, shard_partial_key};
 use heatpipe_core::store::ObjectStore;
 use xxhash_rust::xxh3::xxh3_64;
 
-use crate::accumulate::{DayPartial, FastMap, merge_pages};
-use crate::finalize::{complete_day, finish_sessions};
+use crate::accumulate::{DayPartial, FastMap};
 use crate::passes::{Partition, pass_count};
-use crate::run::write_output;
-use crate::spill::FinishedSessions;
+use crate::run::{on_blocking, write_output};
+use crate::spill::DayFinisher;
 use crate::{ProcessError, ProcessSummary};
 
 const PARTIAL_KIND: FrameKind = FrameKind {
@@ -126,8 +125,7 @@ pub async fn merge_shards(
         passes,
         ..ProcessSummary::default()
     };
-    let mut pages = FastMap::default();
-    let mut finished = FinishedSessions::for_passes(passes, &options.spill_dir)?;
+    let mut finisher = DayFinisher::new(passes, &options.spill_dir)?;
     for index in 0..passes {
         let partition = Partition {
             index,
@@ -138,23 +136,10 @@ pub async fn merge_shards(
             summary.streams = day.streams;
             summary.events = day.events;
         }
-        let (merged, done) = tokio::task::spawn_blocking(move || {
-            let mut pages = merge_pages(pages, day.pages);
-            let done = finish_sessions(&mut pages, day.sessions);
-            (pages, done)
-        })
-        .await
-        .map_err(|e| ProcessError::Task(e.to_string()))?;
-        pages = merged;
-        finished.add(done?)?;
+        finisher = on_blocking(move || finisher.with_pass(day)).await??;
     }
-    summary.sessions = finished.count();
-    let output = tokio::task::spawn_blocking(move || -> Result<_, ProcessError> {
-        let count = finished.count();
-        Ok(complete_day(pages, finished.write_index()?, count))
-    })
-    .await
-    .map_err(|e| ProcessError::Task(e.to_string()))??;
+    let output = on_blocking(move || finisher.complete()).await??;
+    summary.sessions = output.sessions;
     summary.pages = output.pages.len() as u64;
     write_output(store.as_ref(), site, date, output).await?;
     summary.elapsed_ms = started.elapsed().as_millis() as u64;

@@ -2,7 +2,8 @@
 //! them in memory. A day done in several passes spills each pass's sessions, sorted in index
 //! order, to a local file (a run), and writes the index by merging the runs one session at a
 //! time, compressing as it goes: what stays in memory is a session per run, the day's chunk keys
-//! and the compressed index, not every session of the day.
+//! and the compressed index, not every session of the day. [`DayFinisher`] drives this for
+//! `process` and `merge`: pages added up and sessions finished pass by pass, then the output.
 
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
@@ -11,18 +12,55 @@ use std::io::{BufReader, BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use heatpipe_core::agg::PageAgg;
 use heatpipe_core::frame::bincode_config;
 use heatpipe_core::session::{BlockRef, SessionIndexWriter};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::ProcessError;
-use crate::accumulate::FastMap;
-use crate::finalize::index_sessions;
+use crate::accumulate::{DayPartial, FastMap, merge_pages};
+use crate::finalize::{DayOutput, complete_day, finish_sessions, index_sessions};
 use crate::summary::SessionDone;
 
 /// Runs are scratch files read once: the fastest zstd level is enough.
 const RUN_ZSTD_LEVEL: i32 = 1;
+
+/// A day being finished pass by pass, for `process` and `merge` alike: the pages added up so
+/// far and the sessions finished so far. Its steps are CPU and file work, to be run on the
+/// blocking pool.
+pub(crate) struct DayFinisher {
+    pages: FastMap<String, PageAgg>,
+    finished: FinishedSessions,
+}
+
+impl DayFinisher {
+    /// Starts a day of `passes` passes (see [`FinishedSessions::for_passes`]).
+    pub(crate) fn new(passes: u32, spill_dir: &Path) -> Result<Self, ProcessError> {
+        Ok(DayFinisher {
+            pages: FastMap::default(),
+            finished: FinishedSessions::for_passes(passes, spill_dir)?,
+        })
+    }
+
+    /// Adds one pass's partial: its pages, and its sessions, finished.
+    pub(crate) fn with_pass(self, day: DayPartial) -> Result<Self, ProcessError> {
+        let DayFinisher {
+            pages,
+            mut finished,
+        } = self;
+        let mut pages = merge_pages(pages, day.pages);
+        finished.add(finish_sessions(&mut pages, day.sessions)?)?;
+        Ok(DayFinisher { pages, finished })
+    }
+
+    /// Returns the day's output once every pass is added.
+    pub(crate) fn complete(self) -> Result<DayOutput, ProcessError> {
+        let count = self.finished.count();
+        let session_index = self.finished.write_index()?;
+        Ok(complete_day(self.pages, session_index, count))
+    }
+}
 
 /// The finished sessions of the passes done so far.
 pub(crate) enum FinishedSessions {
