@@ -12,8 +12,8 @@ use crate::frame::{
 
 const SESSION_INDEX_KIND: FrameKind = FrameKind {
     magic: *b"HPSI",
-    version: 3,
-    oldest_version: 3,
+    version: 4,
+    oldest_version: 4,
     name: "session index",
 };
 
@@ -30,16 +30,23 @@ pub struct BlockRef {
     pub raw_len: u32,
     pub crc32: u32,
     pub num_streams: u32,
+    /// The session's position among the block's sessions: how a replay finds its streams in a
+    /// block that leaves session ids to the chunk header (layout 3).
+    pub session: u32,
 }
 
 impl BlockRef {
-    /// Returns what decoding this block needs.
-    pub fn spec(&self) -> crate::chunk::BlockSpec {
+    /// Returns what decoding this block needs to name the streams of session `id`.
+    pub fn spec<'a>(&self, id: &'a str) -> crate::chunk::BlockSpec<'a> {
         crate::chunk::BlockSpec {
             compressed_len: self.compressed_len,
             raw_len: self.raw_len,
             crc32: self.crc32,
             num_streams: self.num_streams as usize,
+            names: crate::chunk::SessionNames::One {
+                position: self.session as usize,
+                id,
+            },
         }
     }
 
@@ -311,6 +318,7 @@ mod tests {
                 raw_len: 9_000,
                 crc32: number,
                 num_streams: 12,
+                session: number % 3,
             }],
         }
     }
@@ -399,10 +407,12 @@ mod tests {
     }
 
     #[test]
-    fn an_index_from_before_the_chunk_table_is_refused_with_a_clear_error() {
-        let mut bytes = SessionIndex::default().encode().expect("encode");
-        bytes[4..6].copy_from_slice(&2u16.to_le_bytes());
-        let err = SessionIndex::decode(&bytes).expect_err("version 2");
-        assert!(err.to_string().contains("process the day again"), "{err}");
+    fn an_index_from_before_session_positions_is_refused_with_a_clear_error() {
+        for version in [2u16, 3] {
+            let mut bytes = SessionIndex::default().encode().expect("encode");
+            bytes[4..6].copy_from_slice(&version.to_le_bytes());
+            let err = SessionIndex::decode(&bytes).expect_err("older version");
+            assert!(err.to_string().contains("process the day again"), "{err}");
+        }
     }
 }

@@ -3,18 +3,18 @@
 //! feeds the bytes, split into columns, straight to the block's column decoder.
 #![no_main]
 
-use heatpipe_core::chunk::{block, decode_chunk, read, PREAMBLE_LEN};
+use heatpipe_core::chunk::{block, decode_chunk, read, SessionNames, PREAMBLE_LEN};
 use libfuzzer_sys::fuzz_target;
 
-/// A block has this many columns: layout 1, layout 2.
-const LAYOUT_COLUMNS: [usize; 2] = [27, 30];
+/// A block has this many columns: layouts 1, 2 and 3.
+const LAYOUT_COLUMNS: [usize; 3] = [27, 30, 31];
 
 fuzz_target!(|data: &[u8]| {
     let _ = decode_chunk(data);
     if data.len() >= PREAMBLE_LEN {
         let mut fixed = data.to_vec();
-        // Both header versions: 1 stores the header plain, 2 compresses it.
-        let version = 1 + (data[4] & 1);
+        // Every version: 1 stores the header plain, 2 and 3 compress it.
+        let version = 1 + data[4] % 3;
         fixed[..6].copy_from_slice(&[b'H', b'P', b'C', b'K', version, 0]);
         let header_len = u32::from_le_bytes([fixed[6], fixed[7], fixed[8], fixed[9]]) as usize;
         let end = PREAMBLE_LEN.saturating_add(header_len).min(fixed.len());
@@ -24,7 +24,7 @@ fuzz_target!(|data: &[u8]| {
     }
     for num_columns in LAYOUT_COLUMNS {
         let columns: Vec<Vec<u8>> = data.split(|&b| b == 0xff).map(<[u8]>::to_vec).chain(std::iter::repeat(Vec::new())).take(num_columns).collect();
-        let _ = read::decode_columns(&columns);
+        let _ = read::decode_columns(&columns, SessionNames::Unknown);
     }
     let _ = block::decompress_columns(data, data.len() * 4);
 });

@@ -31,6 +31,8 @@ pub struct BlockAt {
     pub raw_len: u32,
     pub crc32: u32,
     pub num_streams: u32,
+    /// The session's position among the block's sessions.
+    pub session: u32,
 }
 
 /// A partial day: what some of the day's chunks hold. Merges by addition.

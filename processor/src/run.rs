@@ -362,26 +362,28 @@ fn note_session_blocks(
     partial: &mut DayPartial,
 ) {
     let entry = &chunk.index.header.blocks[block_number];
-    let block_ref = BlockAt {
-        chunk_key: chunk.key.clone(),
-        offset: chunk.index.data_start + entry.offset,
-        compressed_len: entry.compressed_len,
-        raw_len: entry.raw_len,
-        crc32: entry.crc32,
-        num_streams: entry.num_streams() as u32,
-    };
+    let num_streams = entry.num_streams() as u32;
     let mut first_stream = 0;
-    for session in &entry.sessions {
+    for (position, session) in entry.sessions.iter().enumerate() {
         let mut streams = first_stream..first_stream + session.streams.len();
         first_stream = streams.end;
         if streams.all(|number| skips.get(number).copied().unwrap_or(false)) {
             continue;
         }
+        let block_ref = BlockAt {
+            chunk_key: chunk.key.clone(),
+            offset: chunk.index.data_start + entry.offset,
+            compressed_len: entry.compressed_len,
+            raw_len: entry.raw_len,
+            crc32: entry.crc32,
+            num_streams,
+            session: position as u32,
+        };
         partial
             .sessions
             .entry(session_key(&session.session_id))
             .or_insert_with(|| SessionAcc::new(&session.session_id))
-            .add_block(block_ref.clone());
+            .add_block(block_ref);
     }
 }
 

@@ -29,9 +29,9 @@ use crate::{ProcessError, ProcessSummary};
 
 const PARTIAL_KIND: FrameKind = FrameKind {
     magic: *b"HPPD",
-    // Version 2 keeps page views by session.
-    version: 2,
-    oldest_version: 2,
+    // Version 2 keeps page views by session; version 3 a session's position in each block.
+    version: 3,
+    oldest_version: 3,
     name: "partial day",
 };
 

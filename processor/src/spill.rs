@@ -179,6 +179,7 @@ impl SessionRuns {
                     raw_len: block.raw_len,
                     crc32: block.crc32,
                     num_streams: block.num_streams,
+                    session: block.session,
                 })
                 .collect();
             let spilled = SpilledSession {
@@ -309,6 +310,7 @@ mod tests {
                         raw_len: 20,
                         crc32: number as u32,
                         num_streams: 1,
+                        session: (b % 2) as u32,
                     })
                     .collect();
                 blocks.sort();

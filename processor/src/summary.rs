@@ -51,6 +51,7 @@ impl ChunkNumbers {
                     raw_len: block.raw_len,
                     crc32: block.crc32,
                     num_streams: block.num_streams,
+                    session: block.session,
                 })
             })
             .collect()

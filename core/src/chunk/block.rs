@@ -4,27 +4,31 @@
 //! ```text
 //! num_columns | (compressed_len, raw_len) × num_columns | zstd frame × num_columns
 //! ```
-//! Columns, in order: the string table (URLs, selectors, session ids, tags), then one column per
-//! stream field (session, batch, page view, URL, viewport and document sizes, device, start,
-//! tags, event counts), then one per event field (move t/x/y; click t/x/y/selector/inside;
-//! scroll t/y; resize t/width/height), then (layout 2) the pointer's jump x/y and trail t.
-//! Every value is zig-zag coded as its difference from a prediction (see [`super::predict`]):
-//! starts from the previous stream's, times and coordinates from the previous event of the same
-//! kind, pointer positions from their trail, click positions from the pointer. Separate frames
-//! matter: each column gets its own entropy tables, so a column of ~50 ms time deltas is not
-//! coded with the statistics of coordinate deltas.
+//! Columns, in order: the string table (URLs, selectors, tags; session ids before layout 3), then
+//! one column per stream field (session, batch, page view, URL, viewport and document sizes,
+//! device, start, tags, event counts), then one per event field (move t/x/y; click
+//! t/x/y/selector/inside; scroll t/y; resize t/width/height), then (layout 2) the pointer's jump
+//! x/y and trail t, then (layout 3) the move counts. Every value is zig-zag coded as its
+//! difference from a prediction (see [`super::predict`]): starts from the previous stream's,
+//! times and coordinates from the previous event of the same kind, pointer positions from their
+//! trail, click positions from the pointer. Separate frames matter: each column gets its own
+//! entropy tables, so a column of ~50 ms time deltas is not coded with the statistics of
+//! coordinate deltas.
 //!
-//! The number of columns names the layout: 27 for layout 1 (every stream predicted from zero),
-//! 30 for layout 2 (a batch continues the predictions of the previous batch of its page view when
-//! it follows it in the block, and the pointer is coded as trails and jumps). A block is
-//! self-describing, so a replay that fetches one block by a session index reference decodes it
-//! without the chunk's header.
+//! The number of columns names the layout:
+//! - 27, layout 1: every stream predicted from zero.
+//! - 30, layout 2: a batch continues the predictions of the previous batch of its page view when
+//!   it follows it in the block, and the pointer is coded as trails and jumps.
+//! - 31, layout 3 (this build writes it; see [`super::write`]): as layout 2, but session ids are
+//!   left to the chunk header (they were stored twice, 10% of a chunk) and the session column
+//!   says how a stream follows the one before; the next batch of a page view stores only its
+//!   event counts; move counts have a column of their own.
+//!
+//! A block decodes without the chunk's header: a replay that fetches one block by a session
+//! index reference knows its session's id and position among the block's sessions (see
+//! [`super::SessionNames`]).
 
-use std::collections::HashMap;
-
-use super::predict::EventState;
-use crate::codec::{Reader, put_bytes, put_ivarint, put_uvarint};
-use crate::event::{PERMYRIAD_MAX, Stream};
+use crate::codec::{Reader, put_uvarint};
 
 /// The columns of a block, in storage order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -60,171 +64,16 @@ pub(super) enum Column {
     MoveJumpX,
     MoveJumpY,
     MoveTrailT,
+    /// Layout 3's move counts (its [`Column::EventCounts`] holds the other kinds' counts).
+    MoveCounts,
 }
 
-/// Columns of a block this build writes (layout 2).
-pub(super) const NUM_COLUMNS: usize = Column::MoveTrailT as usize + 1;
+/// Columns of a block this build writes (layout 3).
+pub(super) const NUM_COLUMNS: usize = Column::MoveCounts as usize + 1;
+/// Columns of a layout 2 block: every column up to [`Column::MoveTrailT`].
+pub(super) const LAYOUT_2_COLUMNS: usize = Column::MoveTrailT as usize + 1;
 /// Columns of a layout 1 block: every column up to [`Column::ResizeHeight`].
 pub(super) const LAYOUT_1_COLUMNS: usize = Column::ResizeHeight as usize + 1;
-
-/// One growing varint column per [`Column`].
-struct Columns([Vec<u8>; NUM_COLUMNS]);
-
-impl Columns {
-    fn u(&mut self, column: Column, value: u64) {
-        put_uvarint(&mut self.0[column as usize], value);
-    }
-
-    fn i(&mut self, column: Column, value: i64) {
-        put_ivarint(&mut self.0[column as usize], value);
-    }
-}
-
-/// Assigns each distinct string an index, in order of first use.
-#[derive(Default)]
-struct StringTable<'a> {
-    indexes: HashMap<&'a str, u64>,
-    strings: Vec<&'a str>,
-}
-
-impl<'a> StringTable<'a> {
-    fn intern(&mut self, value: &'a str) -> u64 {
-        *self.indexes.entry(value).or_insert_with(|| {
-            self.strings.push(value);
-            (self.strings.len() - 1) as u64
-        })
-    }
-}
-
-/// Encodes `streams`, in the order given, into a block's uncompressed columns (layout 2).
-pub fn encode_columns(streams: &[&Stream]) -> Vec<Vec<u8>> {
-    let mut strings = StringTable::default();
-    let mut columns = Columns(Default::default());
-    let mut previous_start = 0i64;
-    let mut state = EventState::default();
-    let mut previous: Option<&Stream> = None;
-    for stream in streams {
-        if !previous.is_some_and(|before| continues(before, stream)) {
-            state = EventState::default();
-        }
-        encode_stream_fields(stream, &mut strings, &mut previous_start, &mut columns);
-        encode_events(stream, &mut strings, &mut state, &mut columns);
-        previous = Some(stream);
-    }
-    let mut table = Vec::new();
-    put_uvarint(&mut table, strings.strings.len() as u64);
-    for value in &strings.strings {
-        put_bytes(&mut table, value.as_bytes());
-    }
-    columns.0[Column::Strings as usize] = table;
-    columns.0.into_iter().collect()
-}
-
-/// Whether `next` is the next batch of `previous`'s page view, so that it continues its
-/// predictions (layout 2).
-fn continues(previous: &Stream, next: &Stream) -> bool {
-    previous.session_id == next.session_id && previous.page_view_index == next.page_view_index
-}
-
-fn encode_stream_fields<'a>(
-    stream: &'a Stream,
-    strings: &mut StringTable<'a>,
-    previous_start: &mut i64,
-    columns: &mut Columns,
-) {
-    let page = &stream.page;
-    columns.u(Column::Session, strings.intern(&stream.session_id));
-    columns.u(Column::BatchSeq, stream.batch_seq);
-    columns.u(Column::PageView, u64::from(stream.page_view_index));
-    columns.u(Column::Url, strings.intern(&page.url));
-    columns.u(Column::ViewportWidth, u64::from(page.viewport_width_px));
-    columns.u(Column::ViewportHeight, u64::from(page.viewport_height_px));
-    columns.u(Column::DocumentWidth, u64::from(page.document_width_px));
-    columns.u(Column::DocumentHeight, u64::from(page.document_height_px));
-    columns.u(Column::Device, page.device.to_code());
-    columns.i(
-        Column::StartedAt,
-        page.started_at_ms.wrapping_sub(*previous_start),
-    );
-    *previous_start = page.started_at_ms;
-    columns.u(Column::TagCount, page.tags.len() as u64);
-    for (key, value) in &page.tags {
-        columns.u(Column::Tags, strings.intern(key));
-        columns.u(Column::Tags, strings.intern(value));
-    }
-    for count in [
-        stream.moves.len(),
-        stream.clicks.len(),
-        stream.scrolls.len(),
-        stream.resizes.len(),
-    ] {
-        columns.u(Column::EventCounts, count as u64);
-    }
-}
-
-fn encode_events<'a>(
-    stream: &'a Stream,
-    strings: &mut StringTable<'a>,
-    state: &mut EventState,
-    columns: &mut Columns,
-) {
-    for event in &stream.moves {
-        let residual = state.moves.residual(
-            i64::from(event.t_ms),
-            i64::from(event.x),
-            i64::from(event.y),
-        );
-        let t = if residual.t_on_trail {
-            Column::MoveTrailT
-        } else {
-            Column::MoveT
-        };
-        columns.i(t, residual.t);
-        let (x, y) = if residual.jump {
-            (Column::MoveJumpX, Column::MoveJumpY)
-        } else {
-            (Column::MoveX, Column::MoveY)
-        };
-        columns.i(x, residual.x);
-        columns.i(y, residual.y);
-    }
-    let mut next_move = 0;
-    for event in &stream.clicks {
-        let t = i64::from(event.t_ms);
-        columns.i(Column::ClickT, state.click_t.residual(t));
-        state.aim.follow(&stream.moves, &mut next_move, t);
-        let (x, y) = state.aim.residual(i64::from(event.x), i64::from(event.y));
-        columns.i(Column::ClickX, x);
-        columns.i(Column::ClickY, y);
-        columns.u(Column::ClickSelector, strings.intern(&event.selector));
-        let inside = event.inside.map_or(0, |point| {
-            1 + u64::from(point.x_permyriad) * (u64::from(PERMYRIAD_MAX) + 1)
-                + u64::from(point.y_permyriad)
-        });
-        columns.u(Column::ClickInside, inside);
-    }
-    for event in &stream.scrolls {
-        columns.i(
-            Column::ScrollT,
-            state.scroll_t.residual(i64::from(event.t_ms)),
-        );
-        columns.i(Column::ScrollY, state.scroll_y.residual(i64::from(event.y)));
-    }
-    for event in &stream.resizes {
-        columns.i(
-            Column::ResizeT,
-            state.resize_t.residual(i64::from(event.t_ms)),
-        );
-        columns.i(
-            Column::ResizeWidth,
-            state.resize_width.residual(i64::from(event.width_px)),
-        );
-        columns.i(
-            Column::ResizeHeight,
-            state.resize_height.residual(i64::from(event.height_px)),
-        );
-    }
-}
 
 /// Compresses each column as its own zstd frame behind a table of sizes; returns the block's
 /// bytes and its total uncompressed size.
@@ -296,7 +145,7 @@ fn decompress_frame(frame: &[u8], capacity: usize) -> std::io::Result<Vec<u8>> {
     Ok(buffer)
 }
 
-/// Names of the columns, in storage order (layout 2; layout 1 has the first 27).
+/// Names of the columns, in storage order (layout 3; layouts 1 and 2 have the first 27 and 30).
 const COLUMN_NAMES: [&str; NUM_COLUMNS] = [
     "strings",
     "session",
@@ -328,6 +177,7 @@ const COLUMN_NAMES: [&str; NUM_COLUMNS] = [
     "move jump x",
     "move jump y",
     "move trail t",
+    "move counts",
 ];
 
 /// Returns each column's name and compressed and raw sizes, read from a block's size table
@@ -348,9 +198,10 @@ fn read_size_table(
     raw_len: Option<usize>,
 ) -> Result<Vec<(usize, usize)>, String> {
     let count = reader.count("column count").map_err(|e| e.to_string())?;
-    if count != NUM_COLUMNS && count != LAYOUT_1_COLUMNS {
+    if ![LAYOUT_1_COLUMNS, LAYOUT_2_COLUMNS, NUM_COLUMNS].contains(&count) {
         return Err(format!(
-            "block has {count} columns, expected {LAYOUT_1_COLUMNS} or {NUM_COLUMNS}"
+            "block has {count} columns, expected {LAYOUT_1_COLUMNS}, {LAYOUT_2_COLUMNS} or \
+             {NUM_COLUMNS}"
         ));
     }
     let mut sizes = Vec::with_capacity(count);

@@ -4,7 +4,7 @@ use std::ops::Range;
 
 use super::block::{decompress_columns, recycle_columns};
 use super::header_v1::ChunkHeaderV1;
-use super::read::{BlockStreams, decode_streams};
+use super::read::{BlockStreams, SessionNames, decode_streams};
 use super::{
     BlockEntry, COMPRESSED_HEADER_VERSION, ChunkHeader, FormatError, MAGIC, MAX_BLOCK_RAW_BYTES,
     MAX_HEADER_BYTES, PREAMBLE_LEN, VERSION,
@@ -101,21 +101,24 @@ fn decode_exactly<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, For
 
 /// What a decoder must know of a block: from a chunk header, or from a session index entry.
 #[derive(Debug, Clone, Copy)]
-pub struct BlockSpec {
+pub struct BlockSpec<'a> {
     pub compressed_len: u32,
     pub raw_len: u32,
     pub crc32: u32,
     pub num_streams: usize,
+    /// Where the ids of the block's sessions come from (layout 3 blocks do not hold them).
+    pub names: SessionNames<'a>,
 }
 
 impl BlockEntry {
-    /// Returns what decoding this block needs.
-    pub fn spec(&self) -> BlockSpec {
+    /// Returns what decoding this block needs, its sessions named by the header.
+    pub fn spec(&self) -> BlockSpec<'_> {
         BlockSpec {
             compressed_len: self.compressed_len,
             raw_len: self.raw_len,
             crc32: self.crc32,
             num_streams: self.num_streams(),
+            names: SessionNames::Header(&self.sessions),
         }
     }
 }
@@ -123,7 +126,7 @@ impl BlockEntry {
 /// Decodes one block from its compressed bytes, checking size and checksum first.
 pub fn decode_block(
     compressed: &[u8],
-    entry: BlockSpec,
+    entry: BlockSpec<'_>,
     block: usize,
 ) -> Result<Vec<Stream>, FormatError> {
     with_block_streams(compressed, entry, block, |streams| {
@@ -135,7 +138,7 @@ pub fn decode_block(
 /// hands its borrowed streams to `visit`; nothing is allocated per stream or per event.
 pub fn with_block_streams<R>(
     compressed: &[u8],
-    entry: BlockSpec,
+    entry: BlockSpec<'_>,
     block: usize,
     visit: impl FnOnce(&BlockStreams<'_>) -> R,
 ) -> Result<R, FormatError> {
@@ -156,7 +159,7 @@ pub fn with_block_streams<R>(
     }
     let columns = decompress_columns(compressed, raw_len)
         .map_err(|reason| FormatError::BlockContent { block, reason })?;
-    let visited = match decode_streams(&columns) {
+    let visited = match decode_streams(&columns, entry.names) {
         Err(source) => Err(FormatError::Block { block, source }),
         Ok(streams) if streams.len() != entry.num_streams => Err(FormatError::BlockContent {
             block,
@@ -309,7 +312,9 @@ mod tests {
 
         #[test]
         fn blocks_of_garbage_columns_with_valid_checksums_never_panic(
-            columns in proptest::collection::vec(proptest::collection::vec(any::<u8>(), 0..48), 27),
+            columns in prop::sample::select(vec![27usize, 30, 31]).prop_flat_map(|count| {
+                proptest::collection::vec(proptest::collection::vec(any::<u8>(), 0..48), count)
+            }),
         ) {
             // Well-framed, correctly checksummed blocks whose column contents are arbitrary:
             // only the column decoder stands between them and a panic.
@@ -332,17 +337,17 @@ mod tests {
         #[test]
         fn mutated_columns_of_real_blocks_never_panic(
             streams in proptest::collection::vec(arb_stream(), 1..4),
-            column in 0usize..27,
+            column in 0usize..crate::chunk::block::NUM_COLUMNS,
             at in any::<prop::sample::Index>(),
             byte in any::<u8>(),
         ) {
             let refs: Vec<&Stream> = streams.iter().collect();
-            let mut columns = crate::chunk::block::encode_columns(&refs);
+            let mut columns = crate::chunk::write::encode_columns(&refs);
             if !columns[column].is_empty() {
                 let position = at.index(columns[column].len());
                 columns[column][position] = byte;
             }
-            let _ = crate::chunk::read::decode_columns(&columns);
+            let _ = crate::chunk::read::decode_columns(&columns, SessionNames::Unknown);
         }
     }
 

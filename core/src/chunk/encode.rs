@@ -2,7 +2,8 @@
 
 use std::collections::BTreeMap;
 
-use super::block::{compress_columns, encode_columns};
+use super::block::compress_columns;
+use super::write::encode_columns;
 use super::{
     BlockEntry, ChunkHeader, FormatError, MAGIC, MAX_BLOCK_RAW_BYTES, MAX_HEADER_BYTES,
     SessionEntry, StreamKey, TARGET_BLOCK_RAW_BYTES, VERSION,

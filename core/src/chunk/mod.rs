@@ -18,6 +18,7 @@
 //! # Layout
 //! - [`block`] — one block: a column per field, each its own zstd frame.
 //! - [`encode`] — streams → chunk bytes.
+//! - [`write`] — a block's streams → its columns.
 //! - [`read`] — a block's columns → its streams, borrowed, with no allocation per event.
 //! - [`decode`] — chunk bytes → header, blocks, streams; errors on any damage, never panics.
 //! - `predict` — the predictors the encoder and decoder share; `header_v1` — version 1's header.
@@ -28,6 +29,7 @@ pub mod encode;
 mod header_v1;
 mod predict;
 pub mod read;
+pub mod write;
 
 use serde::{Deserialize, Serialize};
 
@@ -35,12 +37,13 @@ pub use decode::{
     BlockSpec, ChunkIndex, decode_block, decode_chunk, decode_header, with_block_streams,
 };
 pub use encode::{DEFAULT_ZSTD_LEVEL, encode_chunk};
-pub use read::BlockStreams;
+pub use read::{BlockStreams, SessionNames};
 
 /// The first four bytes of every chunk.
 pub const MAGIC: [u8; 4] = *b"HPCK";
-/// The format version this build writes; it reads every version up to this one.
-pub const VERSION: u16 = 2;
+/// The format version this build writes; it reads every version up to this one. Version 3's
+/// blocks (layout 3) name their sessions only through the header.
+pub const VERSION: u16 = 3;
 /// The first version whose header is zstd-compressed.
 pub const COMPRESSED_HEADER_VERSION: u16 = 2;
 /// Magic, version, header length and header checksum.

@@ -3,15 +3,19 @@
 //! handful of allocations per block and none per event or per stream.
 //!
 //! The whole block is decoded and checked before anyone sees a stream, so a damaged block is
-//! refused whole, never half counted.
+//! refused whole, never half counted. Layout 3 blocks leave session ids to the chunk header:
+//! [`SessionNames`] says where the caller knows them from.
 
 use std::ops::Range;
 
 mod events;
+mod names;
 
 use self::events::{EventCounts, decode_events, move_time_room, room};
-use super::block::{Column, LAYOUT_1_COLUMNS, NUM_COLUMNS};
+pub use self::names::SessionNames;
+use super::block::{Column, LAYOUT_1_COLUMNS, LAYOUT_2_COLUMNS, NUM_COLUMNS};
 use super::predict::EventState;
+use super::write::StreamKind;
 use crate::codec::{CodecError, Reader};
 use crate::event::{DeviceClass, Move, Resize, Scroll, Stream};
 use crate::stream_ref::{ClickRef, PageRef, StreamRef};
@@ -19,6 +23,7 @@ use crate::stream_ref::{ClickRef, PageRef, StreamRef};
 /// A stream's fields and where its tags and events lie in the block's buffers.
 #[derive(Debug, Clone)]
 pub(super) struct Head {
+    /// Where the session's id lies in [`BlockStreams::sessions`].
     session: usize,
     batch_seq: u64,
     page_view_index: u32,
@@ -40,6 +45,9 @@ pub(super) struct Head {
 #[derive(Debug, Default)]
 pub struct BlockStreams<'c> {
     strings: Vec<&'c str>,
+    /// Session ids: the string table itself in layouts 1 and 2, the block's sessions in order
+    /// in layout 3.
+    sessions: Vec<&'c str>,
     heads: Vec<Head>,
     tags: Vec<(&'c str, &'c str)>,
     moves: Vec<Move>,
@@ -65,7 +73,7 @@ impl<'c> BlockStreams<'c> {
 
     fn stream<'s>(&'s self, head: &Head) -> StreamRef<'s> {
         StreamRef {
-            session_id: self.strings[head.session],
+            session_id: self.sessions[head.session],
             batch_seq: head.batch_seq,
             page_view_index: head.page_view_index,
             page: PageRef {
@@ -97,18 +105,26 @@ impl<'c> BlockStreams<'c> {
 }
 
 /// Decodes a block's uncompressed columns into its streams, owned.
-pub fn decode_columns(columns: &[Vec<u8>]) -> Result<Vec<Stream>, CodecError> {
-    Ok(decode_streams(columns)?
+pub fn decode_columns(
+    columns: &[Vec<u8>],
+    names: SessionNames<'_>,
+) -> Result<Vec<Stream>, CodecError> {
+    Ok(decode_streams(columns, names)?
         .iter()
         .map(|stream| stream.to_stream())
         .collect())
 }
 
-/// Decodes a block's uncompressed columns into its streams, borrowed from `columns`.
-pub fn decode_streams(columns: &[Vec<u8>]) -> Result<BlockStreams<'_>, CodecError> {
+/// Decodes a block's uncompressed columns into its streams, borrowed from `columns` (and from
+/// `names` for a layout 3 block's session ids).
+pub fn decode_streams<'c>(
+    columns: &'c [Vec<u8>],
+    names: SessionNames<'c>,
+) -> Result<BlockStreams<'c>, CodecError> {
     let layout = match columns.len() {
         LAYOUT_1_COLUMNS => Layout::PerStream,
-        NUM_COLUMNS => Layout::PerPageView,
+        LAYOUT_2_COLUMNS => Layout::PerPageView,
+        NUM_COLUMNS => Layout::HeaderNamed,
         _ => {
             return Err(CodecError::OutOfRange {
                 what: "column count",
@@ -135,8 +151,13 @@ pub fn decode_streams(columns: &[Vec<u8>]) -> Result<BlockStreams<'_>, CodecErro
     let mut state = EventState::default();
     // Every stream has exactly one entry in the session column.
     while readers[Column::Session as usize].remaining() > 0 {
-        let (head, counts) = decode_head(&mut block, &mut readers, &mut previous_start)?;
-        let continues = layout == Layout::PerPageView
+        let (head, counts) = match layout {
+            Layout::HeaderNamed => {
+                decode_named_head(&mut block, &mut readers, &mut previous_start)?
+            }
+            _ => decode_inline_head(&mut block, &mut readers, &mut previous_start)?,
+        };
+        let continues = layout != Layout::PerStream
             && block.heads.last().is_some_and(|before| {
                 before.session == head.session && before.page_view_index == head.page_view_index
             });
@@ -152,6 +173,10 @@ pub fn decode_streams(columns: &[Vec<u8>]) -> Result<BlockStreams<'_>, CodecErro
             value: 0,
         });
     }
+    match layout {
+        Layout::HeaderNamed => names::name_sessions(&mut block, names)?,
+        _ => block.sessions = block.strings.clone(),
+    }
     Ok(block)
 }
 
@@ -163,6 +188,9 @@ pub(super) enum Layout {
     /// Layout 2: a batch continues its page view's predictions; the pointer moves in trails and
     /// jumps.
     PerPageView,
+    /// Layout 3: events as layout 2; session ids in the chunk header, next batches stored as
+    /// their event counts alone.
+    HeaderNamed,
 }
 
 /// Reserves each event buffer for as many events as its time column could hold (one byte each
@@ -190,12 +218,85 @@ fn read_u32(
     readers[column as usize].u32(what)
 }
 
-fn decode_head(
+/// A layout 1 or 2 stream's head: its session id is in the string table.
+fn decode_inline_head(
     block: &mut BlockStreams<'_>,
     readers: &mut [Reader<'_>],
     previous_start: &mut i64,
 ) -> Result<(Head, EventCounts), CodecError> {
     let session = block.string(read(readers, Column::Session, "session id")?)?;
+    let head = decode_fields(block, readers, session, previous_start)?;
+    let mut counts = [0usize; 4];
+    for count in &mut counts {
+        *count = read_count(readers, Column::EventCounts)?;
+    }
+    Ok((head, counts))
+}
+
+/// A layout 3 stream's head: how it follows the stream before, then its fields unless it is
+/// that stream's next batch.
+fn decode_named_head(
+    block: &mut BlockStreams<'_>,
+    readers: &mut [Reader<'_>],
+    previous_start: &mut i64,
+) -> Result<(Head, EventCounts), CodecError> {
+    let code = read(readers, Column::Session, "stream kind")?;
+    let kind = StreamKind::from_code(code).ok_or(CodecError::OutOfRange {
+        what: "stream kind",
+        value: code,
+    })?;
+    let before = block.heads.last();
+    let head = match (kind, before) {
+        (StreamKind::NextSession, _) => {
+            let session = before.map_or(0, |head| head.session + 1);
+            decode_fields(block, readers, session, previous_start)?
+        }
+        (StreamKind::SameSession, Some(before)) => {
+            let session = before.session;
+            decode_fields(block, readers, session, previous_start)?
+        }
+        (StreamKind::NextBatch, Some(before)) => Head {
+            batch_seq: before
+                .batch_seq
+                .checked_add(1)
+                .ok_or(CodecError::OutOfRange {
+                    what: "batch seq",
+                    value: before.batch_seq,
+                })?,
+            ..before.clone()
+        },
+        (_, None) => {
+            return Err(CodecError::OutOfRange {
+                what: "first stream's kind",
+                value: code,
+            });
+        }
+    };
+    let mut counts = [read_count(readers, Column::MoveCounts)?, 0, 0, 0];
+    for count in &mut counts[1..] {
+        *count = read_count(readers, Column::EventCounts)?;
+    }
+    Ok((head, counts))
+}
+
+fn read_count(readers: &mut [Reader<'_>], column: Column) -> Result<usize, CodecError> {
+    let value = read(readers, column, "event count")?;
+    usize::try_from(value)
+        .ok()
+        .filter(|c| *c <= 1 << 32)
+        .ok_or(CodecError::OutOfRange {
+            what: "event count",
+            value,
+        })
+}
+
+/// A stream's page fields, for a stream of `session`; its events are placed later.
+fn decode_fields(
+    block: &mut BlockStreams<'_>,
+    readers: &mut [Reader<'_>],
+    session: usize,
+    previous_start: &mut i64,
+) -> Result<Head, CodecError> {
     let batch_seq = read(readers, Column::BatchSeq, "batch seq")?;
     let page_view_index = read_u32(readers, Column::PageView, "page view index")?;
     let url = block.string(read(readers, Column::Url, "url")?)?;
@@ -211,18 +312,7 @@ fn decode_head(
     *previous_start =
         previous_start.wrapping_add(readers[Column::StartedAt as usize].ivarint("started at")?);
     let tags = decode_tags(block, readers)?;
-    let mut counts = [0usize; 4];
-    for count in &mut counts {
-        let value = read(readers, Column::EventCounts, "event count")?;
-        *count = usize::try_from(value)
-            .ok()
-            .filter(|c| *c <= 1 << 32)
-            .ok_or(CodecError::OutOfRange {
-                what: "event count",
-                value,
-            })?;
-    }
-    let head = Head {
+    Ok(Head {
         session,
         batch_seq,
         page_view_index,
@@ -238,8 +328,7 @@ fn decode_head(
         clicks: 0..0,
         scrolls: 0..0,
         resizes: 0..0,
-    };
-    Ok((head, counts))
+    })
 }
 
 fn decode_tags(

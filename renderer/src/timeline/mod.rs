@@ -166,7 +166,7 @@ fn session_streams(
     let mut streams: Vec<Stream> = Vec::new();
     let mut unreadable_blocks = 0;
     for (number, ((chunk_key, block), bytes)) in blocks.iter().zip(compressed).enumerate() {
-        let decoded = with_block_streams(bytes, block.spec(), number, |decoded| {
+        let decoded = with_block_streams(bytes, block.spec(session_id), number, |decoded| {
             // Only this session's streams become owned; the block's others are passed over.
             let mine = decoded.iter().filter(|s| s.session_id == session_id);
             streams.extend(mine.map(|s| s.to_stream()));

@@ -71,7 +71,9 @@ pub(super) fn decode_events(
     let start = block.moves.len();
     match layout {
         Layout::PerStream => decode_moves_per_stream(block, num_moves, readers)?,
-        Layout::PerPageView => decode_trail(block, num_moves, readers, state)?,
+        Layout::PerPageView | Layout::HeaderNamed => {
+            decode_trail(block, num_moves, readers, state)?
+        }
     }
     head.moves = start..block.moves.len();
 
@@ -143,7 +145,7 @@ fn decode_clicks(
                 state.click_x.restore(x_residual),
                 state.click_y.restore(y_residual),
             ),
-            Layout::PerPageView => {
+            Layout::PerPageView | Layout::HeaderNamed => {
                 state
                     .aim
                     .follow(&block.moves[moves.clone()], &mut next_move, t);
