@@ -2,7 +2,6 @@
 //! signals found, its summary encoded for the session index, and the numbering of the day's
 //! chunks that the summaries' block references use.
 
-use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use heatpipe_core::chunk::FormatError;
@@ -29,13 +28,22 @@ pub(crate) struct ChunkNumbers {
 
 impl ChunkNumbers {
     pub(crate) fn of<'b>(blocks: impl Iterator<Item = &'b BlockAt>) -> Self {
-        let distinct: BTreeSet<&Arc<str>> = blocks.map(|block| &block.chunk_key).collect();
-        let numbers = distinct
-            .iter()
-            .enumerate()
-            .map(|(number, key)| (Arc::clone(key), number as u32))
-            .collect();
-        let keys = distinct.into_iter().map(|key| key.to_string()).collect();
+        // Hashed rather than kept in a tree: a day has hundreds of thousands of block
+        // references to a few thousand chunks, and only the distinct keys need sorting.
+        let mut numbers: FastMap<Arc<str>, u32> = FastMap::default();
+        for block in blocks {
+            if !numbers.contains_key(&*block.chunk_key) {
+                numbers.insert(Arc::clone(&block.chunk_key), 0);
+            }
+        }
+        let mut keys: Vec<Arc<str>> = numbers.keys().cloned().collect();
+        keys.sort_unstable();
+        for (number, key) in keys.iter().enumerate() {
+            if let Some(slot) = numbers.get_mut(&**key) {
+                *slot = number as u32;
+            }
+        }
+        let keys = keys.iter().map(|key| key.to_string()).collect();
         ChunkNumbers { keys, numbers }
     }
 
