@@ -371,30 +371,18 @@ mod tests {
     #[test]
     fn large_chunks_pack_whole_sessions_into_several_blocks() {
         let streams: Vec<Stream> = (0..400u32)
-            .map(|i| Stream {
-                session_id: format!("session-{i:04}"),
-                batch_seq: 0,
-                page_view_index: 0,
-                page: PageView {
-                    url: "https://a.example/".into(),
-                    viewport_width_px: 1280,
-                    viewport_height_px: 800,
-                    document_width_px: 1280,
-                    document_height_px: 3000,
-                    device: DeviceClass::Desktop,
-                    started_at_ms: 1_800_000_000_000 + i64::from(i),
-                    tags: vec![],
-                },
-                moves: (0..300)
+            .map(|i| {
+                let mut stream =
+                    crate::chunk::write::tests::stream(&format!("session-{i:04}"), 0, 0);
+                stream.page.started_at_ms += i64::from(i);
+                stream.moves = (0..300)
                     .map(|t| Move {
                         t_ms: t * 50,
                         x: (t * 7 % 1280) as i32,
                         y: (t * 13 % 3000) as i32,
                     })
-                    .collect(),
-                clicks: vec![],
-                scrolls: vec![],
-                resizes: vec![],
+                    .collect();
+                stream
             })
             .collect();
         let bytes = encode_chunk(&streams, 3).expect("encode");
