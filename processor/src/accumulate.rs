@@ -15,6 +15,7 @@ pub type FastMap<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
 use heatpipe_core::agg::{PageAgg, SegmentAgg};
 use heatpipe_core::page::PageKey;
 use heatpipe_core::segment::write_segment_key;
+use heatpipe_core::session::BlockRef;
 use heatpipe_core::stream_ref::StreamRef;
 use serde::{Deserialize, Serialize};
 
@@ -33,6 +34,21 @@ pub struct BlockAt {
     pub num_streams: u32,
     /// The session's position among the block's sessions.
     pub session: u32,
+}
+
+impl BlockAt {
+    /// Returns the reference as the session index stores it, its chunk named by `chunk`.
+    pub(crate) fn numbered(&self, chunk: u32) -> BlockRef {
+        BlockRef {
+            chunk,
+            offset: self.offset,
+            compressed_len: self.compressed_len,
+            raw_len: self.raw_len,
+            crc32: self.crc32,
+            num_streams: self.num_streams,
+            session: self.session,
+        }
+    }
 }
 
 /// A partial day: what some of the day's chunks hold. Merges by addition.

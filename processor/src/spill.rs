@@ -172,15 +172,7 @@ impl SessionRuns {
             let blocks = session
                 .blocks
                 .iter()
-                .map(|block| BlockRef {
-                    chunk: self.chunk_id(&block.chunk_key),
-                    offset: block.offset,
-                    compressed_len: block.compressed_len,
-                    raw_len: block.raw_len,
-                    crc32: block.crc32,
-                    num_streams: block.num_streams,
-                    session: block.session,
-                })
+                .map(|block| block.numbered(self.chunk_id(&block.chunk_key)))
                 .collect();
             let spilled = SpilledSession {
                 started_at_ms: session.started_at_ms,

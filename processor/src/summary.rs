@@ -51,17 +51,7 @@ impl ChunkNumbers {
     pub(crate) fn number_blocks(&self, blocks: &[BlockAt]) -> Vec<BlockRef> {
         blocks
             .iter()
-            .filter_map(|block| {
-                Some(BlockRef {
-                    chunk: *self.numbers.get(&block.chunk_key)?,
-                    offset: block.offset,
-                    compressed_len: block.compressed_len,
-                    raw_len: block.raw_len,
-                    crc32: block.crc32,
-                    num_streams: block.num_streams,
-                    session: block.session,
-                })
-            })
+            .filter_map(|block| Some(block.numbered(*self.numbers.get(&block.chunk_key)?)))
             .collect()
     }
 }
