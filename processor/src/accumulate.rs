@@ -142,12 +142,6 @@ pub fn session_key(session_id: &str) -> u128 {
     xxhash_rust::xxh3::xxh3_128(session_id.as_bytes())
 }
 
-/// A 128-bit hash of a session id and a number (a batch sequence number), computed without
-/// building the pair: the number seeds the hash of the id.
-pub(crate) fn session_hash(session_id: &str, number: u64) -> u128 {
-    xxhash_rust::xxh3::xxh3_128_with_seed(session_id.as_bytes(), number)
-}
-
 /// Adds two sets of page aggregates (the smaller into the larger).
 pub fn merge_pages(
     mut pages: FastMap<String, PageAgg>,
