@@ -194,8 +194,16 @@ impl std::io::Write for FrameSink<'_> {
     }
 }
 
-/// Decodes a framed file of `kind`, checking magic, version, checksum and size.
-pub fn decode_frame<T: DeserializeOwned>(kind: FrameKind, bytes: &[u8]) -> Result<T, FormatError> {
+/// Returns the decompressed length of a framed file's body as its preamble states it, without
+/// checking anything else (None if there is no whole preamble).
+pub fn declared_raw_len(bytes: &[u8]) -> Option<usize> {
+    let field = bytes.get(6..10)?;
+    Some(u32::from_le_bytes([field[0], field[1], field[2], field[3]]) as usize)
+}
+
+/// Checks a framed file's magic, version and checksum; returns the length its body has
+/// decompressed, and its compressed body.
+pub fn open_frame(kind: FrameKind, bytes: &[u8]) -> Result<(usize, &[u8]), FormatError> {
     let preamble = bytes
         .get(..PREAMBLE_LEN)
         .ok_or(FormatError::Truncated { what: "preamble" })?;
@@ -218,17 +226,23 @@ pub fn decode_frame<T: DeserializeOwned>(kind: FrameKind, bytes: &[u8]) -> Resul
         });
     }
     let raw_len = u32::from_le_bytes([preamble[6], preamble[7], preamble[8], preamble[9]]) as usize;
-    if raw_len > MAX_FRAME_RAW_BYTES {
-        return Err(FormatError::TooLarge {
-            what: kind.name,
-            size_bytes: raw_len as u64,
-        });
-    }
     let body = &bytes[PREAMBLE_LEN..];
     let crc = u32::from_le_bytes([preamble[10], preamble[11], preamble[12], preamble[13]]);
     if crc32fast::hash(body) != crc {
         return Err(FormatError::Checksum {
             what: kind.name.into(),
+        });
+    }
+    Ok((raw_len, body))
+}
+
+/// Decodes a framed file of `kind`, checking magic, version, checksum and size.
+pub fn decode_frame<T: DeserializeOwned>(kind: FrameKind, bytes: &[u8]) -> Result<T, FormatError> {
+    let (raw_len, body) = open_frame(kind, bytes)?;
+    if raw_len > MAX_FRAME_RAW_BYTES {
+        return Err(FormatError::TooLarge {
+            what: kind.name,
+            size_bytes: raw_len as u64,
         });
     }
     let raw =

@@ -11,6 +11,7 @@
 //! - [`frame`] — the framed container of `.hpa` and `.hps`.
 //! - [`agg`] — grids, scroll depth, page aggregates and the page index (`.hpa`).
 //! - [`session`] — the session index (`.hps`).
+//! - [`session_reader`] — a session index read one session at a time.
 //! - [`page`] — URL normalization and page keys.
 //! - [`keys`] — storage keys, site names, dates.
 //! - [`store`] — the `ObjectStore` trait with local, memory and S3 backends.
@@ -27,6 +28,7 @@ pub mod keys;
 pub mod page;
 pub mod segment;
 pub mod session;
+pub mod session_reader;
 pub mod signals;
 pub mod store;
 pub mod stream_ref;

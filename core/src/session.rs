@@ -10,7 +10,7 @@ use crate::frame::{
     frame_from_raw,
 };
 
-const SESSION_INDEX_KIND: FrameKind = FrameKind {
+pub const SESSION_INDEX_KIND: FrameKind = FrameKind {
     magic: *b"HPSI",
     version: 4,
     oldest_version: 4,
@@ -141,11 +141,7 @@ impl SessionIndex {
     /// Returns where each of `session`'s blocks lies: (chunk key, block), skipping any whose
     /// chunk the index does not list.
     pub fn session_blocks(&self, session: &SessionSummary) -> Vec<(String, BlockRef)> {
-        session
-            .blocks
-            .iter()
-            .filter_map(|block| Some((self.chunk_key(block)?.to_owned(), block.clone())))
-            .collect()
+        session.blocks_in(&self.chunks)
     }
 
     /// Encodes the index; the sessions, most of a busy day's index, are encoded on the rayon
@@ -200,6 +196,15 @@ impl SessionHead<'_> {
 }
 
 impl SessionSummary {
+    /// Returns where each of the session's blocks lies, its chunk named from `chunks` (its
+    /// index's chunk table), skipping any whose chunk the table does not list.
+    pub fn blocks_in(&self, chunks: &[String]) -> Vec<(String, BlockRef)> {
+        self.blocks
+            .iter()
+            .filter_map(|block| Some((chunks.get(block.chunk as usize)?.clone(), block.clone())))
+            .collect()
+    }
+
     /// Returns the summary's head: everything but its blocks.
     pub fn head(&self) -> SessionHead<'_> {
         SessionHead {

@@ -12,6 +12,7 @@
 //! - [`composite`] — overlays blended over stored page screenshots.
 //! - [`render`] — one page's heatmap image, for the endpoint and the batch command.
 //! - [`scroll_map`] — scroll maps and the scroll-depth report.
+//! - [`sessions`] — the filtered session list and one session's lookup, day by day.
 //! - [`snapshot`] — full-page screenshots with headless Chromium, for composites.
 //! - [`timeline`] — replay timelines from ranged reads of session blocks.
 //! - [`routes`] — the HTTP routes and the viewer.
@@ -26,6 +27,7 @@ pub mod query;
 pub mod render;
 pub mod routes;
 pub mod scroll_map;
+pub mod sessions;
 pub mod snapshot;
 pub mod timeline;
 
@@ -48,6 +50,10 @@ pub struct RendererConfig {
     pub png_cache_entries: usize,
     /// Most sessions one `sessions` request lists.
     pub max_sessions_listed: usize,
+    /// Session indexes kept decoded between requests, in MiB of their decompressed bodies
+    /// (decoded, an index takes about five times that). A day's index larger than this is read
+    /// one session at a time on each request instead: slower, in bounded memory.
+    pub session_index_cache_mib: u64,
 }
 
 impl Default for RendererConfig {
@@ -55,6 +61,7 @@ impl Default for RendererConfig {
         RendererConfig {
             png_cache_entries: 64,
             max_sessions_listed: 1000,
+            session_index_cache_mib: 64,
         }
     }
 }
@@ -78,11 +85,13 @@ pub struct Renderer {
 
 impl Renderer {
     pub fn new(store: Arc<dyn ObjectStore>, config: RendererConfig) -> Arc<Self> {
+        let session_indexes =
+            data::SessionIndexCache::new(config.session_index_cache_mib.saturating_mul(1 << 20));
         Arc::new(Renderer {
             store,
             config,
             png_cache: Mutex::new(PngCache::default()),
-            session_indexes: data::SessionIndexCache::default(),
+            session_indexes,
         })
     }
 

@@ -13,6 +13,7 @@ use super::{checked_site, json_or_error, page_segment, with_renderer};
 use crate::error::{RenderError, RenderResult};
 use crate::query::{RangeQuery, parse_device, parse_frustration, parse_segment, resolve_page};
 use crate::scroll_map::{ScrollDepthReport, scroll_depth_report};
+use crate::sessions::{SessionFilter, SessionRow, find_session, newest_sessions};
 use crate::timeline::{Timeline, build_timeline};
 use crate::{Renderer, data};
 
@@ -120,22 +121,6 @@ pub struct SessionsQuery {
     pub limit: Option<usize>,
 }
 
-/// One row of `GET /api/sites/{site}/sessions`.
-#[derive(Debug, Serialize)]
-pub struct SessionRow {
-    pub id: String,
-    pub date: String,
-    pub started_at: i64,
-    pub duration_ms: u64,
-    pub device: &'static str,
-    pub clicks: u64,
-    pub moves: u64,
-    pub scrolls: u64,
-    pub pages: Vec<String>,
-    pub tags: Vec<(String, String)>,
-    pub frustration: heatpipe_core::session::Frustration,
-}
-
 /// Matches `GET /api/sites/{site}/sessions?from&to&page&min_duration&max_duration&device
 /// &frustration&tag&limit`.
 pub fn sessions_filter(
@@ -169,57 +154,26 @@ async fn sessions(
         .filter(|p| !p.is_empty())
         .map(|p| resolve_page(Some(p)))
         .transpose()?;
-    let device = parse_device(query.device.as_deref())?;
-    let frustration = parse_frustration(query.frustration.as_deref())?;
-    let tags = parse_segment(query.tag.as_deref())?;
-    let min_duration_ms = query.min_duration.unwrap_or(0).saturating_mul(1000);
-    let max_duration_ms = query
-        .max_duration
-        .map_or(u64::MAX, |s| s.saturating_mul(1000));
+    let filter = SessionFilter {
+        page_key,
+        device: parse_device(query.device.as_deref())?,
+        frustration: parse_frustration(query.frustration.as_deref())?,
+        tags: parse_segment(query.tag.as_deref())?,
+        duration_ms: query.min_duration.unwrap_or(0).saturating_mul(1000)
+            ..=query
+                .max_duration
+                .map_or(u64::MAX, |s| s.saturating_mul(1000)),
+    };
     let limit = query
         .limit
         .unwrap_or(renderer.config.max_sessions_listed)
         .min(renderer.config.max_sessions_listed);
     let indexes =
         data::load_session_indexes(&renderer.store, &renderer.session_indexes, site, &days).await?;
-    let mut rows: Vec<SessionRow> = indexes
-        .iter()
-        .flat_map(|(date, index)| index.sessions.iter().map(move |s| (*date, s)))
-        .filter(|(_, s)| (min_duration_ms..=max_duration_ms).contains(&s.duration_ms))
-        .filter(|(_, s)| device.is_none_or(|d| s.device == d))
-        .filter(|(_, s)| {
-            frustration.as_deref().is_none_or(|kind| match kind {
-                "any" => s.frustration.any(),
-                kind => s.frustration.count(kind).unwrap_or(0) > 0,
-            })
-        })
-        .filter(|(_, s)| tags.iter().all(|tag| s.tags.contains(tag)))
-        .filter(|(_, s)| {
-            page_key
-                .as_ref()
-                .is_none_or(|key| s.page_views.iter().any(|v| &v.key == key))
-        })
-        .map(|(date, s)| SessionRow {
-            id: s.id.clone(),
-            date: date.to_string(),
-            started_at: s.started_at_ms,
-            duration_ms: s.duration_ms,
-            device: s.device.as_str(),
-            clicks: s.num_clicks,
-            moves: s.num_moves,
-            scrolls: s.num_scrolls,
-            pages: s.page_views.iter().map(|v| v.url.clone()).collect(),
-            tags: s.tags.clone(),
-            frustration: s.frustration,
-        })
-        .collect();
-    rows.sort_by(|a, b| {
-        b.started_at
-            .cmp(&a.started_at)
-            .then_with(|| a.id.cmp(&b.id))
-    });
-    rows.truncate(limit);
-    Ok(rows)
+    // A day read one session at a time takes seconds of CPU: off the async workers.
+    tokio::task::spawn_blocking(move || newest_sessions(&indexes, &filter, limit))
+        .await
+        .map_err(|err| RenderError::Worker(err.to_string()))
 }
 
 #[derive(Debug, Deserialize)]
@@ -260,18 +214,13 @@ async fn timeline(
         }
         .days()?,
     };
+    let indexes =
+        data::load_session_indexes(&renderer.store, &renderer.session_indexes, site, &days).await?;
+    let wanted = session.to_owned();
     let (date, summary, blocks) =
-        data::load_session_indexes(&renderer.store, &renderer.session_indexes, site, &days)
-            .await?
-            .iter()
-            .rev()
-            .find_map(|(date, index)| {
-                index
-                    .sessions
-                    .iter()
-                    .find(|s| s.id == session)
-                    .map(|s| (*date, s.clone(), index.session_blocks(s)))
-            })
+        tokio::task::spawn_blocking(move || find_session(&indexes, &wanted))
+            .await
+            .map_err(|err| RenderError::Worker(err.to_string()))?
             .ok_or_else(|| {
                 RenderError::NotFound(format!(
                     "no session {session:?} of site {site} from {} to {}",
