@@ -175,6 +175,7 @@ async fn aggregate_pass(
     if let Some(last) = running.take() {
         collect_window(last, summary).await?;
     }
+    tracing::debug!("windows aggregated; merging the workers' partials");
     on_blocking(move || WorkerPartials::into_day(workers)).await
 }
 

@@ -149,6 +149,9 @@ pub struct SessionIndexCache {
     entries: Mutex<VecDeque<CachedIndex>>,
 }
 
+/// Indexes kept decoded at most, whatever their size: each request looks its days up in a list.
+const SESSION_INDEXES_CACHED: usize = 400;
+
 #[derive(Debug)]
 struct CachedIndex {
     key: String,
@@ -189,7 +192,9 @@ impl SessionIndexCache {
             raw_bytes,
             index: index.clone(),
         });
-        while entries.iter().map(|c| c.raw_bytes).sum::<u64>() > self.budget_bytes {
+        while entries.len() > SESSION_INDEXES_CACHED
+            || entries.iter().map(|c| c.raw_bytes).sum::<u64>() > self.budget_bytes
+        {
             entries.pop_front();
         }
         Ok(DaySessions::Decoded(index))
