@@ -1,8 +1,7 @@
-//! The session list of a busy day, over loopback HTTP from a local store, with the day's index
-//! kept decoded (the default, for an index under the renderer's cache budget) and read one
-//! session at a time (what a day too large for the budget gets: a `session_index_cache_mib` of
-//! 0 forces it here). Prints the median wall time of each request and the process's peak RSS
-//! after each mode.
+//! The session list of a busy day, over loopback HTTP from a local store, with the renderer's
+//! default `session_index_cache_mib` (the index kept decoded if it fits, read one session at a
+//! time if not) and with 0 (always read one session at a time). Prints which way the index was
+//! read, the median wall time of each request and the process's peak RSS after each.
 //!
 //! Runs on the vs-DuckDB benchmark day (`bash benches/vs_duckdb.sh` generates it):
 //! `cargo run --release -p heatpipe-benches --bin session-list [STORE] [REQUESTS]`
@@ -99,11 +98,15 @@ async fn main() -> anyhow::Result<()> {
         ),
     ];
     let names = ["newest 1000", "rage on mobile", "timeline (last session)"];
+    let raw_bytes = heatpipe_core::frame::declared_raw_len(&bytes).unwrap_or(0) as u64;
+    let default_mib = RendererConfig::default().session_index_cache_mib;
     // Streamed first: its peak is then the process's peak before any index is decoded whole.
-    for (mode, cache_mib) in [
-        ("read one session at a time", 0),
-        ("decoded and cached", 64),
-    ] {
+    for cache_mib in [0, default_mib] {
+        let mode = if raw_bytes > cache_mib << 20 {
+            "read one session at a time"
+        } else {
+            "decoded and cached"
+        };
         let medians = time_requests(&store, cache_mib, &paths, requests).await?;
         println!("{mode} (session_index_cache_mib = {cache_mib}):");
         for (name, ms) in names.iter().zip(medians) {
