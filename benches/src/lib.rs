@@ -4,6 +4,7 @@
 //! # Layout
 //! - [`bench_traffic`]: the seeded day of fixture traffic every benchmark uses.
 //! - [`rrweb`]: the same streams as rrweb recorder JSON, for storage-cost comparisons.
+//! - [`median`]: the middle of a benchmark's samples.
 
 pub mod rrweb;
 
@@ -25,4 +26,10 @@ pub fn bench_traffic(num_sessions: usize) -> Vec<Stream> {
         num_sessions,
         window_ms: start..start + 86_400_000,
     })
+}
+
+/// Returns the middle sample (the upper middle of an even count); panics on no samples.
+pub fn median(mut samples: Vec<f64>) -> f64 {
+    samples.sort_by(f64::total_cmp);
+    samples[samples.len() / 2]
 }

@@ -85,13 +85,14 @@ struct Candidate {
     session: SessionSummary,
 }
 
+/// Where a session of day `date` ranks in the list: newest first, then by id, then by day.
+fn rank(date: NaiveDate, session: &SessionSummary) -> (Reverse<i64>, &str, NaiveDate) {
+    (Reverse(session.started_at_ms), session.id.as_str(), date)
+}
+
 impl Candidate {
     fn rank(&self) -> (Reverse<i64>, &str, NaiveDate) {
-        (
-            Reverse(self.session.started_at_ms),
-            self.session.id.as_str(),
-            self.date,
-        )
+        rank(self.date, &self.session)
     }
 }
 
@@ -129,7 +130,7 @@ impl Kept {
             let Some(last) = self.heap.peek() else {
                 return;
             };
-            if (Reverse(session.started_at_ms), session.id.as_str(), date) >= last.rank() {
+            if rank(date, &session) >= last.rank() {
                 return;
             }
             self.heap.pop();

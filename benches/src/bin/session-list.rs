@@ -9,18 +9,13 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-use heatpipe_benches::{BENCH_DATE, BENCH_SITE};
+use heatpipe_benches::{BENCH_DATE, BENCH_SITE, median};
 use heatpipe_core::keys::{parse_date, session_index_key};
 use heatpipe_core::session_reader::SessionIndexReader;
 use heatpipe_core::store::{LocalStore, ObjectStore};
 use heatpipe_renderer::{Renderer, RendererConfig};
 
 const DEFAULT_STORE: &str = "target/bench-day-20000000-v3/store";
-
-fn median(mut samples: Vec<f64>) -> f64 {
-    samples.sort_by(f64::total_cmp);
-    samples[samples.len() / 2]
-}
 
 /// The process's peak resident memory so far, in MB.
 fn peak_rss_mb() -> f64 {

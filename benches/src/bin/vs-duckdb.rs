@@ -14,7 +14,7 @@ use std::process::Command;
 use std::time::Instant;
 
 use anyhow::{Context, bail, ensure};
-use heatpipe_benches::{BENCH_DATE, BENCH_SITE};
+use heatpipe_benches::{BENCH_DATE, BENCH_SITE, median};
 use heatpipe_core::agg::{PageAgg, PageIndex, SCROLL_BUCKET_PX};
 use heatpipe_core::chunk;
 use heatpipe_core::keys::{date_start_ms, page_agg_key, pages_key, parse_date};
@@ -114,11 +114,6 @@ async fn generate_day(
     eprintln!("Parquet rows (events and one per batch): {rows}");
     std::fs::write(dir.join("complete"), format!("{written}\n"))?;
     Ok(())
-}
-
-fn median(mut values: Vec<f64>) -> f64 {
-    values.sort_by(f64::total_cmp);
-    values[values.len() / 2]
 }
 
 /// Runs `heatpipe process` with `threads` rayon threads; returns the median wall seconds.
