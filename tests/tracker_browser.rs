@@ -71,6 +71,17 @@ async fn tracker_records_real_clicks_scrolls_and_tags_in_chromium() {
     let reached = done["scrollY"].as_u64().expect("scrollY")
         + done["viewportHeight"].as_u64().expect("height");
     assert_eq!(u64::from(deepest), reached, "scroll depth reached");
+    let mut batches = ours.clone();
+    batches.sort_by_key(|s| s.batch_seq);
+    let scroll_times: Vec<u32> = batches
+        .iter()
+        .flat_map(|s| s.scrolls.iter().map(|scroll| scroll.t_ms))
+        .collect();
+    assert!(scroll_times.len() >= 2, "scrolls {scroll_times:?}");
+    assert!(
+        scroll_times.windows(2).all(|pair| pair[1] >= pair[0] + 100),
+        "one scroll sample per 100 ms at most: {scroll_times:?}"
+    );
     let tags = |pairs: &[(&str, &str)]| -> Vec<(String, String)> {
         pairs
             .iter()

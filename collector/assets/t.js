@@ -101,7 +101,7 @@
   }, { passive: true, capture: true });
   w.addEventListener('scroll', function () {
     var t = now();
-    function take() { scrollTimer = null; lastScroll = now(); record(scrolls, [lastScroll, Math.round(w.scrollY)]); }
+    function take() { clearTimeout(scrollTimer); scrollTimer = null; lastScroll = now(); record(scrolls, [lastScroll, Math.round(w.scrollY)]); }
     if (t - lastScroll >= SCROLL_MS) take(); else if (!scrollTimer) scrollTimer = setTimeout(take, SCROLL_MS);
   }, { passive: true });
   w.addEventListener('resize', function () { record(resizes, [now(), w.innerWidth, w.innerHeight]); }, { passive: true });

@@ -31,7 +31,11 @@ try {
     await page.waitForTimeout(150);
   }
   await clickCentre('#start-trial');
-  await page.mouse.wheel(0, 1200);
+  // Wheel notches closer together than the tracker's scroll throttle.
+  for (let notch = 0; notch < 6; notch++) {
+    await page.mouse.wheel(0, 200);
+    await page.waitForTimeout(30);
+  }
   await page.waitForFunction(() => window.scrollY > 0);
   await page.waitForTimeout(600);
   await clickCentre('#faq-1');
