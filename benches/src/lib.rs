@@ -4,8 +4,11 @@
 //! # Layout
 //! - [`bench_traffic`]: the seeded day of fixture traffic every benchmark uses.
 //! - [`rrweb`]: the same streams as rrweb recorder JSON, for storage-cost comparisons.
+//! - [`plain`]: the same streams in a plain delta + varint + zstd column layout, the baseline
+//!   our chunk format is tuned against.
 //! - [`median`]: the middle of a benchmark's samples.
 
+pub mod plain;
 pub mod rrweb;
 
 use heatpipe_core::event::Stream;

@@ -1,12 +1,15 @@
 //! Prints what fixture pointer traffic costs on disk in heatpipe chunks, next to the same events
-//! as rrweb recorder JSON compressed with gzip (level 6, what web servers and most pipelines use).
+//! as rrweb recorder JSON compressed with gzip (level 6, what web servers and most pipelines use)
+//! and in a plain delta + varint + zstd column layout (see [`heatpipe_benches::plain`]). The
+//! plain layout's figure says how hard the traffic is to compress: the ratio of ours to it holds
+//! for other traffic better than either figure alone.
 //!
 //! Then it breaks our figure down: the chunk headers and each block column, in bytes per event,
 //! which is where tuning the format starts.
 //!
 //! `cargo run --release -p heatpipe-benches --bin storage-cost [SESSIONS]`
 
-use heatpipe_benches::{bench_traffic, rrweb::rrweb_events};
+use heatpipe_benches::{bench_traffic, plain::plain_chunk_bytes, rrweb::rrweb_events};
 use heatpipe_core::chunk::block::column_sizes;
 use heatpipe_core::chunk::{DEFAULT_ZSTD_LEVEL, decode_header, encode_chunk};
 use heatpipe_core::event::Stream;
@@ -47,6 +50,14 @@ fn breakdown(streams: &[Stream]) -> anyhow::Result<(usize, Vec<(&'static str, us
     Ok((headers, columns))
 }
 
+fn plain_bytes(streams: &[Stream]) -> anyhow::Result<usize> {
+    let mut total = 0;
+    for group in streams.chunks(STREAMS_PER_CHUNK) {
+        total += plain_chunk_bytes(group)?;
+    }
+    Ok(total)
+}
+
 fn rrweb_gzip_bytes(streams: &[Stream]) -> anyhow::Result<usize> {
     let mut total = 0;
     for group in streams.chunks(STREAMS_PER_CHUNK) {
@@ -84,29 +95,47 @@ fn main() -> anyhow::Result<()> {
     let ours_moves = chunk_bytes(&moves_only)?;
     let rrweb_all = rrweb_gzip_bytes(&traffic)?;
     let rrweb_moves = rrweb_gzip_bytes(&moves_only)?;
+    let plain_all = plain_bytes(&traffic)?;
+    let plain_moves = plain_bytes(&moves_only)?;
     let per = |bytes: usize, count: usize| bytes as f64 / count as f64;
     println!(
         "fixture traffic: {sessions} sessions, {} batches, {events} events, {num_moves} mouse moves",
         traffic.len()
     );
     println!(
-        "{:<34} {:>12} {:>14} {:>14}",
-        "", "heatpipe .hpc", "rrweb JSON+gz", "rrweb / ours"
+        "fixture traffic: {:.1} events and {:.0} bytes of .hpc per session",
+        events as f64 / sessions as f64,
+        per(ours_all, sessions)
     );
     println!(
-        "{:<34} {:>12.2} {:>14.2} {:>14.2}",
-        "bytes per event (all kinds)",
-        per(ours_all, events),
-        per(rrweb_all, events),
-        rrweb_all as f64 / ours_all as f64
+        "{:<34} {:>12} {:>14} {:>14} {:>14} {:>14}",
+        "", "heatpipe .hpc", "rrweb JSON+gz", "rrweb / ours", "plain columns", "ours / plain"
     );
-    println!(
-        "{:<34} {:>12.2} {:>14.2} {:>14.2}",
-        "bytes per mouse move (moves only)",
-        per(ours_moves, num_moves),
-        per(rrweb_moves, num_moves),
-        rrweb_moves as f64 / ours_moves as f64
-    );
+    for (label, ours, rrweb, plain, count) in [
+        (
+            "bytes per event (all kinds)",
+            ours_all,
+            rrweb_all,
+            plain_all,
+            events,
+        ),
+        (
+            "bytes per mouse move (moves only)",
+            ours_moves,
+            rrweb_moves,
+            plain_moves,
+            num_moves,
+        ),
+    ] {
+        println!(
+            "{label:<34} {:>12.2} {:>14.2} {:>14.2} {:>14.2} {:>14.3}",
+            per(ours, count),
+            per(rrweb, count),
+            rrweb as f64 / ours as f64,
+            per(plain, count),
+            ours as f64 / plain as f64
+        );
+    }
     let (headers, columns) = breakdown(&traffic)?;
     println!("\nheatpipe bytes per event (all kinds), by part:");
     println!("  {:<22} {:>6.3}", "chunk headers", per(headers, events));
