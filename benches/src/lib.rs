@@ -7,13 +7,15 @@
 //! - [`plain`]: the same streams in a plain delta + varint + zstd column layout, the baseline
 //!   our chunk format is tuned against.
 //! - [`median`]: the middle of a benchmark's samples.
+//! - [`bench_day_dir`]: where the benchmark day is generated once.
 
 pub mod plain;
 pub mod rrweb;
 
 use heatpipe_core::event::Stream;
 use heatpipe_core::keys::{date_start_ms, parse_date};
-use heatpipe_fixtures::{TrafficSpec, generate_traffic};
+use heatpipe_fixtures::{GENERATOR_VERSION, TrafficSpec, generate_traffic};
+use std::path::PathBuf;
 
 /// The day every benchmark uses.
 pub const BENCH_DATE: &str = "2026-11-21";
@@ -29,6 +31,15 @@ pub fn bench_traffic(num_sessions: usize) -> Vec<Stream> {
         num_sessions,
         window_ms: start..start + 86_400_000,
     })
+}
+
+/// Where `benches/vs_duckdb.sh` keeps its day of `events` events: one per chunk format and
+/// generator version, so a change to either generates the day again.
+pub fn bench_day_dir(events: u64) -> PathBuf {
+    PathBuf::from(format!(
+        "target/bench-day-{events}-v{}-g{GENERATOR_VERSION}",
+        heatpipe_core::chunk::VERSION
+    ))
 }
 
 /// Returns the middle sample (the upper middle of an even count); panics on no samples.

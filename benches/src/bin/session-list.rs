@@ -9,13 +9,11 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-use heatpipe_benches::{BENCH_DATE, BENCH_SITE, median};
+use heatpipe_benches::{BENCH_DATE, BENCH_SITE, bench_day_dir, median};
 use heatpipe_core::keys::{parse_date, session_index_key};
 use heatpipe_core::session_reader::SessionIndexReader;
 use heatpipe_core::store::{LocalStore, ObjectStore};
 use heatpipe_renderer::{Renderer, RendererConfig};
-
-const DEFAULT_STORE: &str = "target/bench-day-20000000-v3/store";
 
 /// The process's peak resident memory so far, in MB.
 fn peak_rss_mb() -> f64 {
@@ -67,9 +65,12 @@ async fn time_requests(
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let mut args = std::env::args().skip(1);
-    let folder = args.next().unwrap_or_else(|| DEFAULT_STORE.to_owned());
+    let folder = args.next().map_or_else(
+        || bench_day_dir(20_000_000).join("store"),
+        std::path::PathBuf::from,
+    );
     let requests: usize = args.next().map_or(Ok(5), |a| a.parse())?;
-    let store: Arc<dyn ObjectStore> = Arc::new(LocalStore::open(std::path::Path::new(&folder))?);
+    let store: Arc<dyn ObjectStore> = Arc::new(LocalStore::open(&folder)?);
     let date = parse_date(BENCH_DATE)?;
     let bytes = store.get(&session_index_key(BENCH_SITE, date)).await?;
     let mut reader = SessionIndexReader::open(&bytes)?;

@@ -3,20 +3,20 @@
 //!
 //!   benches/vs_duckdb.sh [EVENTS]      (default 20,000,000; builds, installs duckdb, runs this)
 //!
-//! The day is generated once per chunk format into `target/bench-day-{EVENTS}-v{VERSION}/`:
+//! The day is generated once per chunk format and generator version into
+//! `target/bench-day-{EVENTS}-v{VERSION}-g{GENERATOR_VERSION}/`:
 //! chunks in a local store (what the collector writes) and the same events in a zstd Parquet
 //! file (what an export to a SQL engine holds). Both sides read from the page cache after the
 //! first run; each figure is the median of the runs.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 use std::time::Instant;
 
 use anyhow::{Context, bail, ensure};
-use heatpipe_benches::{BENCH_DATE, BENCH_SITE, median};
+use heatpipe_benches::{BENCH_DATE, BENCH_SITE, bench_day_dir, median};
 use heatpipe_core::agg::{PageAgg, PageIndex, SCROLL_BUCKET_PX};
-use heatpipe_core::chunk;
 use heatpipe_core::keys::{date_start_ms, page_agg_key, pages_key, parse_date};
 use heatpipe_core::store::{LocalStore, ObjectStore};
 use heatpipe_fixtures::parquet::ParquetEventsWriter;
@@ -35,7 +35,7 @@ async fn main() -> anyhow::Result<()> {
         .map(|s| s.parse())
         .transpose()?
         .unwrap_or(20_000_000);
-    let dir = PathBuf::from(format!("target/bench-day-{events}-v{}", chunk::VERSION));
+    let dir = bench_day_dir(events);
     let segment_tags = vec!["variant".to_owned()];
     let store = LocalStore::open(dir.join("store"))?;
     if !dir.join("complete").exists() {
