@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Prints the wall time and peak memory of `heatpipe process` on a generated day of fixture traffic.
-#   benches/process_day.sh [SESSIONS]     (default 20000 sessions, about 1.5 million events)
+#   benches/process_day.sh [SESSIONS]     (default 20000 sessions, about 2.3 million events)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 sessions=${1:-20000}
