@@ -11,7 +11,7 @@ use std::io::{BufReader, Read};
 
 use crate::chunk::FormatError;
 use crate::frame::{bincode_config, open_frame};
-use crate::session::{BlockRef, SESSION_INDEX_KIND, SessionSummary};
+use crate::session::{SESSION_INDEX_KIND, SessionSummary};
 
 /// Counts the bytes read through it: the body must be exactly as long as its preamble says.
 struct Counted<R> {
@@ -73,11 +73,6 @@ impl<'a> SessionIndexReader<'a> {
         &self.chunks
     }
 
-    /// Returns the key of the chunk `block` lies in, or None if the index does not list it.
-    pub fn chunk_key(&self, block: &BlockRef) -> Option<&str> {
-        self.chunks.get(block.chunk as usize).map(String::as_str)
-    }
-
     /// Summaries not read yet, as the index's header counts them.
     pub fn remaining(&self) -> u64 {
         self.remaining
@@ -129,7 +124,7 @@ impl Iterator for SessionIndexReader<'_> {
 mod tests {
     use super::*;
     use crate::event::DeviceClass;
-    use crate::session::{Frustration, PageViewSummary, SessionIndex};
+    use crate::session::{BlockRef, Frustration, PageViewSummary, SessionIndex};
     use proptest::prelude::*;
 
     /// Summaries whose ids and URLs vary, so an index of many compresses to several pieces.
@@ -186,8 +181,6 @@ mod tests {
         );
         assert_eq!(reader.chunks(), index.chunks.as_slice());
         assert_eq!(reader.remaining(), 120_000);
-        let block = &index.sessions[4].blocks[0];
-        assert_eq!(reader.chunk_key(block), index.chunk_key(block));
         let read: Vec<SessionSummary> = reader
             .by_ref()
             .collect::<Result<_, _>>()

@@ -44,6 +44,16 @@ impl RenderError {
     }
 }
 
+/// Runs `work` on tokio's blocking pool: for work that may take seconds (reading a large day's
+/// session index), which on the rayon pool would hold up rendering.
+pub async fn on_blocking<T: Send + 'static>(
+    work: impl FnOnce() -> T + Send + 'static,
+) -> RenderResult<T> {
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(|err| RenderError::Worker(err.to_string()))
+}
+
 /// Runs `work` on the rayon pool and waits for it without blocking the async runtime.
 pub async fn on_rayon<T: Send + 'static>(
     work: impl FnOnce() -> T + Send + 'static,

@@ -204,13 +204,14 @@ pub fn find_session(days: &[(NaiveDate, DaySessions)], id: &str) -> Option<Found
             if s.id != id {
                 return ControlFlow::Continue(());
             }
-            found = Some((*date, s.blocks_in(chunks), s.into_owned()));
+            let blocks = s.blocks_in(chunks);
+            found = Some((*date, s.into_owned(), blocks));
             ControlFlow::Break(())
         });
         if let Err(err) = scanned {
             tracing::warn!(%date, error = %err, "session index damaged part way");
         }
-        found.map(|(date, blocks, summary)| (date, summary, blocks))
+        found
     })
 }
 

@@ -18,12 +18,16 @@ use std::io::Write;
 /// Streams per chunk: about what a collector seals from a few minutes of a busy site.
 const STREAMS_PER_CHUNK: usize = 2000;
 
-fn chunk_bytes(streams: &[Stream]) -> anyhow::Result<usize> {
-    let mut total = 0;
-    for group in streams.chunks(STREAMS_PER_CHUNK) {
-        total += encode_chunk(group, DEFAULT_ZSTD_LEVEL)?.len();
-    }
-    Ok(total)
+/// The bytes `streams` take, cut into chunks of [`STREAMS_PER_CHUNK`], each stored by `store`.
+fn bytes_in_chunks(
+    streams: &[Stream],
+    store: impl Fn(&[Stream]) -> anyhow::Result<usize>,
+) -> anyhow::Result<usize> {
+    streams.chunks(STREAMS_PER_CHUNK).map(store).sum()
+}
+
+fn chunk_bytes(group: &[Stream]) -> anyhow::Result<usize> {
+    Ok(encode_chunk(group, DEFAULT_ZSTD_LEVEL)?.len())
 }
 
 /// Bytes of chunk headers (with the preamble), and of each block column in storage order.
@@ -50,26 +54,18 @@ fn breakdown(streams: &[Stream]) -> anyhow::Result<(usize, Vec<(&'static str, us
     Ok((headers, columns))
 }
 
-fn plain_bytes(streams: &[Stream]) -> anyhow::Result<usize> {
-    let mut total = 0;
-    for group in streams.chunks(STREAMS_PER_CHUNK) {
-        total += plain_chunk_bytes(group)?;
-    }
-    Ok(total)
+fn plain_bytes(group: &[Stream]) -> anyhow::Result<usize> {
+    Ok(plain_chunk_bytes(group)?)
 }
 
-fn rrweb_gzip_bytes(streams: &[Stream]) -> anyhow::Result<usize> {
-    let mut total = 0;
-    for group in streams.chunks(STREAMS_PER_CHUNK) {
-        let events: Vec<serde_json::Value> = group
-            .iter()
-            .flat_map(|s| rrweb_events(s, s.batch_seq == 0))
-            .collect();
-        let mut gzip = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::new(6));
-        gzip.write_all(&serde_json::to_vec(&events)?)?;
-        total += gzip.finish()?.len();
-    }
-    Ok(total)
+fn rrweb_gzip_bytes(group: &[Stream]) -> anyhow::Result<usize> {
+    let events: Vec<serde_json::Value> = group
+        .iter()
+        .flat_map(|s| rrweb_events(s, s.batch_seq == 0))
+        .collect();
+    let mut gzip = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::new(6));
+    gzip.write_all(&serde_json::to_vec(&events)?)?;
+    Ok(gzip.finish()?.len())
 }
 
 fn main() -> anyhow::Result<()> {
@@ -91,12 +87,12 @@ fn main() -> anyhow::Result<()> {
         .collect();
     let num_moves: usize = moves_only.iter().map(|s| s.moves.len()).sum();
 
-    let ours_all = chunk_bytes(&traffic)?;
-    let ours_moves = chunk_bytes(&moves_only)?;
-    let rrweb_all = rrweb_gzip_bytes(&traffic)?;
-    let rrweb_moves = rrweb_gzip_bytes(&moves_only)?;
-    let plain_all = plain_bytes(&traffic)?;
-    let plain_moves = plain_bytes(&moves_only)?;
+    let ours_all = bytes_in_chunks(&traffic, chunk_bytes)?;
+    let ours_moves = bytes_in_chunks(&moves_only, chunk_bytes)?;
+    let rrweb_all = bytes_in_chunks(&traffic, rrweb_gzip_bytes)?;
+    let rrweb_moves = bytes_in_chunks(&moves_only, rrweb_gzip_bytes)?;
+    let plain_all = bytes_in_chunks(&traffic, plain_bytes)?;
+    let plain_moves = bytes_in_chunks(&moves_only, plain_bytes)?;
     let per = |bytes: usize, count: usize| bytes as f64 / count as f64;
     println!(
         "fixture traffic: {sessions} sessions, {} batches, {events} events, {num_moves} mouse moves",

@@ -10,7 +10,7 @@ use warp::Filter;
 use warp::reply::Response;
 
 use super::{checked_site, json_or_error, page_segment, with_renderer};
-use crate::error::{RenderError, RenderResult};
+use crate::error::{RenderError, RenderResult, on_blocking};
 use crate::query::{RangeQuery, parse_device, parse_frustration, parse_segment, resolve_page};
 use crate::scroll_map::{ScrollDepthReport, scroll_depth_report};
 use crate::sessions::{SessionFilter, SessionRow, find_session, newest_sessions};
@@ -171,9 +171,7 @@ async fn sessions(
     let indexes =
         data::load_session_indexes(&renderer.store, &renderer.session_indexes, site, &days).await?;
     // A day read one session at a time takes seconds of CPU: off the async workers.
-    tokio::task::spawn_blocking(move || newest_sessions(&indexes, &filter, limit))
-        .await
-        .map_err(|err| RenderError::Worker(err.to_string()))
+    on_blocking(move || newest_sessions(&indexes, &filter, limit)).await
 }
 
 #[derive(Debug, Deserialize)]
@@ -217,16 +215,14 @@ async fn timeline(
     let indexes =
         data::load_session_indexes(&renderer.store, &renderer.session_indexes, site, &days).await?;
     let wanted = session.to_owned();
-    let (date, summary, blocks) =
-        tokio::task::spawn_blocking(move || find_session(&indexes, &wanted))
-            .await
-            .map_err(|err| RenderError::Worker(err.to_string()))?
-            .ok_or_else(|| {
-                RenderError::NotFound(format!(
-                    "no session {session:?} of site {site} from {} to {}",
-                    days[0],
-                    days[days.len() - 1]
-                ))
-            })?;
+    let (date, summary, blocks) = on_blocking(move || find_session(&indexes, &wanted))
+        .await?
+        .ok_or_else(|| {
+            RenderError::NotFound(format!(
+                "no session {session:?} of site {site} from {} to {}",
+                days[0],
+                days[days.len() - 1]
+            ))
+        })?;
     build_timeline(&renderer.store, date, summary, blocks).await
 }
