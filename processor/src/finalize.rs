@@ -6,14 +6,13 @@ use std::collections::BTreeMap;
 
 use rayon::prelude::*;
 
-use heatpipe_core::agg::{
-    ElementAgg, PageAgg, PageIndex, PageSummary, SegmentAgg, keep_top_elements,
-};
+use heatpipe_core::agg::{PageAgg, PageIndex, PageSummary, keep_top_elements};
 use heatpipe_core::chunk::FormatError;
 use heatpipe_core::session::{BlockRef, SessionIndex, encode_index_parts};
 
 use crate::accumulate::{DayPartial, FastMap};
-use crate::summary::{ChunkNumbers, FinishedView, SessionDone, encode_session, finish_views};
+use crate::segments::{SegmentSlots, SegmentTally};
+use crate::summary::{ChunkNumbers, SessionDone, encode_session, finish_views};
 use crate::view::SessionAcc;
 
 /// Everything a day's processing writes.
@@ -32,33 +31,6 @@ impl DayOutput {
     pub fn decode_sessions(&self) -> Result<SessionIndex, FormatError> {
         SessionIndex::decode(&self.session_index)
     }
-}
-
-/// A finished session: what is kept of it, its views, and the segment slot of each view.
-struct FinishedSession {
-    done: SessionDone,
-    views: Vec<FinishedView>,
-    slots: Vec<Option<usize>>,
-}
-
-/// Numbers every (page, segment) of the day, so views can be sent to their segment from many
-/// threads: `slots[page_key][segment]`, in the order of `pages` and of each page's segments.
-fn segment_slots(pages: &FastMap<String, PageAgg>) -> FastMap<String, FastMap<String, usize>> {
-    let mut next = 0;
-    pages
-        .iter()
-        .map(|(key, page)| {
-            let segments = page
-                .segments
-                .keys()
-                .map(|segment| {
-                    next += 1;
-                    (segment.clone(), next - 1)
-                })
-                .collect();
-            (key.clone(), segments)
-        })
-        .collect()
 }
 
 /// Completes `partial` into the day's output.
@@ -80,38 +52,25 @@ pub(crate) fn finish_sessions(
     pages: &mut FastMap<String, PageAgg>,
     sessions: FastMap<u128, SessionAcc>,
 ) -> Result<Vec<SessionDone>, FormatError> {
-    let slots = segment_slots(pages);
+    let slots = SegmentSlots::of(pages);
     let sessions: Vec<SessionAcc> = sessions.into_values().collect();
-    // Sessions are independent until their views are added to the page segments.
-    let finished: Vec<FinishedSession> = sessions
+    // Sessions are independent; each task tallies what its sessions add to the segments while
+    // their views are in cache, and frees the views as it goes.
+    let start = || (Vec::new(), SegmentTally::new(&slots));
+    let (done, tally) = sessions
         .into_par_iter()
-        .map(|SessionAcc { id, views, blocks }| {
+        .try_fold(start, |(mut done, mut tally), session| {
+            let SessionAcc { id, views, blocks } = session;
             let views = finish_views(views);
-            let slots = views
-                .iter()
-                .map(|v| {
-                    slots
-                        .get(&*v.view.page_key)
-                        .and_then(|segments| segments.get(&*v.view.segment))
-                        .copied()
-                })
-                .collect();
-            Ok(FinishedSession {
-                done: encode_session(id, &views, blocks)?,
-                views,
-                slots,
-            })
+            tally.add_session(&views, &slots);
+            done.push(encode_session(id, &views, blocks)?);
+            Ok::<_, FormatError>((done, tally))
         })
-        .collect::<Result<_, FormatError>>()?;
-    add_to_segments(pages, &finished);
-    let mut done = Vec::with_capacity(finished.len());
-    let mut leftovers = Vec::with_capacity(finished.len());
-    for session in finished {
-        done.push(session.done);
-        leftovers.push(session.views);
-    }
-    // Freed on every core: a day holds millions of small allocations.
-    leftovers.into_par_iter().for_each(drop);
+        .try_reduce(start, |(mut done, tally), (more, other)| {
+            done.extend(more);
+            Ok((done, tally.merge(other)))
+        })?;
+    tally.add_to(pages);
     Ok(done)
 }
 
@@ -152,49 +111,6 @@ pub(crate) fn complete_day(
     }
 }
 
-/// Adds every finished view to its segment, one segment per task; a segment counts each session
-/// once.
-fn add_to_segments(pages: &mut FastMap<String, PageAgg>, finished: &[FinishedSession]) {
-    let segments: Vec<&mut SegmentAgg> = pages
-        .values_mut()
-        .flat_map(|page| page.segments.values_mut())
-        .collect();
-    let mut views_of: Vec<Vec<&FinishedView>> = (0..segments.len()).map(|_| Vec::new()).collect();
-    let mut sessions_of = vec![0u64; segments.len()];
-    for session in finished {
-        let mut seen: Vec<usize> = Vec::new();
-        for (view, slot) in session.views.iter().zip(&session.slots) {
-            let Some(slot) = *slot else { continue };
-            views_of[slot].push(view);
-            if !seen.contains(&slot) {
-                seen.push(slot);
-                sessions_of[slot] += 1;
-            }
-        }
-    }
-    segments
-        .into_par_iter()
-        .zip(views_of)
-        .zip(sessions_of)
-        .for_each(|((segment, views), sessions)| {
-            // Counted in a hash map first: the stored map is ordered, and a tree lookup per
-            // click compares selectors at every level.
-            let mut elements: FastMap<&str, ElementAgg> = FastMap::default();
-            for view in views {
-                add_view_to_segment(segment, &mut elements, view);
-            }
-            for (selector, element) in elements {
-                match segment.elements.get_mut(selector) {
-                    Some(existing) => existing.merge(&element),
-                    None => {
-                        segment.elements.insert(selector.to_owned(), element);
-                    }
-                }
-            }
-            segment.sessions += sessions;
-        });
-}
-
 fn page_index(pages: &BTreeMap<String, PageAgg>) -> PageIndex {
     PageIndex {
         pages: pages
@@ -211,38 +127,6 @@ fn page_index(pages: &BTreeMap<String, PageAgg>) -> PageIndex {
                 }
             })
             .collect(),
-    }
-}
-
-/// Adds one finished page view's views, depth and signals to its segment, and its element
-/// clicks to `elements`.
-fn add_view_to_segment<'v>(
-    segment: &mut SegmentAgg,
-    elements: &mut FastMap<&'v str, ElementAgg>,
-    finished: &'v FinishedView,
-) {
-    let FinishedView { view, signals, .. } = finished;
-    segment.views += 1;
-    segment
-        .scroll
-        .add_view(view.deepest_px, view.document_height_px, view.fold_px);
-    segment.rage_clicks += signals.rage_bursts.len() as u64;
-    segment.dead_clicks += signals.dead_clicks.len() as u64;
-    for click in &view.clicks {
-        elements
-            .entry(&click.selector)
-            .or_default()
-            .add_click(click.inside_point());
-    }
-    for burst in &signals.rage_bursts {
-        if let Some(element) = elements.get_mut(&*view.clicks[burst.start].selector) {
-            element.rage_clicks += 1;
-        }
-    }
-    for &click in &signals.dead_clicks {
-        if let Some(element) = elements.get_mut(&*view.clicks[click].selector) {
-            element.dead_clicks += 1;
-        }
     }
 }
 

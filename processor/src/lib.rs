@@ -6,6 +6,7 @@
 //! - [`accumulate`] — the pure, mergeable core (`accumulate`, `DayPartial::merge`).
 //! - [`finalize`] — partial → page aggregates, page index, session index, frustration signals.
 //! - [`view`] — a session's page views gathered from their batches until it is finished.
+//! - `segments` — what finished views add to their page segments, tallied per task.
 //! - [`summary`] — one session's signals and summary; the day's chunk numbering.
 //! - [`fetch`] — chunks and headers from the store; repeated batches found from headers.
 //! - [`options`] — a run's options and the `[processor]` configuration.
@@ -20,6 +21,7 @@ pub mod finalize;
 pub mod options;
 pub mod passes;
 pub mod run;
+mod segments;
 pub mod shard;
 mod spill;
 pub mod summary;

@@ -1,0 +1,245 @@
+//! What finished page views add to their page segments: views, sessions, scroll depth,
+//! frustration counts and element clicks. Each rayon task tallies the sessions it finishes
+//! while they are still in cache, without locks; the tallies are added up and into the pages
+//! once, at the end. Everything tallied is a sum, so the order of sessions and tasks does not
+//! change the result.
+
+use heatpipe_core::agg::{ElementAgg, PageAgg, ScrollDepth};
+
+use crate::accumulate::FastMap;
+use crate::summary::FinishedView;
+
+/// Numbers every (page, segment) of the day: `slots[page_key][segment]`, in the order in which
+/// [`SegmentTally::add_to`] visits the pages' segments.
+pub(crate) struct SegmentSlots {
+    slots: FastMap<String, FastMap<String, usize>>,
+    len: usize,
+}
+
+impl SegmentSlots {
+    pub(crate) fn of(pages: &FastMap<String, PageAgg>) -> Self {
+        let mut len = 0;
+        let slots = pages
+            .iter()
+            .map(|(key, page)| {
+                let segments = page
+                    .segments
+                    .keys()
+                    .map(|segment| {
+                        len += 1;
+                        (segment.clone(), len - 1)
+                    })
+                    .collect();
+                (key.clone(), segments)
+            })
+            .collect();
+        SegmentSlots { slots, len }
+    }
+
+    /// Returns the slot of `segment` of page `page_key`, if the day has it.
+    fn slot(&self, page_key: &str, segment: &str) -> Option<usize> {
+        self.slots.get(page_key)?.get(segment).copied()
+    }
+}
+
+/// What some finished views add to one segment.
+#[derive(Default)]
+struct SegmentAdds {
+    views: u64,
+    sessions: u64,
+    rage_clicks: u64,
+    dead_clicks: u64,
+    scroll: ScrollDepth,
+    elements: FastMap<String, ElementAgg>,
+}
+
+impl SegmentAdds {
+    fn add_view(&mut self, finished: &FinishedView) {
+        let FinishedView { view, signals, .. } = finished;
+        self.views += 1;
+        self.scroll
+            .add_view(view.deepest_px, view.document_height_px, view.fold_px);
+        self.rage_clicks += signals.rage_bursts.len() as u64;
+        self.dead_clicks += signals.dead_clicks.len() as u64;
+        for click in &view.clicks {
+            self.with_element(&click.selector, |element| {
+                element.add_click(click.inside_point());
+            });
+        }
+        for burst in &signals.rage_bursts {
+            if let Some(click) = view.clicks.get(burst.start) {
+                self.with_element(&click.selector, |element| element.rage_clicks += 1);
+            }
+        }
+        for &dead in &signals.dead_clicks {
+            if let Some(click) = view.clicks.get(dead) {
+                self.with_element(&click.selector, |element| element.dead_clicks += 1);
+            }
+        }
+    }
+
+    /// Updates the counts of element `selector`, allocating its name only the first time.
+    fn with_element(&mut self, selector: &str, update: impl FnOnce(&mut ElementAgg)) {
+        match self.elements.get_mut(selector) {
+            Some(element) => update(element),
+            None => {
+                let mut element = ElementAgg::default();
+                update(&mut element);
+                self.elements.insert(selector.to_owned(), element);
+            }
+        }
+    }
+
+    fn merge(&mut self, other: SegmentAdds) {
+        self.views += other.views;
+        self.sessions += other.sessions;
+        self.rage_clicks += other.rage_clicks;
+        self.dead_clicks += other.dead_clicks;
+        self.scroll.merge(&other.scroll);
+        for (selector, element) in other.elements {
+            match self.elements.get_mut(&selector) {
+                Some(existing) => existing.merge(&element),
+                None => {
+                    self.elements.insert(selector, element);
+                }
+            }
+        }
+    }
+}
+
+/// What a set of finished sessions adds to every segment, by slot.
+pub(crate) struct SegmentTally {
+    adds: Vec<SegmentAdds>,
+    /// The slot of each view of the session being added.
+    view_slots: Vec<Option<usize>>,
+}
+
+impl SegmentTally {
+    pub(crate) fn new(slots: &SegmentSlots) -> Self {
+        SegmentTally {
+            adds: (0..slots.len).map(|_| SegmentAdds::default()).collect(),
+            view_slots: Vec::new(),
+        }
+    }
+
+    /// Adds one session's finished views; a segment counts the session once.
+    pub(crate) fn add_session(&mut self, views: &[FinishedView], slots: &SegmentSlots) {
+        self.view_slots.clear();
+        for (position, finished) in views.iter().enumerate() {
+            let slot = slots.slot(&finished.view.page_key, &finished.view.segment);
+            self.view_slots.push(slot);
+            let Some(slot) = slot else { continue };
+            let adds = &mut self.adds[slot];
+            adds.add_view(finished);
+            if !self.view_slots[..position].contains(&Some(slot)) {
+                adds.sessions += 1;
+            }
+        }
+    }
+
+    pub(crate) fn merge(mut self, other: SegmentTally) -> SegmentTally {
+        for (adds, other) in self.adds.iter_mut().zip(other.adds) {
+            adds.merge(other);
+        }
+        self
+    }
+
+    /// Adds the tally into `pages`, whose segments it was numbered from.
+    pub(crate) fn add_to(self, pages: &mut FastMap<String, PageAgg>) {
+        let segments = pages
+            .values_mut()
+            .flat_map(|page| page.segments.values_mut());
+        for (segment, adds) in segments.zip(self.adds) {
+            segment.views += adds.views;
+            segment.sessions += adds.sessions;
+            segment.rage_clicks += adds.rage_clicks;
+            segment.dead_clicks += adds.dead_clicks;
+            segment.scroll.merge(&adds.scroll);
+            for (selector, element) in adds.elements {
+                match segment.elements.get_mut(&selector) {
+                    Some(existing) => existing.merge(&element),
+                    None => {
+                        segment.elements.insert(selector, element);
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::accumulate::{DayPartial, accumulate};
+    use crate::summary::finish_views;
+    use heatpipe_fixtures::{SessionBuilder, TrafficSpec, generate_traffic};
+
+    fn partial_of(streams: &[heatpipe_core::event::Stream]) -> DayPartial {
+        let mut partial = DayPartial::default();
+        for stream in streams {
+            stream.with_ref(|stream| accumulate(&mut partial, stream, &[]));
+        }
+        partial
+    }
+
+    fn tally_of(partial: &DayPartial, slots: &SegmentSlots, sessions: &[u128]) -> SegmentTally {
+        let mut tally = SegmentTally::new(slots);
+        for key in sessions {
+            let views = finish_views(partial.sessions[key].views.clone());
+            tally.add_session(&views, slots);
+        }
+        tally
+    }
+
+    #[test]
+    fn tallies_of_any_split_add_up_to_the_same_segments() {
+        let streams = generate_traffic(&TrafficSpec {
+            seed: 11,
+            origin: "https://demo.example".into(),
+            num_sessions: 80,
+            window_ms: 1_763_769_600_000..1_763_856_000_000,
+        });
+        let partial = partial_of(&streams);
+        let slots = SegmentSlots::of(&partial.pages);
+        let mut keys: Vec<u128> = partial.sessions.keys().copied().collect();
+        keys.sort_unstable();
+        let mut whole = partial.pages.clone();
+        tally_of(&partial, &slots, &keys).add_to(&mut whole);
+        let clicks: u64 = whole
+            .values()
+            .flat_map(|page| page.segments.values())
+            .flat_map(|segment| segment.elements.values())
+            .map(|element| element.clicks)
+            .sum();
+        let clicked: u64 = streams.iter().map(|s| s.clicks.len() as u64).sum();
+        assert_eq!(clicks, clicked, "every click counted on its element once");
+        for split in [1, keys.len() / 2, keys.len() - 1] {
+            let (first, second) = keys.split_at(split);
+            let mut pages = partial.pages.clone();
+            tally_of(&partial, &slots, second)
+                .merge(tally_of(&partial, &slots, first))
+                .add_to(&mut pages);
+            assert_eq!(pages, whole, "split at {split}");
+        }
+    }
+
+    #[test]
+    fn a_session_counts_once_in_a_segment_it_viewed_twice() {
+        let home = "https://shop.example/";
+        let streams = SessionBuilder::new("s1", home, 1_000)
+            .click(1_000, 10, 10, "#a")
+            .next_page("https://shop.example/cart", 2_000)
+            .next_page(home, 3_000)
+            .click(500, 10, 10, "#a")
+            .build();
+        let partial = partial_of(&streams);
+        let slots = SegmentSlots::of(&partial.pages);
+        let keys: Vec<u128> = partial.sessions.keys().copied().collect();
+        let mut pages = partial.pages.clone();
+        tally_of(&partial, &slots, &keys).add_to(&mut pages);
+        let key = heatpipe_core::page::page_key(home);
+        let segment = &pages[&key].segments["device=desktop&width=1280"];
+        assert_eq!((segment.views, segment.sessions), (2, 1));
+        assert_eq!(segment.elements["#a"].clicks, 2);
+    }
+}
