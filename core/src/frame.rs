@@ -26,6 +26,28 @@ pub fn bincode_config() -> bincode::config::Configuration<
     bincode::config::standard().with_limit::<MAX_FRAME_RAW_BYTES>()
 }
 
+/// Appends the bincode bytes of `value` to `out`, as [`encode_frame`]'s body would hold them.
+/// Most of what bincode writes is one varint byte at a time, which this pushes rather than
+/// copies (a copy call per byte was a tenth of the processor's time spent encoding sessions).
+pub fn encode_into<T: Serialize + ?Sized>(value: &T, out: &mut Vec<u8>) -> Result<(), FormatError> {
+    bincode::serde::encode_into_writer(value, AppendWriter(out), bincode_config())
+        .map_err(|err| FormatError::Encode(err.to_string()))
+}
+
+/// A bincode writer appending to a vector.
+struct AppendWriter<'a>(&'a mut Vec<u8>);
+
+impl bincode::enc::write::Writer for AppendWriter<'_> {
+    #[inline(always)]
+    fn write(&mut self, bytes: &[u8]) -> Result<(), bincode::error::EncodeError> {
+        match bytes {
+            [byte] => self.0.push(*byte),
+            _ => self.0.extend_from_slice(bytes),
+        }
+        Ok(())
+    }
+}
+
 /// Describes one kind of framed file.
 #[derive(Debug, Clone, Copy)]
 pub struct FrameKind {
@@ -355,6 +377,18 @@ mod tests {
             let mut framed = KIND.magic.to_vec();
             framed.extend_from_slice(&bytes);
             let _ = decode_frame::<Vec<(String, u64)>>(KIND, &framed);
+        }
+
+        #[test]
+        fn appending_gives_bincodes_bytes(
+            prefix in proptest::collection::vec(any::<u8>(), 0..8),
+            value in proptest::collection::vec((".{0,300}", any::<u64>(), any::<i32>()), 0..20),
+        ) {
+            let mut out = prefix.clone();
+            encode_into(&value, &mut out).expect("encode");
+            let expected = bincode::serde::encode_to_vec(&value, bincode_config()).expect("encode");
+            prop_assert_eq!(&out[..prefix.len()], &prefix[..]);
+            prop_assert_eq!(&out[prefix.len()..], &expected[..]);
         }
     }
 }

@@ -6,8 +6,8 @@ use serde::{Deserialize, Serialize};
 use crate::chunk::FormatError;
 use crate::event::DeviceClass;
 use crate::frame::{
-    FrameKind, FrameWriter, append_seq_parallel, bincode_config, decode_frame, encode_seq_parallel,
-    frame_from_raw,
+    FrameKind, FrameWriter, append_seq_parallel, bincode_config, decode_frame, encode_into,
+    encode_seq_parallel, frame_from_raw,
 };
 
 pub const SESSION_INDEX_KIND: FrameKind = FrameKind {
@@ -190,8 +190,21 @@ pub struct PageViewHead<'a> {
 impl SessionHead<'_> {
     /// Returns the head's bincode bytes.
     pub fn encode(&self) -> Result<Vec<u8>, FormatError> {
-        bincode::serde::encode_to_vec(self, bincode_config())
-            .map_err(|err| FormatError::Encode(err.to_string()))
+        // Sized once for the strings and a few bytes per number.
+        let strings: usize = self.id.len()
+            + self
+                .tags
+                .iter()
+                .map(|(k, v)| k.len() + v.len())
+                .sum::<usize>()
+            + self
+                .page_views
+                .iter()
+                .map(|v| v.url.len() + v.key.len())
+                .sum::<usize>();
+        let mut out = Vec::with_capacity(strings + 64 + 32 * self.page_views.len());
+        encode_into(self, &mut out)?;
+        Ok(out)
     }
 }
 
@@ -244,9 +257,7 @@ pub fn encode_index_parts(
         .map_err(|err| FormatError::Encode(err.to_string()))?;
     append_seq_parallel(sessions, &mut raw, |(head, blocks), out| {
         out.extend_from_slice(head);
-        bincode::serde::encode_into_std_write(blocks, out, bincode_config())
-            .map(drop)
-            .map_err(|err| FormatError::Encode(err.to_string()))
+        encode_into(blocks, out)
     })?;
     frame_from_raw(SESSION_INDEX_KIND, &raw)
 }
