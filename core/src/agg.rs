@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::chunk::FormatError;
 use crate::event::{PERMYRIAD_MAX, TargetPoint};
-use crate::frame::{FrameKind, decode_frame, encode_frame};
+use crate::frame::{FRAME_ZSTD_LEVEL, FrameKind, decode_frame, encode_frame};
 
 /// Side of a grid cell in CSS pixels.
 pub const GRID_CELL_PX: u32 = 8;
@@ -29,12 +29,14 @@ const PAGE_AGG_KIND: FrameKind = FrameKind {
     version: 2,
     oldest_version: 1,
     name: "page aggregate",
+    zstd_level: FRAME_ZSTD_LEVEL,
 };
 const PAGE_INDEX_KIND: FrameKind = FrameKind {
     magic: *b"HPAI",
     version: 1,
     oldest_version: 1,
     name: "page index",
+    zstd_level: FRAME_ZSTD_LEVEL,
 };
 
 /// Counts per `GRID_CELL_PX` square of the page, row-major, growing as events arrive.

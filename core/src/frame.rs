@@ -13,9 +13,9 @@ use crate::chunk::FormatError;
 /// Largest decompressed body a decoder accepts.
 pub const MAX_FRAME_RAW_BYTES: usize = 512 << 20;
 const PREAMBLE_LEN: usize = 14;
-/// Aggregates are rewritten on every processing run: level 3 is several times faster to write
-/// than 6 for a few percent more bytes.
-const FRAME_ZSTD_LEVEL: i32 = 3;
+/// The zstd level of aggregates: they are rewritten on every processing run, and level 3 is
+/// several times faster to write than 6 for a few percent more bytes.
+pub const FRAME_ZSTD_LEVEL: i32 = 3;
 
 /// The bincode configuration of every heatpipe file, with a limit that bounds allocations.
 pub fn bincode_config() -> bincode::config::Configuration<
@@ -56,6 +56,8 @@ pub struct FrameKind {
     /// The oldest version this build still reads; older files must be written again.
     pub oldest_version: u16,
     pub name: &'static str,
+    /// The zstd level its body is written at.
+    pub zstd_level: i32,
 }
 
 /// Bodies larger than this are compressed in pieces of this size on the rayon pool, each piece
@@ -73,24 +75,21 @@ pub fn encode_frame<T: Serialize>(kind: FrameKind, value: &T) -> Result<Vec<u8>,
 /// Returns the bincode encoding of `items` as a sequence, exactly as [`encode_frame`] would
 /// encode a `Vec` of them, with the items encoded on the rayon pool.
 pub fn encode_seq_parallel<T: Serialize + Sync>(items: &[T]) -> Result<Vec<u8>, FormatError> {
-    let mut raw = Vec::new();
-    append_seq_parallel(items, &mut raw, |item, out| {
-        bincode::serde::encode_into_std_write(item, out, bincode_config())
-            .map(drop)
-            .map_err(|err| FormatError::Encode(err.to_string()))
-    })?;
-    Ok(raw)
+    let parts = encode_seq_parts(items, |item, out| encode_into(item, out))?;
+    Ok(parts.concat())
 }
 
-/// Appends to `raw` a bincode sequence of `items`: its length, then each item's bytes as
-/// `encode_item` appends them to a buffer, the items encoded on the rayon pool.
-pub fn append_seq_parallel<T: Sync>(
+/// Returns a bincode sequence of `items` in parts whose concatenation is the sequence: its
+/// length, then each item's bytes as `encode_item` appends them to a buffer, the items encoded
+/// on the rayon pool a thousand at a time.
+pub fn encode_seq_parts<T: Sync>(
     items: &[T],
-    raw: &mut Vec<u8>,
     encode_item: impl Fn(&T, &mut Vec<u8>) -> Result<(), FormatError> + Sync,
-) -> Result<(), FormatError> {
+) -> Result<Vec<Vec<u8>>, FormatError> {
     use rayon::prelude::*;
-    let parts: Vec<Vec<u8>> = items
+    let mut length = Vec::new();
+    encode_into(&(items.len() as u64), &mut length)?;
+    let items = items
         .par_chunks(1024)
         .map(|part| {
             let mut out = Vec::new();
@@ -99,26 +98,35 @@ pub fn append_seq_parallel<T: Sync>(
             }
             Ok(out)
         })
-        .collect::<Result<_, FormatError>>()?;
-    bincode::serde::encode_into_std_write(items.len() as u64, raw, bincode_config())
-        .map_err(|err| FormatError::Encode(err.to_string()))?;
-    raw.reserve(parts.iter().map(Vec::len).sum());
-    for part in parts {
-        raw.extend_from_slice(&part);
-    }
-    Ok(())
+        .collect::<Result<Vec<_>, FormatError>>()?;
+    Ok(std::iter::once(length).chain(items).collect())
 }
 
 /// Frames an already encoded bincode body `raw` as a file of `kind`.
 pub fn frame_from_raw(kind: FrameKind, raw: &[u8]) -> Result<Vec<u8>, FormatError> {
+    frame_from_parts(kind, &[raw])
+}
+
+/// Frames the body that `parts` make end to end as a file of `kind`: the bytes
+/// [`frame_from_raw`] gives for their concatenation, without ever concatenating them. Each
+/// piece is gathered from the parts and compressed on the rayon pool.
+pub fn frame_from_parts<P: AsRef<[u8]> + Sync>(
+    kind: FrameKind,
+    parts: &[P],
+) -> Result<Vec<u8>, FormatError> {
     use rayon::prelude::*;
-    let raw_len = u32::try_from(raw.len()).map_err(|_| FormatError::TooLarge {
+    let raw_len: usize = parts.iter().map(|part| part.as_ref().len()).sum();
+    let raw_len = u32::try_from(raw_len).map_err(|_| FormatError::TooLarge {
         what: "frame",
-        size_bytes: raw.len() as u64,
+        size_bytes: raw_len as u64,
     })?;
-    let pieces: Vec<Vec<u8>> = raw
-        .par_chunks(PIECE_BYTES)
-        .map(|piece| zstd::bulk::compress(piece, FRAME_ZSTD_LEVEL))
+    let pieces: Vec<Vec<u8>> = (0..(raw_len as usize).div_ceil(PIECE_BYTES))
+        .into_par_iter()
+        .map(|piece| {
+            let start = piece * PIECE_BYTES;
+            let gathered = gather(parts, start..(start + PIECE_BYTES).min(raw_len as usize));
+            zstd::bulk::compress(&gathered, kind.zstd_level)
+        })
         .collect::<Result<_, _>>()
         .map_err(|err| FormatError::Zstd(err.to_string()))?;
     let body_len: usize = pieces.iter().map(Vec::len).sum();
@@ -133,6 +141,32 @@ pub fn frame_from_raw(kind: FrameKind, raw: &[u8]) -> Result<Vec<u8>, FormatErro
     let crc = crc32fast::hash(&out[PREAMBLE_LEN..]);
     out[PREAMBLE_LEN - 4..PREAMBLE_LEN].copy_from_slice(&crc.to_le_bytes());
     Ok(out)
+}
+
+/// Returns bytes `range` of the body `parts` make end to end: borrowed when one part holds them
+/// all, copied together otherwise.
+fn gather<P: AsRef<[u8]>>(
+    parts: &[P],
+    range: std::ops::Range<usize>,
+) -> std::borrow::Cow<'_, [u8]> {
+    let mut pieces = Vec::new();
+    let mut part_start = 0;
+    for part in parts {
+        let part = part.as_ref();
+        let part_end = part_start + part.len();
+        let (from, to) = (range.start.max(part_start), range.end.min(part_end));
+        if from < to {
+            pieces.push(&part[from - part_start..to - part_start]);
+        }
+        part_start = part_end;
+        if part_start >= range.end {
+            break;
+        }
+    }
+    match pieces.as_slice() {
+        [one] => std::borrow::Cow::Borrowed(one),
+        _ => std::borrow::Cow::Owned(pieces.concat()),
+    }
 }
 
 /// Writes a framed file a little at a time, for bodies too large to hold whole: each full piece
@@ -177,7 +211,7 @@ impl FrameWriter {
     }
 
     fn compress_piece(&mut self) -> Result<(), FormatError> {
-        let compressed = zstd::bulk::compress(&self.piece, FRAME_ZSTD_LEVEL)
+        let compressed = zstd::bulk::compress(&self.piece, self.kind.zstd_level)
             .map_err(|err| FormatError::Zstd(err.to_string()))?;
         self.out.extend_from_slice(&compressed);
         self.piece.clear();
@@ -293,6 +327,7 @@ mod tests {
         version: 1,
         oldest_version: 1,
         name: "test file",
+        zstd_level: FRAME_ZSTD_LEVEL,
     };
 
     #[test]
@@ -312,7 +347,7 @@ mod tests {
     }
 
     #[test]
-    fn a_body_written_a_little_at_a_time_frames_like_the_whole() {
+    fn a_body_written_a_little_at_a_time_or_in_parts_frames_like_the_whole() {
         // Pseudo-random bytes, so pieces do not compress to almost nothing.
         let raw: Vec<u8> = (0..2 * PIECE_BYTES + 12_345)
             .map(|i| {
@@ -327,10 +362,15 @@ mod tests {
             for part in raw[cut..].chunks(777_777) {
                 writer.append(part).expect("append");
             }
+            let whole = frame_from_raw(KIND, &raw).expect("whole");
+            assert_eq!(writer.finish().expect("finish"), whole, "cut at {cut}");
+            // The same body in parts that straddle the pieces' bounds, empty parts included.
+            let mut parts = vec![&raw[..cut], &raw[..0]];
+            parts.extend(raw[cut..].chunks(777_777));
             assert_eq!(
-                writer.finish().expect("finish"),
-                frame_from_raw(KIND, &raw).expect("whole"),
-                "cut at {cut}"
+                frame_from_parts(KIND, &parts).expect("parts"),
+                whole,
+                "parts cut at {cut}"
             );
         }
         let exact = &raw[..PIECE_BYTES];

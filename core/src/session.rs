@@ -6,8 +6,8 @@ use serde::{Deserialize, Serialize};
 use crate::chunk::FormatError;
 use crate::event::DeviceClass;
 use crate::frame::{
-    FrameKind, FrameWriter, append_seq_parallel, bincode_config, decode_frame, encode_into,
-    encode_seq_parallel, frame_from_raw,
+    FrameKind, FrameWriter, bincode_config, decode_frame, encode_into, encode_seq_parallel,
+    encode_seq_parts, frame_from_parts, frame_from_raw,
 };
 
 pub const SESSION_INDEX_KIND: FrameKind = FrameKind {
@@ -15,6 +15,9 @@ pub const SESSION_INDEX_KIND: FrameKind = FrameKind {
     version: 4,
     oldest_version: 4,
     name: "session index",
+    // The largest file a run writes, rewritten on every run: level 1 writes it 1.4 times as
+    // fast as level 3 for 2.4% more bytes (benchmark day: 8.45 against 8.25 MB).
+    zstd_level: 1,
 };
 
 /// A block holding (some of) a session's batches inside one chunk: what a ranged GET needs.
@@ -253,13 +256,16 @@ pub fn encode_index_parts(
     chunks: &[String],
     sessions: &[(Vec<u8>, Vec<BlockRef>)],
 ) -> Result<Vec<u8>, FormatError> {
-    let mut raw = bincode::serde::encode_to_vec(chunks, bincode_config())
-        .map_err(|err| FormatError::Encode(err.to_string()))?;
-    append_seq_parallel(sessions, &mut raw, |(head, blocks), out| {
+    let mut table = Vec::new();
+    encode_into(chunks, &mut table)?;
+    let parts = encode_seq_parts(sessions, |(head, blocks), out| {
         out.extend_from_slice(head);
         encode_into(blocks, out)
     })?;
-    frame_from_raw(SESSION_INDEX_KIND, &raw)
+    frame_from_parts(
+        SESSION_INDEX_KIND,
+        &std::iter::once(table).chain(parts).collect::<Vec<_>>(),
+    )
 }
 
 /// Writes a session index one session at a time, compressing as it goes, for a day whose

@@ -16,7 +16,7 @@ use std::sync::Arc;
 use bytes::Bytes;
 use chrono::NaiveDate;
 use heatpipe_core::chunk::FormatError;
-use heatpipe_core::frame::{FrameKind, decode_frame, encode_frame};
+use heatpipe_core::frame::{FRAME_ZSTD_LEVEL, FrameKind, decode_frame, encode_frame};
 use heatpipe_core::keys::{partial_day_prefix, shard_partial_key};
 use heatpipe_core::store::ObjectStore;
 use xxhash_rust::xxh3::xxh3_64;
@@ -33,6 +33,7 @@ const PARTIAL_KIND: FrameKind = FrameKind {
     version: 3,
     oldest_version: 3,
     name: "partial day",
+    zstd_level: FRAME_ZSTD_LEVEL,
 };
 
 /// Shard `index` of `count` (0-based index).
