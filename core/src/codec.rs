@@ -67,9 +67,21 @@ impl<'a> Reader<'a> {
         self.bytes.len() - self.position
     }
 
-    /// Reads an LEB128 varint.
-    #[inline]
+    /// Reads an LEB128 varint. Most of the values in event columns fit in one byte, which is
+    /// read here; longer ones take the loop, kept out of line.
+    #[inline(always)]
     pub fn uvarint(&mut self, what: &'static str) -> Result<u64, CodecError> {
+        match self.bytes.get(self.position) {
+            Some(&byte) if byte < 0x80 => {
+                self.position += 1;
+                Ok(u64::from(byte))
+            }
+            _ => self.uvarint_long(what),
+        }
+    }
+
+    #[inline(never)]
+    fn uvarint_long(&mut self, what: &'static str) -> Result<u64, CodecError> {
         let mut value = 0u64;
         for index in 0..10 {
             let Some(&byte) = self.bytes.get(self.position) else {
@@ -89,7 +101,7 @@ impl<'a> Reader<'a> {
     }
 
     /// Reads a zig-zag varint.
-    #[inline]
+    #[inline(always)]
     pub fn ivarint(&mut self, what: &'static str) -> Result<i64, CodecError> {
         self.uvarint(what).map(zigzag_decode)
     }

@@ -17,6 +17,7 @@ fn narrow<T: TryFrom<i64>>(value: i64, what: &'static str) -> Result<T, CodecErr
     })
 }
 
+#[inline(always)]
 fn residual(
     readers: &mut [Reader<'_>],
     column: Column,
