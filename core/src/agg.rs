@@ -50,17 +50,28 @@ pub struct Grid {
 impl Grid {
     /// Adds one event at page (`x`, `y`); returns false if it lies outside the grid's bounds.
     pub fn add(&mut self, x: i32, y: i32) -> bool {
-        let (Ok(x), Ok(y)) = (u32::try_from(x), u32::try_from(y)) else {
+        let Some(cell) = Cell::at(x, y) else {
             return false;
         };
-        if x >= MAX_GRID_WIDTH_PX || y >= MAX_GRID_HEIGHT_PX {
-            return false;
-        }
-        let (col, row) = (x / GRID_CELL_PX, y / GRID_CELL_PX);
-        self.ensure(col + 1, row + 1);
-        let index = row as usize * self.cols as usize + col as usize;
-        self.counts[index] = self.counts[index].saturating_add(1);
+        self.add_cells(&[cell]);
         true
+    }
+
+    /// Adds one event in each of `cells` (a cell may come many times).
+    pub fn add_cells(&mut self, cells: &[Cell]) {
+        let (mut cols, mut rows) = (self.cols, self.rows);
+        for cell in cells {
+            cols = cols.max(cell.col() + 1);
+            rows = rows.max(cell.row() + 1);
+        }
+        self.ensure(cols, rows);
+        let stride = self.cols as usize;
+        for cell in cells {
+            let index = cell.row() as usize * stride + cell.col() as usize;
+            if let Some(count) = self.counts.get_mut(index) {
+                *count = count.saturating_add(1);
+            }
+        }
     }
 
     /// Sizes the grid for a page `width_px` × `height_px` at once (capped at the grid bounds),
@@ -125,6 +136,38 @@ impl Grid {
     /// Checks the invariant a decoded grid must hold before it is indexed.
     fn is_consistent(&self) -> bool {
         self.counts.len() as u64 == u64::from(self.cols) * u64::from(self.rows)
+    }
+}
+
+/// A grid cell, packed in 32 bits: `row << 10 | col` (a grid has at most 1024 columns and 8192
+/// rows), so events can be queued for a grid in a quarter of the room their points take.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Cell(u32);
+
+const CELL_COL_BITS: u32 = 10;
+const _: () = assert!(MAX_GRID_WIDTH_PX / GRID_CELL_PX <= 1 << CELL_COL_BITS);
+
+impl Cell {
+    /// Returns the cell holding page point (`x`, `y`), or `None` outside every grid's bounds.
+    #[inline]
+    pub fn at(x: i32, y: i32) -> Option<Cell> {
+        let (Ok(x), Ok(y)) = (u32::try_from(x), u32::try_from(y)) else {
+            return None;
+        };
+        if x >= MAX_GRID_WIDTH_PX || y >= MAX_GRID_HEIGHT_PX {
+            return None;
+        }
+        Some(Cell(
+            ((y / GRID_CELL_PX) << CELL_COL_BITS) | (x / GRID_CELL_PX),
+        ))
+    }
+
+    pub fn col(self) -> u32 {
+        self.0 & ((1 << CELL_COL_BITS) - 1)
+    }
+
+    pub fn row(self) -> u32 {
+        self.0 >> CELL_COL_BITS
     }
 }
 
@@ -439,6 +482,18 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
 
+    #[test]
+    fn cells_pack_every_point_inside_the_bounds_and_nothing_else() {
+        let last = (MAX_GRID_WIDTH_PX as i32 - 1, MAX_GRID_HEIGHT_PX as i32 - 1);
+        let cell = Cell::at(last.0, last.1).expect("inside");
+        assert_eq!((cell.col(), cell.row()), (1023, 8191));
+        let cell = Cell::at(17, 8).expect("inside");
+        assert_eq!((cell.col(), cell.row()), (2, 1));
+        for (x, y) in [(-1, 0), (0, -1), (last.0 + 1, 0), (0, last.1 + 1)] {
+            assert_eq!(Cell::at(x, y), None, "({x}, {y})");
+        }
+    }
+
     fn grid_of(points: &[(i32, i32)]) -> Grid {
         let mut grid = Grid::default();
         for &(x, y) in points {
@@ -448,6 +503,20 @@ mod tests {
     }
 
     proptest! {
+        #[test]
+        fn adding_cells_together_equals_adding_points_one_by_one(
+            points in proptest::collection::vec((-20i32..3_000, -20i32..9_000), 0..200),
+            split in 0usize..200,
+        ) {
+            let one_by_one = grid_of(&points);
+            let cells: Vec<Cell> = points.iter().filter_map(|&(x, y)| Cell::at(x, y)).collect();
+            let (first, second) = cells.split_at(split.min(cells.len()));
+            let mut together = Grid::default();
+            together.add_cells(first);
+            together.add_cells(second);
+            prop_assert_eq!(together, one_by_one);
+        }
+
         #[test]
         fn grid_merge_equals_adding_all_points(
             a in proptest::collection::vec((-10i32..3000, -10i32..3000), 0..50),

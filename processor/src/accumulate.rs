@@ -19,6 +19,7 @@ use heatpipe_core::session::BlockRef;
 use heatpipe_core::stream_ref::StreamRef;
 use serde::{Deserialize, Serialize};
 
+use crate::pending::PendingGrids;
 use crate::view::{Names, SessionAcc};
 
 /// A block holding some of a session's batches, with its chunk's key shared by every session in
@@ -73,6 +74,26 @@ pub struct DayPartial {
 /// Adds one stream to `partial`, segmenting by the tag keys in `segment_tags`. Looking up the
 /// page, its segment and the page view allocates nothing; only a new page, segment or view does.
 pub fn accumulate(partial: &mut DayPartial, stream: &StreamRef<'_>, segment_tags: &[String]) {
+    accumulate_to(partial, None, stream, segment_tags);
+}
+
+/// Adds one stream to `partial` as [`accumulate`] does, but queues its grid events in
+/// `pending`: `partial`'s grids lack them until [`PendingGrids::apply_to`] is called.
+pub(crate) fn accumulate_queued(
+    partial: &mut DayPartial,
+    pending: &mut PendingGrids,
+    stream: &StreamRef<'_>,
+    segment_tags: &[String],
+) {
+    accumulate_to(partial, Some(pending), stream, segment_tags);
+}
+
+fn accumulate_to(
+    partial: &mut DayPartial,
+    pending: Option<&mut PendingGrids>,
+    stream: &StreamRef<'_>,
+    segment_tags: &[String],
+) {
     let page = &stream.page;
     let key = PageKey::of(page.url);
     let key = key.as_str();
@@ -98,7 +119,11 @@ pub fn accumulate(partial: &mut DayPartial, stream: &StreamRef<'_>, segment_tags
     let Some(segment) = agg.segments.get_mut(segment_name.as_str()) else {
         return;
     };
-    add_to_grids(segment, stream, &mut partial.events_off_grid);
+    add_counts(segment, stream);
+    partial.events_off_grid += match pending {
+        Some(pending) => pending.push(key, segment_name, segment, stream),
+        None => add_to_grids(segment, stream),
+    };
     partial.streams += 1;
     partial.events += stream.num_events() as u64;
 
@@ -109,9 +134,8 @@ pub fn accumulate(partial: &mut DayPartial, stream: &StreamRef<'_>, segment_tags
         .add_batch(stream, key, segment_name, &mut partial.names);
 }
 
-/// Adds a stream's counts, clicks and moves to its segment's grids; counts the events that fall
-/// outside them in `off_grid`.
-fn add_to_grids(segment: &mut SegmentAgg, stream: &StreamRef<'_>, off_grid: &mut u64) {
+/// Adds a stream's counts to its segment, and sizes the segment's grids for its page.
+fn add_counts(segment: &mut SegmentAgg, stream: &StreamRef<'_>) {
     let page = &stream.page;
     // Grids cover the largest document seen (whatever order streams come in, so partials merge
     // to the same shape), sized once instead of regrowing as events arrive.
@@ -126,6 +150,10 @@ fn add_to_grids(segment: &mut SegmentAgg, stream: &StreamRef<'_>, off_grid: &mut
     segment.scrolls += stream.scrolls.len() as u64;
     segment.max_document_width_px = segment.max_document_width_px.max(page.document_width_px);
     segment.max_document_height_px = segment.max_document_height_px.max(page.document_height_px);
+}
+
+/// Adds a stream's clicks and moves to its segment's grids; returns how many fall outside them.
+fn add_to_grids(segment: &mut SegmentAgg, stream: &StreamRef<'_>) -> u64 {
     let mut outside = 0;
     for click in stream.clicks {
         outside += u64::from(!segment.click_grid.add(click.x, click.y));
@@ -133,7 +161,7 @@ fn add_to_grids(segment: &mut SegmentAgg, stream: &StreamRef<'_>, off_grid: &mut
     for point in stream.moves {
         outside += u64::from(!segment.move_grid.add(point.x, point.y));
     }
-    *off_grid += outside;
+    outside
 }
 
 /// The key of a session in [`DayPartial::sessions`]: a 128-bit hash of its id, so that looking

@@ -11,6 +11,7 @@
 //! - [`fetch`] — chunks and headers from the store; repeated batches found from headers.
 //! - [`options`] — a run's options and the `[processor]` configuration.
 //! - [`run`] — the driver: list, fetch, de-duplicate, aggregate, write.
+//! - `pending` — grid events queued per segment and applied a segment at a time.
 //! - [`passes`] — days larger than the memory budget, in passes over session-id hashes.
 //! - [`shard`] — `--shard I/N` partials and `merge`.
 //! - `spill` — a multi-pass day's finished sessions, spilled to local runs and merged.
@@ -20,6 +21,7 @@ pub mod fetch;
 pub mod finalize;
 pub mod options;
 pub mod passes;
+mod pending;
 pub mod run;
 mod segments;
 pub mod shard;

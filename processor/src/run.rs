@@ -15,11 +15,12 @@ use heatpipe_core::store::ObjectStore;
 use rayon::prelude::*;
 use tokio::sync::oneshot;
 
-use crate::accumulate::{BlockAt, DayPartial, accumulate, session_key};
+use crate::accumulate::{BlockAt, DayPartial, accumulate_queued, session_key};
 use crate::fetch::{Fetched, FetchedChunk, SeenBatches, Skipped, fetch_chunks, fetch_headers};
 use crate::finalize::DayOutput;
 use crate::options::ProcessOptions;
 use crate::passes::{Partition, pass_count};
+use crate::pending::PendingGrids;
 use crate::shard::{Shard, write_partial};
 use crate::spill::DayFinisher;
 use crate::view::SessionAcc;
@@ -251,8 +252,8 @@ async fn premark_repeats(
 
 /// One partial per rayon worker thread, kept for the whole run: a partial's grids are
 /// page-sized for every segment, so they are allocated once per worker rather than once per
-/// window, and merged once at the end.
-struct WorkerPartials(Vec<Mutex<DayPartial>>);
+/// window, and merged once at the end. Each worker queues its grid events beside its partial.
+struct WorkerPartials(Vec<Mutex<(DayPartial, PendingGrids)>>);
 
 impl WorkerPartials {
     fn new() -> Self {
@@ -260,19 +261,26 @@ impl WorkerPartials {
         WorkerPartials((0..workers).map(|_| Mutex::default()).collect())
     }
 
-    /// Runs `add` on the calling worker's partial.
-    fn with_mine(&self, add: impl FnOnce(&mut DayPartial)) {
+    /// Runs `add` on the calling worker's partial and grid queues.
+    fn with_mine(&self, add: impl FnOnce(&mut DayPartial, &mut PendingGrids)) {
         let index = rayon::current_thread_index().unwrap_or(0) % self.0.len();
-        let mut partial = self.0[index].lock().unwrap_or_else(PoisonError::into_inner);
-        add(&mut partial);
+        let mut mine = self.0[index].lock().unwrap_or_else(PoisonError::into_inner);
+        let (partial, pending) = &mut *mine;
+        add(partial, pending);
     }
 
-    /// Adds up every worker's partial (once no window is running).
+    /// Adds up every worker's partial, its queued grid events applied (once no window is
+    /// running).
     fn into_day(workers: Arc<WorkerPartials>) -> DayPartial {
         let partials: Vec<DayPartial> = workers
             .0
-            .iter()
-            .map(|slot| std::mem::take(&mut *slot.lock().unwrap_or_else(PoisonError::into_inner)))
+            .par_iter()
+            .map(|slot| {
+                let mut mine = slot.lock().unwrap_or_else(PoisonError::into_inner);
+                let (mut partial, mut pending) = std::mem::take(&mut *mine);
+                pending.apply_to(&mut partial.pages);
+                partial
+            })
             .collect();
         partials
             .into_iter()
@@ -307,8 +315,8 @@ fn spawn_window(
             .par_iter()
             .flat_map_iter(|chunk| {
                 let mut failures = Vec::new();
-                workers.with_mine(|partial| {
-                    aggregate_chunk(chunk, &segment_tags, partial, &mut failures);
+                workers.with_mine(|partial, pending| {
+                    aggregate_chunk(chunk, &segment_tags, partial, pending, &mut failures);
                 });
                 failures
             })
@@ -318,11 +326,13 @@ fn spawn_window(
     receiver
 }
 
-/// Decodes `chunk` and adds its fresh streams to `partial`; undecodable blocks go to `failures`.
+/// Decodes `chunk` and adds its fresh streams to `partial` (their grid events to `pending`);
+/// undecodable blocks go to `failures`.
 fn aggregate_chunk(
     chunk: &FetchedChunk,
     segment_tags: &[String],
     partial: &mut DayPartial,
+    pending: &mut PendingGrids,
     failures: &mut Vec<Skipped>,
 ) {
     for (block_number, entry) in chunk.index.header.blocks.iter().enumerate() {
@@ -336,7 +346,7 @@ fn aggregate_chunk(
                 with_block_streams(bytes, entry.spec(), block_number, |streams| {
                     for (number, stream) in streams.iter().enumerate() {
                         if !skips.get(number).copied().unwrap_or(false) {
-                            accumulate(partial, &stream, segment_tags);
+                            accumulate_queued(partial, pending, &stream, segment_tags);
                         }
                     }
                 })
