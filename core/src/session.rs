@@ -3,6 +3,8 @@
 
 use serde::{Deserialize, Serialize};
 
+mod head;
+
 use crate::chunk::FormatError;
 use crate::event::DeviceClass;
 use crate::frame::{
@@ -188,27 +190,6 @@ pub struct PageViewHead<'a> {
     pub started_at_ms: i64,
     pub duration_ms: u64,
     pub frustration: Frustration,
-}
-
-impl SessionHead<'_> {
-    /// Returns the head's bincode bytes.
-    pub fn encode(&self) -> Result<Vec<u8>, FormatError> {
-        // Sized once for the strings and a few bytes per number.
-        let strings: usize = self.id.len()
-            + self
-                .tags
-                .iter()
-                .map(|(k, v)| k.len() + v.len())
-                .sum::<usize>()
-            + self
-                .page_views
-                .iter()
-                .map(|v| v.url.len() + v.key.len())
-                .sum::<usize>();
-        let mut out = Vec::with_capacity(strings + 64 + 32 * self.page_views.len());
-        encode_into(self, &mut out)?;
-        Ok(out)
-    }
 }
 
 impl SessionSummary {
@@ -401,7 +382,7 @@ mod tests {
             .sessions
             .iter()
             .map(|session| {
-                let head = session.head().encode().expect("head");
+                let head = session.head().encode();
                 (head, session.blocks.clone())
             })
             .collect();
@@ -420,7 +401,7 @@ mod tests {
         let mut writer =
             SessionIndexWriter::new(&index.chunks, index.sessions.len() as u64).expect("start");
         for session in &index.sessions {
-            let head = session.head().encode().expect("head");
+            let head = session.head().encode();
             writer.push(&head, &session.blocks).expect("push");
         }
         assert_eq!(writer.finish().expect("finish"), whole);

@@ -40,7 +40,7 @@ pub fn finalize(partial: DayPartial) -> Result<DayOutput, FormatError> {
         sessions,
         ..
     } = partial;
-    let sessions = finish_sessions(&mut pages, sessions)?;
+    let sessions = finish_sessions(&mut pages, sessions);
     let count = sessions.len() as u64;
     Ok(complete_day(pages, index_sessions(sessions)?, count))
 }
@@ -51,7 +51,7 @@ pub fn finalize(partial: DayPartial) -> Result<DayOutput, FormatError> {
 pub(crate) fn finish_sessions(
     pages: &mut FastMap<String, PageAgg>,
     sessions: FastMap<u128, SessionAcc>,
-) -> Result<Vec<SessionDone>, FormatError> {
+) -> Vec<SessionDone> {
     let slots = SegmentSlots::of(pages);
     let sessions: Vec<SessionAcc> = sessions.into_values().collect();
     // Sessions are independent; each task tallies what its sessions add to the segments while
@@ -59,19 +59,19 @@ pub(crate) fn finish_sessions(
     let start = || (Vec::new(), SegmentTally::new(&slots));
     let (done, tally) = sessions
         .into_par_iter()
-        .try_fold(start, |(mut done, mut tally), session| {
+        .fold(start, |(mut done, mut tally), session| {
             let SessionAcc { id, views, blocks } = session;
             let views = finish_views(views);
             tally.add_session(&views, &slots);
-            done.push(encode_session(id, &views, blocks)?);
-            Ok::<_, FormatError>((done, tally))
+            done.push(encode_session(id, &views, blocks));
+            (done, tally)
         })
-        .try_reduce(start, |(mut done, tally), (more, other)| {
+        .reduce(start, |(mut done, tally), (more, other)| {
             done.extend(more);
-            Ok((done, tally.merge(other)))
-        })?;
+            (done, tally.merge(other))
+        });
     tally.add_to(pages);
-    Ok(done)
+    done
 }
 
 /// The session index of `sessions`, finished in memory: chunks numbered, sessions sorted.

@@ -50,7 +50,7 @@ impl DayFinisher {
             mut finished,
         } = self;
         let mut pages = merge_pages(pages, day.pages);
-        finished.add(finish_sessions(&mut pages, day.sessions)?)?;
+        finished.add(finish_sessions(&mut pages, day.sessions))?;
         Ok(DayFinisher { pages, finished })
     }
 

@@ -4,7 +4,6 @@
 
 use std::sync::Arc;
 
-use heatpipe_core::chunk::FormatError;
 use heatpipe_core::event::DeviceClass;
 use heatpipe_core::session::{BlockRef, Frustration, PageViewHead, SessionHead};
 use heatpipe_core::signals::{ClickAt, ViewSignals, ViewVisit, quick_backs, view_signals};
@@ -138,7 +137,7 @@ pub(crate) fn encode_session(
     id: String,
     views: &[FinishedView],
     mut blocks: Vec<BlockAt>,
-) -> Result<SessionDone, FormatError> {
+) -> SessionDone {
     let started_at_ms = views
         .iter()
         .map(|v| v.view.started_at_ms)
@@ -186,13 +185,13 @@ pub(crate) fn encode_session(
         frustration,
         page_views,
     }
-    .encode()?;
+    .encode();
     blocks.sort();
     blocks.dedup();
-    Ok(SessionDone {
+    SessionDone {
         started_at_ms,
         id,
         head,
         blocks,
-    })
+    }
 }
