@@ -97,12 +97,7 @@ impl SegmentAdds {
         self.dead_clicks += other.dead_clicks;
         self.scroll.merge(&other.scroll);
         for (selector, element) in other.elements {
-            match self.elements.get_mut(&selector) {
-                Some(existing) => existing.merge(&element),
-                None => {
-                    self.elements.insert(selector, element);
-                }
-            }
+            self.elements.entry(selector).or_default().merge(&element);
         }
     }
 }
@@ -156,12 +151,11 @@ impl SegmentTally {
             segment.dead_clicks += adds.dead_clicks;
             segment.scroll.merge(&adds.scroll);
             for (selector, element) in adds.elements {
-                match segment.elements.get_mut(&selector) {
-                    Some(existing) => existing.merge(&element),
-                    None => {
-                        segment.elements.insert(selector, element);
-                    }
-                }
+                segment
+                    .elements
+                    .entry(selector)
+                    .or_default()
+                    .merge(&element);
             }
         }
     }
