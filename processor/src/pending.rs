@@ -16,7 +16,8 @@ const APPLY_AT: usize = 64 * 1024;
 /// The events waiting for the grids of one partial's segments.
 #[derive(Debug)]
 pub struct PendingGrids {
-    /// Queue index by page key and segment key, joined by a newline (neither holds one).
+    /// Queue index by page key and segment key, joined by a newline: a page key is 16 hex
+    /// digits, so the first newline is always the join.
     slots: FastMap<String, usize>,
     queues: Vec<SegmentQueue>,
     key_buffer: String,
