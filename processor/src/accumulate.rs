@@ -77,8 +77,9 @@ pub fn accumulate(partial: &mut DayPartial, stream: &StreamRef<'_>, segment_tags
     accumulate_to(partial, None, stream, segment_tags);
 }
 
-/// Adds one stream to `partial` as [`accumulate`] does, but queues its grid events in
-/// `pending`: `partial`'s grids lack them until [`PendingGrids::apply_to`] is called.
+/// Adds one stream to `partial` as [`accumulate`] does, but queues its grid events and segment
+/// counts in `pending`: `partial`'s segments lack them until [`PendingGrids::apply_to`] is
+/// called.
 pub(crate) fn accumulate_queued(
     partial: &mut DayPartial,
     pending: &mut PendingGrids,
@@ -97,32 +98,24 @@ fn accumulate_to(
     let page = &stream.page;
     let key = PageKey::of(page.url);
     let key = key.as_str();
-    if !partial.pages.contains_key(key) {
-        let agg = PageAgg::new(page.url.to_owned(), key.to_owned());
-        partial.pages.insert(key.to_owned(), agg);
-    }
-    let Some(agg) = partial.pages.get_mut(key) else {
-        return;
-    };
-    let segment_name = &mut partial.segment_key_buffer;
     write_segment_key(
-        segment_name,
+        &mut partial.segment_key_buffer,
         page.device,
         page.viewport_width_px,
         page.tags,
         segment_tags,
     );
-    if !agg.segments.contains_key(segment_name.as_str()) {
-        agg.segments
-            .insert(segment_name.clone(), SegmentAgg::default());
-    }
-    let Some(segment) = agg.segments.get_mut(segment_name.as_str()) else {
-        return;
-    };
-    add_counts(segment, stream);
+    let segment_name = partial.segment_key_buffer.as_str();
+    let pages = &mut partial.pages;
     partial.events_off_grid += match pending {
-        Some(pending) => pending.push(key, segment_name, segment, stream),
-        None => add_to_grids(segment, stream),
+        Some(pending) => pending.push(pages, page.url, key, segment_name, stream),
+        None => {
+            let Some(segment) = segment_of(pages, page.url, key, segment_name) else {
+                return;
+            };
+            SegmentCounts::of(stream).add_to(segment);
+            add_to_grids(segment, stream)
+        }
     };
     partial.streams += 1;
     partial.events += stream.num_events() as u64;
@@ -134,22 +127,63 @@ fn accumulate_to(
         .add_batch(stream, key, segment_name, &mut partial.names);
 }
 
-/// Adds a stream's counts to its segment, and sizes the segment's grids for its page.
-fn add_counts(segment: &mut SegmentAgg, stream: &StreamRef<'_>) {
-    let page = &stream.page;
-    // Grids cover the largest document seen (whatever order streams come in, so partials merge
-    // to the same shape), sized once instead of regrowing as events arrive.
-    segment
-        .click_grid
-        .reserve_page(page.document_width_px, page.document_height_px);
-    segment
-        .move_grid
-        .reserve_page(page.document_width_px, page.document_height_px);
-    segment.clicks += stream.clicks.len() as u64;
-    segment.moves += stream.moves.len() as u64;
-    segment.scrolls += stream.scrolls.len() as u64;
-    segment.max_document_width_px = segment.max_document_width_px.max(page.document_width_px);
-    segment.max_document_height_px = segment.max_document_height_px.max(page.document_height_px);
+/// Returns segment `segment_name` of page `key` (whose URL is `url`), made if new.
+pub(crate) fn segment_of<'p>(
+    pages: &'p mut FastMap<String, PageAgg>,
+    url: &str,
+    key: &str,
+    segment_name: &str,
+) -> Option<&'p mut SegmentAgg> {
+    if !pages.contains_key(key) {
+        pages.insert(key.to_owned(), PageAgg::new(url.to_owned(), key.to_owned()));
+    }
+    let agg = pages.get_mut(key)?;
+    if !agg.segments.contains_key(segment_name) {
+        agg.segments
+            .insert(segment_name.to_owned(), SegmentAgg::default());
+    }
+    agg.segments.get_mut(segment_name)
+}
+
+/// What streams add to their segment's counts, and the largest page they were seen on.
+#[derive(Debug, Default, Clone, Copy)]
+pub(crate) struct SegmentCounts {
+    clicks: u64,
+    moves: u64,
+    scrolls: u64,
+    max_document_width_px: u32,
+    max_document_height_px: u32,
+}
+
+impl SegmentCounts {
+    pub(crate) fn of(stream: &StreamRef<'_>) -> Self {
+        let mut counts = SegmentCounts::default();
+        counts.add(stream);
+        counts
+    }
+
+    pub(crate) fn add(&mut self, stream: &StreamRef<'_>) {
+        let page = &stream.page;
+        self.clicks += stream.clicks.len() as u64;
+        self.moves += stream.moves.len() as u64;
+        self.scrolls += stream.scrolls.len() as u64;
+        self.max_document_width_px = self.max_document_width_px.max(page.document_width_px);
+        self.max_document_height_px = self.max_document_height_px.max(page.document_height_px);
+    }
+
+    /// Adds the counts to `segment` and sizes its grids for the largest page counted.
+    pub(crate) fn add_to(&self, segment: &mut SegmentAgg) {
+        let (width, height) = (self.max_document_width_px, self.max_document_height_px);
+        // Grids cover the largest document seen (whatever order streams come in, so partials
+        // merge to the same shape), sized once instead of regrowing as events arrive.
+        segment.click_grid.reserve_page(width, height);
+        segment.move_grid.reserve_page(width, height);
+        segment.clicks += self.clicks;
+        segment.moves += self.moves;
+        segment.scrolls += self.scrolls;
+        segment.max_document_width_px = segment.max_document_width_px.max(width);
+        segment.max_document_height_px = segment.max_document_height_px.max(height);
+    }
 }
 
 /// Adds a stream's clicks and moves to its segment's grids; returns how many fall outside them.

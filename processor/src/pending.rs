@@ -1,12 +1,12 @@
-//! Grid events queued per (page, segment) and applied a segment at a time. Streams of many
+//! Grid events (and counts) queued per (page, segment) and applied a segment at a time. Streams of many
 //! segments come in turn, so adding each event to its grid at once touches a few dozen grids'
 //! worth of memory (megabytes), missing the cache on most events; a segment's queued events
 //! applied together find its grids in cache.
 
-use heatpipe_core::agg::{Cell, PageAgg, SegmentAgg};
+use heatpipe_core::agg::{Cell, PageAgg};
 use heatpipe_core::stream_ref::StreamRef;
 
-use crate::accumulate::FastMap;
+use crate::accumulate::{FastMap, SegmentCounts, segment_of};
 
 /// A queue is applied to its grid once it holds this many events (256 KiB). On the benchmark
 /// day at one thread, aggregating took 21% less time with queues of 16 Ki events than without
@@ -34,6 +34,8 @@ impl Default for PendingGrids {
 struct SegmentQueue {
     page_key: String,
     segment: String,
+    /// The queued streams' counts.
+    counts: SegmentCounts,
     clicks: Vec<Cell>,
     moves: Vec<Cell>,
 }
@@ -49,18 +51,21 @@ impl PendingGrids {
         }
     }
 
-    /// Queues the clicks and moves of `stream`, which belongs to segment `segment_key` of page
-    /// `page_key`, aggregated in `segment`; applies the segment's queues once they are long.
-    /// Returns how many events lie outside every grid.
+    /// Queues the counts, clicks and moves of `stream`, which belongs to segment `segment_key`
+    /// of page `page_key` (URL `url`) in `pages`; applies the segment's queue once it is long.
+    /// Only a new queue or a long one looks the segment up. Returns how many events lie outside
+    /// every grid.
     pub(crate) fn push(
         &mut self,
+        pages: &mut FastMap<String, PageAgg>,
+        url: &str,
         page_key: &str,
         segment_key: &str,
-        segment: &mut SegmentAgg,
         stream: &StreamRef<'_>,
     ) -> u64 {
         let apply_at = self.apply_at;
-        let queue = self.queue(page_key, segment_key);
+        let queue = self.queue(pages, url, page_key, segment_key);
+        queue.counts.add(stream);
         let mut outside = 0;
         for click in stream.clicks {
             match Cell::at(click.x, click.y) {
@@ -75,12 +80,20 @@ impl PendingGrids {
             }
         }
         if queue.clicks.len() >= apply_at || queue.moves.len() >= apply_at {
-            queue.apply_to(segment);
+            queue.apply_in(pages);
         }
         outside
     }
 
-    fn queue(&mut self, page_key: &str, segment_key: &str) -> &mut SegmentQueue {
+    /// Returns the queue of segment `segment_key` of page `page_key`; a new queue's segment is
+    /// made in `pages` if new.
+    fn queue(
+        &mut self,
+        pages: &mut FastMap<String, PageAgg>,
+        url: &str,
+        page_key: &str,
+        segment_key: &str,
+    ) -> &mut SegmentQueue {
         self.key_buffer.clear();
         self.key_buffer.push_str(page_key);
         self.key_buffer.push('\n');
@@ -88,11 +101,13 @@ impl PendingGrids {
         let index = match self.slots.get(self.key_buffer.as_str()) {
             Some(&index) => index,
             None => {
+                segment_of(pages, url, page_key, segment_key);
                 self.slots
                     .insert(self.key_buffer.clone(), self.queues.len());
                 self.queues.push(SegmentQueue {
                     page_key: page_key.to_owned(),
                     segment: segment_key.to_owned(),
+                    counts: SegmentCounts::default(),
                     clicks: Vec::new(),
                     moves: Vec::new(),
                 });
@@ -102,23 +117,25 @@ impl PendingGrids {
         &mut self.queues[index]
     }
 
-    /// Applies every queued event to the segments of `pages` (those it was queued for).
+    /// Applies everything queued to the segments of `pages` (those it was queued for).
     pub(crate) fn apply_to(&mut self, pages: &mut FastMap<String, PageAgg>) {
         for queue in &mut self.queues {
-            let segment = pages
-                .get_mut(&queue.page_key)
-                .and_then(|page| page.segments.get_mut(&queue.segment));
-            if let Some(segment) = segment {
-                queue.apply_to(segment);
-            }
+            queue.apply_in(pages);
         }
     }
 }
 
 impl SegmentQueue {
-    fn apply_to(&mut self, segment: &mut SegmentAgg) {
-        segment.click_grid.add_cells(&self.clicks);
-        segment.move_grid.add_cells(&self.moves);
+    fn apply_in(&mut self, pages: &mut FastMap<String, PageAgg>) {
+        let segment = pages
+            .get_mut(&self.page_key)
+            .and_then(|page| page.segments.get_mut(&self.segment));
+        if let Some(segment) = segment {
+            self.counts.add_to(segment);
+            segment.click_grid.add_cells(&self.clicks);
+            segment.move_grid.add_cells(&self.moves);
+        }
+        self.counts = SegmentCounts::default();
         self.clicks.clear();
         self.moves.clear();
     }

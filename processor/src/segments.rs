@@ -11,14 +11,11 @@ use crate::summary::FinishedView;
 
 /// Numbers every (page, segment) of the day: `slots[page_key][segment]`, in the order in which
 /// [`SegmentTally::add_to`] visits the pages' segments.
-pub(crate) struct SegmentSlots {
-    slots: FastMap<String, FastMap<String, usize>>,
-    len: usize,
-}
+pub(crate) struct SegmentSlots(FastMap<String, FastMap<String, usize>>);
 
 impl SegmentSlots {
     pub(crate) fn of(pages: &FastMap<String, PageAgg>) -> Self {
-        let mut len = 0;
+        let mut next = 0;
         let slots = pages
             .iter()
             .map(|(key, page)| {
@@ -26,19 +23,24 @@ impl SegmentSlots {
                     .segments
                     .keys()
                     .map(|segment| {
-                        len += 1;
-                        (segment.clone(), len - 1)
+                        next += 1;
+                        (segment.clone(), next - 1)
                     })
                     .collect();
                 (key.clone(), segments)
             })
             .collect();
-        SegmentSlots { slots, len }
+        SegmentSlots(slots)
+    }
+
+    /// Returns how many slots there are.
+    fn len(&self) -> usize {
+        self.0.values().map(FastMap::len).sum()
     }
 
     /// Returns the slot of `segment` of page `page_key`, if the day has it.
     fn slot(&self, page_key: &str, segment: &str) -> Option<usize> {
-        self.slots.get(page_key)?.get(segment).copied()
+        self.0.get(page_key)?.get(segment).copied()
     }
 }
 
@@ -112,7 +114,7 @@ pub(crate) struct SegmentTally {
 impl SegmentTally {
     pub(crate) fn new(slots: &SegmentSlots) -> Self {
         SegmentTally {
-            adds: (0..slots.len).map(|_| SegmentAdds::default()).collect(),
+            adds: (0..slots.len()).map(|_| SegmentAdds::default()).collect(),
             view_slots: Vec::new(),
         }
     }
