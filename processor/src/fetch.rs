@@ -10,9 +10,12 @@ use futures::stream::{self, StreamExt};
 use heatpipe_core::chunk::decode::header_end;
 use heatpipe_core::chunk::{ChunkIndex, PREAMBLE_LEN, decode_header};
 use heatpipe_core::store::ObjectStore;
+use rayon::prelude::*;
 
+use crate::ProcessError;
 use crate::accumulate::{FastMap, session_key};
 use crate::passes::Partition;
+use crate::run::on_blocking;
 
 /// A fetched chunk with its decoded header, and which of its streams are repeats to skip.
 pub struct FetchedChunk {
@@ -76,11 +79,12 @@ impl SeenBatches {
             .map(|block| {
                 let mut marks = Vec::with_capacity(block.num_streams());
                 for session in &block.sessions {
-                    if !partition.includes(&session.session_id) {
+                    let key = session_key(&session.session_id);
+                    if !partition.includes_key(key) {
                         marks.extend(std::iter::repeat_n(true, session.streams.len()));
                         continue;
                     }
-                    let seen = self.0.entry(session_key(&session.session_id)).or_default();
+                    let seen = self.0.entry(key).or_default();
                     for stream in &session.streams {
                         let fresh = seen.insert(stream.batch_seq);
                         repeats += u64::from(!fresh);
@@ -94,20 +98,27 @@ impl SeenBatches {
     }
 }
 
-/// Fetches `keys` whole, `concurrency` at a time, and decodes their headers.
+/// Fetches `keys` whole, `concurrency` at a time, and decodes their headers, but for those
+/// whose header is known already (`known`, by position in `keys`; missing means unknown).
 pub async fn fetch_chunks(
     store: &Arc<dyn ObjectStore>,
     keys: &[String],
     concurrency: usize,
+    known: Vec<Option<ChunkIndex>>,
 ) -> Vec<Fetched> {
+    let mut known = known.into_iter();
     stream::iter(keys.iter().cloned())
         .map(|key| {
             let store = store.clone();
+            let known = known.next().flatten();
             async move {
                 let result = match store.get(&key).await {
-                    Ok(bytes) => decode_header(&bytes)
-                        .map(|index| (bytes, index))
-                        .map_err(|e| e.to_string()),
+                    Ok(bytes) => match known {
+                        Some(index) => Ok((bytes, index)),
+                        None => decode_header(&bytes)
+                            .map(|index| (bytes, index))
+                            .map_err(|e| e.to_string()),
+                    },
                     Err(err) => Err(err.to_string()),
                 };
                 (key, result)
@@ -121,42 +132,63 @@ pub async fn fetch_chunks(
 /// Bytes asked for first when only a header is wanted; most headers fit.
 const HEADER_PROBE_BYTES: u64 = 16 << 10;
 
-/// Fetches only the headers of `keys` with ranged GETs, `concurrency` at a time.
-pub async fn fetch_headers(
+/// Headers fetched before they are decoded together on the rayon pool.
+const HEADER_GROUP: usize = 64;
+
+/// Reads the header of every chunk of `keys` with ranged GETs, `concurrency` at a time, and
+/// calls `each` with each chunk's position in `keys`, key and header (or why it could not be
+/// read), in order. Headers are decoded on the rayon pool a group at a time while the next
+/// groups are fetched; a few groups are held at once.
+pub async fn scan_headers(
     store: &Arc<dyn ObjectStore>,
     keys: &[String],
     concurrency: usize,
-) -> Vec<(String, Result<ChunkIndex, String>)> {
-    stream::iter(keys.iter().cloned())
+    mut each: impl FnMut(usize, &str, Result<ChunkIndex, String>),
+) -> Result<(), ProcessError> {
+    let mut groups = stream::iter(keys.iter().cloned())
         .map(|key| {
             let store = store.clone();
-            async move {
-                let result = fetch_header(store.as_ref(), &key).await;
-                (key, result)
-            }
+            async move { fetch_header_bytes(store.as_ref(), &key).await }
         })
         .buffered(concurrency.max(1))
-        .collect()
-        .await
+        .chunks(HEADER_GROUP)
+        .map(|group| {
+            on_blocking(move || {
+                group
+                    .into_par_iter()
+                    .map(|bytes| decode_header(&bytes?).map_err(|e| e.to_string()))
+                    .collect::<Vec<_>>()
+            })
+        })
+        .buffered(2);
+    let mut keys = keys.iter().enumerate();
+    while let Some(headers) = groups.next().await {
+        // Headers first: zip stops at the group's end without taking a key past it.
+        for (header, (position, key)) in headers?.into_iter().zip(keys.by_ref()) {
+            each(position, key, header);
+        }
+    }
+    Ok(())
 }
 
-async fn fetch_header(store: &dyn ObjectStore, key: &str) -> Result<ChunkIndex, String> {
+/// Returns the leading bytes of chunk `key` that hold its whole header (all of it if it is too
+/// short to tell).
+async fn fetch_header_bytes(store: &dyn ObjectStore, key: &str) -> Result<Bytes, String> {
     let probe = store
         .get_range(key, 0..HEADER_PROBE_BYTES)
         .await
         .map_err(|e| e.to_string())?;
     if probe.len() < PREAMBLE_LEN {
-        return decode_header(&probe).map_err(|e| e.to_string());
+        return Ok(probe);
     }
     let end = header_end(&probe).map_err(|e| e.to_string())?;
     if end <= probe.len() {
-        return decode_header(&probe).map_err(|e| e.to_string());
+        return Ok(probe);
     }
-    let whole = store
+    store
         .get_range(key, 0..end as u64)
         .await
-        .map_err(|e| e.to_string())?;
-    decode_header(&whole).map_err(|e| e.to_string())
+        .map_err(|e| e.to_string())
 }
 
 #[cfg(test)]
@@ -210,6 +242,44 @@ mod tests {
             ),
             (vec![true, false, true, false], 2)
         );
+    }
+
+    #[tokio::test]
+    async fn headers_come_in_key_order_with_their_positions_across_groups() {
+        let folder = tempfile::tempdir().expect("tempdir");
+        let store: Arc<dyn ObjectStore> =
+            Arc::new(heatpipe_core::store::LocalStore::open(folder.path()).expect("store"));
+        let count = HEADER_GROUP * 2 + 5;
+        let mut keys = Vec::new();
+        for number in 0..count {
+            let key = format!("raw/chunk-{number:04}.hpc");
+            let bytes = if number == HEADER_GROUP {
+                Bytes::from_static(b"not a chunk")
+            } else {
+                let batch = SessionBuilder::new(&format!("s{number}"), "https://a.example/", 1)
+                    .build()
+                    .remove(0);
+                Bytes::from(encode_chunk(&[batch], 3).expect("encode"))
+            };
+            store.put(&key, bytes).await.expect("put");
+            keys.push(key);
+        }
+        let mut seen = Vec::new();
+        scan_headers(&store, &keys, 3, |position, key, header| {
+            let session = header.map(|index| index.header.blocks[0].sessions[0].session_id.clone());
+            seen.push((position, key.to_owned(), session));
+        })
+        .await
+        .expect("scan");
+        assert_eq!(seen.len(), count);
+        for (number, (position, key, session)) in seen.into_iter().enumerate() {
+            assert_eq!((position, &key), (number, &keys[number]));
+            if number == HEADER_GROUP {
+                assert!(session.is_err(), "the damaged chunk is reported");
+            } else {
+                assert_eq!(session, Ok(format!("s{number}")));
+            }
+        }
     }
 
     #[test]

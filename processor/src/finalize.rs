@@ -11,7 +11,7 @@ use heatpipe_core::chunk::FormatError;
 use heatpipe_core::session::{BlockRef, SessionIndex, encode_index_parts};
 
 use crate::accumulate::{DayPartial, FastMap};
-use crate::segments::{SegmentSlots, SegmentTally};
+use crate::segments::{SegmentSlots, SegmentSums, SegmentTally};
 use crate::summary::{ChunkNumbers, SessionDone, encode_session, finish_views};
 use crate::view::SessionAcc;
 
@@ -52,17 +52,39 @@ pub(crate) fn finish_sessions(
     pages: &mut FastMap<String, PageAgg>,
     sessions: FastMap<u128, SessionAcc>,
 ) -> Vec<SessionDone> {
-    let slots = SegmentSlots::of(pages);
-    let sessions: Vec<SessionAcc> = sessions.into_values().collect();
+    let slots = SegmentSlots::of([&*pages]);
+    let finished = finish_some(sessions.into_values().collect(), &slots);
+    finished.sums.add_to(pages);
+    finished.done
+}
+
+/// Some finished sessions, and what they add to their segments, by name: sessions finished
+/// before the rest of their pass (see `run`) wait as one until the pass's pages are added up.
+#[derive(Default)]
+pub(crate) struct FinishedGroup {
+    pub(crate) done: Vec<SessionDone>,
+    pub(crate) sums: SegmentSums,
+}
+
+impl FinishedGroup {
+    pub(crate) fn add(&mut self, other: FinishedGroup) {
+        self.done.extend(other.done);
+        self.sums.merge(other.sums);
+    }
+}
+
+/// Finishes `sessions`, whose views name segments numbered in `slots`: their summaries, and
+/// what they add to their segments.
+pub(crate) fn finish_some(sessions: Vec<SessionAcc>, slots: &SegmentSlots) -> FinishedGroup {
     // Sessions are independent; each task tallies what its sessions add to the segments while
     // their views are in cache, and frees the views as it goes.
-    let start = || (Vec::new(), SegmentTally::new(&slots));
+    let start = || (Vec::new(), SegmentTally::new(slots));
     let (done, tally) = sessions
         .into_par_iter()
         .fold(start, |(mut done, mut tally), session| {
             let SessionAcc { id, views, blocks } = session;
             let views = finish_views(views);
-            tally.add_session(&views, &slots);
+            tally.add_session(&views, slots);
             done.push(encode_session(id, &views, blocks));
             (done, tally)
         })
@@ -70,8 +92,10 @@ pub(crate) fn finish_sessions(
             done.extend(more);
             (done, tally.merge(other))
         });
-    tally.add_to(pages);
-    done
+    FinishedGroup {
+        done,
+        sums: tally.into_sums(slots),
+    }
 }
 
 /// The session index of `sessions`, finished in memory: chunks numbered, sessions sorted.

@@ -9,6 +9,7 @@
 //! - `segments` — what finished views add to their page segments, tallied per task.
 //! - [`summary`] — one session's signals and summary; the day's chunk numbering.
 //! - [`fetch`] — chunks and headers from the store; repeated batches found from headers.
+//! - `ends` — the last chunk of each session, so that it is finished once complete.
 //! - [`options`] — a run's options and the `[processor]` configuration.
 //! - [`run`] — the driver: list, fetch, de-duplicate, aggregate, write.
 //! - `pending` — grid events queued per segment and applied a segment at a time.
@@ -17,6 +18,7 @@
 //! - `spill` — a multi-pass day's finished sessions, spilled to local runs and merged.
 
 pub mod accumulate;
+mod ends;
 pub mod fetch;
 pub mod finalize;
 pub mod options;
@@ -65,6 +67,9 @@ pub struct ProcessSummary {
     pub events: u64,
     pub pages: u64,
     pub sessions: u64,
+    /// Sessions finished as soon as the window holding their last batch was aggregated,
+    /// rather than at the end of their pass.
+    pub sessions_finished_early: u64,
     pub elapsed_ms: u64,
     /// Chunk key and reason of everything skipped.
     pub skipped: Vec<(String, String)>,

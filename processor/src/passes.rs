@@ -6,6 +6,8 @@
 
 use xxhash_rust::xxh3::xxh3_64_with_seed;
 
+use crate::accumulate::session_key;
+
 /// Seeds the session hash, so passes do not line up with anything else hashed by session id.
 const PASS_SEED: u64 = 0x7061_7373;
 
@@ -22,8 +24,13 @@ impl Partition {
 
     /// Returns whether the session `session_id` belongs to this pass.
     pub fn includes(&self, session_id: &str) -> bool {
+        self.count <= 1 || self.includes_key(session_key(session_id))
+    }
+
+    /// Returns whether the session whose [`session_key`] is `key` belongs to this pass.
+    pub fn includes_key(&self, key: u128) -> bool {
         self.count <= 1
-            || xxh3_64_with_seed(session_id.as_bytes(), PASS_SEED) % u64::from(self.count)
+            || xxh3_64_with_seed(&key.to_le_bytes(), PASS_SEED) % u64::from(self.count)
                 == u64::from(self.index)
     }
 }

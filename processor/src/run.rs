@@ -1,7 +1,10 @@
 //! The day driver: lists a day's chunks (or one shard's), fetches them a window at a time with
 //! bounded concurrency (the next window while the current one is aggregated), drops repeated
-//! batches, decodes and accumulates on all cores with rayon into one partial per worker, and
-//! writes the day's aggregates and session index (or the shard's partial).
+//! batches, decodes and accumulates on all cores with rayon into one partial per worker,
+//! finishes each session once the window holding its last batch is aggregated (see [`ends`]),
+//! and writes the day's aggregates and session index (or the shard's partial).
+//!
+//! [`ends`]: crate::ends
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
@@ -9,18 +12,20 @@ use std::time::Instant;
 
 use bytes::Bytes;
 use chrono::NaiveDate;
-use heatpipe_core::chunk::with_block_streams;
+use heatpipe_core::chunk::{ChunkIndex, with_block_streams};
 use heatpipe_core::keys::{page_agg_key, pages_key, raw_day_prefix, session_index_key};
 use heatpipe_core::store::ObjectStore;
 use rayon::prelude::*;
 use tokio::sync::oneshot;
 
 use crate::accumulate::{BlockAt, DayPartial, accumulate_queued, session_key};
-use crate::fetch::{Fetched, FetchedChunk, SeenBatches, Skipped, fetch_chunks, fetch_headers};
-use crate::finalize::DayOutput;
+use crate::ends::SessionEnds;
+use crate::fetch::{Fetched, FetchedChunk, SeenBatches, Skipped, fetch_chunks, scan_headers};
+use crate::finalize::{DayOutput, FinishedGroup, finish_some};
 use crate::options::ProcessOptions;
 use crate::passes::{Partition, pass_count};
 use crate::pending::PendingGrids;
+use crate::segments::SegmentSlots;
 use crate::shard::{Shard, write_partial};
 use crate::spill::DayFinisher;
 use crate::view::SessionAcc;
@@ -60,6 +65,13 @@ pub async fn process_day(
         passes,
         ..ProcessSummary::default()
     };
+    // A day done in one pass is small enough to keep its headers until its chunks come.
+    let (ends, mut headers) =
+        SessionEnds::scan(&store, &keys, options.fetch_concurrency * 4, passes == 1).await?;
+    tracing::debug!(
+        elapsed_ms = started.elapsed().as_millis() as u64,
+        "session ends read"
+    );
     let mut finisher = DayFinisher::new(passes, &options.spill_dir)?;
     for index in 0..passes {
         let pass = Pass {
@@ -68,8 +80,10 @@ pub async fn process_day(
                 count: passes,
             },
             repeats: Repeats::AsTheyCome(SeenBatches::default()),
+            ends: Some(&ends),
+            headers: std::mem::take(&mut headers),
         };
-        let day = aggregate_pass(&store, &keys, options, pass, &mut summary).await?;
+        let (day, early) = aggregate_pass(&store, &keys, options, pass, &mut summary).await?;
         tracing::debug!(
             pass = index,
             elapsed_ms = started.elapsed().as_millis() as u64,
@@ -77,7 +91,8 @@ pub async fn process_day(
         );
         summary.streams += day.streams;
         summary.events += day.events;
-        finisher = on_blocking(move || finisher.with_pass(day)).await??;
+        summary.sessions_finished_early += early.done.len() as u64;
+        finisher = on_blocking(move || finisher.with_pass(day, early)).await??;
         tracing::debug!(
             pass = index,
             passes,
@@ -111,15 +126,18 @@ async fn process_shard(
     started: Instant,
 ) -> Result<ProcessSummary, ProcessError> {
     let mut summary = ProcessSummary::default();
-    let (marks, duplicates) = premark_repeats(&store, &keys, shard, options).await;
+    let (marks, duplicates) = premark_repeats(&store, &keys, shard, options).await?;
     summary.duplicate_streams = duplicates;
     keys.retain(|key| shard.includes(key));
     summary.chunks = keys.len() as u64;
+    // A shard's sessions may go on in other shards' chunks: none is finished here.
     let pass = Pass {
         partition: Partition::WHOLE,
         repeats: Repeats::Premarked(marks),
+        ends: None,
+        headers: Vec::new(),
     };
-    let day = aggregate_pass(&store, &keys, options, pass, &mut summary).await?;
+    let (day, _) = aggregate_pass(&store, &keys, options, pass, &mut summary).await?;
     summary.streams = day.streams;
     summary.events = day.events;
     write_partial(store.as_ref(), &options.site, options.date, shard, &day).await?;
@@ -136,48 +154,95 @@ pub(crate) async fn on_blocking<T: Send + 'static>(
         .map_err(|e| ProcessError::Task(e.to_string()))
 }
 
-/// One pass over the day's chunks: the sessions it keeps, and how repeats are found.
-struct Pass {
+/// One pass over the day's chunks: the sessions it keeps, how repeats are found, and where
+/// sessions end (when known, sessions are finished as soon as they are complete).
+struct Pass<'e> {
     partition: Partition,
     repeats: Repeats,
+    ends: Option<&'e SessionEnds>,
+    /// The chunks' headers by position, where read already.
+    headers: Vec<Option<ChunkIndex>>,
+}
+
+/// A window's chunks as given to the rayon pool, with the sessions the previous windows
+/// completed.
+struct Window {
+    chunks: Vec<FetchedChunk>,
+    completed: Vec<u128>,
+}
+
+/// What aggregating a window gives back: the blocks that could not be decoded, and the
+/// sessions finished meanwhile.
+struct WindowDone {
+    failures: Vec<Skipped>,
+    finished: FinishedGroup,
 }
 
 /// Fetches and aggregates every chunk of `keys` for `pass`, a window at a time; returns the
-/// pass's partial day, merged from every worker's.
+/// pass's partial day, merged from every worker's, and the sessions finished on the way (which
+/// the partial no longer holds).
 async fn aggregate_pass(
     store: &Arc<dyn ObjectStore>,
     keys: &[String],
     options: &ProcessOptions,
-    mut pass: Pass,
+    mut pass: Pass<'_>,
     summary: &mut ProcessSummary,
-) -> Result<DayPartial, ProcessError> {
+) -> Result<(DayPartial, FinishedGroup), ProcessError> {
     let workers = Arc::new(WorkerPartials::new());
-    let mut running: Option<oneshot::Receiver<Vec<Skipped>>> = None;
+    let mut running: Option<oneshot::Receiver<WindowDone>> = None;
+    let mut early = FinishedGroup::default();
+    let mut completed = Vec::new();
     let all = keys.len() as u64 * u64::from(pass.partition.count);
     let mut done = keys.len() as u64 * u64::from(pass.partition.index);
-    for window in keys.chunks(options.window_chunks.max(1)) {
+    let window_chunks = options.window_chunks.max(1);
+    for (number, window) in keys.chunks(window_chunks).enumerate() {
         // Fetch this window and mark its repeats while the previous one is aggregated on the
         // rayon pool.
-        let fetched = fetch_chunks(store, window, options.fetch_concurrency).await;
-        let chunks = usable_chunks(fetched, &mut pass, summary);
+        let first_position = number * window_chunks;
+        let known = pass
+            .headers
+            .iter_mut()
+            .skip(first_position)
+            .take(window.len())
+            .map(Option::take)
+            .collect();
+        let fetched = fetch_chunks(store, window, options.fetch_concurrency, known).await;
+        let first_position = first_position as u32;
+        let (chunks, ending) = usable_chunks(fetched, first_position, &mut pass, summary);
         if let Some(previous) = running.take() {
-            collect_window(previous, summary).await?;
+            early.add(collect_window(previous, summary).await?);
         }
-        running = Some(spawn_window(
+        // The sessions ending in the previous window are complete: they are finished while
+        // this one is aggregated.
+        let window = Window {
             chunks,
+            completed: std::mem::replace(&mut completed, ending),
+        };
+        running = Some(spawn_window(
+            window,
             options.segment_tags.clone(),
             workers.clone(),
         ));
-        done += window.len() as u64;
+        done += window_len(window_chunks, keys.len(), number);
         if let Some(progress) = &options.progress {
             (progress.0)(done, all);
         }
     }
     if let Some(last) = running.take() {
-        collect_window(last, summary).await?;
+        early.add(collect_window(last, summary).await?);
     }
-    tracing::debug!("windows aggregated; merging the workers' partials");
-    on_blocking(move || WorkerPartials::into_day(workers)).await
+    tracing::debug!(
+        finished = early.done.len(),
+        "windows aggregated; merging the workers' partials"
+    );
+    let day = on_blocking(move || WorkerPartials::into_day(workers)).await?;
+    Ok((day, early))
+}
+
+/// How many of `keys` chunks window `number` holds.
+fn window_len(window_chunks: usize, keys: usize, number: usize) -> u64 {
+    keys.saturating_sub(number * window_chunks)
+        .min(window_chunks) as u64
 }
 
 /// Records a skipped chunk or block once, however many passes meet it.
@@ -197,14 +262,17 @@ fn note_skipped(summary: &mut ProcessSummary, whole_chunk: bool, key: String, re
 }
 
 /// Keeps the chunks whose header could be read, with their repeated batches marked; reports the
-/// others as skipped.
+/// others as skipped. The chunks are the day's from position `first_position` on; returns them
+/// with the sessions of the pass that end in them.
 fn usable_chunks(
     fetched: Vec<Fetched>,
-    pass: &mut Pass,
+    first_position: u32,
+    pass: &mut Pass<'_>,
     summary: &mut ProcessSummary,
-) -> Vec<FetchedChunk> {
+) -> (Vec<FetchedChunk>, Vec<u128>) {
     let mut chunks = Vec::with_capacity(fetched.len());
-    for (key, result) in fetched {
+    let mut ending = Vec::new();
+    for (position, (key, result)) in (first_position..).zip(fetched) {
         match result {
             Ok((bytes, index)) => {
                 let skip = match &mut pass.repeats {
@@ -215,6 +283,9 @@ fn usable_chunks(
                     }
                     Repeats::Premarked(marks) => marks.remove(&key).unwrap_or_default(),
                 };
+                if let Some(ends) = pass.ends {
+                    ends.ending_in(position, pass.partition, &mut ending);
+                }
                 chunks.push(FetchedChunk {
                     key: Arc::from(key),
                     bytes,
@@ -225,7 +296,7 @@ fn usable_chunks(
             Err(reason) => note_skipped(summary, true, key, reason),
         }
     }
-    chunks
+    (chunks, ending)
 }
 
 /// Reads every chunk header of the day, in key order, and marks the repeated batches of the
@@ -235,19 +306,25 @@ async fn premark_repeats(
     keys: &[String],
     shard: Shard,
     options: &ProcessOptions,
-) -> (HashMap<String, Vec<Vec<bool>>>, u64) {
+) -> Result<(HashMap<String, Vec<Vec<bool>>>, u64), ProcessError> {
     let mut seen = SeenBatches::default();
     let mut marks = HashMap::new();
     let mut duplicates = 0;
-    for (key, header) in fetch_headers(store, keys, options.fetch_concurrency * 4).await {
-        let Ok(index) = header else { continue };
-        let (chunk_marks, repeats) = seen.mark_repeats(&index, Partition::WHOLE);
-        if shard.includes(&key) {
-            duplicates += repeats;
-            marks.insert(key, chunk_marks);
-        }
-    }
-    (marks, duplicates)
+    scan_headers(
+        store,
+        keys,
+        options.fetch_concurrency * 4,
+        |_, key, header| {
+            let Ok(index) = header else { return };
+            let (chunk_marks, repeats) = seen.mark_repeats(&index, Partition::WHOLE);
+            if shard.includes(key) {
+                duplicates += repeats;
+                marks.insert(key.to_owned(), chunk_marks);
+            }
+        },
+    )
+    .await?;
+    Ok((marks, duplicates))
 }
 
 /// One partial per rayon worker thread, kept for the whole run: a partial's grids are
@@ -267,6 +344,32 @@ impl WorkerPartials {
         let mut mine = self.0[index].lock().unwrap_or_else(PoisonError::into_inner);
         let (partial, pending) = &mut *mine;
         add(partial, pending);
+    }
+
+    /// Takes the sessions `keys` out of every worker's partial (once no window is running),
+    /// each whole: what every worker saw of it. Returns them with the numbering of every
+    /// worker's segments, which their views name.
+    fn take_sessions(&self, keys: &[u128]) -> (Vec<SessionAcc>, SegmentSlots) {
+        let mut taken: Vec<Option<SessionAcc>> = keys.iter().map(|_| None).collect();
+        let mut workers: Vec<_> = self
+            .0
+            .iter()
+            .map(|slot| slot.lock().unwrap_or_else(PoisonError::into_inner))
+            .collect();
+        for worker in &mut workers {
+            let sessions = &mut worker.0.sessions;
+            for (session, key) in taken.iter_mut().zip(keys) {
+                let Some(part) = sessions.remove(key) else {
+                    continue;
+                };
+                match session {
+                    Some(session) => session.merge(part),
+                    None => *session = Some(part),
+                }
+            }
+        }
+        let slots = SegmentSlots::of(workers.iter().map(|worker| &worker.0.pages));
+        (taken.into_iter().flatten().collect(), slots)
     }
 
     /// Adds up every worker's partial, its queued grid events applied (once no window is
@@ -289,39 +392,46 @@ impl WorkerPartials {
     }
 }
 
+/// Waits for a window; notes its undecodable blocks and returns the sessions it finished.
 async fn collect_window(
-    window: oneshot::Receiver<Vec<Skipped>>,
+    window: oneshot::Receiver<WindowDone>,
     summary: &mut ProcessSummary,
-) -> Result<(), ProcessError> {
-    let failures = window
+) -> Result<FinishedGroup, ProcessError> {
+    let WindowDone { failures, finished } = window
         .await
         .map_err(|_| ProcessError::Task("aggregation worker stopped".into()))?;
     for (key, reason) in failures {
         note_skipped(summary, false, key, reason);
     }
-    Ok(())
+    Ok(finished)
 }
 
-/// Decodes and accumulates a window's chunks on the rayon pool into the workers' partials; the
-/// receiver gets the blocks that could not be decoded.
+/// Decodes and accumulates a window's chunks on the rayon pool into the workers' partials, and
+/// meanwhile finishes the sessions the previous windows completed; the receiver gets the
+/// blocks that could not be decoded and the finished sessions.
 fn spawn_window(
-    chunks: Vec<FetchedChunk>,
+    window: Window,
     segment_tags: Vec<String>,
     workers: Arc<WorkerPartials>,
-) -> oneshot::Receiver<Vec<Skipped>> {
+) -> oneshot::Receiver<WindowDone> {
     let (sender, receiver) = oneshot::channel();
     rayon::spawn(move || {
-        let failures: Vec<Skipped> = chunks
-            .par_iter()
-            .flat_map_iter(|chunk| {
-                let mut failures = Vec::new();
-                workers.with_mine(|partial, pending| {
-                    aggregate_chunk(chunk, &segment_tags, partial, pending, &mut failures);
-                });
-                failures
-            })
-            .collect();
-        let _ = sender.send(failures);
+        let Window { chunks, completed } = window;
+        let (completed, slots) = workers.take_sessions(&completed);
+        let aggregate = || {
+            chunks
+                .par_iter()
+                .flat_map_iter(|chunk| {
+                    let mut failures = Vec::new();
+                    workers.with_mine(|partial, pending| {
+                        aggregate_chunk(chunk, &segment_tags, partial, pending, &mut failures);
+                    });
+                    failures
+                })
+                .collect()
+        };
+        let (failures, finished) = rayon::join(aggregate, || finish_some(completed, &slots));
+        let _ = sender.send(WindowDone { failures, finished });
     });
     receiver
 }

@@ -1,46 +1,53 @@
 //! What finished page views add to their page segments: views, sessions, scroll depth,
 //! frustration counts and element clicks. Each rayon task tallies the sessions it finishes
-//! while they are still in cache, without locks; the tallies are added up and into the pages
-//! once, at the end. Everything tallied is a sum, so the order of sessions and tasks does not
-//! change the result.
+//! while they are still in cache, without locks, into numbered slots; tallies add up by slot,
+//! and [`SegmentSums`] add them up by name, whichever pages they were numbered from, until they
+//! are added into the day's pages. Everything tallied is a sum, so the order of sessions and
+//! tasks does not change the result.
 
-use heatpipe_core::agg::{ElementAgg, PageAgg, ScrollDepth};
+use std::collections::hash_map::Entry;
+
+use heatpipe_core::agg::{ElementAgg, PageAgg, ScrollDepth, SegmentAgg};
 
 use crate::accumulate::FastMap;
 use crate::summary::FinishedView;
 
-/// Numbers every (page, segment) of the day: `slots[page_key][segment]`, in the order in which
-/// [`SegmentTally::add_to`] visits the pages' segments.
-pub(crate) struct SegmentSlots(FastMap<String, FastMap<String, usize>>);
+/// Numbers every (page, segment) of some page maps: `slots[page_key][segment]`, with the names
+/// of each slot.
+pub(crate) struct SegmentSlots {
+    slots: FastMap<String, FastMap<String, usize>>,
+    names: Vec<(String, String)>,
+}
 
 impl SegmentSlots {
-    pub(crate) fn of(pages: &FastMap<String, PageAgg>) -> Self {
-        let mut next = 0;
-        let slots = pages
-            .iter()
-            .map(|(key, page)| {
-                let segments = page
-                    .segments
-                    .keys()
-                    .map(|segment| {
-                        next += 1;
-                        (segment.clone(), next - 1)
-                    })
-                    .collect();
-                (key.clone(), segments)
-            })
-            .collect();
-        SegmentSlots(slots)
+    /// Numbers the segments of every page of `page_maps` (a segment in several maps once).
+    pub(crate) fn of<'p>(
+        page_maps: impl IntoIterator<Item = &'p FastMap<String, PageAgg>>,
+    ) -> Self {
+        let mut slots: FastMap<String, FastMap<String, usize>> = FastMap::default();
+        let mut names = Vec::new();
+        for pages in page_maps {
+            for (key, page) in pages {
+                let page_slots = slots.entry(key.clone()).or_default();
+                for segment in page.segments.keys() {
+                    if !page_slots.contains_key(segment) {
+                        page_slots.insert(segment.clone(), names.len());
+                        names.push((key.clone(), segment.clone()));
+                    }
+                }
+            }
+        }
+        SegmentSlots { slots, names }
     }
 
     /// Returns how many slots there are.
     fn len(&self) -> usize {
-        self.0.values().map(FastMap::len).sum()
+        self.names.len()
     }
 
-    /// Returns the slot of `segment` of page `page_key`, if the day has it.
+    /// Returns the slot of `segment` of page `page_key`, if numbered.
     fn slot(&self, page_key: &str, segment: &str) -> Option<usize> {
-        self.0.get(page_key)?.get(segment).copied()
+        self.slots.get(page_key)?.get(segment).copied()
     }
 }
 
@@ -92,6 +99,10 @@ impl SegmentAdds {
         }
     }
 
+    fn is_empty(&self) -> bool {
+        self.views == 0 && self.elements.is_empty()
+    }
+
     fn merge(&mut self, other: SegmentAdds) {
         self.views += other.views;
         self.sessions += other.sessions;
@@ -141,24 +152,61 @@ impl SegmentTally {
         self
     }
 
-    /// Adds the tally into `pages`, whose segments it was numbered from.
-    pub(crate) fn add_to(self, pages: &mut FastMap<String, PageAgg>) {
-        let segments = pages
-            .values_mut()
-            .flat_map(|page| page.segments.values_mut());
-        for (segment, adds) in segments.zip(self.adds) {
-            segment.views += adds.views;
-            segment.sessions += adds.sessions;
-            segment.rage_clicks += adds.rage_clicks;
-            segment.dead_clicks += adds.dead_clicks;
-            segment.scroll.merge(&adds.scroll);
-            for (selector, element) in adds.elements {
-                segment
-                    .elements
-                    .entry(selector)
-                    .or_default()
-                    .merge(&element);
+    /// Returns the tally by segment name; `slots` are what it was numbered from.
+    pub(crate) fn into_sums(self, slots: &SegmentSlots) -> SegmentSums {
+        let mut sums = SegmentSums::default();
+        for (adds, names) in self.adds.into_iter().zip(&slots.names) {
+            if !adds.is_empty() {
+                sums.0.insert(names.clone(), adds);
             }
+        }
+        sums
+    }
+}
+
+/// What finished sessions add to segments, by page key and segment key.
+#[derive(Default)]
+pub(crate) struct SegmentSums(FastMap<(String, String), SegmentAdds>);
+
+impl SegmentSums {
+    pub(crate) fn merge(&mut self, other: SegmentSums) {
+        for (names, adds) in other.0 {
+            match self.0.entry(names) {
+                Entry::Occupied(mut sum) => sum.get_mut().merge(adds),
+                Entry::Vacant(slot) => {
+                    slot.insert(adds);
+                }
+            }
+        }
+    }
+
+    /// Adds the sums into `pages`. Every segment tallied was numbered from pages whose
+    /// aggregates `pages` holds, so each is there.
+    pub(crate) fn add_to(self, pages: &mut FastMap<String, PageAgg>) {
+        for ((page_key, segment_key), adds) in self.0 {
+            let segment = pages
+                .get_mut(&page_key)
+                .and_then(|page| page.segments.get_mut(&segment_key));
+            if let Some(segment) = segment {
+                adds.add_to(segment);
+            }
+        }
+    }
+}
+
+impl SegmentAdds {
+    fn add_to(self, segment: &mut SegmentAgg) {
+        segment.views += self.views;
+        segment.sessions += self.sessions;
+        segment.rage_clicks += self.rage_clicks;
+        segment.dead_clicks += self.dead_clicks;
+        segment.scroll.merge(&self.scroll);
+        for (selector, element) in self.elements {
+            segment
+                .elements
+                .entry(selector)
+                .or_default()
+                .merge(&element);
         }
     }
 }
@@ -196,11 +244,13 @@ mod tests {
             window_ms: 1_763_769_600_000..1_763_856_000_000,
         });
         let partial = partial_of(&streams);
-        let slots = SegmentSlots::of(&partial.pages);
+        let slots = SegmentSlots::of([&partial.pages]);
         let mut keys: Vec<u128> = partial.sessions.keys().copied().collect();
         keys.sort_unstable();
         let mut whole = partial.pages.clone();
-        tally_of(&partial, &slots, &keys).add_to(&mut whole);
+        tally_of(&partial, &slots, &keys)
+            .into_sums(&slots)
+            .add_to(&mut whole);
         let clicks: u64 = whole
             .values()
             .flat_map(|page| page.segments.values())
@@ -214,9 +264,42 @@ mod tests {
             let mut pages = partial.pages.clone();
             tally_of(&partial, &slots, second)
                 .merge(tally_of(&partial, &slots, first))
+                .into_sums(&slots)
                 .add_to(&mut pages);
             assert_eq!(pages, whole, "split at {split}");
         }
+    }
+
+    #[test]
+    fn sums_of_tallies_numbered_from_different_pages_add_up_by_name() {
+        let streams = generate_traffic(&TrafficSpec {
+            seed: 12,
+            origin: "https://demo.example".into(),
+            num_sessions: 60,
+            window_ms: 1_763_769_600_000..1_763_856_000_000,
+        });
+        let partial = partial_of(&streams);
+        let mut keys: Vec<u128> = partial.sessions.keys().copied().collect();
+        keys.sort_unstable();
+        let slots = SegmentSlots::of([&partial.pages]);
+        let mut whole = partial.pages.clone();
+        tally_of(&partial, &slots, &keys)
+            .into_sums(&slots)
+            .add_to(&mut whole);
+        // Another numbering: a page no session viewed comes first and shifts every slot.
+        let mut unseen = FastMap::default();
+        let mut page = PageAgg::new("https://elsewhere.example/".into(), "0".repeat(16));
+        page.segments
+            .insert("device=desktop".into(), Default::default());
+        unseen.insert(page.key.clone(), page);
+        let shifted = SegmentSlots::of([&unseen, &partial.pages]);
+        assert_eq!(shifted.len(), slots.len() + 1);
+        let (first, second) = keys.split_at(keys.len() / 2);
+        let mut sums = tally_of(&partial, &slots, first).into_sums(&slots);
+        sums.merge(tally_of(&partial, &shifted, second).into_sums(&shifted));
+        let mut pages = partial.pages.clone();
+        sums.add_to(&mut pages);
+        assert_eq!(pages, whole);
     }
 
     #[test]
@@ -229,10 +312,12 @@ mod tests {
             .click(500, 10, 10, "#a")
             .build();
         let partial = partial_of(&streams);
-        let slots = SegmentSlots::of(&partial.pages);
+        let slots = SegmentSlots::of([&partial.pages]);
         let keys: Vec<u128> = partial.sessions.keys().copied().collect();
         let mut pages = partial.pages.clone();
-        tally_of(&partial, &slots, &keys).add_to(&mut pages);
+        tally_of(&partial, &slots, &keys)
+            .into_sums(&slots)
+            .add_to(&mut pages);
         let key = heatpipe_core::page::page_key(home);
         let segment = &pages[&key].segments["device=desktop&width=1280"];
         assert_eq!((segment.views, segment.sessions), (2, 1));

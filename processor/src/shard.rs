@@ -22,6 +22,7 @@ use heatpipe_core::store::ObjectStore;
 use xxhash_rust::xxh3::xxh3_64;
 
 use crate::accumulate::{DayPartial, FastMap};
+use crate::finalize::FinishedGroup;
 use crate::passes::{Partition, pass_count};
 use crate::run::{on_blocking, write_output};
 use crate::spill::DayFinisher;
@@ -137,7 +138,7 @@ pub async fn merge_shards(
             summary.streams = day.streams;
             summary.events = day.events;
         }
-        finisher = on_blocking(move || finisher.with_pass(day)).await??;
+        finisher = on_blocking(move || finisher.with_pass(day, FinishedGroup::default())).await??;
     }
     let output = on_blocking(move || finisher.complete()).await??;
     summary.sessions = output.sessions;

@@ -20,7 +20,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::ProcessError;
 use crate::accumulate::{DayPartial, FastMap, merge_pages};
-use crate::finalize::{DayOutput, complete_day, finish_sessions, index_sessions};
+use crate::finalize::{DayOutput, FinishedGroup, complete_day, finish_sessions, index_sessions};
 use crate::summary::SessionDone;
 
 /// Runs are scratch files read once: the fastest zstd level is enough.
@@ -43,14 +43,22 @@ impl DayFinisher {
         })
     }
 
-    /// Adds one pass's partial: its pages, and its sessions, finished.
-    pub(crate) fn with_pass(self, day: DayPartial) -> Result<Self, ProcessError> {
+    /// Adds one pass's partial: its pages, and its sessions, finished; `early` are the pass's
+    /// sessions finished already, which `day` no longer holds.
+    pub(crate) fn with_pass(
+        self,
+        day: DayPartial,
+        early: FinishedGroup,
+    ) -> Result<Self, ProcessError> {
         let DayFinisher {
             pages,
             mut finished,
         } = self;
         let mut pages = merge_pages(pages, day.pages);
-        finished.add(finish_sessions(&mut pages, day.sessions))?;
+        let mut done = finish_sessions(&mut pages, day.sessions);
+        early.sums.add_to(&mut pages);
+        done.extend(early.done);
+        finished.add(done)?;
         Ok(DayFinisher { pages, finished })
     }
 

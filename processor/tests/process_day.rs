@@ -9,7 +9,7 @@ use heatpipe_core::keys::{parse_date, raw_day_prefix, session_index_key};
 use heatpipe_core::session::SessionIndex;
 use heatpipe_core::store::{LocalStore, ObjectStore};
 use heatpipe_fixtures::{TrafficSpec, generate_traffic, processing_outputs, write_chunks};
-use heatpipe_processor::{ProcessOptions, process_day};
+use heatpipe_processor::{MergeOptions, ProcessOptions, Shard, merge_shards, process_day};
 
 const SITE: &str = "demo";
 
@@ -174,4 +174,61 @@ async fn corrupt_chunks_are_skipped_and_reported_and_reruns_are_byte_identical()
         outputs,
         "three passes write the bytes of one"
     );
+}
+
+/// Sessions are finished once the window holding their last batch is aggregated. Whatever the
+/// windows, and across several passes, that writes the bytes of finishing every session at the
+/// end of the run (what merging a single shard does, since a shard finishes none).
+#[tokio::test]
+async fn sessions_finished_as_they_complete_write_the_bytes_of_finishing_them_at_the_end() {
+    let folder = tempfile::tempdir().expect("tempdir");
+    let store: Arc<dyn ObjectStore> = Arc::new(LocalStore::open(folder.path()).expect("store"));
+    let streams = day_traffic();
+    // Two batches a chunk: sessions span several chunks, and there are more chunks than the
+    // header scan decodes at once.
+    let keys = write_chunks(store.as_ref(), SITE, "c1", &streams, 2)
+        .await
+        .expect("write");
+    assert!(keys.len() > 150, "{} chunks", keys.len());
+    let date = parse_date("2026-11-21").expect("date");
+
+    let mut shard = ProcessOptions::new(SITE, date);
+    shard.shard = Some(Shard { index: 0, count: 1 });
+    process_day(store.clone(), &shard).await.expect("shard");
+    let merge = MergeOptions {
+        pass_partial_bytes: u64::MAX,
+        spill_dir: std::env::temp_dir(),
+    };
+    merge_shards(store.clone(), SITE, date, 1, &merge)
+        .await
+        .expect("merge");
+    let at_the_end = all_outputs(store.as_ref()).await;
+
+    let day_bytes: u64 = store
+        .list(&raw_day_prefix(SITE, date))
+        .await
+        .expect("list")
+        .iter()
+        .map(|m| m.size_bytes)
+        .sum();
+    for (window_chunks, passes) in [(1, 1), (7, 1), (32, 1), (5, 3)] {
+        let options = ProcessOptions {
+            window_chunks,
+            pass_chunk_bytes: day_bytes.div_ceil(passes),
+            ..ProcessOptions::new(SITE, date)
+        };
+        let summary = process_day(store.clone(), &options).await.expect("process");
+        assert_eq!(summary.passes, passes as u32);
+        assert_eq!(summary.sessions, 150);
+        // The sessions ending in a pass's last window are finished with the rest of the pass.
+        assert!(
+            summary.sessions_finished_early > 0 && summary.sessions_finished_early < 150,
+            "{} finished early with windows of {window_chunks}",
+            summary.sessions_finished_early
+        );
+        assert!(
+            all_outputs(store.as_ref()).await == at_the_end,
+            "windows of {window_chunks} chunks in {passes} passes"
+        );
+    }
 }
