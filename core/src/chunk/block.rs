@@ -126,6 +126,25 @@ pub fn recycle_columns(columns: Vec<Vec<u8>>) {
     });
 }
 
+/// Decompresses one zstd frame of at most `max` bytes with this thread's context, into a buffer
+/// from this thread's pool sized by the frame's stated content size (frames that state none get
+/// `max`): a header is a few kilobytes, and a buffer of the most a header may take is megabytes
+/// the allocator maps and unmaps for each one.
+pub(crate) fn decompress_bounded(frame: &[u8], max: usize) -> std::io::Result<Vec<u8>> {
+    let stated = zstd::zstd_safe::get_frame_content_size(frame)
+        .map_err(|_| std::io::Error::other("not a zstd frame"))?;
+    let capacity = match stated {
+        Some(size) if size > max as u64 => {
+            return Err(std::io::Error::other(format!(
+                "frame holds {size} bytes, more than {max}"
+            )));
+        }
+        Some(size) => size as usize,
+        None => max,
+    };
+    decompress_frame(frame, capacity)
+}
+
 /// Decompresses one zstd frame of at most `capacity` bytes with this thread's context, into a
 /// buffer from this thread's pool.
 fn decompress_frame(frame: &[u8], capacity: usize) -> std::io::Result<Vec<u8>> {

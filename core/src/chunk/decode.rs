@@ -2,7 +2,7 @@
 
 use std::ops::Range;
 
-use super::block::{decompress_columns, recycle_columns};
+use super::block::{decompress_bounded, decompress_columns, recycle_columns};
 use super::header_v1::ChunkHeaderV1;
 use super::read::{BlockStreams, SessionNames, decode_streams};
 use super::{
@@ -70,18 +70,14 @@ pub fn decode_header(bytes: &[u8]) -> Result<ChunkIndex, FormatError> {
         });
     }
     let version = u16::from_le_bytes([bytes[4], bytes[5]]);
-    let decompressed;
-    let raw_header = if version >= COMPRESSED_HEADER_VERSION {
-        decompressed = zstd::bulk::decompress(header_bytes, MAX_HEADER_BYTES)
-            .map_err(|err| FormatError::Header(format!("zstd: {err}")))?;
-        &decompressed[..]
-    } else {
-        header_bytes
-    };
     let header = if version >= COMPRESSED_HEADER_VERSION {
-        decode_exactly::<ChunkHeader>(raw_header)?
+        let raw_header = decompress_bounded(header_bytes, MAX_HEADER_BYTES)
+            .map_err(|err| FormatError::Header(format!("zstd: {err}")))?;
+        let header = decode_exactly::<ChunkHeader>(&raw_header);
+        recycle_columns(vec![raw_header]);
+        header?
     } else {
-        decode_exactly::<ChunkHeaderV1>(raw_header)?.into()
+        decode_exactly::<ChunkHeaderV1>(header_bytes)?.into()
     };
     Ok(ChunkIndex {
         header,
