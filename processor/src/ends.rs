@@ -1,18 +1,21 @@
 //! Where each session ends: the last chunk (in key order) that holds any of its batches, read
-//! from every chunk's header before the day is aggregated. Once the windows up to that chunk
-//! are aggregated, the session is complete, and it is finished then, while the following
-//! windows are aggregated, rather than kept until the end of the pass: what a pass holds is the
-//! sessions in progress, not every session it has seen, and each is finished soon after its
-//! last batch was added.
+//! from every chunk's header. Once the windows up to that chunk are aggregated, the session is
+//! complete, and it is finished then, while the following windows are aggregated, rather than
+//! kept until the end of the pass: what a pass holds is the sessions in progress, not every
+//! session it has seen, and each is finished soon after its last batch was added. The headers
+//! are read while the first window is fetched and aggregated; the sessions it ends are
+//! finished once they are read.
 //!
 //! Chunks are written once and never changed, so the headers read here are the headers the
 //! chunks are aggregated with. A chunk whose header cannot be read ends no session; its
 //! sessions are finished with the rest of the pass.
 
+use std::ops::Range;
 use std::sync::Arc;
 
 use heatpipe_core::chunk::ChunkIndex;
 use heatpipe_core::store::ObjectStore;
+use tokio::task::JoinHandle;
 
 use crate::ProcessError;
 use crate::accumulate::{FastMap, session_key};
@@ -70,10 +73,90 @@ impl SessionEnds {
         SessionEnds { ending_in }
     }
 
-    /// Adds to `ending` the sessions of `partition` that chunk `position` is the last to hold.
-    pub(crate) fn ending_in(&self, position: u32, partition: Partition, ending: &mut Vec<u128>) {
-        if let Some(keys) = self.ending_in.get(position as usize) {
+    /// Adds to `ending` the sessions of `partition` that chunks `positions` are the last to
+    /// hold.
+    pub(crate) fn ending_in(
+        &self,
+        positions: Range<usize>,
+        partition: Partition,
+        ending: &mut Vec<u128>,
+    ) {
+        let end = positions.end.min(self.ending_in.len());
+        let start = positions.start.min(end);
+        for keys in &self.ending_in[start..end] {
             ending.extend(keys.iter().filter(|key| partition.includes_key(**key)));
+        }
+    }
+}
+
+/// What a scan gives: the ends, and the headers it kept (by position).
+type Scanned = (SessionEnds, Vec<Option<ChunkIndex>>);
+
+/// A run's session ends: being read, read, or not wanted (a shard finishes no session, since
+/// its sessions may go on in other shards' chunks).
+pub(crate) enum EndsSource {
+    None,
+    Scanning(JoinHandle<Result<Scanned, ProcessError>>),
+    Known {
+        ends: SessionEnds,
+        headers: Vec<Option<ChunkIndex>>,
+    },
+}
+
+impl EndsSource {
+    /// Starts reading the ends of the day's chunks `keys` (sorted) on the runtime; see
+    /// [`SessionEnds::scan`].
+    pub(crate) fn scan(
+        store: Arc<dyn ObjectStore>,
+        keys: Vec<String>,
+        concurrency: usize,
+        keep_headers: bool,
+    ) -> Self {
+        EndsSource::Scanning(tokio::spawn(async move {
+            SessionEnds::scan(&store, &keys, concurrency, keep_headers).await
+        }))
+    }
+
+    /// Takes the scan's result once it is done; with `wait`, waits for it.
+    pub(crate) async fn refresh(&mut self, wait: bool) -> Result<(), ProcessError> {
+        let EndsSource::Scanning(scan) = self else {
+            return Ok(());
+        };
+        if !wait && !scan.is_finished() {
+            return Ok(());
+        }
+        let (ends, headers) = scan
+            .await
+            .map_err(|err| ProcessError::Task(format!("reading chunk headers: {err}")))??;
+        tracing::debug!("session ends read");
+        *self = EndsSource::Known { ends, headers };
+        Ok(())
+    }
+
+    /// Returns the headers the scan kept of chunks `positions` (`None` where it kept none),
+    /// and drops those of the chunks before them.
+    pub(crate) fn take_headers(&mut self, positions: Range<usize>) -> Vec<Option<ChunkIndex>> {
+        let EndsSource::Known { headers, .. } = self else {
+            return Vec::new();
+        };
+        let end = positions.end.min(headers.len());
+        let start = positions.start.min(end);
+        headers[..start].fill_with(|| None);
+        headers[start..end].iter_mut().map(Option::take).collect()
+    }
+
+    /// Adds to `ending` the sessions of `partition` ending in the chunks from `*ended_through`
+    /// to `through`, once the ends are known, and moves `ended_through` past them.
+    pub(crate) fn ending_through(
+        &self,
+        ended_through: &mut usize,
+        through: usize,
+        partition: Partition,
+        ending: &mut Vec<u128>,
+    ) {
+        if let EndsSource::Known { ends, .. } = self {
+            ends.ending_in(*ended_through..through, partition, ending);
+            *ended_through = through.max(*ended_through);
         }
     }
 }
@@ -131,9 +214,9 @@ mod tests {
         SessionEnds::of(last, chunks.len())
     }
 
-    fn ending(ends: &SessionEnds, position: u32) -> Vec<u128> {
+    fn ending(ends: &SessionEnds, position: usize) -> Vec<u128> {
         let mut ending = vec![7];
-        ends.ending_in(position, Partition::WHOLE, &mut ending);
+        ends.ending_in(position..position + 1, Partition::WHOLE, &mut ending);
         ending
     }
 
@@ -154,6 +237,46 @@ mod tests {
         assert_eq!(ending(&ends, 3), [7], "past the last chunk");
     }
 
+    #[tokio::test]
+    async fn sessions_that_ended_before_the_scan_was_done_end_once_it_is() {
+        let chunks = [chunk(&[&["a"]]), chunk(&[&["b"]]), chunk(&[&["c"]])];
+        let scanned = (ends_of(&chunks), chunks.iter().cloned().map(Some).collect());
+        let mut source = EndsSource::Scanning(tokio::spawn(async move { Ok(scanned) }));
+        let mut ended_through = 0;
+        let mut ending = Vec::new();
+        if let EndsSource::Scanning(scan) = &source {
+            while !scan.is_finished() {
+                tokio::task::yield_now().await;
+            }
+        }
+        // Still scanning as far as the run knows: nothing ends, no header is known.
+        source.ending_through(&mut ended_through, 1, Partition::WHOLE, &mut ending);
+        assert_eq!((ended_through, ending.len()), (0, 0));
+        assert!(source.take_headers(0..1).is_empty());
+        source.refresh(false).await.expect("scan");
+        // The first window's session ends with the second's.
+        let headers = source.take_headers(1..2);
+        assert_eq!(headers, [Some(chunks[1].clone())]);
+        source.ending_through(&mut ended_through, 2, Partition::WHOLE, &mut ending);
+        let mut expected = vec![session_key("a"), session_key("b")];
+        expected.sort_unstable();
+        ending.sort_unstable();
+        assert_eq!((ended_through, ending), (2, expected));
+        // The headers of chunks passed by are dropped; past the last chunk there are none.
+        let EndsSource::Known { headers, .. } = &source else {
+            panic!("known after refresh");
+        };
+        assert_eq!(
+            headers.iter().flatten().count(),
+            1,
+            "only the third's is kept"
+        );
+        assert_eq!(source.take_headers(2..9), [Some(chunks[2].clone())]);
+        let mut last = Vec::new();
+        source.ending_through(&mut ended_through, 9, Partition::WHOLE, &mut last);
+        assert_eq!((ended_through, last), (9, vec![session_key("c")]));
+    }
+
     #[test]
     fn a_pass_ends_only_its_own_sessions() {
         let ids: Vec<String> = (0..40).map(|n| format!("session-{n}")).collect();
@@ -166,7 +289,7 @@ mod tests {
                 count: 3,
             };
             let mut ending = Vec::new();
-            ends.ending_in(0, partition, &mut ending);
+            ends.ending_in(0..1, partition, &mut ending);
             let expected = ids.iter().filter(|id| partition.includes(id)).count();
             assert_eq!(ending.len(), expected);
             per_pass.extend(ending);

@@ -12,14 +12,14 @@ use std::time::Instant;
 
 use bytes::Bytes;
 use chrono::NaiveDate;
-use heatpipe_core::chunk::{ChunkIndex, with_block_streams};
+use heatpipe_core::chunk::with_block_streams;
 use heatpipe_core::keys::{page_agg_key, pages_key, raw_day_prefix, session_index_key};
 use heatpipe_core::store::ObjectStore;
 use rayon::prelude::*;
 use tokio::sync::oneshot;
 
 use crate::accumulate::{BlockAt, DayPartial, accumulate_queued, session_key};
-use crate::ends::SessionEnds;
+use crate::ends::EndsSource;
 use crate::fetch::{Fetched, FetchedChunk, SeenBatches, Skipped, fetch_chunks, scan_headers};
 use crate::finalize::{DayOutput, FinishedGroup, finish_some};
 use crate::options::ProcessOptions;
@@ -65,12 +65,13 @@ pub async fn process_day(
         passes,
         ..ProcessSummary::default()
     };
-    // A day done in one pass is small enough to keep its headers until its chunks come.
-    let (ends, mut headers) =
-        SessionEnds::scan(&store, &keys, options.fetch_concurrency * 4, passes == 1).await?;
-    tracing::debug!(
-        elapsed_ms = started.elapsed().as_millis() as u64,
-        "session ends read"
+    // Read beside the first windows. A day done in one pass is small enough to keep its
+    // headers until its chunks come.
+    let mut ends = EndsSource::scan(
+        store.clone(),
+        keys.clone(),
+        options.fetch_concurrency * 4,
+        passes == 1,
     );
     let mut finisher = DayFinisher::new(passes, &options.spill_dir)?;
     for index in 0..passes {
@@ -80,8 +81,7 @@ pub async fn process_day(
                 count: passes,
             },
             repeats: Repeats::AsTheyCome(SeenBatches::default()),
-            ends: Some(&ends),
-            headers: std::mem::take(&mut headers),
+            ends: &mut ends,
         };
         let (day, early) = aggregate_pass(&store, &keys, options, pass, &mut summary).await?;
         tracing::debug!(
@@ -130,12 +130,10 @@ async fn process_shard(
     summary.duplicate_streams = duplicates;
     keys.retain(|key| shard.includes(key));
     summary.chunks = keys.len() as u64;
-    // A shard's sessions may go on in other shards' chunks: none is finished here.
     let pass = Pass {
         partition: Partition::WHOLE,
         repeats: Repeats::Premarked(marks),
-        ends: None,
-        headers: Vec::new(),
+        ends: &mut EndsSource::None,
     };
     let (day, _) = aggregate_pass(&store, &keys, options, pass, &mut summary).await?;
     summary.streams = day.streams;
@@ -159,9 +157,7 @@ pub(crate) async fn on_blocking<T: Send + 'static>(
 struct Pass<'e> {
     partition: Partition,
     repeats: Repeats,
-    ends: Option<&'e SessionEnds>,
-    /// The chunks' headers by position, where read already.
-    headers: Vec<Option<ChunkIndex>>,
+    ends: &'e mut EndsSource,
 }
 
 /// A window's chunks as given to the rayon pool, with the sessions the previous windows
@@ -192,23 +188,27 @@ async fn aggregate_pass(
     let mut running: Option<oneshot::Receiver<WindowDone>> = None;
     let mut early = FinishedGroup::default();
     let mut completed = Vec::new();
+    let mut ended_through = 0;
     let all = keys.len() as u64 * u64::from(pass.partition.count);
     let mut done = keys.len() as u64 * u64::from(pass.partition.index);
     let window_chunks = options.window_chunks.max(1);
     for (number, window) in keys.chunks(window_chunks).enumerate() {
         // Fetch this window and mark its repeats while the previous one is aggregated on the
         // rayon pool.
-        let first_position = number * window_chunks;
-        let known = pass
-            .headers
-            .iter_mut()
-            .skip(first_position)
-            .take(window.len())
-            .map(Option::take)
-            .collect();
+        let positions = number * window_chunks..number * window_chunks + window.len();
+        // The first window is fetched and aggregated while the headers are read; the second
+        // waits for them, so that every later window finishes what ended before it.
+        pass.ends.refresh(number > 0).await?;
+        let known = pass.ends.take_headers(positions.clone());
         let fetched = fetch_chunks(store, window, options.fetch_concurrency, known).await;
-        let first_position = first_position as u32;
-        let (chunks, ending) = usable_chunks(fetched, first_position, &mut pass, summary);
+        let chunks = usable_chunks(fetched, &mut pass, summary);
+        let mut ending = Vec::new();
+        pass.ends.ending_through(
+            &mut ended_through,
+            positions.end,
+            pass.partition,
+            &mut ending,
+        );
         if let Some(previous) = running.take() {
             early.add(collect_window(previous, summary).await?);
         }
@@ -231,6 +231,9 @@ async fn aggregate_pass(
     if let Some(last) = running.take() {
         early.add(collect_window(last, summary).await?);
     }
+    // The sessions ending in the last windows are finished with the rest of the pass; the next
+    // pass has the ends from its start.
+    pass.ends.refresh(true).await?;
     tracing::debug!(
         finished = early.done.len(),
         "windows aggregated; merging the workers' partials"
@@ -262,17 +265,14 @@ fn note_skipped(summary: &mut ProcessSummary, whole_chunk: bool, key: String, re
 }
 
 /// Keeps the chunks whose header could be read, with their repeated batches marked; reports the
-/// others as skipped. The chunks are the day's from position `first_position` on; returns them
-/// with the sessions of the pass that end in them.
+/// others as skipped.
 fn usable_chunks(
     fetched: Vec<Fetched>,
-    first_position: u32,
     pass: &mut Pass<'_>,
     summary: &mut ProcessSummary,
-) -> (Vec<FetchedChunk>, Vec<u128>) {
+) -> Vec<FetchedChunk> {
     let mut chunks = Vec::with_capacity(fetched.len());
-    let mut ending = Vec::new();
-    for (position, (key, result)) in (first_position..).zip(fetched) {
+    for (key, result) in fetched {
         match result {
             Ok((bytes, index)) => {
                 let skip = match &mut pass.repeats {
@@ -283,9 +283,6 @@ fn usable_chunks(
                     }
                     Repeats::Premarked(marks) => marks.remove(&key).unwrap_or_default(),
                 };
-                if let Some(ends) = pass.ends {
-                    ends.ending_in(position, pass.partition, &mut ending);
-                }
                 chunks.push(FetchedChunk {
                     key: Arc::from(key),
                     bytes,
@@ -296,7 +293,7 @@ fn usable_chunks(
             Err(reason) => note_skipped(summary, true, key, reason),
         }
     }
-    (chunks, ending)
+    chunks
 }
 
 /// Reads every chunk header of the day, in key order, and marks the repeated batches of the
