@@ -22,35 +22,49 @@ pub(crate) struct FinishedView {
 /// to in the session index.
 pub(crate) struct ChunkNumbers {
     pub(crate) keys: Vec<String>,
-    numbers: FastMap<Arc<str>, u32>,
+    /// Numbers by the address of a block's shared key, with the key held so that the address
+    /// stays its own. Every block read from one fetched chunk shares its key, so a day of
+    /// hundreds of thousands of block references hashes a few thousand keys' text, not one per
+    /// reference. (Blocks read back from partials each have their own copy: they are numbered
+    /// all the same, by the text of each.)
+    by_address: FastMap<usize, (u32, Arc<str>)>,
+}
+
+/// The address of a shared key: the same for every block holding the same `Arc`.
+fn address(key: &Arc<str>) -> usize {
+    Arc::as_ptr(key).cast::<u8>() as usize
 }
 
 impl ChunkNumbers {
     pub(crate) fn of<'b>(blocks: impl Iterator<Item = &'b BlockAt>) -> Self {
-        // Hashed rather than kept in a tree: a day has hundreds of thousands of block
-        // references to a few thousand chunks, and only the distinct keys need sorting.
-        let mut numbers: FastMap<Arc<str>, u32> = FastMap::default();
+        let mut shared: FastMap<usize, &'b Arc<str>> = FastMap::default();
         for block in blocks {
-            if !numbers.contains_key(&*block.chunk_key) {
-                numbers.insert(Arc::clone(&block.chunk_key), 0);
-            }
+            shared
+                .entry(address(&block.chunk_key))
+                .or_insert(&block.chunk_key);
         }
-        let mut keys: Vec<Arc<str>> = numbers.keys().cloned().collect();
+        let mut keys: Vec<&str> = shared.values().map(|key| &***key).collect();
         keys.sort_unstable();
-        for (number, key) in keys.iter().enumerate() {
-            if let Some(slot) = numbers.get_mut(&**key) {
-                *slot = number as u32;
-            }
-        }
-        let keys = keys.iter().map(|key| key.to_string()).collect();
-        ChunkNumbers { keys, numbers }
+        keys.dedup();
+        let by_address = shared
+            .iter()
+            .map(|(address, key)| {
+                let number = keys.binary_search(&&***key).unwrap_or_default();
+                (*address, (number as u32, Arc::clone(key)))
+            })
+            .collect();
+        let keys = keys.into_iter().map(str::to_owned).collect();
+        ChunkNumbers { keys, by_address }
     }
 
     /// Returns `blocks` as the session index stores them.
     pub(crate) fn number_blocks(&self, blocks: &[BlockAt]) -> Vec<BlockRef> {
         blocks
             .iter()
-            .filter_map(|block| Some(block.numbered(*self.numbers.get(&block.chunk_key)?)))
+            .filter_map(|block| {
+                let (number, _) = self.by_address.get(&address(&block.chunk_key))?;
+                Some(block.numbered(*number))
+            })
             .collect()
     }
 }
@@ -193,5 +207,44 @@ pub(crate) fn encode_session(
         id,
         head,
         blocks,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn block(chunk_key: &Arc<str>, offset: u64) -> BlockAt {
+        BlockAt {
+            chunk_key: Arc::clone(chunk_key),
+            offset,
+            compressed_len: 1,
+            raw_len: 2,
+            crc32: 3,
+            num_streams: 4,
+            session: 5,
+        }
+    }
+
+    #[test]
+    fn chunks_are_numbered_by_sorted_key_whether_blocks_share_a_key_or_copy_it() {
+        let late: Arc<str> = Arc::from("raw/site/2026-11-21/23/c.hpc");
+        let early: Arc<str> = Arc::from("raw/site/2026-11-21/00/a.hpc");
+        // A copy of the late key, as blocks read back from a partial hold.
+        let late_copy: Arc<str> = Arc::from(&*late);
+        let blocks = [block(&late, 10), block(&early, 20), block(&late_copy, 30)];
+        let chunks = ChunkNumbers::of(blocks.iter());
+        assert_eq!(chunks.keys, [&*early, &*late]);
+        let numbered = chunks.number_blocks(&blocks);
+        assert_eq!(
+            numbered
+                .iter()
+                .map(|b| (b.chunk, b.offset))
+                .collect::<Vec<_>>(),
+            [(1, 10), (0, 20), (1, 30)]
+        );
+        // Blocks the numbering never saw name no chunk of it.
+        let unseen: Arc<str> = Arc::from("raw/site/2026-11-21/12/b.hpc");
+        assert!(chunks.number_blocks(&[block(&unseen, 1)]).is_empty());
     }
 }
