@@ -517,21 +517,27 @@ pub(crate) async fn write_output(
     let pages = output
         .pages
         .par_iter()
-        .map(|(key, page)| page.encode().map(|bytes| (key, bytes)))
+        .map(|(key, page)| {
+            let bytes = Bytes::from(page.encode()?);
+            Ok::<_, ProcessError>((page_agg_key(site, date, key), bytes))
+        })
         .collect::<Result<Vec<_>, _>>()?;
-    for (key, bytes) in pages {
-        store
-            .put(&page_agg_key(site, date, key), Bytes::from(bytes))
-            .await?;
-    }
+    let index = output.index.encode()?;
+    // The page aggregates and the session index are written together; the page index, which
+    // lists the aggregates, last.
+    let mut objects = pages;
+    objects.push((
+        session_index_key(site, date),
+        Bytes::from(output.session_index),
+    ));
+    futures::future::try_join_all(
+        objects
+            .iter()
+            .map(|(key, bytes)| store.put(key, bytes.clone())),
+    )
+    .await?;
     store
-        .put(&pages_key(site, date), Bytes::from(output.index.encode()?))
-        .await?;
-    store
-        .put(
-            &session_index_key(site, date),
-            Bytes::from(output.session_index),
-        )
+        .put(&pages_key(site, date), Bytes::from(index))
         .await?;
     Ok(())
 }
