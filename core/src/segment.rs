@@ -21,14 +21,22 @@ pub const LAYOUT_WIDTH_BUCKETS_PX: [u32; 8] = [320, 375, 414, 768, 1024, 1280, 1
 /// The tag the tracker sets to tell first visits from returning visitors.
 pub const VISITOR_TAG: &str = "visitor";
 
-/// Returns the layout width bucket of a viewport `width_px` wide.
-pub fn layout_width_bucket(width_px: u32) -> u32 {
+/// The buckets as segment keys spell them, written out so that a key is built without
+/// formatting a number for every stream.
+const LAYOUT_WIDTH_LABELS: [&str; 8] = ["320", "375", "414", "768", "1024", "1280", "1440", "1920"];
+
+/// Returns the position in [`LAYOUT_WIDTH_BUCKETS_PX`] of the bucket of a viewport `width_px`
+/// wide.
+fn bucket_position(width_px: u32) -> usize {
     LAYOUT_WIDTH_BUCKETS_PX
         .iter()
-        .copied()
-        .rev()
-        .find(|bucket| *bucket <= width_px)
-        .unwrap_or(LAYOUT_WIDTH_BUCKETS_PX[0])
+        .rposition(|bucket| *bucket <= width_px)
+        .unwrap_or(0)
+}
+
+/// Returns the layout width bucket of a viewport `width_px` wide.
+pub fn layout_width_bucket(width_px: u32) -> u32 {
+    LAYOUT_WIDTH_BUCKETS_PX[bucket_position(width_px)]
 }
 
 /// Returns the canonical segment key of a page view.
@@ -55,14 +63,11 @@ pub fn write_segment_key<K: AsRef<str>, V: AsRef<str>>(
     tags: &[(K, V)],
     segment_tags: &[String],
 ) {
-    use std::fmt::Write;
     key.clear();
-    let _ = write!(
-        key,
-        "device={}&width={}",
-        device.as_str(),
-        layout_width_bucket(viewport_width_px)
-    );
+    key.push_str("device=");
+    key.push_str(device.as_str());
+    key.push_str("&width=");
+    key.push_str(LAYOUT_WIDTH_LABELS[bucket_position(viewport_width_px)]);
     let tag = |name: &str| {
         tags.iter()
             .find(|(k, _)| k.as_ref() == name)
@@ -85,6 +90,10 @@ pub fn write_segment_key<K: AsRef<str>, V: AsRef<str>>(
 
 /// Percent-escapes the characters that separate a key's parts.
 fn push_escaped(out: &mut String, text: &str) {
+    if !text.bytes().any(|byte| matches!(byte, b'&' | b'=' | b'%')) {
+        out.push_str(text);
+        return;
+    }
     for ch in text.chars() {
         match ch {
             '&' => out.push_str("%26"),
@@ -161,6 +170,20 @@ mod tests {
             .iter()
             .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
             .collect()
+    }
+
+    #[test]
+    fn width_labels_spell_the_buckets() {
+        for (bucket, label) in LAYOUT_WIDTH_BUCKETS_PX.iter().zip(LAYOUT_WIDTH_LABELS) {
+            assert_eq!(bucket.to_string(), label);
+        }
+        for width in [0, 319, 320, 800, 1919, 1920, u32::MAX] {
+            let key = segment_key::<&str, &str>(DeviceClass::Mobile, width, &[], &[]);
+            assert_eq!(
+                key,
+                format!("device=mobile&width={}", layout_width_bucket(width))
+            );
+        }
     }
 
     #[test]
