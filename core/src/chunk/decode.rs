@@ -161,7 +161,11 @@ pub fn with_block_streams<R>(
             block,
             reason: "stream count differs from header".into(),
         }),
-        Ok(streams) => Ok(visit(&streams)),
+        Ok(streams) => {
+            let visited = visit(&streams);
+            streams.recycle();
+            Ok(visited)
+        }
     };
     recycle_columns(columns);
     visited

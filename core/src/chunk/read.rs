@@ -56,6 +56,73 @@ pub struct BlockStreams<'c> {
     resizes: Vec<Resize>,
 }
 
+/// The buffers of a block's heads and events that borrow nothing from it, given back after the
+/// block is read so that a thread's next block reuses their memory rather than the allocator
+/// handing out (and the kernel zeroing) fresh pages for every block.
+struct EventBuffers {
+    heads: Vec<Head>,
+    moves: Vec<Move>,
+    scrolls: Vec<Scroll>,
+    resizes: Vec<Resize>,
+}
+
+thread_local! {
+    static EVENT_BUFFERS: std::cell::RefCell<EventBuffers> = const {
+        std::cell::RefCell::new(EventBuffers {
+            heads: Vec::new(),
+            moves: Vec::new(),
+            scrolls: Vec::new(),
+            resizes: Vec::new(),
+        })
+    };
+}
+
+/// The most bytes of buffer a thread keeps per kind between blocks.
+const KEPT_BUFFER_BYTES: usize = 16 << 20;
+
+/// Returns `buffer` emptied if it is small enough to keep, or an empty one.
+fn keepable<T>(mut buffer: Vec<T>) -> Vec<T> {
+    if buffer.capacity() * std::mem::size_of::<T>() > KEPT_BUFFER_BYTES {
+        return Vec::new();
+    }
+    buffer.clear();
+    buffer
+}
+
+impl BlockStreams<'_> {
+    /// Starts a block with this thread's kept buffers.
+    fn with_kept_buffers() -> Self {
+        let kept = EVENT_BUFFERS.with(|cell| {
+            let mut kept = cell.borrow_mut();
+            EventBuffers {
+                heads: std::mem::take(&mut kept.heads),
+                moves: std::mem::take(&mut kept.moves),
+                scrolls: std::mem::take(&mut kept.scrolls),
+                resizes: std::mem::take(&mut kept.resizes),
+            }
+        });
+        BlockStreams {
+            heads: kept.heads,
+            moves: kept.moves,
+            scrolls: kept.scrolls,
+            resizes: kept.resizes,
+            ..BlockStreams::default()
+        }
+    }
+
+    /// Gives the block's buffers back to this thread for its next block.
+    pub fn recycle(self) {
+        EVENT_BUFFERS.with(|cell| {
+            *cell.borrow_mut() = EventBuffers {
+                heads: keepable(self.heads),
+                moves: keepable(self.moves),
+                scrolls: keepable(self.scrolls),
+                resizes: keepable(self.resizes),
+            };
+        });
+    }
+}
+
 impl<'c> BlockStreams<'c> {
     /// Returns how many streams the block holds.
     pub fn len(&self) -> usize {
@@ -109,10 +176,10 @@ pub fn decode_columns(
     columns: &[Vec<u8>],
     names: SessionNames<'_>,
 ) -> Result<Vec<Stream>, CodecError> {
-    Ok(decode_streams(columns, names)?
-        .iter()
-        .map(|stream| stream.to_stream())
-        .collect())
+    let streams = decode_streams(columns, names)?;
+    let owned = streams.iter().map(|stream| stream.to_stream()).collect();
+    streams.recycle();
+    Ok(owned)
 }
 
 /// Decodes a block's uncompressed columns into its streams, borrowed from `columns` (and from
@@ -132,7 +199,7 @@ pub fn decode_streams<'c>(
             });
         }
     };
-    let mut block = BlockStreams::default();
+    let mut block = BlockStreams::with_kept_buffers();
     let mut table = Reader::new(&columns[Column::Strings as usize]);
     let num_strings = table.count("string count")?;
     block.strings.reserve(num_strings);
@@ -196,6 +263,8 @@ pub(super) enum Layout {
 /// Reserves each event buffer for as many events as its time column could hold (one byte each
 /// at least), so the buffers rarely regrow.
 fn reserve_events(block: &mut BlockStreams<'_>, readers: &[Reader<'_>]) {
+    // Every stream takes a byte of the session column at least.
+    block.heads.reserve(room(readers, Column::Session));
     block.moves.reserve(move_time_room(readers));
     block.clicks.reserve(room(readers, Column::ClickT));
     block.scrolls.reserve(room(readers, Column::ScrollT));
