@@ -226,6 +226,40 @@ mod tests {
         partial
     }
 
+    /// Generated traffic accumulated: its streams, the partial, the partial's session keys
+    /// (sorted), its segments numbered, and its pages with every session tallied into them.
+    struct Tallied {
+        streams: Vec<heatpipe_core::event::Stream>,
+        partial: DayPartial,
+        keys: Vec<u128>,
+        slots: SegmentSlots,
+        whole: FastMap<String, PageAgg>,
+    }
+
+    fn tallied_traffic(seed: u64, num_sessions: usize) -> Tallied {
+        let streams = generate_traffic(&TrafficSpec {
+            seed,
+            origin: "https://demo.example".into(),
+            num_sessions,
+            window_ms: 1_763_769_600_000..1_763_856_000_000,
+        });
+        let partial = partial_of(&streams);
+        let mut keys: Vec<u128> = partial.sessions.keys().copied().collect();
+        keys.sort_unstable();
+        let slots = SegmentSlots::of([&partial.pages]);
+        let mut whole = partial.pages.clone();
+        tally_of(&partial, &slots, &keys)
+            .into_sums(&slots)
+            .add_to(&mut whole);
+        Tallied {
+            streams,
+            partial,
+            keys,
+            slots,
+            whole,
+        }
+    }
+
     fn tally_of(partial: &DayPartial, slots: &SegmentSlots, sessions: &[u128]) -> SegmentTally {
         let mut tally = SegmentTally::new(slots);
         for key in sessions {
@@ -237,20 +271,13 @@ mod tests {
 
     #[test]
     fn tallies_of_any_split_add_up_to_the_same_segments() {
-        let streams = generate_traffic(&TrafficSpec {
-            seed: 11,
-            origin: "https://demo.example".into(),
-            num_sessions: 80,
-            window_ms: 1_763_769_600_000..1_763_856_000_000,
-        });
-        let partial = partial_of(&streams);
-        let slots = SegmentSlots::of([&partial.pages]);
-        let mut keys: Vec<u128> = partial.sessions.keys().copied().collect();
-        keys.sort_unstable();
-        let mut whole = partial.pages.clone();
-        tally_of(&partial, &slots, &keys)
-            .into_sums(&slots)
-            .add_to(&mut whole);
+        let Tallied {
+            streams,
+            partial,
+            keys,
+            slots,
+            whole,
+        } = tallied_traffic(11, 80);
         let clicks: u64 = whole
             .values()
             .flat_map(|page| page.segments.values())
@@ -272,20 +299,13 @@ mod tests {
 
     #[test]
     fn sums_of_tallies_numbered_from_different_pages_add_up_by_name() {
-        let streams = generate_traffic(&TrafficSpec {
-            seed: 12,
-            origin: "https://demo.example".into(),
-            num_sessions: 60,
-            window_ms: 1_763_769_600_000..1_763_856_000_000,
-        });
-        let partial = partial_of(&streams);
-        let mut keys: Vec<u128> = partial.sessions.keys().copied().collect();
-        keys.sort_unstable();
-        let slots = SegmentSlots::of([&partial.pages]);
-        let mut whole = partial.pages.clone();
-        tally_of(&partial, &slots, &keys)
-            .into_sums(&slots)
-            .add_to(&mut whole);
+        let Tallied {
+            partial,
+            keys,
+            slots,
+            whole,
+            ..
+        } = tallied_traffic(12, 60);
         // Another numbering: a page no session viewed comes first and shifts every slot.
         let mut unseen = FastMap::default();
         let mut page = PageAgg::new("https://elsewhere.example/".into(), "0".repeat(16));

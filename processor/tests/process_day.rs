@@ -28,14 +28,35 @@ async fn all_outputs(store: &dyn ObjectStore) -> Vec<(String, Bytes)> {
     processing_outputs(store).await.expect("outputs")
 }
 
-#[tokio::test]
-async fn counts_are_exact_and_repeats_count_once() {
+/// A store in a fresh folder (kept while the folder is), holding the day's traffic in chunks
+/// of `streams_per_chunk` batches; returns the chunks' keys too.
+async fn store_with_day(
+    streams: &[heatpipe_core::event::Stream],
+    streams_per_chunk: usize,
+) -> (tempfile::TempDir, Arc<dyn ObjectStore>, Vec<String>) {
     let folder = tempfile::tempdir().expect("tempdir");
     let store: Arc<dyn ObjectStore> = Arc::new(LocalStore::open(folder.path()).expect("store"));
-    let streams = day_traffic();
-    write_chunks(store.as_ref(), SITE, "c1", &streams, 40)
+    let keys = write_chunks(store.as_ref(), SITE, "c1", streams, streams_per_chunk)
         .await
         .expect("write");
+    (folder, store, keys)
+}
+
+/// The compressed bytes of the day's chunks.
+async fn day_bytes(store: &dyn ObjectStore, date: chrono::NaiveDate) -> u64 {
+    store
+        .list(&raw_day_prefix(SITE, date))
+        .await
+        .expect("list")
+        .iter()
+        .map(|m| m.size_bytes)
+        .sum()
+}
+
+#[tokio::test]
+async fn counts_are_exact_and_repeats_count_once() {
+    let streams = day_traffic();
+    let (_folder, store, _) = store_with_day(&streams, 40).await;
     // The same batches again under another collector's keys: a retried upload.
     write_chunks(store.as_ref(), SITE, "c2", &streams[..100], 40)
         .await
@@ -96,12 +117,8 @@ async fn counts_are_exact_and_repeats_count_once() {
 
 #[tokio::test]
 async fn corrupt_chunks_are_skipped_and_reported_and_reruns_are_byte_identical() {
-    let folder = tempfile::tempdir().expect("tempdir");
-    let store: Arc<dyn ObjectStore> = Arc::new(LocalStore::open(folder.path()).expect("store"));
     let streams = day_traffic();
-    let keys = write_chunks(store.as_ref(), SITE, "c1", &streams, 40)
-        .await
-        .expect("write");
+    let (_folder, store, keys) = store_with_day(&streams, 40).await;
     let date = parse_date("2026-11-21").expect("date");
     let damaged_key = format!("{}00/zz-garbage.hpc", raw_day_prefix(SITE, date));
     store
@@ -141,13 +158,7 @@ async fn corrupt_chunks_are_skipped_and_reported_and_reruns_are_byte_identical()
     );
 
     // A memory budget of a third of the day's chunk bytes: three passes, the same bytes.
-    let day_bytes: u64 = store
-        .list(&raw_day_prefix(SITE, date))
-        .await
-        .expect("list")
-        .iter()
-        .map(|m| m.size_bytes)
-        .sum();
+    let day_bytes = day_bytes(store.as_ref(), date).await;
     let options = ProcessOptions {
         pass_chunk_bytes: day_bytes.div_ceil(3),
         ..ProcessOptions::new(SITE, date)
@@ -181,14 +192,9 @@ async fn corrupt_chunks_are_skipped_and_reported_and_reruns_are_byte_identical()
 /// end of the run (what merging a single shard does, since a shard finishes none).
 #[tokio::test]
 async fn sessions_finished_as_they_complete_write_the_bytes_of_finishing_them_at_the_end() {
-    let folder = tempfile::tempdir().expect("tempdir");
-    let store: Arc<dyn ObjectStore> = Arc::new(LocalStore::open(folder.path()).expect("store"));
-    let streams = day_traffic();
     // Two batches a chunk: sessions span several chunks, and there are more chunks than the
     // header scan decodes at once.
-    let keys = write_chunks(store.as_ref(), SITE, "c1", &streams, 2)
-        .await
-        .expect("write");
+    let (_folder, store, keys) = store_with_day(&day_traffic(), 2).await;
     assert!(keys.len() > 150, "{} chunks", keys.len());
     let date = parse_date("2026-11-21").expect("date");
 
@@ -204,13 +210,7 @@ async fn sessions_finished_as_they_complete_write_the_bytes_of_finishing_them_at
         .expect("merge");
     let at_the_end = all_outputs(store.as_ref()).await;
 
-    let day_bytes: u64 = store
-        .list(&raw_day_prefix(SITE, date))
-        .await
-        .expect("list")
-        .iter()
-        .map(|m| m.size_bytes)
-        .sum();
+    let day_bytes = day_bytes(store.as_ref(), date).await;
     for (window_chunks, passes) in [(1, 1), (7, 1), (32, 1), (5, 3)] {
         let options = ProcessOptions {
             window_chunks,
