@@ -12,6 +12,7 @@
 //! - `ends` — the last chunk of each session, so that it is finished once complete.
 //! - [`options`] — a run's options and the `[processor]` configuration.
 //! - [`run`] — the driver: list, fetch, de-duplicate, aggregate, write.
+//! - `windows` — a window of chunks aggregated on the pool, completed sessions finished beside.
 //! - `pending` — grid events queued per segment and applied a segment at a time.
 //! - [`passes`] — days larger than the memory budget, in passes over session-id hashes.
 //! - [`shard`] — `--shard I/N` partials and `merge`.
@@ -30,6 +31,7 @@ pub mod shard;
 mod spill;
 pub mod summary;
 pub mod view;
+mod windows;
 
 use heatpipe_core::chunk::FormatError;
 use heatpipe_core::store::StoreError;

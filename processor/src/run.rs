@@ -7,28 +7,25 @@
 //! [`ends`]: crate::ends
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::Arc;
 use std::time::Instant;
 
 use bytes::Bytes;
 use chrono::NaiveDate;
-use heatpipe_core::chunk::with_block_streams;
 use heatpipe_core::keys::{page_agg_key, pages_key, raw_day_prefix, session_index_key};
 use heatpipe_core::store::ObjectStore;
 use rayon::prelude::*;
 use tokio::sync::oneshot;
 
-use crate::accumulate::{BlockAt, DayPartial, accumulate_queued, session_key};
+use crate::accumulate::DayPartial;
 use crate::ends::EndsSource;
-use crate::fetch::{Fetched, FetchedChunk, SeenBatches, Skipped, fetch_chunks, scan_headers};
-use crate::finalize::{DayOutput, FinishedGroup, finish_some};
+use crate::fetch::{Fetched, FetchedChunk, SeenBatches, fetch_chunks, scan_headers};
+use crate::finalize::{DayOutput, FinishedGroup};
 use crate::options::ProcessOptions;
 use crate::passes::{Partition, pass_count};
-use crate::pending::PendingGrids;
-use crate::segments::SegmentSlots;
 use crate::shard::{Shard, write_partial};
 use crate::spill::DayFinisher;
-use crate::view::SessionAcc;
+use crate::windows::{Window, WindowDone, WorkerPartials, spawn_window};
 use crate::{ProcessError, ProcessSummary};
 
 /// How the repeats of a chunk are decided: as chunks arrive (one process sees the whole day),
@@ -65,8 +62,8 @@ pub async fn process_day(
         passes,
         ..ProcessSummary::default()
     };
-    // Read beside the first windows. A day done in one pass is small enough to keep its
-    // headers until its chunks come.
+    // Read while the first window is aggregated. A day done in one pass is small enough to keep
+    // its headers until its chunks come.
     let mut ends = EndsSource::scan(
         store.clone(),
         keys.clone(),
@@ -160,20 +157,6 @@ struct Pass<'e> {
     ends: &'e mut EndsSource,
 }
 
-/// A window's chunks as given to the rayon pool, with the sessions the previous windows
-/// completed.
-struct Window {
-    chunks: Vec<FetchedChunk>,
-    completed: Vec<u128>,
-}
-
-/// What aggregating a window gives back: the blocks that could not be decoded, and the
-/// sessions finished meanwhile.
-struct WindowDone {
-    failures: Vec<Skipped>,
-    finished: FinishedGroup,
-}
-
 /// Fetches and aggregates every chunk of `keys` for `pass`, a window at a time; returns the
 /// pass's partial day, merged from every worker's, and the sessions finished on the way (which
 /// the partial no longer holds).
@@ -214,16 +197,16 @@ async fn aggregate_pass(
         }
         // The sessions ending in the previous window are complete: they are finished while
         // this one is aggregated.
-        let window = Window {
+        let job = Window {
             chunks,
             completed: std::mem::replace(&mut completed, ending),
         };
         running = Some(spawn_window(
-            window,
+            job,
             options.segment_tags.clone(),
             workers.clone(),
         ));
-        done += window_len(window_chunks, keys.len(), number);
+        done += positions.len() as u64;
         if let Some(progress) = &options.progress {
             (progress.0)(done, all);
         }
@@ -240,12 +223,6 @@ async fn aggregate_pass(
     );
     let day = on_blocking(move || WorkerPartials::into_day(workers)).await?;
     Ok((day, early))
-}
-
-/// How many of `keys` chunks window `number` holds.
-fn window_len(window_chunks: usize, keys: usize, number: usize) -> u64 {
-    keys.saturating_sub(number * window_chunks)
-        .min(window_chunks) as u64
 }
 
 /// Records a skipped chunk or block once, however many passes meet it.
@@ -324,71 +301,6 @@ async fn premark_repeats(
     Ok((marks, duplicates))
 }
 
-/// One partial per rayon worker thread, kept for the whole run: a partial's grids are
-/// page-sized for every segment, so they are allocated once per worker rather than once per
-/// window, and merged once at the end. Each worker queues its grid events beside its partial.
-struct WorkerPartials(Vec<Mutex<(DayPartial, PendingGrids)>>);
-
-impl WorkerPartials {
-    fn new() -> Self {
-        let workers = rayon::current_num_threads().max(1);
-        WorkerPartials((0..workers).map(|_| Mutex::default()).collect())
-    }
-
-    /// Runs `add` on the calling worker's partial and grid queues.
-    fn with_mine(&self, add: impl FnOnce(&mut DayPartial, &mut PendingGrids)) {
-        let index = rayon::current_thread_index().unwrap_or(0) % self.0.len();
-        let mut mine = self.0[index].lock().unwrap_or_else(PoisonError::into_inner);
-        let (partial, pending) = &mut *mine;
-        add(partial, pending);
-    }
-
-    /// Takes the sessions `keys` out of every worker's partial (once no window is running),
-    /// each whole: what every worker saw of it. Returns them with the numbering of every
-    /// worker's segments, which their views name.
-    fn take_sessions(&self, keys: &[u128]) -> (Vec<SessionAcc>, SegmentSlots) {
-        let mut taken: Vec<Option<SessionAcc>> = keys.iter().map(|_| None).collect();
-        let mut workers: Vec<_> = self
-            .0
-            .iter()
-            .map(|slot| slot.lock().unwrap_or_else(PoisonError::into_inner))
-            .collect();
-        for worker in &mut workers {
-            let sessions = &mut worker.0.sessions;
-            for (session, key) in taken.iter_mut().zip(keys) {
-                let Some(part) = sessions.remove(key) else {
-                    continue;
-                };
-                match session {
-                    Some(session) => session.merge(part),
-                    None => *session = Some(part),
-                }
-            }
-        }
-        let slots = SegmentSlots::of(workers.iter().map(|worker| &worker.0.pages));
-        (taken.into_iter().flatten().collect(), slots)
-    }
-
-    /// Adds up every worker's partial, its queued grid events applied (once no window is
-    /// running).
-    fn into_day(workers: Arc<WorkerPartials>) -> DayPartial {
-        let partials: Vec<DayPartial> = workers
-            .0
-            .par_iter()
-            .map(|slot| {
-                let mut mine = slot.lock().unwrap_or_else(PoisonError::into_inner);
-                let (mut partial, mut pending) = std::mem::take(&mut *mine);
-                pending.apply_to(&mut partial.pages);
-                partial
-            })
-            .collect();
-        partials
-            .into_iter()
-            .reduce(DayPartial::merge)
-            .unwrap_or_default()
-    }
-}
-
 /// Waits for a window; notes its undecodable blocks and returns the sessions it finished.
 async fn collect_window(
     window: oneshot::Receiver<WindowDone>,
@@ -401,108 +313,6 @@ async fn collect_window(
         note_skipped(summary, false, key, reason);
     }
     Ok(finished)
-}
-
-/// Decodes and accumulates a window's chunks on the rayon pool into the workers' partials, and
-/// meanwhile finishes the sessions the previous windows completed; the receiver gets the
-/// blocks that could not be decoded and the finished sessions.
-fn spawn_window(
-    window: Window,
-    segment_tags: Vec<String>,
-    workers: Arc<WorkerPartials>,
-) -> oneshot::Receiver<WindowDone> {
-    let (sender, receiver) = oneshot::channel();
-    rayon::spawn(move || {
-        let Window { chunks, completed } = window;
-        let (completed, slots) = workers.take_sessions(&completed);
-        let aggregate = || {
-            chunks
-                .par_iter()
-                .flat_map_iter(|chunk| {
-                    let mut failures = Vec::new();
-                    workers.with_mine(|partial, pending| {
-                        aggregate_chunk(chunk, &segment_tags, partial, pending, &mut failures);
-                    });
-                    failures
-                })
-                .collect()
-        };
-        let (failures, finished) = rayon::join(aggregate, || finish_some(completed, &slots));
-        let _ = sender.send(WindowDone { failures, finished });
-    });
-    receiver
-}
-
-/// Decodes `chunk` and adds its fresh streams to `partial` (their grid events to `pending`);
-/// undecodable blocks go to `failures`.
-fn aggregate_chunk(
-    chunk: &FetchedChunk,
-    segment_tags: &[String],
-    partial: &mut DayPartial,
-    pending: &mut PendingGrids,
-    failures: &mut Vec<Skipped>,
-) {
-    for (block_number, entry) in chunk.index.header.blocks.iter().enumerate() {
-        let skips = chunk.skip.get(block_number).map_or(&[][..], Vec::as_slice);
-        let decoded = chunk
-            .index
-            .block_range(block_number)
-            .and_then(|range| chunk.bytes.get(range.start as usize..range.end as usize))
-            .ok_or_else(|| "block lies past the end of the chunk".to_owned())
-            .and_then(|bytes| {
-                with_block_streams(bytes, entry.spec(), block_number, |streams| {
-                    for (number, stream) in streams.iter().enumerate() {
-                        if !skips.get(number).copied().unwrap_or(false) {
-                            accumulate_queued(partial, pending, &stream, segment_tags);
-                        }
-                    }
-                })
-                .map_err(|e| e.to_string())
-            });
-        if let Err(reason) = decoded {
-            failures.push((
-                chunk.key.to_string(),
-                format!("block {block_number}: {reason}"),
-            ));
-            continue;
-        }
-        note_session_blocks(chunk, block_number, skips, partial);
-    }
-}
-
-/// Records, for each session with a fresh stream in block `block_number`, that the block holds
-/// some of its batches. The header lists each block's sessions, so this is once per session and
-/// block rather than once per stream.
-fn note_session_blocks(
-    chunk: &FetchedChunk,
-    block_number: usize,
-    skips: &[bool],
-    partial: &mut DayPartial,
-) {
-    let entry = &chunk.index.header.blocks[block_number];
-    let num_streams = entry.num_streams() as u32;
-    let mut first_stream = 0;
-    for (position, session) in entry.sessions.iter().enumerate() {
-        let mut streams = first_stream..first_stream + session.streams.len();
-        first_stream = streams.end;
-        if streams.all(|number| skips.get(number).copied().unwrap_or(false)) {
-            continue;
-        }
-        let block_ref = BlockAt {
-            chunk_key: chunk.key.clone(),
-            offset: chunk.index.data_start + entry.offset,
-            compressed_len: entry.compressed_len,
-            raw_len: entry.raw_len,
-            crc32: entry.crc32,
-            num_streams,
-            session: position as u32,
-        };
-        partial
-            .sessions
-            .entry(session_key(&session.session_id))
-            .or_insert_with(|| SessionAcc::new(&session.session_id))
-            .add_block(block_ref);
-    }
 }
 
 /// Writes a day's page aggregates, page index and session index.
