@@ -7,8 +7,9 @@
 //! finished once they are read.
 //!
 //! Chunks are written once and never changed, so the headers read here are the headers the
-//! chunks are aggregated with. A chunk whose header cannot be read ends no session; its
-//! sessions are finished with the rest of the pass.
+//! chunks are aggregated with. If any header cannot be read, no session is finished early: a
+//! chunk unreadable now might be read when it is fetched (a store's passing error), and a
+//! session it holds, if finished already, would be counted twice.
 
 use std::ops::Range;
 use std::sync::Arc;
@@ -44,8 +45,10 @@ impl SessionEnds {
     ) -> Result<(Self, Vec<Option<ChunkIndex>>), ProcessError> {
         let mut last = LastChunks::default();
         let mut headers = Vec::new();
+        let mut unreadable = 0;
         scan_headers(store, keys, concurrency, |position, _, header| {
             let Ok(index) = header else {
+                unreadable += 1;
                 headers.push(None);
                 return;
             };
@@ -55,6 +58,10 @@ impl SessionEnds {
         .await?;
         if !keep_headers {
             headers.clear();
+        }
+        if unreadable > 0 {
+            tracing::debug!(unreadable, "sessions finished at the end of each pass");
+            return Ok((SessionEnds::default(), headers));
         }
         Ok((SessionEnds::of(last, keys.len()), headers))
     }
@@ -275,6 +282,45 @@ mod tests {
         let mut last = Vec::new();
         source.ending_through(&mut ended_through, 9, Partition::WHOLE, &mut last);
         assert_eq!((ended_through, last), (9, vec![session_key("c")]));
+    }
+
+    #[tokio::test]
+    async fn no_session_ends_early_when_a_header_cannot_be_read() {
+        use bytes::Bytes;
+        use heatpipe_core::chunk::encode_chunk;
+        let folder = tempfile::tempdir().expect("tempdir");
+        let store: Arc<dyn ObjectStore> =
+            Arc::new(heatpipe_core::store::LocalStore::open(folder.path()).expect("store"));
+        let batch = heatpipe_fixtures::SessionBuilder::new("s1", "https://a.example/", 1)
+            .build()
+            .remove(0);
+        let chunk = Bytes::from(encode_chunk(&[batch], 3).expect("encode"));
+        let keys = ["raw/a.hpc".to_owned(), "raw/b.hpc".to_owned()];
+        store.put(&keys[0], chunk.clone()).await.expect("put");
+        store.put(&keys[1], chunk).await.expect("put");
+        let (ends, headers) = SessionEnds::scan(&store, &keys, 2, true)
+            .await
+            .expect("scan");
+        assert_eq!(headers.iter().flatten().count(), 2);
+        let mut ending = Vec::new();
+        ends.ending_in(0..2, Partition::WHOLE, &mut ending);
+        assert_eq!(ending, [session_key("s1")], "s1 ends in b");
+
+        store
+            .put(&keys[1], Bytes::from_static(b"not a chunk"))
+            .await
+            .expect("put");
+        let (ends, headers) = SessionEnds::scan(&store, &keys, 2, true)
+            .await
+            .expect("scan");
+        assert_eq!(
+            headers.iter().flatten().count(),
+            1,
+            "a's header is still kept"
+        );
+        let mut ending = Vec::new();
+        ends.ending_in(0..2, Partition::WHOLE, &mut ending);
+        assert!(ending.is_empty(), "{ending:?}");
     }
 
     #[test]
