@@ -107,6 +107,8 @@ pub(crate) enum EndsSource {
     Known {
         ends: SessionEnds,
         headers: Vec<Option<ChunkIndex>>,
+        /// The headers before this position are taken or dropped.
+        headers_from: usize,
     },
 }
 
@@ -136,19 +138,31 @@ impl EndsSource {
             .await
             .map_err(|err| ProcessError::Task(format!("reading chunk headers: {err}")))??;
         tracing::debug!("session ends read");
-        *self = EndsSource::Known { ends, headers };
+        *self = EndsSource::Known {
+            ends,
+            headers,
+            headers_from: 0,
+        };
         Ok(())
     }
 
     /// Returns the headers the scan kept of chunks `positions` (`None` where it kept none),
     /// and drops those of the chunks before them.
     pub(crate) fn take_headers(&mut self, positions: Range<usize>) -> Vec<Option<ChunkIndex>> {
-        let EndsSource::Known { headers, .. } = self else {
+        let EndsSource::Known {
+            headers,
+            headers_from,
+            ..
+        } = self
+        else {
             return Vec::new();
         };
         let end = positions.end.min(headers.len());
         let start = positions.start.min(end);
-        headers[..start].fill_with(|| None);
+        if *headers_from < start {
+            headers[*headers_from..start].fill_with(|| None);
+        }
+        *headers_from = end.max(*headers_from);
         headers[start..end].iter_mut().map(Option::take).collect()
     }
 

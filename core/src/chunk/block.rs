@@ -114,7 +114,7 @@ thread_local! {
 }
 
 /// Gives decoded columns' buffers back to this thread's pool.
-pub fn recycle_columns(columns: Vec<Vec<u8>>) {
+pub fn recycle_columns(columns: impl IntoIterator<Item = Vec<u8>>) {
     COLUMN_BUFFERS.with(|cell| {
         let mut pool = cell.borrow_mut();
         for mut column in columns {

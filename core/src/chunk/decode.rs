@@ -74,7 +74,7 @@ pub fn decode_header(bytes: &[u8]) -> Result<ChunkIndex, FormatError> {
         let raw_header = decompress_bounded(header_bytes, MAX_HEADER_BYTES)
             .map_err(|err| FormatError::Header(format!("zstd: {err}")))?;
         let header = decode_exactly::<ChunkHeader>(&raw_header);
-        recycle_columns(vec![raw_header]);
+        recycle_columns([raw_header]);
         header?
     } else {
         decode_exactly::<ChunkHeaderV1>(header_bytes)?.into()
