@@ -166,9 +166,10 @@ impl SessionIndex {
 /// A session's summary without its blocks, borrowing its strings: what the processor encodes as
 /// soon as a session is finished, before the day's chunks are numbered. It serializes like the
 /// same fields of [`SessionSummary`], whose last field is its blocks, so a head's bytes followed
-/// by the blocks' bytes are the summary's bytes (see [`encode_index_parts`]).
+/// by the blocks' bytes are the summary's bytes (see [`encode_index_parts`]). Its tags are
+/// strings of any kind (`S`), so that the processor can give the ones its views share.
 #[derive(Debug, Serialize)]
-pub struct SessionHead<'a> {
+pub struct SessionHead<'a, S = String> {
     pub id: &'a str,
     pub started_at_ms: i64,
     pub duration_ms: u64,
@@ -176,7 +177,7 @@ pub struct SessionHead<'a> {
     pub num_clicks: u64,
     pub num_moves: u64,
     pub num_scrolls: u64,
-    pub tags: &'a [(String, String)],
+    pub tags: &'a [(S, S)],
     pub frustration: Frustration,
     pub page_views: Vec<PageViewHead<'a>>,
 }

@@ -195,7 +195,7 @@ pub(crate) fn encode_session(
         num_clicks: views.iter().map(|v| v.view.clicks.len() as u64).sum(),
         num_moves: views.iter().map(|v| v.view.moves).sum(),
         num_scrolls: views.iter().map(|v| v.view.scrolls.len() as u64).sum(),
-        tags: first.map_or(&[][..], |v| v.tags.as_slice()),
+        tags: first.map_or(&[][..], |v| &v.tags[..]),
         frustration,
         page_views,
     }

@@ -3,7 +3,8 @@
 //! and the blocks its batches lie in.
 
 use std::cmp::Ordering;
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
+use std::hash::BuildHasher;
 use std::sync::Arc;
 
 use heatpipe_core::event::{DeviceClass, TargetPoint};
@@ -21,19 +22,59 @@ fn reserve_sparingly<T>(items: &mut Vec<T>) {
     }
 }
 
-/// The strings many page views share (URLs, page keys, segment keys, selectors), each held
-/// once per partial: a view or click takes a reference to its strings, not a copy.
+/// A page view's tags: few sets of them recur across a day's sessions, so views share them.
+pub type Tags = Arc<[(Arc<str>, Arc<str>)]>;
+
+/// The strings many page views share (URLs, page keys, segment keys, selectors) and their tag
+/// sets, each held once per partial: a view or click takes a reference to its strings, not a
+/// copy.
 #[derive(Debug, Default, Clone)]
-pub struct Names(HashSet<Arc<str>, foldhash::fast::RandomState>);
+pub struct Names {
+    names: HashSet<Arc<str>, foldhash::fast::RandomState>,
+    /// Tag sets by the hash of their text (sets whose hashes collide share a bucket).
+    tag_sets: HashMap<u64, Vec<Tags>, foldhash::fast::RandomState>,
+    no_tags: Tags,
+}
 
 impl Names {
     /// Returns the shared copy of `name`.
     pub fn get(&mut self, name: &str) -> Arc<str> {
-        if let Some(shared) = self.0.get(name) {
+        if let Some(shared) = self.names.get(name) {
             return Arc::clone(shared);
         }
         let shared: Arc<str> = Arc::from(name);
-        self.0.insert(Arc::clone(&shared));
+        self.names.insert(Arc::clone(&shared));
+        shared
+    }
+
+    /// Returns the shared copy of the tag set `tags`.
+    pub fn tags(&mut self, tags: &[(&str, &str)]) -> Tags {
+        if tags.is_empty() {
+            return Arc::clone(&self.no_tags);
+        }
+        let hash = self.tag_sets.hasher().hash_one(tags);
+        let same = |set: &&Tags| {
+            set.len() == tags.len()
+                && set
+                    .iter()
+                    .zip(tags)
+                    .all(|((k, v), (key, value))| (&**k, &**v) == (*key, *value))
+        };
+        if let Some(shared) = self
+            .tag_sets
+            .get(&hash)
+            .and_then(|sets| sets.iter().find(same))
+        {
+            return Arc::clone(shared);
+        }
+        let shared: Tags = tags
+            .iter()
+            .map(|(key, value)| (self.get(key), self.get(value)))
+            .collect();
+        self.tag_sets
+            .entry(hash)
+            .or_default()
+            .push(Arc::clone(&shared));
         shared
     }
 }
@@ -135,7 +176,7 @@ pub struct PageViewAcc {
     pub first_batch_seq: u64,
     pub device: DeviceClass,
     /// The page's tags, kept for the session's first page view only (see `session_tags`).
-    pub tags: Vec<(String, String)>,
+    pub tags: Tags,
     pub started_at_ms: i64,
     /// Viewport height at load: where the fold is.
     pub fold_px: u32,
@@ -172,17 +213,13 @@ impl PageViewAcc {
 
 /// The tags a page view keeps: only the session's first view needs them (the session index
 /// shows the session's tags); the view's segment key already holds the ones that segment.
-fn session_tags(stream: &StreamRef<'_>) -> Vec<(String, String)> {
-    if stream.page_view_index == 0 {
-        stream
-            .page
-            .tags
-            .iter()
-            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-            .collect()
+fn session_tags(stream: &StreamRef<'_>, names: &mut Names) -> Tags {
+    let tags: &[(&str, &str)] = if stream.page_view_index == 0 {
+        stream.page.tags
     } else {
-        Vec::new()
-    }
+        &[]
+    };
+    names.tags(tags)
 }
 
 fn click_records<'s>(
@@ -214,7 +251,7 @@ impl PageViewAcc {
             segment: names.get(segment),
             first_batch_seq: stream.batch_seq,
             device: page.device,
-            tags: session_tags(stream),
+            tags: session_tags(stream, names),
             started_at_ms: page.started_at_ms,
             fold_px: page.viewport_height_px,
             document_height_px: page.document_height_px,
@@ -234,7 +271,7 @@ impl PageViewAcc {
             self.first_batch_seq = stream.batch_seq;
             self.segment = names.get(segment);
             self.device = page.device;
-            self.tags = session_tags(stream);
+            self.tags = session_tags(stream, names);
             self.fold_px = page.viewport_height_px;
         }
         self.started_at_ms = self.started_at_ms.min(page.started_at_ms);
@@ -320,5 +357,29 @@ mod tests {
             &merged.views[1].clicks[0].selector,
             &merged.views[1].clicks[1].selector
         ));
+    }
+
+    #[test]
+    fn views_with_the_same_tags_share_one_set() {
+        let mut names = Names::default();
+        let first = names.tags(&[("variant", "B"), ("visitor", "new")]);
+        let again = names.tags(&[("variant", "B"), ("visitor", "new")]);
+        assert!(Arc::ptr_eq(&first, &again));
+        assert_eq!(
+            first.iter().map(|(k, v)| (&**k, &**v)).collect::<Vec<_>>(),
+            [("variant", "B"), ("visitor", "new")]
+        );
+        // Another value, fewer tags, or the same tags in another order: another set.
+        for other in [
+            &[("variant", "A"), ("visitor", "new")][..],
+            &[("variant", "B")],
+            &[("visitor", "new"), ("variant", "B")],
+        ] {
+            let set = names.tags(other);
+            assert!(!Arc::ptr_eq(&first, &set));
+            assert_eq!(set.len(), other.len());
+        }
+        assert!(Arc::ptr_eq(&names.tags(&[]), &names.tags(&[])));
+        assert!(names.tags(&[]).is_empty());
     }
 }

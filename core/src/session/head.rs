@@ -13,14 +13,14 @@ const U16_MARKER: u8 = 251;
 const U32_MARKER: u8 = 252;
 const U64_MARKER: u8 = 253;
 
-impl SessionHead<'_> {
+impl<S: AsRef<str>> SessionHead<'_, S> {
     /// Returns the head's bincode bytes.
     pub fn encode(&self) -> Vec<u8> {
         let strings: usize = self.id.len()
             + self
                 .tags
                 .iter()
-                .map(|(k, v)| k.len() + v.len())
+                .map(|(k, v)| k.as_ref().len() + v.as_ref().len())
                 .sum::<usize>()
             + self
                 .page_views
@@ -37,8 +37,8 @@ impl SessionHead<'_> {
         put_u64(&mut out, self.num_scrolls);
         put_u64(&mut out, self.tags.len() as u64);
         for (key, value) in self.tags {
-            put_str(&mut out, key);
-            put_str(&mut out, value);
+            put_str(&mut out, key.as_ref());
+            put_str(&mut out, value.as_ref());
         }
         put_frustration(&mut out, &self.frustration);
         put_u64(&mut out, self.page_views.len() as u64);
