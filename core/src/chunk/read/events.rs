@@ -202,24 +202,34 @@ fn decode_trail(
     readers: &mut [Reader<'_>],
     state: &mut EventState,
 ) -> Result<(), CodecError> {
+    let [trail_t, jump_t, trail_x, trail_y, jump_x, jump_y] = readers
+        .get_disjoint_mut([
+            Column::MoveTrailT as usize,
+            Column::MoveT as usize,
+            Column::MoveX as usize,
+            Column::MoveY as usize,
+            Column::MoveJumpX as usize,
+            Column::MoveJumpY as usize,
+        ])
+        .map_err(|_| CodecError::Truncated {
+            what: "move columns",
+        })?;
+    block.moves.reserve(num_moves);
     for _ in 0..num_moves {
         let t_column = if state.moves.on_trail() {
-            Column::MoveTrailT
+            &mut *trail_t
         } else {
-            Column::MoveT
+            &mut *jump_t
         };
-        let (t_ms, jump) = state
-            .moves
-            .restore_t(residual(readers, t_column, "move t")?);
+        let (t_ms, jump) = state.moves.restore_t(t_column.ivarint("move t")?);
         let (x_column, y_column) = if jump {
-            (Column::MoveJumpX, Column::MoveJumpY)
+            (&mut *jump_x, &mut *jump_y)
         } else {
-            (Column::MoveX, Column::MoveY)
+            (&mut *trail_x, &mut *trail_y)
         };
-        let (x, y) = state.moves.restore_xy(
-            residual(readers, x_column, "move x")?,
-            residual(readers, y_column, "move y")?,
-        );
+        let (x, y) = state
+            .moves
+            .restore_xy(x_column.ivarint("move x")?, y_column.ivarint("move y")?);
         block.moves.push(Move {
             t_ms: narrow(t_ms, "move t")?,
             x: narrow(x, "move x")?,
