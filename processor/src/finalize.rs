@@ -42,7 +42,11 @@ pub fn finalize(partial: DayPartial) -> Result<DayOutput, FormatError> {
     } = partial;
     let sessions = finish_sessions(&mut pages, sessions);
     let count = sessions.len() as u64;
-    Ok(complete_day(pages, index_sessions(sessions)?, count))
+    Ok(complete_day(
+        pages,
+        index_sessions(sessions.into_vec())?,
+        count,
+    ))
 }
 
 /// Finishes `sessions` (every view of each of them): finds their signals, adds their views,
@@ -51,24 +55,64 @@ pub fn finalize(partial: DayPartial) -> Result<DayOutput, FormatError> {
 pub(crate) fn finish_sessions(
     pages: &mut FastMap<String, PageAgg>,
     sessions: FastMap<u128, SessionAcc>,
-) -> Vec<SessionDone> {
+) -> DoneBatches {
     let slots = SegmentSlots::of([&*pages]);
     let finished = finish_some(sessions.into_values().collect(), &slots);
     finished.sums.add_to(pages);
     finished.done
 }
 
+/// Finished sessions in the batches they were finished in (a task's, a window's): batches are
+/// put together without moving the sessions, which are gathered once, into a vector of the
+/// right size, when the day's index needs them in one.
+#[derive(Default)]
+pub(crate) struct DoneBatches {
+    batches: Vec<Vec<SessionDone>>,
+    len: usize,
+}
+
+impl DoneBatches {
+    pub(crate) fn push(&mut self, batch: Vec<SessionDone>) {
+        self.len += batch.len();
+        if !batch.is_empty() {
+            self.batches.push(batch);
+        }
+    }
+
+    pub(crate) fn append(&mut self, other: DoneBatches) {
+        self.len += other.len;
+        self.batches.extend(other.batches);
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Every session, in one vector.
+    pub(crate) fn into_vec(self) -> Vec<SessionDone> {
+        let mut batches = self.batches.into_iter();
+        let Some(mut all) = batches.next() else {
+            return Vec::new();
+        };
+        all.reserve_exact(self.len - all.len());
+        for batch in batches {
+            all.extend(batch);
+        }
+        all
+    }
+}
+
 /// Some finished sessions, and what they add to their segments, by name: sessions finished
 /// before the rest of their pass (see `run`) wait as one until the pass's pages are added up.
 #[derive(Default)]
 pub(crate) struct FinishedGroup {
-    pub(crate) done: Vec<SessionDone>,
+    pub(crate) done: DoneBatches,
     pub(crate) sums: SegmentSums,
 }
 
 impl FinishedGroup {
     pub(crate) fn add(&mut self, other: FinishedGroup) {
-        self.done.extend(other.done);
+        self.done.append(other.done);
         self.sums.merge(other.sums);
     }
 }
@@ -88,10 +132,18 @@ pub(crate) fn finish_some(sessions: Vec<SessionAcc>, slots: &SegmentSlots) -> Fi
             done.push(encode_session(id, &views, blocks));
             (done, tally)
         })
-        .reduce(start, |(mut done, tally), (more, other)| {
-            done.extend(more);
-            (done, tally.merge(other))
-        });
+        .map(|(done, tally)| {
+            let mut batches = DoneBatches::default();
+            batches.push(done);
+            (batches, tally)
+        })
+        .reduce(
+            || (DoneBatches::default(), SegmentTally::new(slots)),
+            |(mut done, tally), (more, other)| {
+                done.append(more);
+                (done, tally.merge(other))
+            },
+        );
     FinishedGroup {
         done,
         sums: tally.into_sums(slots),

@@ -20,7 +20,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::ProcessError;
 use crate::accumulate::{DayPartial, FastMap, merge_pages};
-use crate::finalize::{DayOutput, FinishedGroup, complete_day, finish_sessions, index_sessions};
+use crate::finalize::{
+    DayOutput, DoneBatches, FinishedGroup, complete_day, finish_sessions, index_sessions,
+};
 use crate::summary::SessionDone;
 
 /// Runs are scratch files read once: the fastest zstd level is enough.
@@ -57,7 +59,7 @@ impl DayFinisher {
         let mut pages = merge_pages(pages, day.pages);
         let mut done = finish_sessions(&mut pages, day.sessions);
         early.sums.add_to(&mut pages);
-        done.extend(early.done);
+        done.append(early.done);
         finished.add(done)?;
         Ok(DayFinisher { pages, finished })
     }
@@ -72,7 +74,7 @@ impl DayFinisher {
 
 /// The finished sessions of the passes done so far.
 pub(crate) enum FinishedSessions {
-    InMemory(Vec<SessionDone>),
+    InMemory(DoneBatches),
     Spilled(SessionRuns),
 }
 
@@ -81,19 +83,19 @@ impl FinishedSessions {
     /// there is more than one pass.
     pub(crate) fn for_passes(passes: u32, spill_dir: &Path) -> Result<Self, ProcessError> {
         if passes <= 1 {
-            return Ok(FinishedSessions::InMemory(Vec::new()));
+            return Ok(FinishedSessions::InMemory(DoneBatches::default()));
         }
         SessionRuns::create(spill_dir).map(FinishedSessions::Spilled)
     }
 
     /// Adds the sessions one pass finished.
-    pub(crate) fn add(&mut self, sessions: Vec<SessionDone>) -> Result<(), ProcessError> {
+    pub(crate) fn add(&mut self, sessions: DoneBatches) -> Result<(), ProcessError> {
         match self {
             FinishedSessions::InMemory(all) => {
-                all.extend(sessions);
+                all.append(sessions);
                 Ok(())
             }
-            FinishedSessions::Spilled(runs) => runs.spill(sessions),
+            FinishedSessions::Spilled(runs) => runs.spill(sessions.into_vec()),
         }
     }
 
@@ -107,7 +109,7 @@ impl FinishedSessions {
     /// Returns the day's session index.
     pub(crate) fn write_index(self) -> Result<Vec<u8>, ProcessError> {
         match self {
-            FinishedSessions::InMemory(all) => Ok(index_sessions(all)?),
+            FinishedSessions::InMemory(all) => Ok(index_sessions(all.into_vec())?),
             FinishedSessions::Spilled(runs) => runs.write_index(),
         }
     }
@@ -324,21 +326,36 @@ mod tests {
             .collect()
     }
 
+    /// The sessions of `pass`, in batches of 100.
+    fn batches(pass: u64, count: u64) -> DoneBatches {
+        let mut batches = DoneBatches::default();
+        let mut sessions = sessions(pass, count);
+        while !sessions.is_empty() {
+            let rest = sessions.split_off(sessions.len().min(100));
+            batches.push(std::mem::replace(&mut sessions, rest));
+        }
+        batches
+    }
+
     #[test]
     fn merged_runs_give_the_index_of_every_session_in_memory() {
         let spill_root = tempfile::tempdir().expect("temp dir");
         let mut spilled =
             FinishedSessions::for_passes(3, spill_root.path()).expect("spilled sessions");
+        let mut in_memory =
+            FinishedSessions::for_passes(1, spill_root.path()).expect("sessions in memory");
         let mut all = Vec::new();
         for (pass, count) in [(0, 400), (1, 0), (2, 257)] {
-            spilled.add(sessions(pass, count)).expect("spill");
+            spilled.add(batches(pass, count)).expect("spill");
+            in_memory.add(batches(pass, count)).expect("keep");
             all.extend(sessions(pass, count));
         }
-        assert_eq!(spilled.count(), 657);
+        assert_eq!((spilled.count(), in_memory.count()), (657, 657));
         let FinishedSessions::Spilled(runs) = spilled else {
             panic!("three passes spill");
         };
         let expected = index_sessions(all).expect("in memory");
+        assert_eq!(in_memory.write_index().expect("batches"), expected);
         assert_eq!(runs.write_index().expect("merged"), expected);
         // The runs' folder goes with them.
         assert_eq!(
