@@ -126,10 +126,14 @@ pub(crate) fn finish_some(sessions: Vec<SessionAcc>, slots: &SegmentSlots) -> Fi
     let (done, tally) = sessions
         .into_par_iter()
         .fold(start, |(mut done, mut tally), session| {
-            let SessionAcc { id, views, blocks } = session;
-            let views = finish_views(views);
-            tally.add_session(&views, slots);
-            done.push(encode_session(id, &views, blocks));
+            let SessionAcc {
+                id,
+                mut views,
+                blocks,
+            } = session;
+            let finished = finish_views(&mut views);
+            tally.add_session(&finished, slots);
+            done.push(encode_session(id, &finished, blocks));
             (done, tally)
         })
         .map(|(done, tally)| {

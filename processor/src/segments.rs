@@ -263,8 +263,8 @@ mod tests {
     fn tally_of(partial: &DayPartial, slots: &SegmentSlots, sessions: &[u128]) -> SegmentTally {
         let mut tally = SegmentTally::new(slots);
         for key in sessions {
-            let views = finish_views(partial.sessions[key].views.clone());
-            tally.add_session(&views, slots);
+            let mut views = partial.sessions[key].views.clone();
+            tally.add_session(&finish_views(&mut views), slots);
         }
         tally
     }

@@ -12,9 +12,8 @@ use crate::accumulate::{BlockAt, FastMap};
 use crate::view::PageViewAcc;
 
 /// A page view with its events in time order and its signals found.
-pub(crate) struct FinishedView {
-    pub(crate) index: u32,
-    pub(crate) view: PageViewAcc,
+pub(crate) struct FinishedView<'v> {
+    pub(crate) view: &'v PageViewAcc,
     pub(crate) signals: ViewSignals,
 }
 
@@ -70,26 +69,29 @@ impl ChunkNumbers {
 }
 
 /// Puts each view's events in time order and finds its signals; `views` are sorted by index.
-pub(crate) fn finish_views(views: Vec<PageViewAcc>) -> Vec<FinishedView> {
-    let next_starts: Vec<Option<i64>> = (0..views.len())
-        .map(|i| views.get(i + 1).map(|next| next.started_at_ms))
-        .collect();
+/// The views stay where they are: what is finished borrows them.
+pub(crate) fn finish_views(views: &mut [PageViewAcc]) -> Vec<FinishedView<'_>> {
+    let mut clicks: Vec<ClickAt> = Vec::new();
+    for view in views.iter_mut() {
+        sort_in_time_order(&mut view.clicks);
+        sort_in_time_order(&mut view.scrolls);
+        sort_in_time_order(&mut view.heights);
+    }
+    let next_starts = views
+        .iter()
+        .skip(1)
+        .map(|next| Some(next.started_at_ms))
+        .chain(std::iter::once(None));
     views
-        .into_iter()
+        .iter()
         .zip(next_starts)
-        .map(|(mut view, next_start)| {
-            sort_in_time_order(&mut view.clicks);
-            sort_in_time_order(&mut view.scrolls);
-            sort_in_time_order(&mut view.heights);
-            let clicks: Vec<ClickAt> = view
-                .clicks
-                .iter()
-                .map(|c| ClickAt {
-                    t_ms: c.t_ms,
-                    x: c.x,
-                    y: c.y,
-                })
-                .collect();
+        .map(|(view, next_start)| {
+            clicks.clear();
+            clicks.extend(view.clicks.iter().map(|c| ClickAt {
+                t_ms: c.t_ms,
+                x: c.x,
+                y: c.y,
+            }));
             let signals = view_signals(
                 &clicks,
                 &view.scrolls,
@@ -98,11 +100,7 @@ pub(crate) fn finish_views(views: Vec<PageViewAcc>) -> Vec<FinishedView> {
                 view.started_at_ms,
                 next_start,
             );
-            FinishedView {
-                index: view.index,
-                view,
-                signals,
-            }
+            FinishedView { view, signals }
         })
         .collect()
 }
@@ -174,7 +172,7 @@ pub(crate) fn encode_session(
         .iter()
         .enumerate()
         .map(|(position, v)| PageViewHead {
-            index: v.index,
+            index: v.view.index,
             url: &v.view.url,
             key: &v.view.page_key,
             started_at_ms: v.view.started_at_ms,
