@@ -66,19 +66,13 @@ impl PendingGrids {
         let apply_at = self.apply_at;
         let queue = self.queue(pages, url, page_key, segment_key);
         queue.counts.add(stream);
-        let mut outside = 0;
-        for click in stream.clicks {
-            match Cell::at(click.x, click.y) {
-                Some(cell) => queue.clicks.push(cell),
-                None => outside += 1,
-            }
-        }
-        for point in stream.moves {
-            match Cell::at(point.x, point.y) {
-                Some(cell) => queue.moves.push(cell),
-                None => outside += 1,
-            }
-        }
+        let outside = queue_cells(
+            &mut queue.clicks,
+            stream.clicks.iter().map(|click| (click.x, click.y)),
+        ) + queue_cells(
+            &mut queue.moves,
+            stream.moves.iter().map(|point| (point.x, point.y)),
+        );
         if queue.clicks.len() >= apply_at || queue.moves.len() >= apply_at {
             queue.apply_in(pages);
         }
@@ -123,6 +117,15 @@ impl PendingGrids {
             queue.apply_in(pages);
         }
     }
+}
+
+/// Queues the cells of `points` (room reserved for them all at once); returns how many lie
+/// outside every grid.
+fn queue_cells(queue: &mut Vec<Cell>, points: impl ExactSizeIterator<Item = (i32, i32)>) -> u64 {
+    let (count, before) = (points.len(), queue.len());
+    queue.reserve(count);
+    queue.extend(points.filter_map(|(x, y)| Cell::at(x, y)));
+    (count - (queue.len() - before)) as u64
 }
 
 impl SegmentQueue {
