@@ -74,25 +74,28 @@ pub struct DayPartial {
 /// Adds one stream to `partial`, segmenting by the tag keys in `segment_tags`. Looking up the
 /// page, its segment and the page view allocates nothing; only a new page, segment or view does.
 pub fn accumulate(partial: &mut DayPartial, stream: &StreamRef<'_>, segment_tags: &[String]) {
-    accumulate_to(partial, None, stream, segment_tags);
+    let key = session_key(stream.session_id);
+    accumulate_to(partial, None, stream, key, segment_tags);
 }
 
 /// Adds one stream to `partial` as [`accumulate`] does, but queues its grid events and segment
 /// counts in `pending`: `partial`'s segments lack them until [`PendingGrids::apply_to`] is
-/// called.
+/// called. `session` is the [`session_key`] of the stream's session, hashed already.
 pub(crate) fn accumulate_queued(
     partial: &mut DayPartial,
     pending: &mut PendingGrids,
     stream: &StreamRef<'_>,
+    session: u128,
     segment_tags: &[String],
 ) {
-    accumulate_to(partial, Some(pending), stream, segment_tags);
+    accumulate_to(partial, Some(pending), stream, session, segment_tags);
 }
 
 fn accumulate_to(
     partial: &mut DayPartial,
     pending: Option<&mut PendingGrids>,
     stream: &StreamRef<'_>,
+    session: u128,
     segment_tags: &[String],
 ) {
     let page = &stream.page;
@@ -122,7 +125,7 @@ fn accumulate_to(
 
     partial
         .sessions
-        .entry(session_key(stream.session_id))
+        .entry(session)
         .or_insert_with(|| SessionAcc::new(stream.session_id))
         .add_batch(stream, key, segment_name, &mut partial.names);
 }

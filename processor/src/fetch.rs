@@ -25,6 +25,36 @@ pub struct FetchedChunk {
     pub index: ChunkIndex,
     /// Per block, per stream: true where an earlier chunk (in key order) had the same batch.
     pub skip: Vec<Vec<bool>>,
+    /// The [`session_key`] of each session the header lists.
+    pub session_keys: SessionKeys,
+}
+
+/// The [`session_key`] of each session a chunk's header lists, per block in the header's
+/// order: hashed once per chunk, for finding repeats, noting blocks and adding streams.
+pub struct SessionKeys(Vec<Vec<u128>>);
+
+impl SessionKeys {
+    pub fn of(index: &ChunkIndex) -> Self {
+        SessionKeys(
+            index
+                .header
+                .blocks
+                .iter()
+                .map(|block| {
+                    block
+                        .sessions
+                        .iter()
+                        .map(|session| session_key(&session.session_id))
+                        .collect()
+                })
+                .collect(),
+        )
+    }
+
+    /// The keys of block `block`'s sessions, in the header's order.
+    pub fn of_block(&self, block: usize) -> &[u128] {
+        self.0.get(block).map_or(&[], Vec::as_slice)
+    }
 }
 
 /// A chunk that could not be used, and why.
@@ -69,6 +99,7 @@ impl SeenBatches {
     pub fn mark_repeats(
         &mut self,
         index: &ChunkIndex,
+        keys: &SessionKeys,
         partition: Partition,
     ) -> (Vec<Vec<bool>>, u64) {
         let mut repeats = 0;
@@ -76,10 +107,10 @@ impl SeenBatches {
             .header
             .blocks
             .iter()
-            .map(|block| {
+            .enumerate()
+            .map(|(number, block)| {
                 let mut marks = Vec::with_capacity(block.num_streams());
-                for session in &block.sessions {
-                    let key = session_key(&session.session_id);
+                for (session, &key) in block.sessions.iter().zip(keys.of_block(number)) {
                     if !partition.includes_key(key) {
                         marks.extend(std::iter::repeat_n(true, session.streams.len()));
                         continue;
@@ -217,7 +248,7 @@ mod tests {
 
     /// The chunk's marks, one per stream, and how many were repeats.
     fn marks(seen: &mut SeenBatches, index: &ChunkIndex, partition: Partition) -> (Vec<bool>, u64) {
-        let (marks, repeats) = seen.mark_repeats(index, partition);
+        let (marks, repeats) = seen.mark_repeats(index, &SessionKeys::of(index), partition);
         (marks.into_iter().flatten().collect(), repeats)
     }
 

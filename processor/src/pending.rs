@@ -147,7 +147,7 @@ impl SegmentQueue {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::accumulate::{DayPartial, accumulate, accumulate_queued};
+    use crate::accumulate::{DayPartial, accumulate, accumulate_queued, session_key};
     use heatpipe_core::event::Stream;
     use heatpipe_fixtures::{SessionBuilder, TrafficSpec, generate_traffic};
 
@@ -186,7 +186,8 @@ mod tests {
             Some(mut pending) => {
                 for stream in streams {
                     stream.with_ref(|stream| {
-                        accumulate_queued(&mut partial, &mut pending, stream, &[]);
+                        let session = session_key(stream.session_id);
+                        accumulate_queued(&mut partial, &mut pending, stream, session, &[]);
                     });
                 }
                 pending.apply_to(&mut partial.pages);

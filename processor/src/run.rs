@@ -19,7 +19,7 @@ use tokio::sync::oneshot;
 
 use crate::accumulate::DayPartial;
 use crate::ends::EndsSource;
-use crate::fetch::{Fetched, FetchedChunk, SeenBatches, fetch_chunks, scan_headers};
+use crate::fetch::{Fetched, FetchedChunk, SeenBatches, SessionKeys, fetch_chunks, scan_headers};
 use crate::finalize::{DayOutput, FinishedGroup};
 use crate::options::ProcessOptions;
 use crate::passes::{Partition, pass_count};
@@ -252,9 +252,11 @@ fn usable_chunks(
     for (key, result) in fetched {
         match result {
             Ok((bytes, index)) => {
+                let session_keys = SessionKeys::of(&index);
                 let skip = match &mut pass.repeats {
                     Repeats::AsTheyCome(seen) => {
-                        let (marks, duplicates) = seen.mark_repeats(&index, pass.partition);
+                        let (marks, duplicates) =
+                            seen.mark_repeats(&index, &session_keys, pass.partition);
                         summary.duplicate_streams += duplicates;
                         marks
                     }
@@ -265,6 +267,7 @@ fn usable_chunks(
                     bytes,
                     index,
                     skip,
+                    session_keys,
                 });
             }
             Err(reason) => note_skipped(summary, true, key, reason),
@@ -290,7 +293,8 @@ async fn premark_repeats(
         options.fetch_concurrency * 4,
         |_, key, header| {
             let Ok(index) = header else { return };
-            let (chunk_marks, repeats) = seen.mark_repeats(&index, Partition::WHOLE);
+            let keys = SessionKeys::of(&index);
+            let (chunk_marks, repeats) = seen.mark_repeats(&index, &keys, Partition::WHOLE);
             if shard.includes(key) {
                 duplicates += repeats;
                 marks.insert(key.to_owned(), chunk_marks);

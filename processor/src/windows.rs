@@ -8,7 +8,7 @@ use heatpipe_core::chunk::with_block_streams;
 use rayon::prelude::*;
 use tokio::sync::oneshot;
 
-use crate::accumulate::{BlockAt, DayPartial, accumulate_queued, session_key};
+use crate::accumulate::{BlockAt, DayPartial, accumulate_queued};
 use crate::fetch::{FetchedChunk, Skipped};
 use crate::finalize::{FinishedGroup, finish_some};
 use crate::pending::PendingGrids;
@@ -142,9 +142,11 @@ fn aggregate_chunk(
             .ok_or_else(|| "block lies past the end of the chunk".to_owned())
             .and_then(|bytes| {
                 with_block_streams(bytes, entry.spec(), block_number, |streams| {
-                    for (number, stream) in streams.iter().enumerate() {
+                    // The streams are the header's, session by session (checked on decoding).
+                    let keys = stream_session_keys(chunk, block_number);
+                    for ((number, stream), key) in streams.iter().enumerate().zip(keys) {
                         if !skips.get(number).copied().unwrap_or(false) {
-                            accumulate_queued(partial, pending, &stream, segment_tags);
+                            accumulate_queued(partial, pending, &stream, key, segment_tags);
                         }
                     }
                 })
@@ -161,6 +163,17 @@ fn aggregate_chunk(
     }
 }
 
+/// The [`session_key`](crate::accumulate::session_key) of each stream of block `block_number`,
+/// as the header lists them.
+fn stream_session_keys(chunk: &FetchedChunk, block_number: usize) -> impl Iterator<Item = u128> {
+    let entry = &chunk.index.header.blocks[block_number];
+    entry
+        .sessions
+        .iter()
+        .zip(chunk.session_keys.of_block(block_number))
+        .flat_map(|(session, &key)| std::iter::repeat_n(key, session.streams.len()))
+}
+
 /// Records, for each session with a fresh stream in block `block_number`, that the block holds
 /// some of its batches. The header lists each block's sessions, so this is once per session and
 /// block rather than once per stream.
@@ -173,7 +186,8 @@ fn note_session_blocks(
     let entry = &chunk.index.header.blocks[block_number];
     let num_streams = entry.num_streams() as u32;
     let mut first_stream = 0;
-    for (position, session) in entry.sessions.iter().enumerate() {
+    let keys = chunk.session_keys.of_block(block_number);
+    for ((position, session), &key) in entry.sessions.iter().enumerate().zip(keys) {
         let mut streams = first_stream..first_stream + session.streams.len();
         first_stream = streams.end;
         if streams.all(|number| skips.get(number).copied().unwrap_or(false)) {
@@ -190,7 +204,7 @@ fn note_session_blocks(
         };
         partial
             .sessions
-            .entry(session_key(&session.session_id))
+            .entry(key)
             .or_insert_with(|| SessionAcc::new(&session.session_id))
             .add_block(block_ref);
     }
