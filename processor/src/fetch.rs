@@ -55,6 +55,15 @@ impl SessionKeys {
     pub fn of_block(&self, block: usize) -> &[u128] {
         self.0.get(block).map_or(&[], Vec::as_slice)
     }
+
+    /// The key of session `id`, at `position` in block `block`'s list (hashed if the keys were
+    /// made from another header).
+    pub fn key(&self, block: usize, position: usize, id: &str) -> u128 {
+        match self.of_block(block).get(position) {
+            Some(&key) => key,
+            None => session_key(id),
+        }
+    }
 }
 
 /// A chunk that could not be used, and why.
@@ -110,7 +119,8 @@ impl SeenBatches {
             .enumerate()
             .map(|(number, block)| {
                 let mut marks = Vec::with_capacity(block.num_streams());
-                for (session, &key) in block.sessions.iter().zip(keys.of_block(number)) {
+                for (position, session) in block.sessions.iter().enumerate() {
+                    let key = keys.key(number, position, &session.session_id);
                     if !partition.includes_key(key) {
                         marks.extend(std::iter::repeat_n(true, session.streams.len()));
                         continue;
@@ -250,6 +260,18 @@ mod tests {
     fn marks(seen: &mut SeenBatches, index: &ChunkIndex, partition: Partition) -> (Vec<bool>, u64) {
         let (marks, repeats) = seen.mark_repeats(index, &SessionKeys::of(index), partition);
         (marks.into_iter().flatten().collect(), repeats)
+    }
+
+    #[test]
+    fn a_chunks_session_keys_are_its_ids_hashes_in_header_order() {
+        let index = chunk("s1", &[0, 1]);
+        let keys = SessionKeys::of(&index);
+        assert_eq!(keys.of_block(0), [session_key("s1")]);
+        assert_eq!(keys.key(0, 0, "s1"), session_key("s1"));
+        // Past what the header listed, the id given is hashed.
+        assert_eq!(keys.key(0, 1, "s2"), session_key("s2"));
+        assert_eq!(keys.key(9, 0, "s3"), session_key("s3"));
+        assert!(keys.of_block(9).is_empty());
     }
 
     #[test]

@@ -8,7 +8,7 @@ use heatpipe_core::chunk::with_block_streams;
 use rayon::prelude::*;
 use tokio::sync::oneshot;
 
-use crate::accumulate::{BlockAt, DayPartial, accumulate_queued};
+use crate::accumulate::{BlockAt, DayPartial, accumulate_queued, session_key};
 use crate::fetch::{FetchedChunk, Skipped};
 use crate::finalize::{FinishedGroup, finish_some};
 use crate::pending::PendingGrids;
@@ -142,9 +142,13 @@ fn aggregate_chunk(
             .ok_or_else(|| "block lies past the end of the chunk".to_owned())
             .and_then(|bytes| {
                 with_block_streams(bytes, entry.spec(), block_number, |streams| {
-                    // The streams are the header's, session by session (checked on decoding).
-                    let keys = stream_session_keys(chunk, block_number);
-                    for ((number, stream), key) in streams.iter().enumerate().zip(keys) {
+                    // The streams are the header's, session by session (checked on decoding);
+                    // a stream past the header's would still be added, its key hashed.
+                    let mut keys = stream_session_keys(chunk, block_number);
+                    for (number, stream) in streams.iter().enumerate() {
+                        let key = keys
+                            .next()
+                            .unwrap_or_else(|| session_key(stream.session_id));
                         if !skips.get(number).copied().unwrap_or(false) {
                             accumulate_queued(partial, pending, &stream, key, segment_tags);
                         }
@@ -163,7 +167,7 @@ fn aggregate_chunk(
     }
 }
 
-/// The [`session_key`](crate::accumulate::session_key) of each stream of block `block_number`,
+/// The [`session_key`] of each stream of block `block_number`,
 /// as the header lists them.
 fn stream_session_keys(chunk: &FetchedChunk, block_number: usize) -> impl Iterator<Item = u128> {
     let entry = &chunk.index.header.blocks[block_number];
@@ -186,8 +190,10 @@ fn note_session_blocks(
     let entry = &chunk.index.header.blocks[block_number];
     let num_streams = entry.num_streams() as u32;
     let mut first_stream = 0;
-    let keys = chunk.session_keys.of_block(block_number);
-    for ((position, session), &key) in entry.sessions.iter().enumerate().zip(keys) {
+    for (position, session) in entry.sessions.iter().enumerate() {
+        let key = chunk
+            .session_keys
+            .key(block_number, position, &session.session_id);
         let mut streams = first_stream..first_stream + session.streams.len();
         first_stream = streams.end;
         if streams.all(|number| skips.get(number).copied().unwrap_or(false)) {
