@@ -3,7 +3,7 @@
 //! and the blocks its batches lie in.
 
 use std::cmp::Ordering;
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::hash::BuildHasher;
 use std::sync::Arc;
 
@@ -11,7 +11,7 @@ use heatpipe_core::event::{DeviceClass, TargetPoint};
 use heatpipe_core::stream_ref::StreamRef;
 use serde::{Deserialize, Serialize};
 
-use crate::accumulate::BlockAt;
+use crate::accumulate::{BlockAt, FastMap};
 
 /// Makes room for one more element, growing by half rather than doubling from four: most
 /// sessions have one to three page views (1.9 on average on the benchmark day), and a vector's
@@ -32,8 +32,7 @@ pub type Tags = Arc<[(Arc<str>, Arc<str>)]>;
 pub struct Names {
     names: HashSet<Arc<str>, foldhash::fast::RandomState>,
     /// Tag sets by the hash of their text (sets whose hashes collide share a bucket).
-    tag_sets: HashMap<u64, Vec<Tags>, foldhash::fast::RandomState>,
-    no_tags: Tags,
+    tag_sets: FastMap<u64, Vec<Tags>>,
 }
 
 impl Names {
@@ -50,7 +49,8 @@ impl Names {
     /// Returns the shared copy of the tag set `tags`.
     pub fn tags(&mut self, tags: &[(&str, &str)]) -> Tags {
         if tags.is_empty() {
-            return Arc::clone(&self.no_tags);
+            // Allocates nothing: every empty `Arc` slice is one static.
+            return Tags::default();
         }
         let hash = self.tag_sets.hasher().hash_one(tags);
         let same = |set: &&Tags| {
