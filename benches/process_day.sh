@@ -6,8 +6,8 @@ cd "$(dirname "$0")/.."
 sessions=${1:-20000}
 data=$(mktemp -d)
 trap 'rm -rf "$data"' EXIT
-cargo build --release --quiet --bin heatpipe
-bin=target/release/heatpipe
+cargo build --profile dist --quiet --bin heatpipe
+bin=target/dist/heatpipe
 $bin fixtures --store "$data" --site bench --date 2026-11-21 --sessions "$sessions" --seed 7
 du -sb "$data/raw" | awk '{printf "chunks on disk: %d bytes\n", $1}'
 start=$(date +%s.%N)

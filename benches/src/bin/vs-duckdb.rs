@@ -7,7 +7,8 @@
 //! `target/bench-day-{EVENTS}-v{VERSION}-g{GENERATOR_VERSION}/`:
 //! chunks in a local store (what the collector writes) and the same events in a zstd Parquet
 //! file (what an export to a SQL engine holds). Both sides read from the page cache after the
-//! first run; each figure is the median of the runs.
+//! first run; each figure is the median of the runs. The heatpipe measured is the shipped build,
+//! `target/dist/heatpipe`, or the binary `HEATPIPE_BIN` names (to compare two builds).
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -118,7 +119,7 @@ async fn generate_day(
 
 /// Runs `heatpipe process` with `threads` rayon threads; returns the median wall seconds.
 fn time_process(dir: &Path, threads: usize) -> anyhow::Result<f64> {
-    let binary = std::env::var("HEATPIPE_BIN").unwrap_or_else(|_| "target/release/heatpipe".into());
+    let binary = std::env::var("HEATPIPE_BIN").unwrap_or_else(|_| "target/dist/heatpipe".into());
     let mut seconds = Vec::new();
     for _ in 0..RUNS {
         let started = Instant::now();
