@@ -234,14 +234,14 @@ impl SessionSummary {
 /// Encodes a session index from its chunk table and its sessions in index order, each given as
 /// its encoded [`SessionHead`] and its blocks: the bytes [`SessionIndex::encode`] gives for the
 /// same index, without the summaries ever being built. Sessions are encoded on the rayon pool.
-pub fn encode_index_parts(
+pub fn encode_index_parts<H: AsRef<[u8]> + Sync>(
     chunks: &[String],
-    sessions: &[(Vec<u8>, Vec<BlockRef>)],
+    sessions: &[(H, Vec<BlockRef>)],
 ) -> Result<Vec<u8>, FormatError> {
     let mut table = Vec::new();
     encode_into(chunks, &mut table)?;
     let parts = encode_seq_parts(sessions, |(head, blocks), out| {
-        out.extend_from_slice(head);
+        out.extend_from_slice(head.as_ref());
         encode_into(blocks, out)
     })?;
     frame_from_parts(
