@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # heatpipe process vs DuckDB on the same synthetic day (default 20 million events): generates the
-# day once (chunks + zstd Parquet) under target/, runs both with 2 threads (and ours with 1),
+# day once (chunks + zstd Parquet) under target/, runs both with 2 threads and with 1,
 # checks that they computed the same grid cells and scroll depths, and prints the wall times.
 # heatpipe is the shipped build (the dist profile, target/dist/heatpipe).
 #   benches/vs_duckdb.sh [EVENTS]

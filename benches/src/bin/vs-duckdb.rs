@@ -1,5 +1,6 @@
-//! `heatpipe process` against DuckDB on the same synthetic day: wall times with 2 threads (and
-//! ours with 1), and a check that both computed the same cell counts and scroll depths.
+//! `heatpipe process` against DuckDB on the same synthetic day: wall times with 2 threads and
+//! with 1 (each tool's own scaling, on the same machine in the same invocation), and a check
+//! that both computed the same cell counts and scroll depths.
 //!
 //!   benches/vs_duckdb.sh [EVENTS]      (default 20,000,000; builds, installs duckdb, runs this)
 //!
@@ -57,6 +58,8 @@ async fn main() -> anyhow::Result<()> {
 
     let ours_2 = time_process(&dir, 2)?;
     let ours_1 = time_process(&dir, 1)?;
+    // The 2-thread run last: its cell counts are the ones compared.
+    let duck_1 = time_duckdb(&dir, 1)?;
     let duck = time_duckdb(&dir, 2)?;
     let (ours_grids, ours_depths) = our_results(&store, date).await?;
     let (duck_grids, duck_depths) = duckdb_results(&dir)?;
@@ -70,8 +73,10 @@ async fn main() -> anyhow::Result<()> {
     println!("heatpipe process, 2 threads: {ours_2:.3} s");
     println!("heatpipe process, 1 thread:  {ours_1:.3} s");
     println!("DuckDB, 2 threads:           {duck:.3} s");
+    println!("DuckDB, 1 thread:            {duck_1:.3} s");
     println!("DuckDB / heatpipe (2 threads): {:.2}x", duck / ours_2);
     println!("heatpipe 1 thread / 2 threads: {:.2}x", ours_1 / ours_2);
+    println!("DuckDB 1 thread / 2 threads:   {:.2}x", duck_1 / duck);
     Ok(())
 }
 
