@@ -14,13 +14,12 @@
 use std::ops::Range;
 use std::sync::Arc;
 
-use heatpipe_core::chunk::ChunkIndex;
 use heatpipe_core::store::ObjectStore;
 use tokio::task::JoinHandle;
 
 use crate::ProcessError;
-use crate::accumulate::{FastMap, session_key};
-use crate::fetch::scan_headers;
+use crate::accumulate::FastMap;
+use crate::fetch::{KeyedHeader, scan_headers};
 use crate::passes::Partition;
 
 /// The sessions each chunk is the last to hold (by position in the day's sorted chunk keys),
@@ -42,18 +41,18 @@ impl SessionEnds {
         keys: &[String],
         concurrency: usize,
         keep_headers: bool,
-    ) -> Result<(Self, Vec<Option<ChunkIndex>>), ProcessError> {
+    ) -> Result<(Self, Vec<Option<KeyedHeader>>), ProcessError> {
         let mut last = LastChunks::default();
         let mut headers = Vec::new();
         let mut unreadable = 0;
         scan_headers(store, keys, concurrency, |position, _, header| {
-            let Ok(index) = header else {
+            let Ok(header) = header else {
                 unreadable += 1;
                 headers.push(None);
                 return;
             };
-            note_chunk(&mut last, position as u32, &index);
-            headers.push(keep_headers.then_some(index));
+            note_chunk(&mut last, position as u32, &header);
+            headers.push(keep_headers.then_some(header));
         })
         .await?;
         if !keep_headers {
@@ -97,7 +96,7 @@ impl SessionEnds {
 }
 
 /// What a scan gives: the ends, and the headers it kept (by position).
-type Scanned = (SessionEnds, Vec<Option<ChunkIndex>>);
+type Scanned = (SessionEnds, Vec<Option<KeyedHeader>>);
 
 /// A run's session ends: being read, read, or not wanted (a shard finishes no session, since
 /// its sessions may go on in other shards' chunks).
@@ -106,7 +105,7 @@ pub(crate) enum EndsSource {
     Scanning(JoinHandle<Result<Scanned, ProcessError>>),
     Known {
         ends: SessionEnds,
-        headers: Vec<Option<ChunkIndex>>,
+        headers: Vec<Option<KeyedHeader>>,
         /// The headers before this position are taken or dropped.
         headers_from: usize,
     },
@@ -148,7 +147,7 @@ impl EndsSource {
 
     /// Returns the headers the scan kept of chunks `positions` (`None` where it kept none),
     /// and drops those of the chunks before them.
-    pub(crate) fn take_headers(&mut self, positions: Range<usize>) -> Vec<Option<ChunkIndex>> {
+    pub(crate) fn take_headers(&mut self, positions: Range<usize>) -> Vec<Option<KeyedHeader>> {
         let EndsSource::Known {
             headers,
             headers_from,
@@ -182,21 +181,20 @@ impl EndsSource {
     }
 }
 
-/// Notes that chunk `position` holds the sessions of `index`; chunks are noted in order.
-fn note_chunk(last: &mut LastChunks, position: u32, index: &ChunkIndex) {
-    for block in &index.header.blocks {
-        for session in &block.sessions {
-            last.insert(session_key(&session.session_id), position);
-        }
+/// Notes that chunk `position` holds the sessions of `header`; chunks are noted in order.
+fn note_chunk(last: &mut LastChunks, position: u32, header: &KeyedHeader) {
+    for key in header.session_keys.all() {
+        last.insert(key, position);
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use heatpipe_core::chunk::{BlockEntry, ChunkHeader, SessionEntry, StreamKey};
+    use crate::accumulate::session_key;
+    use heatpipe_core::chunk::{BlockEntry, ChunkHeader, ChunkIndex, SessionEntry, StreamKey};
 
-    fn chunk(blocks: &[&[&str]]) -> ChunkIndex {
+    fn chunk(blocks: &[&[&str]]) -> KeyedHeader {
         let blocks = blocks
             .iter()
             .map(|sessions| BlockEntry {
@@ -216,7 +214,7 @@ mod tests {
                     .collect(),
             })
             .collect();
-        ChunkIndex {
+        KeyedHeader::of(ChunkIndex {
             header: ChunkHeader {
                 num_streams: 0,
                 num_events: 0,
@@ -224,13 +222,13 @@ mod tests {
                 blocks,
             },
             data_start: 0,
-        }
+        })
     }
 
-    fn ends_of(chunks: &[ChunkIndex]) -> SessionEnds {
+    fn ends_of(chunks: &[KeyedHeader]) -> SessionEnds {
         let mut last = LastChunks::default();
-        for (position, index) in chunks.iter().enumerate() {
-            note_chunk(&mut last, position as u32, index);
+        for (position, header) in chunks.iter().enumerate() {
+            note_chunk(&mut last, position as u32, header);
         }
         SessionEnds::of(last, chunks.len())
     }

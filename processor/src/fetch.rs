@@ -29,8 +29,35 @@ pub struct FetchedChunk {
     pub session_keys: SessionKeys,
 }
 
+/// A chunk's decoded header with the keys of the sessions it lists, both made where the header
+/// is decoded (on the rayon pool when the day's headers are scanned), so that the serial steps
+/// reading a header (session ends, repeats) hash no id, and no header's ids are hashed twice.
+#[derive(Debug, Clone, PartialEq)]
+pub struct KeyedHeader {
+    pub index: ChunkIndex,
+    pub session_keys: SessionKeys,
+}
+
+impl KeyedHeader {
+    pub fn of(index: ChunkIndex) -> Self {
+        let session_keys = SessionKeys::of(&index);
+        KeyedHeader {
+            index,
+            session_keys,
+        }
+    }
+
+    /// Decodes the header at the start of a chunk's `bytes`.
+    pub fn decode(bytes: &[u8]) -> Result<Self, String> {
+        decode_header(bytes)
+            .map(KeyedHeader::of)
+            .map_err(|e| e.to_string())
+    }
+}
+
 /// The [`session_key`] of each session a chunk's header lists, per block in the header's
 /// order: hashed once per chunk, for finding repeats, noting blocks and adding streams.
+#[derive(Debug, Clone, PartialEq)]
 pub struct SessionKeys(Vec<Vec<u128>>);
 
 impl SessionKeys {
@@ -49,6 +76,11 @@ impl SessionKeys {
                 })
                 .collect(),
         )
+    }
+
+    /// Every session's key, block by block in the header's order.
+    pub fn all(&self) -> impl Iterator<Item = u128> + '_ {
+        self.0.iter().flatten().copied()
     }
 
     /// The keys of block `block`'s sessions, in the header's order.
@@ -70,7 +102,7 @@ impl SessionKeys {
 pub type Skipped = (String, String);
 
 /// A chunk's key with its bytes and decoded header, or why it could not be read.
-pub type Fetched = (String, Result<(Bytes, ChunkIndex), String>);
+pub type Fetched = (String, Result<(Bytes, KeyedHeader), String>);
 
 /// The batches seen so far: per session (by the 128-bit hash of its id, 16 bytes whatever the
 /// id's length), the sequence numbers seen. A session's first 64 batches are bits of one word,
@@ -145,7 +177,7 @@ pub async fn fetch_chunks(
     store: &Arc<dyn ObjectStore>,
     keys: &[String],
     concurrency: usize,
-    known: Vec<Option<ChunkIndex>>,
+    known: Vec<Option<KeyedHeader>>,
 ) -> Vec<Fetched> {
     let mut known = known.into_iter();
     stream::iter(keys.iter().cloned())
@@ -155,10 +187,8 @@ pub async fn fetch_chunks(
             async move {
                 let result = match store.get(&key).await {
                     Ok(bytes) => match known {
-                        Some(index) => Ok((bytes, index)),
-                        None => decode_header(&bytes)
-                            .map(|index| (bytes, index))
-                            .map_err(|e| e.to_string()),
+                        Some(header) => Ok((bytes, header)),
+                        None => KeyedHeader::decode(&bytes).map(|header| (bytes, header)),
                     },
                     Err(err) => Err(err.to_string()),
                 };
@@ -184,7 +214,7 @@ pub async fn scan_headers(
     store: &Arc<dyn ObjectStore>,
     keys: &[String],
     concurrency: usize,
-    mut each: impl FnMut(usize, &str, Result<ChunkIndex, String>),
+    mut each: impl FnMut(usize, &str, Result<KeyedHeader, String>),
 ) -> Result<(), ProcessError> {
     let mut groups = stream::iter(keys.iter().cloned())
         .map(|key| {
@@ -197,7 +227,7 @@ pub async fn scan_headers(
             on_blocking(move || {
                 group
                     .into_par_iter()
-                    .map(|bytes| decode_header(&bytes?).map_err(|e| e.to_string()))
+                    .map(|bytes| KeyedHeader::decode(&bytes?))
                     .collect::<Vec<_>>()
             })
         })
@@ -319,7 +349,11 @@ mod tests {
         }
         let mut seen = Vec::new();
         scan_headers(&store, &keys, 3, |position, key, header| {
-            let session = header.map(|index| index.header.blocks[0].sessions[0].session_id.clone());
+            // Each header comes with its sessions' keys.
+            let session = header.map(|keyed| {
+                let id = keyed.index.header.blocks[0].sessions[0].session_id.clone();
+                (id, keyed.session_keys.of_block(0).to_vec())
+            });
             seen.push((position, key.to_owned(), session));
         })
         .await
@@ -330,7 +364,8 @@ mod tests {
             if number == HEADER_GROUP {
                 assert!(session.is_err(), "the damaged chunk is reported");
             } else {
-                assert_eq!(session, Ok(format!("s{number}")));
+                let id = format!("s{number}");
+                assert_eq!(session, Ok((id.clone(), vec![session_key(&id)])));
             }
         }
     }

@@ -19,7 +19,7 @@ use tokio::sync::oneshot;
 
 use crate::accumulate::DayPartial;
 use crate::ends::EndsSource;
-use crate::fetch::{Fetched, FetchedChunk, SeenBatches, SessionKeys, fetch_chunks, scan_headers};
+use crate::fetch::{Fetched, FetchedChunk, KeyedHeader, SeenBatches, fetch_chunks, scan_headers};
 use crate::finalize::{DayOutput, FinishedGroup};
 use crate::options::ProcessOptions;
 use crate::passes::{Partition, pass_count};
@@ -251,8 +251,13 @@ fn usable_chunks(
     let mut chunks = Vec::with_capacity(fetched.len());
     for (key, result) in fetched {
         match result {
-            Ok((bytes, index)) => {
-                let session_keys = SessionKeys::of(&index);
+            Ok((
+                bytes,
+                KeyedHeader {
+                    index,
+                    session_keys,
+                },
+            )) => {
                 let skip = match &mut pass.repeats {
                     Repeats::AsTheyCome(seen) => {
                         let (marks, duplicates) =
@@ -292,9 +297,9 @@ async fn premark_repeats(
         keys,
         options.fetch_concurrency * 4,
         |_, key, header| {
-            let Ok(index) = header else { return };
-            let keys = SessionKeys::of(&index);
-            let (chunk_marks, repeats) = seen.mark_repeats(&index, &keys, Partition::WHOLE);
+            let Ok(header) = header else { return };
+            let (chunk_marks, repeats) =
+                seen.mark_repeats(&header.index, &header.session_keys, Partition::WHOLE);
             if shard.includes(key) {
                 duplicates += repeats;
                 marks.insert(key.to_owned(), chunk_marks);
