@@ -3,7 +3,7 @@
 //! feeds the bytes, split into columns, straight to the block's column decoder.
 #![no_main]
 
-use heatpipe_core::chunk::{block, decode_chunk, read, SessionNames, PREAMBLE_LEN};
+use heatpipe_core::chunk::{PREAMBLE_LEN, SessionNames, block, decode_chunk, read};
 use libfuzzer_sys::fuzz_target;
 
 /// A block has this many columns: layouts 1, 2 and 3.
@@ -23,7 +23,12 @@ fuzz_target!(|data: &[u8]| {
         let _ = decode_chunk(&fixed);
     }
     for num_columns in LAYOUT_COLUMNS {
-        let columns: Vec<Vec<u8>> = data.split(|&b| b == 0xff).map(<[u8]>::to_vec).chain(std::iter::repeat(Vec::new())).take(num_columns).collect();
+        let columns: Vec<Vec<u8>> = data
+            .split(|&b| b == 0xff)
+            .map(<[u8]>::to_vec)
+            .chain(std::iter::repeat(Vec::new()))
+            .take(num_columns)
+            .collect();
         let _ = read::decode_columns(&columns, SessionNames::Unknown);
     }
     let _ = block::decompress_columns(data, data.len() * 4);
