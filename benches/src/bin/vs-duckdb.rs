@@ -8,7 +8,9 @@
 //! `target/bench-day-{EVENTS}-v{VERSION}-g{GENERATOR_VERSION}/`:
 //! chunks in a local store (what the collector writes) and the same events in a zstd Parquet
 //! file (what an export to a SQL engine holds). Both sides read from the page cache after the
-//! first run; each figure is the median of the runs. The heatpipe measured is the shipped build,
+//! first run. The runs are interleaved (a round runs each tool with 1 thread, then each with 2),
+//! so that this machine's drift in speed falls on both alike; each figure is the median of its
+//! runs. The heatpipe measured is the shipped build,
 //! `target/dist/heatpipe`, or the binary `HEATPIPE_BIN` names (to compare two builds).
 
 use std::collections::BTreeMap;
@@ -26,7 +28,7 @@ use heatpipe_fixtures::{TrafficSpec, generate_session, write_chunks};
 
 const SESSIONS_PER_BATCH: usize = 5_000;
 const STREAMS_PER_CHUNK: usize = 2_000;
-const RUNS: usize = 3;
+const RUNS: usize = 5;
 
 type Counts = BTreeMap<String, u64>;
 
@@ -56,11 +58,15 @@ async fn main() -> anyhow::Result<()> {
         std::fs::read_to_string(dir.join("complete"))?.trim()
     );
 
-    let ours_2 = time_process(&dir, 2)?;
-    let ours_1 = time_process(&dir, 1)?;
-    // The 2-thread run last: its cell counts are the ones compared.
-    let duck_1 = time_duckdb(&dir, 1)?;
-    let duck = time_duckdb(&dir, 2)?;
+    let mut seconds: [Vec<f64>; 4] = Default::default();
+    for _ in 0..RUNS {
+        // DuckDB with 2 threads last: its cell counts are the ones compared.
+        seconds[0].push(time_process(&dir, 1)?);
+        seconds[1].push(time_duckdb(&dir, 1)?);
+        seconds[2].push(time_process(&dir, 2)?);
+        seconds[3].push(time_duckdb(&dir, 2)?);
+    }
+    let [ours_1, duck_1, ours_2, duck] = seconds.map(median);
     let (ours_grids, ours_depths) = our_results(&store, date).await?;
     let (duck_grids, duck_depths) = duckdb_results(&dir)?;
     compare("grid cells", &ours_grids, &duck_grids)?;
@@ -122,43 +128,40 @@ async fn generate_day(
     Ok(())
 }
 
-/// Runs `heatpipe process` with `threads` rayon threads; returns the median wall seconds.
+/// Runs `heatpipe process` once with `threads` rayon threads; returns its wall seconds.
 fn time_process(dir: &Path, threads: usize) -> anyhow::Result<f64> {
     let binary = std::env::var("HEATPIPE_BIN").unwrap_or_else(|_| "target/dist/heatpipe".into());
-    let mut seconds = Vec::new();
-    for _ in 0..RUNS {
-        let started = Instant::now();
-        let output = Command::new(&binary)
-            .args([
-                "process", "--site", BENCH_SITE, "--date", BENCH_DATE, "--store",
-            ])
-            .arg(dir.join("store"))
-            .env("RAYON_NUM_THREADS", threads.to_string())
-            .env("TOKIO_WORKER_THREADS", threads.to_string())
-            .env("RUST_LOG", "warn")
-            .output()
-            .with_context(|| format!("running {binary}"))?;
-        seconds.push(started.elapsed().as_secs_f64());
-        ensure!(
-            output.status.success(),
-            "heatpipe process failed: {output:?}"
-        );
-        eprintln!(
-            "heatpipe ({threads} threads): {}",
-            String::from_utf8_lossy(&output.stdout).trim()
-        );
-    }
-    Ok(median(seconds))
+    let started = Instant::now();
+    let output = Command::new(&binary)
+        .args([
+            "process", "--site", BENCH_SITE, "--date", BENCH_DATE, "--store",
+        ])
+        .arg(dir.join("store"))
+        .env("RAYON_NUM_THREADS", threads.to_string())
+        .env("TOKIO_WORKER_THREADS", threads.to_string())
+        .env("RUST_LOG", "warn")
+        .output()
+        .with_context(|| format!("running {binary}"))?;
+    let seconds = started.elapsed().as_secs_f64();
+    ensure!(
+        output.status.success(),
+        "heatpipe process failed: {output:?}"
+    );
+    eprintln!(
+        "heatpipe ({threads} threads): {}",
+        String::from_utf8_lossy(&output.stdout).trim()
+    );
+    Ok(seconds)
 }
 
-/// Runs the DuckDB queries; returns their median wall seconds.
+/// Runs the DuckDB queries once with `threads` threads; returns their wall seconds.
 fn time_duckdb(dir: &Path, threads: usize) -> anyhow::Result<f64> {
     let output = Command::new("python3")
         .arg("benches/duckdb_grids.py")
         .arg(dir.join("events.parquet"))
         .arg(dir)
         .arg(threads.to_string())
-        .arg(RUNS.to_string())
+        .arg("1")
         .output()
         .context("running python3 benches/duckdb_grids.py")?;
     if !output.status.success() {
