@@ -10,8 +10,9 @@
 //! file (what an export to a SQL engine holds). Both sides read from the page cache after the
 //! first run. The runs are interleaved (a round runs each tool with 1 thread, then each with 2),
 //! so that this machine's drift in speed falls on both alike; each figure is the median of its
-//! runs. The heatpipe measured is the shipped build,
-//! `target/dist/heatpipe`, or the binary `HEATPIPE_BIN` names (to compare two builds).
+//! runs. DuckDB's time is its queries with their results materialized in DuckDB (see
+//! `benches/duckdb_grids.py`). The heatpipe measured is the shipped build, `target/dist/heatpipe`,
+//! or the binary `HEATPIPE_BIN` names (to compare two builds).
 
 use std::collections::BTreeMap;
 use std::path::Path;
