@@ -22,11 +22,9 @@ pub struct FetchedChunk {
     /// Shared with every block reference into the chunk.
     pub key: Arc<str>,
     pub bytes: Bytes,
-    pub index: ChunkIndex,
+    pub header: KeyedHeader,
     /// Per block, per stream: true where an earlier chunk (in key order) had the same batch.
     pub skip: Vec<Vec<bool>>,
-    /// The [`session_key`] of each session the header lists.
-    pub session_keys: SessionKeys,
 }
 
 /// A chunk's decoded header with the keys of the sessions it lists, both made where the header
@@ -39,6 +37,7 @@ pub struct KeyedHeader {
 }
 
 impl KeyedHeader {
+    /// `index` with its sessions' keys.
     pub fn of(index: ChunkIndex) -> Self {
         let session_keys = SessionKeys::of(&index);
         KeyedHeader {
@@ -134,16 +133,19 @@ impl SeenSequences {
 }
 
 impl SeenBatches {
-    /// Marks the streams of `index` to skip: those of sessions outside `partition`, and those
+    /// Marks the streams of `header` to skip: those of sessions outside `partition`, and those
     /// whose batch was seen before; records the rest. Returns the marks and how many were
     /// repeats. Only the partition's batches are remembered, so a pass holds its share.
     pub fn mark_repeats(
         &mut self,
-        index: &ChunkIndex,
-        keys: &SessionKeys,
+        header: &KeyedHeader,
         partition: Partition,
     ) -> (Vec<Vec<bool>>, u64) {
         let mut repeats = 0;
+        let KeyedHeader {
+            index,
+            session_keys: keys,
+        } = header;
         let marks = index
             .header
             .blocks
@@ -288,7 +290,7 @@ mod tests {
 
     /// The chunk's marks, one per stream, and how many were repeats.
     fn marks(seen: &mut SeenBatches, index: &ChunkIndex, partition: Partition) -> (Vec<bool>, u64) {
-        let (marks, repeats) = seen.mark_repeats(index, &SessionKeys::of(index), partition);
+        let (marks, repeats) = seen.mark_repeats(&KeyedHeader::of(index.clone()), partition);
         (marks.into_iter().flatten().collect(), repeats)
     }
 

@@ -19,7 +19,7 @@ use tokio::sync::oneshot;
 
 use crate::accumulate::DayPartial;
 use crate::ends::EndsSource;
-use crate::fetch::{Fetched, FetchedChunk, KeyedHeader, SeenBatches, fetch_chunks, scan_headers};
+use crate::fetch::{Fetched, FetchedChunk, SeenBatches, fetch_chunks, scan_headers};
 use crate::finalize::{DayOutput, FinishedGroup};
 use crate::options::ProcessOptions;
 use crate::passes::{Partition, pass_count};
@@ -251,17 +251,10 @@ fn usable_chunks(
     let mut chunks = Vec::with_capacity(fetched.len());
     for (key, result) in fetched {
         match result {
-            Ok((
-                bytes,
-                KeyedHeader {
-                    index,
-                    session_keys,
-                },
-            )) => {
+            Ok((bytes, header)) => {
                 let skip = match &mut pass.repeats {
                     Repeats::AsTheyCome(seen) => {
-                        let (marks, duplicates) =
-                            seen.mark_repeats(&index, &session_keys, pass.partition);
+                        let (marks, duplicates) = seen.mark_repeats(&header, pass.partition);
                         summary.duplicate_streams += duplicates;
                         marks
                     }
@@ -270,9 +263,8 @@ fn usable_chunks(
                 chunks.push(FetchedChunk {
                     key: Arc::from(key),
                     bytes,
-                    index,
+                    header,
                     skip,
-                    session_keys,
                 });
             }
             Err(reason) => note_skipped(summary, true, key, reason),
@@ -298,8 +290,7 @@ async fn premark_repeats(
         options.fetch_concurrency * 4,
         |_, key, header| {
             let Ok(header) = header else { return };
-            let (chunk_marks, repeats) =
-                seen.mark_repeats(&header.index, &header.session_keys, Partition::WHOLE);
+            let (chunk_marks, repeats) = seen.mark_repeats(&header, Partition::WHOLE);
             if shard.includes(key) {
                 duplicates += repeats;
                 marks.insert(key.to_owned(), chunk_marks);

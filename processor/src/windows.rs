@@ -133,9 +133,10 @@ fn aggregate_chunk(
     pending: &mut PendingGrids,
     failures: &mut Vec<Skipped>,
 ) {
-    for (block_number, entry) in chunk.index.header.blocks.iter().enumerate() {
+    for (block_number, entry) in chunk.header.index.header.blocks.iter().enumerate() {
         let skips = chunk.skip.get(block_number).map_or(&[][..], Vec::as_slice);
         let decoded = chunk
+            .header
             .index
             .block_range(block_number)
             .and_then(|range| chunk.bytes.get(range.start as usize..range.end as usize))
@@ -170,11 +171,11 @@ fn aggregate_chunk(
 /// The [`session_key`] of each stream of block `block_number`,
 /// as the header lists them.
 fn stream_session_keys(chunk: &FetchedChunk, block_number: usize) -> impl Iterator<Item = u128> {
-    let entry = &chunk.index.header.blocks[block_number];
+    let entry = &chunk.header.index.header.blocks[block_number];
     entry
         .sessions
         .iter()
-        .zip(chunk.session_keys.of_block(block_number))
+        .zip(chunk.header.session_keys.of_block(block_number))
         .flat_map(|(session, &key)| std::iter::repeat_n(key, session.streams.len()))
 }
 
@@ -187,11 +188,12 @@ fn note_session_blocks(
     skips: &[bool],
     partial: &mut DayPartial,
 ) {
-    let entry = &chunk.index.header.blocks[block_number];
+    let entry = &chunk.header.index.header.blocks[block_number];
     let num_streams = entry.num_streams() as u32;
     let mut first_stream = 0;
     for (position, session) in entry.sessions.iter().enumerate() {
         let key = chunk
+            .header
             .session_keys
             .key(block_number, position, &session.session_id);
         let mut streams = first_stream..first_stream + session.streams.len();
@@ -201,7 +203,7 @@ fn note_session_blocks(
         }
         let block_ref = BlockAt {
             chunk_key: chunk.key.clone(),
-            offset: chunk.index.data_start + entry.offset,
+            offset: chunk.header.index.data_start + entry.offset,
             compressed_len: entry.compressed_len,
             raw_len: entry.raw_len,
             crc32: entry.crc32,
