@@ -7,7 +7,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 rounds=${1:-4}
-day=$(ls -d target/bench-day-20000000-v*-g* 2>/dev/null | sort -V | tail -n 1)
+day=$(ls -d target/bench-day-20000000-v*-g* 2>/dev/null | sort -V | tail -n 1 || true)
 if [ -z "$day" ]; then
     echo "no benchmark day under target/: run benches/vs_duckdb.sh first" >&2
     exit 1
@@ -22,14 +22,17 @@ run() { # LABEL STORE: prints LABEL and the run's wall seconds
     /usr/bin/time -f "$1 %e" "$bin" process --site bench --date 2026-11-21 --store "$2" \
         2>&1 >/dev/null | tail -n 1
 }
+times="$copy/times"
 for _ in $(seq "$rounds"); do
-    run alone "$day/store"
-    run pair "$day/store" &
-    run pair "$copy/store"
-    wait
-done | awk '{ sum[$1] += $2; n[$1]++; all[$1] = all[$1] " " $2 }
+    run alone "$day/store" >>"$times"
+    run pair "$day/store" >>"$times" &
+    first=$!
+    run pair "$copy/store" >>"$times"
+    wait "$first"
+done
+awk '{ sum[$1] += $2; n[$1]++; all[$1] = all[$1] (all[$1] == "" ? "" : " ") $2 }
     END {
-        printf "1 thread alone:         %s s (mean %.3f)\n", all["alone"], sum["alone"] / n["alone"]
+        printf "1 thread alone:        %s s (mean %.3f)\n", all["alone"], sum["alone"] / n["alone"]
         printf "1 thread, two at once: %s s (mean %.3f)\n", all["pair"], sum["pair"] / n["pair"]
         printf "second busy core costs each run %.1f%%\n", 100 * (sum["pair"] / n["pair"] / (sum["alone"] / n["alone"]) - 1)
-    }'
+    }' "$times"
