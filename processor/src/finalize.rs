@@ -42,11 +42,8 @@ pub fn finalize(partial: DayPartial) -> Result<DayOutput, FormatError> {
     } = partial;
     let sessions = finish_sessions(&mut pages, sessions);
     let count = sessions.len() as u64;
-    Ok(complete_day(
-        pages,
-        index_sessions(sessions.into_vec())?,
-        count,
-    ))
+    let (session_index, _sessions) = index_sessions(sessions.into_vec())?;
+    Ok(complete_day(pages, session_index, count))
 }
 
 /// Finishes `sessions` (every view of each of them): finds their signals, adds their views,
@@ -155,40 +152,71 @@ pub(crate) fn finish_some(sessions: Vec<SessionAcc>, slots: &SegmentSlots) -> Fi
 }
 
 /// The session index of `sessions`, finished in memory: chunks numbered, sessions sorted.
-pub(crate) fn index_sessions(mut sessions: Vec<SessionDone>) -> Result<Vec<u8>, FormatError> {
+/// Returns the sessions too, for the caller to free once its outputs are written (see
+/// [`Retired`]).
+pub(crate) fn index_sessions(
+    mut sessions: Vec<SessionDone>,
+) -> Result<(Vec<u8>, Retired), FormatError> {
     let chunks = ChunkNumbers::of(sessions.iter().flat_map(|s| &s.blocks));
     sessions.par_sort_unstable_by(SessionDone::index_order);
     let parts: Vec<(&[u8], Vec<BlockRef>)> = sessions
         .par_iter()
         .map(|session| (&session.head[..], chunks.number_blocks(&session.blocks)))
         .collect();
-    let index = encode_index_parts(&chunks.keys, &parts);
+    let index = encode_index_parts(&chunks.keys, &parts)?;
+    // The parts borrow the heads, so that numbering frees nothing.
     drop(parts);
-    // The parts borrow the heads, so that numbering frees nothing. Freeing a quarter of a
-    // million sessions (their ids, heads, and blocks whose chunk keys a few thousand shared
-    // counts track) takes tens of milliseconds: off the critical path.
-    rayon::spawn(move || drop(sessions));
-    index
+    Ok((index, Retired(sessions)))
+}
+
+/// What a finished day no longer needs but has not freed: freeing a quarter of a million
+/// sessions (their ids, heads, and blocks whose chunk keys a few thousand shared counts track)
+/// takes tens of milliseconds, which a run spends after its outputs are written, on the rayon
+/// pool, where a process that exits next does not wait for it.
+#[must_use = "freed at once when dropped; `free_later` frees it on the rayon pool"]
+pub(crate) struct Retired(Vec<SessionDone>);
+
+impl Retired {
+    pub(crate) fn none() -> Self {
+        Retired(Vec::new())
+    }
+
+    /// Frees it on the rayon pool.
+    pub(crate) fn free_later(self) {
+        if !self.0.is_empty() {
+            rayon::spawn(move || drop(self));
+        }
+    }
 }
 
 /// The day's output from its pages (every session's views added) and its session index
-/// (`sessions` sessions): each segment keeps its most clicked elements.
+/// (`sessions` sessions).
 pub(crate) fn complete_day(
-    mut pages: FastMap<String, PageAgg>,
+    pages: FastMap<String, PageAgg>,
     session_index: Vec<u8>,
     sessions: u64,
 ) -> DayOutput {
+    let (pages, index) = complete_pages(pages);
+    DayOutput {
+        index,
+        pages,
+        session_index,
+        sessions,
+    }
+}
+
+/// The day's pages, every session's views added, completed: each segment keeps its most
+/// clicked elements. Returns them in key order, with the page index that lists them.
+pub(crate) fn complete_pages(
+    mut pages: FastMap<String, PageAgg>,
+) -> (BTreeMap<String, PageAgg>, PageIndex) {
     pages
         .par_iter_mut()
         .flat_map(|(_, page)| page.segments.par_iter_mut())
         .for_each(|(_, segment)| keep_top_elements(&mut segment.elements));
     let pages: BTreeMap<String, PageAgg> = pages.into_iter().collect();
-    DayOutput {
-        index: page_index(&pages),
-        pages,
-        session_index,
-        sessions,
-    }
+    let index = page_index(&pages);
+    (pages, index)
 }
 
 fn page_index(pages: &BTreeMap<String, PageAgg>) -> PageIndex {

@@ -12,15 +12,16 @@ use std::time::Instant;
 
 use bytes::Bytes;
 use chrono::NaiveDate;
+use heatpipe_core::agg::PageAgg;
 use heatpipe_core::keys::{page_agg_key, pages_key, raw_day_prefix, session_index_key};
 use heatpipe_core::store::ObjectStore;
 use rayon::prelude::*;
 use tokio::sync::oneshot;
 
-use crate::accumulate::DayPartial;
+use crate::accumulate::{DayPartial, FastMap};
 use crate::ends::EndsSource;
 use crate::fetch::{Fetched, FetchedChunk, SeenBatches, fetch_chunks, scan_headers};
-use crate::finalize::{DayOutput, FinishedGroup};
+use crate::finalize::{FinishedGroup, complete_pages};
 use crate::options::ProcessOptions;
 use crate::passes::{Partition, pass_count};
 use crate::shard::{Shard, write_partial};
@@ -97,14 +98,8 @@ pub async fn process_day(
             "pass finished"
         );
     }
-    let output = on_blocking(move || finisher.complete()).await??;
-    tracing::debug!(
-        elapsed_ms = started.elapsed().as_millis() as u64,
-        "day completed"
-    );
-    summary.pages = output.pages.len() as u64;
-    summary.sessions = output.sessions;
-    write_output(store.as_ref(), &options.site, options.date, output).await?;
+    (summary.pages, summary.sessions) =
+        write_day(store.as_ref(), &options.site, options.date, finisher).await?;
     tracing::debug!(
         elapsed_ms = started.elapsed().as_millis() as u64,
         "outputs written"
@@ -315,39 +310,57 @@ async fn collect_window(
     Ok(finished)
 }
 
-/// Writes a day's page aggregates, page index and session index.
-pub(crate) async fn write_output(
+/// Completes a day whose passes are all added and writes it: its page aggregates are encoded
+/// and stored while its session index is assembled, and the page index, which lists the
+/// aggregates, is stored last. Returns how many pages and sessions the day has.
+pub(crate) async fn write_day(
     store: &dyn ObjectStore,
     site: &str,
     date: NaiveDate,
-    output: DayOutput,
-) -> Result<(), ProcessError> {
-    // Encoding (bincode + zstd) is CPU work, done on the rayon pool; the session index is
-    // encoded already.
-    let pages = output
-        .pages
-        .par_iter()
-        .map(|(key, page)| {
-            let bytes = Bytes::from(page.encode()?);
-            Ok::<_, ProcessError>((page_agg_key(site, date, key), bytes))
-        })
-        .collect::<Result<Vec<_>, _>>()?;
-    let index = output.index.encode()?;
-    // The page aggregates and the session index are written together; the page index, which
-    // lists the aggregates, last.
-    let mut objects = pages;
-    objects.push((
-        session_index_key(site, date),
-        Bytes::from(output.session_index),
-    ));
+    finisher: DayFinisher,
+) -> Result<(u64, u64), ProcessError> {
+    let (pages, finished) = finisher.into_parts();
+    let sessions = finished.count();
+    let session_index = tokio::task::spawn_blocking(move || finished.write_index());
+    let owned_site = site.to_owned();
+    let (objects, page_index) =
+        on_blocking(move || encode_pages(&owned_site, date, pages)).await??;
     futures::future::try_join_all(
         objects
             .iter()
             .map(|(key, bytes)| store.put(key, bytes.clone())),
     )
     .await?;
+    let (session_index, retired) = session_index
+        .await
+        .map_err(|e| ProcessError::Task(e.to_string()))??;
     store
-        .put(&pages_key(site, date), Bytes::from(index))
+        .put(&session_index_key(site, date), Bytes::from(session_index))
         .await?;
-    Ok(())
+    store
+        .put(&pages_key(site, date), Bytes::from(page_index))
+        .await?;
+    retired.free_later();
+    Ok((objects.len() as u64, sessions))
+}
+
+/// Objects to store, by key.
+type Objects = Vec<(String, Bytes)>;
+
+/// Completes a day's pages and encodes them (bincode + zstd, on the rayon pool): each page's
+/// aggregate with the key it is stored at, and the page index.
+fn encode_pages(
+    site: &str,
+    date: NaiveDate,
+    pages: FastMap<String, PageAgg>,
+) -> Result<(Objects, Vec<u8>), ProcessError> {
+    let (pages, index) = complete_pages(pages);
+    let objects = pages
+        .par_iter()
+        .map(|(key, page)| {
+            let bytes = Bytes::from(page.encode()?);
+            Ok::<_, ProcessError>((page_agg_key(site, date, key), bytes))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok((objects, index.encode()?))
 }

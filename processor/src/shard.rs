@@ -24,7 +24,7 @@ use xxhash_rust::xxh3::xxh3_64;
 use crate::accumulate::{DayPartial, FastMap};
 use crate::finalize::FinishedGroup;
 use crate::passes::{Partition, pass_count};
-use crate::run::{on_blocking, write_output};
+use crate::run::{on_blocking, write_day};
 use crate::spill::DayFinisher;
 use crate::{ProcessError, ProcessSummary};
 
@@ -140,10 +140,7 @@ pub async fn merge_shards(
         }
         finisher = on_blocking(move || finisher.with_pass(day, FinishedGroup::default())).await??;
     }
-    let output = on_blocking(move || finisher.complete()).await??;
-    summary.sessions = output.sessions;
-    summary.pages = output.pages.len() as u64;
-    write_output(store.as_ref(), site, date, output).await?;
+    (summary.pages, summary.sessions) = write_day(store.as_ref(), site, date, finisher).await?;
     summary.elapsed_ms = started.elapsed().as_millis() as u64;
     Ok(summary)
 }

@@ -20,9 +20,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::ProcessError;
 use crate::accumulate::{DayPartial, FastMap, merge_pages};
-use crate::finalize::{
-    DayOutput, DoneBatches, FinishedGroup, complete_day, finish_sessions, index_sessions,
-};
+use crate::finalize::{DoneBatches, FinishedGroup, Retired, finish_sessions, index_sessions};
 use crate::summary::SessionDone;
 
 /// Runs are scratch files read once: the fastest zstd level is enough.
@@ -64,11 +62,10 @@ impl DayFinisher {
         Ok(DayFinisher { pages, finished })
     }
 
-    /// Returns the day's output once every pass is added.
-    pub(crate) fn complete(self) -> Result<DayOutput, ProcessError> {
-        let count = self.finished.count();
-        let session_index = self.finished.write_index()?;
-        Ok(complete_day(self.pages, session_index, count))
+    /// Returns, once every pass is added, the day's pages (every session's views added) and
+    /// its finished sessions.
+    pub(crate) fn into_parts(self) -> (FastMap<String, PageAgg>, FinishedSessions) {
+        (self.pages, self.finished)
     }
 }
 
@@ -106,11 +103,11 @@ impl FinishedSessions {
         }
     }
 
-    /// Returns the day's session index.
-    pub(crate) fn write_index(self) -> Result<Vec<u8>, ProcessError> {
+    /// Returns the day's session index, and the sessions held in memory, to be freed later.
+    pub(crate) fn write_index(self) -> Result<(Vec<u8>, Retired), ProcessError> {
         match self {
             FinishedSessions::InMemory(all) => Ok(index_sessions(all.into_vec())?),
-            FinishedSessions::Spilled(runs) => runs.write_index(),
+            FinishedSessions::Spilled(runs) => Ok((runs.write_index()?, Retired::none())),
         }
     }
 }
@@ -354,8 +351,9 @@ mod tests {
         let FinishedSessions::Spilled(runs) = spilled else {
             panic!("three passes spill");
         };
-        let expected = index_sessions(all).expect("in memory");
-        assert_eq!(in_memory.write_index().expect("batches"), expected);
+        let (expected, _) = index_sessions(all).expect("in memory");
+        let (from_batches, _) = in_memory.write_index().expect("batches");
+        assert_eq!(from_batches, expected);
         assert_eq!(runs.write_index().expect("merged"), expected);
         // The runs' folder goes with them.
         assert_eq!(
