@@ -9,7 +9,7 @@ use crate::chunk::FormatError;
 use crate::event::DeviceClass;
 use crate::frame::{
     FrameKind, FrameWriter, bincode_config, decode_frame, encode_into, encode_seq_parallel,
-    encode_seq_parts, frame_from_parts, frame_from_raw,
+    frame_from_parts, frame_from_raw,
 };
 
 pub const SESSION_INDEX_KIND: FrameKind = FrameKind {
@@ -233,21 +233,64 @@ impl SessionSummary {
 
 /// Encodes a session index from its chunk table and its sessions in index order, each given as
 /// its encoded [`SessionHead`] and its blocks: the bytes [`SessionIndex::encode`] gives for the
-/// same index, without the summaries ever being built. Sessions are encoded on the rayon pool.
+/// same index, without the summaries ever being built. Their block lists are encoded on the
+/// rayon pool; the heads are copied only into the pieces that are compressed.
 pub fn encode_index_parts<H: AsRef<[u8]> + Sync>(
     chunks: &[String],
     sessions: &[(H, Vec<BlockRef>)],
 ) -> Result<Vec<u8>, FormatError> {
+    use rayon::prelude::*;
     let mut table = Vec::new();
     encode_into(chunks, &mut table)?;
-    let parts = encode_seq_parts(sessions, |(head, blocks), out| {
-        out.extend_from_slice(head.as_ref());
-        encode_into(blocks, out)
-    })?;
-    frame_from_parts(
-        SESSION_INDEX_KIND,
-        &std::iter::once(table).chain(parts).collect::<Vec<_>>(),
-    )
+    encode_into(&(sessions.len() as u64), &mut table)?;
+    let blocks: Vec<EncodedBlocks> = sessions
+        .par_chunks(SESSIONS_PER_TASK)
+        .map(|part| EncodedBlocks::of(part.iter().map(|(_, blocks)| blocks)))
+        .collect::<Result<_, _>>()?;
+    // The body is the heads and block lists end to end, borrowed where they lie: only the
+    // frame's pieces copy them (copying the heads into parts first cost a pass over tens of
+    // megabytes).
+    let mut parts: Vec<&[u8]> = Vec::with_capacity(1 + 2 * sessions.len());
+    parts.push(&table);
+    for (part, encoded) in sessions.chunks(SESSIONS_PER_TASK).zip(&blocks) {
+        for ((head, _), blocks) in part.iter().zip(encoded.each()) {
+            parts.push(head.as_ref());
+            parts.push(blocks);
+        }
+    }
+    frame_from_parts(SESSION_INDEX_KIND, &parts)
+}
+
+/// Sessions whose blocks one task encodes.
+const SESSIONS_PER_TASK: usize = 1024;
+
+/// The block lists of consecutive sessions, encoded end to end.
+struct EncodedBlocks {
+    bytes: Vec<u8>,
+    /// Where each session's list ends.
+    ends: Vec<usize>,
+}
+
+impl EncodedBlocks {
+    fn of<'b>(lists: impl Iterator<Item = &'b Vec<BlockRef>>) -> Result<Self, FormatError> {
+        let mut encoded = EncodedBlocks {
+            bytes: Vec::new(),
+            ends: Vec::new(),
+        };
+        for blocks in lists {
+            encode_into(blocks, &mut encoded.bytes)?;
+            encoded.ends.push(encoded.bytes.len());
+        }
+        Ok(encoded)
+    }
+
+    /// Each session's encoded list, in order.
+    fn each(&self) -> impl Iterator<Item = &[u8]> {
+        let starts = std::iter::once(0).chain(self.ends.iter().copied());
+        starts
+            .zip(&self.ends)
+            .map(|(start, &end)| &self.bytes[start..end])
+    }
 }
 
 /// Writes a session index one session at a time, compressing as it goes, for a day whose
@@ -378,7 +421,8 @@ mod tests {
 
     #[test]
     fn an_index_encoded_from_heads_and_blocks_is_the_plain_encoding() {
-        let index = index_of((0..3_000).map(varied_summary));
+        // Enough sessions for several encoding tasks and several compressed pieces.
+        let index = index_of((0..60_000).map(varied_summary));
         let parts: Vec<(Vec<u8>, Vec<BlockRef>)> = index
             .sessions
             .iter()
@@ -387,9 +431,12 @@ mod tests {
                 (head, session.blocks.clone())
             })
             .collect();
+        let whole = index.encode().expect("whole");
+        let raw_len = u32::from_le_bytes([whole[6], whole[7], whole[8], whole[9]]);
+        assert!(raw_len > 4 << 20, "the body spans pieces: {raw_len} bytes");
         assert_eq!(
             encode_index_parts(&index.chunks, &parts).expect("parts"),
-            index.encode().expect("whole")
+            whole
         );
     }
 
