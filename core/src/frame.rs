@@ -72,34 +72,30 @@ pub fn encode_frame<T: Serialize>(kind: FrameKind, value: &T) -> Result<Vec<u8>,
     frame_from_raw(kind, &raw)
 }
 
-/// Returns the bincode encoding of `items` as a sequence, exactly as [`encode_frame`] would
-/// encode a `Vec` of them, with the items encoded on the rayon pool.
-pub fn encode_seq_parallel<T: Serialize + Sync>(items: &[T]) -> Result<Vec<u8>, FormatError> {
-    let parts = encode_seq_parts(items, |item, out| encode_into(item, out))?;
-    Ok(parts.concat())
-}
+/// Items one rayon task encodes when a long sequence is encoded in parallel.
+pub const ITEMS_PER_TASK: usize = 1024;
 
-/// Returns a bincode sequence of `items` in parts whose concatenation is the sequence: its
-/// length, then each item's bytes as `encode_item` appends them to a buffer, the items encoded
-/// on the rayon pool a thousand at a time.
-pub fn encode_seq_parts<T: Sync>(
-    items: &[T],
-    encode_item: impl Fn(&T, &mut Vec<u8>) -> Result<(), FormatError> + Sync,
-) -> Result<Vec<Vec<u8>>, FormatError> {
+/// Returns the bincode encoding of `items` as a sequence, exactly as [`encode_frame`] would
+/// encode a `Vec` of them, with the items encoded on the rayon pool [`ITEMS_PER_TASK`] at a time.
+pub fn encode_seq_parallel<T: Serialize + Sync>(items: &[T]) -> Result<Vec<u8>, FormatError> {
     use rayon::prelude::*;
-    let mut length = Vec::new();
-    encode_into(&(items.len() as u64), &mut length)?;
-    let items = items
-        .par_chunks(1024)
+    let parts = items
+        .par_chunks(ITEMS_PER_TASK)
         .map(|part| {
             let mut out = Vec::new();
             for item in part {
-                encode_item(item, &mut out)?;
+                encode_into(item, &mut out)?;
             }
             Ok(out)
         })
         .collect::<Result<Vec<_>, FormatError>>()?;
-    Ok(std::iter::once(length).chain(items).collect())
+    // The length first: bincode writes a `u64` in 9 bytes at most.
+    let mut encoded = Vec::with_capacity(9 + parts.iter().map(Vec::len).sum::<usize>());
+    encode_into(&(items.len() as u64), &mut encoded)?;
+    for part in parts {
+        encoded.extend_from_slice(&part);
+    }
+    Ok(encoded)
 }
 
 /// Frames an already encoded bincode body `raw` as a file of `kind`.

@@ -8,8 +8,8 @@ mod head;
 use crate::chunk::FormatError;
 use crate::event::DeviceClass;
 use crate::frame::{
-    FrameKind, FrameWriter, bincode_config, decode_frame, encode_into, encode_seq_parallel,
-    frame_from_parts, frame_from_raw,
+    FrameKind, FrameWriter, ITEMS_PER_TASK, bincode_config, decode_frame, encode_into,
+    encode_seq_parallel, frame_from_parts, frame_from_raw,
 };
 
 pub const SESSION_INDEX_KIND: FrameKind = FrameKind {
@@ -244,7 +244,7 @@ pub fn encode_index_parts<H: AsRef<[u8]> + Sync>(
     encode_into(chunks, &mut table)?;
     encode_into(&(sessions.len() as u64), &mut table)?;
     let blocks: Vec<EncodedBlocks> = sessions
-        .par_chunks(SESSIONS_PER_TASK)
+        .par_chunks(ITEMS_PER_TASK)
         .map(|part| EncodedBlocks::of(part.iter().map(|(_, blocks)| blocks)))
         .collect::<Result<_, _>>()?;
     // The body is the heads and block lists end to end, borrowed where they lie: only the
@@ -252,7 +252,7 @@ pub fn encode_index_parts<H: AsRef<[u8]> + Sync>(
     // megabytes).
     let mut parts: Vec<&[u8]> = Vec::with_capacity(1 + 2 * sessions.len());
     parts.push(&table);
-    for (part, encoded) in sessions.chunks(SESSIONS_PER_TASK).zip(&blocks) {
+    for (part, encoded) in sessions.chunks(ITEMS_PER_TASK).zip(&blocks) {
         for ((head, _), blocks) in part.iter().zip(encoded.each()) {
             parts.push(head.as_ref());
             parts.push(blocks);
@@ -260,9 +260,6 @@ pub fn encode_index_parts<H: AsRef<[u8]> + Sync>(
     }
     frame_from_parts(SESSION_INDEX_KIND, &parts)
 }
-
-/// Sessions whose blocks one task encodes.
-const SESSIONS_PER_TASK: usize = 1024;
 
 /// The block lists of consecutive sessions, encoded end to end.
 struct EncodedBlocks {
