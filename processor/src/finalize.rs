@@ -43,7 +43,13 @@ pub fn finalize(partial: DayPartial) -> Result<DayOutput, FormatError> {
     let sessions = finish_sessions(&mut pages, sessions);
     let count = sessions.len() as u64;
     let (session_index, _sessions) = index_sessions(sessions.into_vec())?;
-    Ok(complete_day(pages, session_index, count))
+    let (pages, index) = complete_pages(pages);
+    Ok(DayOutput {
+        pages,
+        index,
+        session_index,
+        sessions: count,
+    })
 }
 
 /// Finishes `sessions` (every view of each of them): finds their signals, adds their views,
@@ -186,22 +192,6 @@ impl Retired {
         if !self.0.is_empty() {
             rayon::spawn(move || drop(self));
         }
-    }
-}
-
-/// The day's output from its pages (every session's views added) and its session index
-/// (`sessions` sessions).
-pub(crate) fn complete_day(
-    pages: FastMap<String, PageAgg>,
-    session_index: Vec<u8>,
-    sessions: u64,
-) -> DayOutput {
-    let (pages, index) = complete_pages(pages);
-    DayOutput {
-        index,
-        pages,
-        session_index,
-        sessions,
     }
 }
 

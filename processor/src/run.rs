@@ -135,13 +135,13 @@ async fn process_shard(
     Ok(summary)
 }
 
-/// Runs `work` on the blocking pool (it uses rayon inside).
-pub(crate) async fn on_blocking<T: Send + 'static>(
+/// Runs `work` on the blocking pool (it uses rayon inside), started at once: the returned
+/// future only waits for it.
+pub(crate) fn on_blocking<T: Send + 'static>(
     work: impl FnOnce() -> T + Send + 'static,
-) -> Result<T, ProcessError> {
-    tokio::task::spawn_blocking(work)
-        .await
-        .map_err(|e| ProcessError::Task(e.to_string()))
+) -> impl Future<Output = Result<T, ProcessError>> {
+    let task = tokio::task::spawn_blocking(work);
+    async move { task.await.map_err(|e| ProcessError::Task(e.to_string())) }
 }
 
 /// One pass over the day's chunks: the sessions it keeps, how repeats are found, and where
@@ -321,7 +321,7 @@ pub(crate) async fn write_day(
 ) -> Result<(u64, u64), ProcessError> {
     let (pages, finished) = finisher.into_parts();
     let sessions = finished.count();
-    let session_index = tokio::task::spawn_blocking(move || finished.write_index());
+    let session_index = on_blocking(move || finished.write_index());
     let owned_site = site.to_owned();
     let (objects, page_index) =
         on_blocking(move || encode_pages(&owned_site, date, pages)).await??;
@@ -331,9 +331,7 @@ pub(crate) async fn write_day(
             .map(|(key, bytes)| store.put(key, bytes.clone())),
     )
     .await?;
-    let (session_index, retired) = session_index
-        .await
-        .map_err(|e| ProcessError::Task(e.to_string()))??;
+    let (session_index, retired) = session_index.await??;
     store
         .put(&session_index_key(site, date), Bytes::from(session_index))
         .await?;
