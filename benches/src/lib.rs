@@ -7,7 +7,8 @@
 //! - [`plain`]: the same streams in a plain delta + varint + zstd column layout, the baseline
 //!   our chunk format is tuned against.
 //! - [`median`]: the middle of a benchmark's samples.
-//! - [`bench_day_dir`]: where the benchmark day is generated once.
+//! - [`bench_day_dir`]: where the benchmark day is generated once, sealed as a collector seals
+//!   its log every [`bench_seal_age_ms`]; [`traffic_at_bench_day_rate`]: traffic as dense.
 
 pub mod plain;
 pub mod rrweb;
@@ -33,12 +34,36 @@ pub fn bench_traffic(num_sessions: usize) -> Vec<Stream> {
     })
 }
 
-/// Where `benches/vs_duckdb.sh` keeps its day of `events` events: one per chunk format and
-/// generator version, so a change to either generates the day again.
+/// How long the benchmark day's sessions start apart on average: 180,000 sessions over the 20
+/// hours `benches/vs_duckdb.sh` spreads them over.
+pub const BENCH_DAY_SESSION_SPACING_MS: i64 = 400;
+
+/// Returns `num_sessions` seeded sessions of demo-site traffic starting at the benchmark day's
+/// rate (see [`BENCH_DAY_SESSION_SPACING_MS`]), from the start of [`BENCH_DATE`]: traffic whose
+/// chunks, sealed as a collector seals them, are the size of the benchmark day's.
+pub fn traffic_at_bench_day_rate(num_sessions: usize) -> Vec<Stream> {
+    let start = parse_date(BENCH_DATE).map(date_start_ms).unwrap_or(0);
+    generate_traffic(&TrafficSpec {
+        seed: 2026,
+        origin: "https://bench.example".into(),
+        num_sessions,
+        window_ms: start..start + num_sessions as i64 * BENCH_DAY_SESSION_SPACING_MS,
+    })
+}
+
+/// How often the benchmark day's collector seals its log: the collector's default, so that
+/// the day's chunks are the ones a collector left at its defaults stores.
+pub fn bench_seal_age_ms() -> u64 {
+    heatpipe_collector::CollectorConfig::default().seal_age_ms
+}
+
+/// Where `benches/vs_duckdb.sh` keeps its day of `events` events: one per chunk format,
+/// generator version and seal age, so a change to any of them generates the day again.
 pub fn bench_day_dir(events: u64) -> PathBuf {
     PathBuf::from(format!(
-        "target/bench-day-{events}-v{}-g{GENERATOR_VERSION}",
-        heatpipe_core::chunk::VERSION
+        "target/bench-day-{events}-v{}-g{GENERATOR_VERSION}-seal{}s",
+        heatpipe_core::chunk::VERSION,
+        bench_seal_age_ms() / 1000
     ))
 }
 

@@ -52,7 +52,7 @@ impl Default for CollectorConfig {
             max_events_per_batch: 20_000,
             wal_dir: PathBuf::from("heatpipe-wal"),
             seal_size_bytes: 8 << 20,
-            seal_age_ms: 10_000,
+            seal_age_ms: 60_000,
             max_pending_bytes: 1 << 30,
             shutdown_timeout_ms: 10_000,
             zstd_level: heatpipe_core::chunk::DEFAULT_ZSTD_LEVEL,

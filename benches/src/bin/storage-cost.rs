@@ -4,26 +4,56 @@
 //! plain layout's figure says how hard the traffic is to compress: the ratio of ours to it holds
 //! for other traffic better than either figure alone.
 //!
+//! The traffic comes at the benchmark day's rate (see
+//! [`heatpipe_benches::traffic_at_bench_day_rate`]) and is cut into chunks as one collector
+//! sealing its log at its default age would cut it: batches in arrival order, one chunk per
+//! sealed segment and page-start hour. A chunk's size decides much of its cost (every chunk
+//! names its sessions and strings again, every column is a zstd frame of its own), so the
+//! figure holds for this rate and seal age; a table gives it for other seal ages.
+//!
 //! Then it breaks our figure down: the chunk headers and each block column, in bytes per event,
 //! which is where tuning the format starts.
 //!
-//! `cargo run --release -p heatpipe-benches --bin storage-cost [SESSIONS]`
+//! `cargo run --release -p heatpipe-benches --bin storage-cost [SESSIONS]` (default 20,000)
 
-use heatpipe_benches::{bench_traffic, plain::plain_chunk_bytes, rrweb::rrweb_events};
+use std::io::Write;
+
+use heatpipe_benches::{
+    BENCH_DAY_SESSION_SPACING_MS, bench_seal_age_ms, plain::plain_chunk_bytes, rrweb::rrweb_events,
+    traffic_at_bench_day_rate,
+};
 use heatpipe_core::chunk::block::column_sizes;
 use heatpipe_core::chunk::{DEFAULT_ZSTD_LEVEL, decode_header, encode_chunk};
 use heatpipe_core::event::Stream;
-use std::io::Write;
+use heatpipe_fixtures::seal_as_collector;
 
-/// Streams per chunk: about what a collector seals from a few minutes of a busy site.
-const STREAMS_PER_CHUNK: usize = 2000;
+/// Seal ages the table compares, in seconds.
+const SEAL_AGES_S: [u64; 6] = [10, 30, 60, 120, 300, 600];
 
-/// The bytes `streams` take, cut into chunks of [`STREAMS_PER_CHUNK`], each stored by `store`.
-fn bytes_in_chunks(
-    streams: &[Stream],
-    store: impl Fn(&[Stream]) -> anyhow::Result<usize>,
-) -> anyhow::Result<usize> {
-    streams.chunks(STREAMS_PER_CHUNK).map(store).sum()
+/// Streams in arrival order, cut into the chunks a collector sealing every `seal_age_ms`
+/// uploads.
+struct Sealed {
+    streams: Vec<Stream>,
+    chunks: Vec<std::ops::Range<usize>>,
+}
+
+impl Sealed {
+    fn of(mut streams: Vec<Stream>, seal_age_ms: u64) -> Self {
+        let chunks = seal_as_collector(&mut streams, seal_age_ms)
+            .into_iter()
+            .map(|chunk| chunk.streams)
+            .collect();
+        Sealed { streams, chunks }
+    }
+
+    fn groups(&self) -> impl Iterator<Item = &[Stream]> {
+        self.chunks.iter().map(|range| &self.streams[range.clone()])
+    }
+
+    /// The bytes the chunks take, each stored by `store`.
+    fn bytes(&self, store: impl Fn(&[Stream]) -> anyhow::Result<usize>) -> anyhow::Result<usize> {
+        self.groups().map(store).sum()
+    }
 }
 
 fn chunk_bytes(group: &[Stream]) -> anyhow::Result<usize> {
@@ -31,9 +61,9 @@ fn chunk_bytes(group: &[Stream]) -> anyhow::Result<usize> {
 }
 
 /// Bytes of chunk headers (with the preamble), and of each block column in storage order.
-fn breakdown(streams: &[Stream]) -> anyhow::Result<(usize, Vec<(&'static str, usize)>)> {
+fn breakdown(sealed: &Sealed) -> anyhow::Result<(usize, Vec<(&'static str, usize)>)> {
     let (mut headers, mut columns) = (0, Vec::<(&'static str, usize)>::new());
-    for group in streams.chunks(STREAMS_PER_CHUNK) {
+    for group in sealed.groups() {
         let bytes = encode_chunk(group, DEFAULT_ZSTD_LEVEL)?;
         let index = decode_header(&bytes)?;
         headers += index.data_start as usize;
@@ -73,8 +103,8 @@ fn main() -> anyhow::Result<()> {
         .nth(1)
         .map(|s| s.parse())
         .transpose()?
-        .unwrap_or(5000);
-    let traffic = bench_traffic(sessions);
+        .unwrap_or(20_000);
+    let traffic = traffic_at_bench_day_rate(sessions);
     let events: usize = traffic.iter().map(Stream::num_events).sum();
     let moves_only: Vec<Stream> = traffic
         .iter()
@@ -87,16 +117,26 @@ fn main() -> anyhow::Result<()> {
         .collect();
     let num_moves: usize = moves_only.iter().map(|s| s.moves.len()).sum();
 
-    let ours_all = bytes_in_chunks(&traffic, chunk_bytes)?;
-    let ours_moves = bytes_in_chunks(&moves_only, chunk_bytes)?;
-    let rrweb_all = bytes_in_chunks(&traffic, rrweb_gzip_bytes)?;
-    let rrweb_moves = bytes_in_chunks(&moves_only, rrweb_gzip_bytes)?;
-    let plain_all = bytes_in_chunks(&traffic, plain_bytes)?;
-    let plain_moves = bytes_in_chunks(&moves_only, plain_bytes)?;
+    let seal_age_ms = bench_seal_age_ms();
+    let all = Sealed::of(traffic.clone(), seal_age_ms);
+    let moves = Sealed::of(moves_only, seal_age_ms);
+    let ours_all = all.bytes(chunk_bytes)?;
+    let ours_moves = moves.bytes(chunk_bytes)?;
+    let rrweb_all = all.bytes(rrweb_gzip_bytes)?;
+    let rrweb_moves = moves.bytes(rrweb_gzip_bytes)?;
+    let plain_all = all.bytes(plain_bytes)?;
+    let plain_moves = moves.bytes(plain_bytes)?;
     let per = |bytes: usize, count: usize| bytes as f64 / count as f64;
     println!(
-        "fixture traffic: {sessions} sessions, {} batches, {events} events, {num_moves} mouse moves",
+        "fixture traffic: {sessions} sessions starting {BENCH_DAY_SESSION_SPACING_MS} ms apart \
+         on average, {} batches, {events} events, {num_moves} mouse moves",
         traffic.len()
+    );
+    println!(
+        "sealed every {} s (the collector's default): {} chunks, {:.0} batches each",
+        seal_age_ms / 1000,
+        all.chunks.len(),
+        traffic.len() as f64 / all.chunks.len() as f64
     );
     println!(
         "fixture traffic: {:.1} events and {:.0} bytes of .hpc per session",
@@ -132,8 +172,21 @@ fn main() -> anyhow::Result<()> {
             ours as f64 / plain as f64
         );
     }
-    let (headers, columns) = breakdown(&traffic)?;
-    println!("\nheatpipe bytes per event (all kinds), by part:");
+    println!("\nheatpipe bytes per event (all kinds), by seal age:");
+    for seconds in SEAL_AGES_S {
+        let sealed = Sealed::of(traffic.clone(), seconds * 1000);
+        println!(
+            "  {seconds:>4} s: {:>6.3}  ({} chunks, {:.0} batches each)",
+            per(sealed.bytes(chunk_bytes)?, events),
+            sealed.chunks.len(),
+            traffic.len() as f64 / sealed.chunks.len() as f64
+        );
+    }
+    let (headers, columns) = breakdown(&all)?;
+    println!(
+        "\nheatpipe bytes per event (all kinds), by part, sealed every {} s:",
+        seal_age_ms / 1000
+    );
     println!("  {:<22} {:>6.3}", "chunk headers", per(headers, events));
     for (name, bytes) in columns.iter().filter(|(_, bytes)| *bytes > 0) {
         println!(

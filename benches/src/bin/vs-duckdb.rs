@@ -4,9 +4,10 @@
 //!
 //!   benches/vs_duckdb.sh [EVENTS]      (default 20,000,000; builds, installs duckdb, runs this)
 //!
-//! The day is generated once per chunk format and generator version into
-//! `target/bench-day-{EVENTS}-v{VERSION}-g{GENERATOR_VERSION}/`:
-//! chunks in a local store (what the collector writes) and the same events in a zstd Parquet
+//! The day is generated once per chunk format, generator version and seal age into
+//! `target/bench-day-{EVENTS}-v{VERSION}-g{GENERATOR_VERSION}-seal{SECONDS}s/`:
+//! chunks in a local store (what one collector sealing its log at its default age writes, see
+//! [`heatpipe_fixtures::seal_as_collector`]) and the same events in a zstd Parquet
 //! file (what an export to a SQL engine holds). Both sides read from the page cache after the
 //! first run. The runs are interleaved (a round runs each tool with 1 thread, then each with 2),
 //! so that this machine's drift in speed falls on both alike; each figure is the median of its
@@ -20,15 +21,14 @@ use std::process::Command;
 use std::time::Instant;
 
 use anyhow::{Context, bail, ensure};
-use heatpipe_benches::{BENCH_DATE, BENCH_SITE, bench_day_dir, median};
+use heatpipe_benches::{BENCH_DATE, BENCH_SITE, bench_day_dir, bench_seal_age_ms, median};
 use heatpipe_core::agg::{PageAgg, PageIndex, SCROLL_BUCKET_PX};
 use heatpipe_core::keys::{date_start_ms, page_agg_key, pages_key, parse_date};
 use heatpipe_core::store::{LocalStore, ObjectStore};
 use heatpipe_fixtures::parquet::ParquetEventsWriter;
-use heatpipe_fixtures::{TrafficSpec, generate_session, write_chunks};
+use heatpipe_fixtures::{TrafficSpec, generate_session, write_sealed_chunks};
 
 const SESSIONS_PER_BATCH: usize = 5_000;
-const STREAMS_PER_CHUNK: usize = 2_000;
 const RUNS: usize = 5;
 
 type Counts = BTreeMap<String, u64>;
@@ -87,7 +87,9 @@ async fn main() -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Writes the day's chunks and Parquet file, a batch of sessions at a time.
+/// Writes the day's Parquet file a batch of sessions at a time, then its chunks as one
+/// collector at its default seal age would have stored the day: batches in arrival order,
+/// concurrent sessions interleaved, long visits spread over several chunks.
 async fn generate_day(
     store: &LocalStore,
     dir: &Path,
@@ -105,26 +107,26 @@ async fn generate_day(
     };
     let mut parquet = ParquetEventsWriter::create(&dir.join("events.parquet"), 3, segment_tags)?;
     let (mut written, mut batch) = (0u64, 0usize);
+    let mut day = Vec::new();
     while written < events {
         let first = batch * SESSIONS_PER_BATCH;
         let streams: Vec<_> = (first..first + SESSIONS_PER_BATCH)
             .flat_map(|index| generate_session(&spec, index))
             .collect();
         written += streams.iter().map(|s| s.num_events() as u64).sum::<u64>();
-        write_chunks(
-            store,
-            BENCH_SITE,
-            &format!("gen{batch:04}"),
-            &streams,
-            STREAMS_PER_CHUNK,
-        )
-        .await?;
         parquet.write(&streams)?;
+        day.extend(streams);
         batch += 1;
         eprintln!("generated {written} events");
     }
     let rows = parquet.close()?;
     eprintln!("Parquet rows (events and one per batch): {rows}");
+    let keys = write_sealed_chunks(store, BENCH_SITE, "gen", &mut day, bench_seal_age_ms()).await?;
+    eprintln!(
+        "{} chunks, sealed every {} s of arrivals",
+        keys.len(),
+        bench_seal_age_ms() / 1000
+    );
     std::fs::write(dir.join("complete"), format!("{written}\n"))?;
     Ok(())
 }
