@@ -7,7 +7,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 rounds=${1:-4}
-day=$(ls -d target/bench-day-20000000-v*-g* 2>/dev/null | sort -V | tail -n 1 || true)
+# Only days sealed as a collector seals them (their directory names the seal age).
+day=$(ls -d target/bench-day-20000000-v*-g*-seal*s 2>/dev/null | sort -V | tail -n 1 || true)
 if [ -z "$day" ]; then
     echo "no benchmark day under target/: run benches/vs_duckdb.sh first" >&2
     exit 1

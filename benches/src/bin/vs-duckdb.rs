@@ -121,11 +121,12 @@ async fn generate_day(
     }
     let rows = parquet.close()?;
     eprintln!("Parquet rows (events and one per batch): {rows}");
-    let keys = write_sealed_chunks(store, BENCH_SITE, "gen", &mut day, bench_seal_age_ms()).await?;
+    let seal_age_ms = bench_seal_age_ms();
+    let keys = write_sealed_chunks(store, BENCH_SITE, "gen", &mut day, seal_age_ms).await?;
     eprintln!(
         "{} chunks, sealed every {} s of arrivals",
         keys.len(),
-        bench_seal_age_ms() / 1000
+        seal_age_ms / 1000
     );
     std::fs::write(dir.join("complete"), format!("{written}\n"))?;
     Ok(())
