@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use heatpipe_collector::Collector;
-use heatpipe_core::store::ObjectStore;
+use heatpipe_io::store::ObjectStore;
 use heatpipe_processor::{ProcessorConfig, process_day};
 
 /// Processes today (and yesterday, once, after the date changes) every `every`, until the task

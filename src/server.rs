@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use heatpipe_collector::Collector;
-use heatpipe_core::store::ObjectStore;
+use heatpipe_io::store::ObjectStore;
 use heatpipe_renderer::Renderer;
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
@@ -49,9 +49,9 @@ pub async fn serve(
         .unify()
         .or(crate::demo_site::demo_site_filter(options.demo_site))
         .unify()
-        .or(heatpipe_core::http::healthz_filter())
+        .or(heatpipe_io::http::healthz_filter())
         .unify()
-        .recover(heatpipe_core::http::recover);
+        .recover(heatpipe_io::http::recover);
     let server = warp::serve(filter)
         .incoming(listener)
         .graceful(shutdown)

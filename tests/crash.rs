@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use heatpipe_core::keys::{parse_date, session_index_key};
 use heatpipe_core::session::SessionIndex;
-use heatpipe_core::store::{LocalStore, ObjectStore};
+use heatpipe_io::store::{LocalStore, ObjectStore};
 use heatpipe_processor::{ProcessOptions, process_day};
 use serde_json::json;
 

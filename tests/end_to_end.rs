@@ -8,8 +8,8 @@ use std::sync::Arc;
 
 use heatpipe::config::Config;
 use heatpipe::server::{ServeOptions, ServerHandle};
-use heatpipe_core::store::{LocalStore, ObjectStore};
 use heatpipe_fixtures::s3_server::S3TestServer;
+use heatpipe_io::store::{LocalStore, ObjectStore};
 use heatpipe_processor::{ProcessOptions, process_day};
 use serde_json::{Value, json};
 

@@ -11,9 +11,9 @@ use heatpipe::config::Config;
 use heatpipe::server::{ServeOptions, ServerHandle};
 use heatpipe_core::keys::{parse_date, session_index_key};
 use heatpipe_core::session::SessionIndex;
-use heatpipe_core::store::ObjectStore;
 use heatpipe_core::wire::{NativeBatch, WireLimits};
 use heatpipe_fixtures::s3_server::S3TestServer;
+use heatpipe_io::store::ObjectStore;
 use heatpipe_processor::{ProcessOptions, process_day};
 use serde_json::json;
 

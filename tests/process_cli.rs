@@ -6,8 +6,8 @@ use std::process::{Command, Output};
 
 use bytes::Bytes;
 use heatpipe_core::keys::{date_start_ms, pages_key, parse_date};
-use heatpipe_core::store::{LocalStore, ObjectStore};
 use heatpipe_fixtures::{TrafficSpec, generate_traffic, write_chunks};
+use heatpipe_io::store::{LocalStore, ObjectStore};
 
 const SITE: &str = "news";
 

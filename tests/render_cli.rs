@@ -9,9 +9,9 @@ use std::process::Command;
 use bytes::Bytes;
 use heatpipe_core::agg::{PageAgg, PageIndex};
 use heatpipe_core::keys::{date_start_ms, page_agg_key, pages_key, parse_date, snapshot_key};
-use heatpipe_core::store::{LocalStore, ObjectStore};
 use heatpipe_fixtures::s3_server::S3TestServer;
 use heatpipe_fixtures::{TrafficSpec, generate_traffic, write_chunks};
+use heatpipe_io::store::{LocalStore, ObjectStore};
 use heatpipe_processor::{ProcessOptions, process_day};
 use image::{ImageFormat, Rgb, RgbImage};
 

@@ -1,9 +1,9 @@
 //! Every store backend passes the same suite: memory, a local folder, and S3 over HTTP against
 //! a real S3-compatible server (s3s-fs) on 127.0.0.1.
 
-use heatpipe_core::store::conformance::store_test_suite;
-use heatpipe_core::store::{LocalStore, MemoryStore, ObjectStore};
 use heatpipe_fixtures::s3_server::S3TestServer;
+use heatpipe_io::store::conformance::store_test_suite;
+use heatpipe_io::store::{LocalStore, MemoryStore, ObjectStore};
 
 #[tokio::test]
 async fn memory_store_passes_the_suite() {
@@ -59,18 +59,18 @@ async fn s3_store_with_wrong_credentials_is_unauthorized() {
     let server = S3TestServer::start(folder.path(), "bucket")
         .await
         .expect("s3 server");
-    let settings = heatpipe_core::store::S3Settings {
+    let settings = heatpipe_io::store::S3Settings {
         secret_access_key: "wrong".into(),
         ..server.settings()
     };
-    let store = heatpipe_core::store::S3Store::from_settings(&settings, "bucket", "");
+    let store = heatpipe_io::store::S3Store::from_settings(&settings, "bucket", "");
     let err = store
         .put("a", bytes::Bytes::from_static(b"x"))
         .await
         .expect_err("bad signature");
     assert_eq!(
         err.kind,
-        heatpipe_core::store::StoreErrorKind::Unauthorized,
+        heatpipe_io::store::StoreErrorKind::Unauthorized,
         "{err}"
     );
 }
@@ -88,8 +88,8 @@ async fn s3_store_reports_an_unreachable_server_as_unavailable() {
     assert!(
         matches!(
             err.kind,
-            heatpipe_core::store::StoreErrorKind::Unavailable
-                | heatpipe_core::store::StoreErrorKind::Timeout
+            heatpipe_io::store::StoreErrorKind::Unavailable
+                | heatpipe_io::store::StoreErrorKind::Timeout
         ),
         "{err}"
     );

@@ -6,8 +6,8 @@ use std::sync::Arc;
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use heatpipe_benches::{BENCH_DATE, BENCH_SITE, bench_seal_age_ms, traffic_at_bench_day_rate};
 use heatpipe_core::keys::parse_date;
-use heatpipe_core::store::{LocalStore, ObjectStore};
 use heatpipe_fixtures::write_sealed_chunks;
+use heatpipe_io::store::{LocalStore, ObjectStore};
 use heatpipe_processor::{ProcessOptions, process_day};
 
 fn process(c: &mut Criterion) {

@@ -28,8 +28,8 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use heatpipe_core::event::Stream;
-use heatpipe_core::store::ObjectStore;
 use heatpipe_core::wire::{WireError, WireLimits};
+use heatpipe_io::store::ObjectStore;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
@@ -217,8 +217,8 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) {
     let filter = routes(collector.clone())
-        .or(heatpipe_core::http::healthz_filter())
-        .recover(heatpipe_core::http::recover);
+        .or(heatpipe_io::http::healthz_filter())
+        .recover(heatpipe_io::http::recover);
     let server = warp::serve(filter)
         .incoming(listener)
         .graceful(shutdown)

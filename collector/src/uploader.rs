@@ -13,7 +13,7 @@ use bytes::Bytes;
 use heatpipe_core::chunk::encode_chunk;
 use heatpipe_core::event::Stream;
 use heatpipe_core::keys::{chunk_key, date_hour_of_ms};
-use heatpipe_core::store::ObjectStore;
+use heatpipe_io::store::ObjectStore;
 use rand::Rng;
 use tokio::sync::{mpsc, watch};
 
@@ -129,8 +129,8 @@ mod tests {
     use super::*;
     use crate::wal::{WalRecord, encode_record};
     use heatpipe_core::chunk::decode_chunk;
-    use heatpipe_core::store::MemoryStore;
     use heatpipe_fixtures::SessionBuilder;
+    use heatpipe_io::store::MemoryStore;
 
     #[tokio::test]
     async fn a_segment_becomes_one_chunk_per_partition_under_segment_keys() {

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use heatpipe_collector::admission::SiteConfig;
 use heatpipe_collector::{Collector, CollectorConfig};
-use heatpipe_core::store::LocalStore;
+use heatpipe_io::store::LocalStore;
 use serde_json::{Value, json};
 use tokio::sync::oneshot;
 

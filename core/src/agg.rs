@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::chunk::FormatError;
+use crate::error::FormatError;
 use crate::event::{PERMYRIAD_MAX, TargetPoint};
 use crate::frame::{FRAME_ZSTD_LEVEL, FrameKind, decode_frame, encode_frame};
 

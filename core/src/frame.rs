@@ -8,7 +8,7 @@
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use crate::chunk::FormatError;
+use crate::error::FormatError;
 
 /// Largest decompressed body a decoder accepts.
 pub const MAX_FRAME_RAW_BYTES: usize = 512 << 20;

@@ -1,12 +1,13 @@
 //! heatpipe-core: what the collector, processor and renderer share — the event model, the chunk
-//! (`.hpc`), aggregate (`.hpa`) and session index (`.hps`) formats, the object stores, storage
-//! keys, and the JSON error shape of every HTTP surface. Nothing here knows about servers' routes
-//! or about aggregation.
+//! (`.hpc`), aggregate (`.hpa`) and session index (`.hps`) formats, storage keys and the native
+//! batch's validation. It does no I/O (the stores are in `heatpipe-io`), so the formats build,
+//! test and fuzz alone; nothing here knows about servers' routes or about aggregation.
 //!
 //! # Layout
 //! - [`event`] — page views and their move / click / scroll / resize events.
 //! - [`stream_ref`] — streams borrowed from a decoded block, as the processor reads them.
 //! - [`codec`] — varints, zig-zag and a bounds-checked reader.
+//! - [`error`] — `FormatError`: why stored bytes of any format could not be read or written.
 //! - [`chunk`] — the `.hpc` chunk format.
 //! - [`frame`] — the framed container of `.hpa` and `.hps`.
 //! - [`agg`] — grids, scroll depth, page aggregates and the page index (`.hpa`).
@@ -14,22 +15,19 @@
 //! - [`session_reader`] — a session index read one session at a time.
 //! - [`page`] — URL normalization and page keys.
 //! - [`keys`] — storage keys, site names, dates.
-//! - [`store`] — the `ObjectStore` trait with local, memory and S3 backends.
-//! - [`http`] — JSON error responses.
 //! - [`wire`] — the native batch JSON and its validation.
 
 pub mod agg;
 pub mod chunk;
 pub mod codec;
+pub mod error;
 pub mod event;
 pub mod frame;
-pub mod http;
 pub mod keys;
 pub mod page;
 pub mod segment;
 pub mod session;
 pub mod session_reader;
 pub mod signals;
-pub mod store;
 pub mod stream_ref;
 pub mod wire;

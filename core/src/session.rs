@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 
 mod head;
 
-use crate::chunk::FormatError;
+use crate::error::FormatError;
 use crate::event::DeviceClass;
 use crate::frame::{
     FrameKind, FrameWriter, ITEMS_PER_TASK, bincode_config, decode_frame, encode_into,

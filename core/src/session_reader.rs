@@ -9,7 +9,7 @@
 
 use std::io::{BufReader, Read};
 
-use crate::chunk::FormatError;
+use crate::error::FormatError;
 use crate::frame::{bincode_config, open_frame};
 use crate::session::{SESSION_INDEX_KIND, SessionSummary};
 

@@ -14,8 +14,10 @@
 use std::ops::Range;
 use std::sync::Arc;
 
-use heatpipe_core::store::ObjectStore;
+use heatpipe_io::store::ObjectStore;
 use tokio::task::JoinHandle;
+
+use heatpipe_io::TaskFailed;
 
 use crate::ProcessError;
 use crate::accumulate::FastMap;
@@ -133,9 +135,11 @@ impl EndsSource {
         if !wait && !scan.is_finished() {
             return Ok(());
         }
-        let (ends, headers) = scan
-            .await
-            .map_err(|err| ProcessError::Task(format!("reading chunk headers: {err}")))??;
+        let (ends, headers) = scan.await.map_err(|err| {
+            ProcessError::Task(TaskFailed {
+                message: format!("reading chunk headers: {err}"),
+            })
+        })??;
         tracing::debug!("session ends read");
         *self = EndsSource::Known {
             ends,
@@ -302,7 +306,7 @@ mod tests {
         use heatpipe_core::chunk::encode_chunk;
         let folder = tempfile::tempdir().expect("tempdir");
         let store: Arc<dyn ObjectStore> =
-            Arc::new(heatpipe_core::store::LocalStore::open(folder.path()).expect("store"));
+            Arc::new(heatpipe_io::store::LocalStore::open(folder.path()).expect("store"));
         let batch = heatpipe_fixtures::SessionBuilder::new("s1", "https://a.example/", 1)
             .build()
             .remove(0);

@@ -9,13 +9,13 @@ use bytes::Bytes;
 use futures::stream::{self, StreamExt};
 use heatpipe_core::chunk::decode::header_end;
 use heatpipe_core::chunk::{ChunkIndex, PREAMBLE_LEN, decode_header};
-use heatpipe_core::store::ObjectStore;
+use heatpipe_io::store::ObjectStore;
 use rayon::prelude::*;
 
 use crate::ProcessError;
 use crate::accumulate::{FastMap, session_key};
 use crate::passes::Partition;
-use crate::run::on_blocking;
+use heatpipe_io::on_blocking;
 
 /// A fetched chunk with its decoded header, and which of its streams are repeats to skip.
 pub struct FetchedChunk {
@@ -333,7 +333,7 @@ mod tests {
     async fn headers_come_in_key_order_with_their_positions_across_groups() {
         let folder = tempfile::tempdir().expect("tempdir");
         let store: Arc<dyn ObjectStore> =
-            Arc::new(heatpipe_core::store::LocalStore::open(folder.path()).expect("store"));
+            Arc::new(heatpipe_io::store::LocalStore::open(folder.path()).expect("store"));
         let count = HEADER_GROUP * 2 + 5;
         let mut keys = Vec::new();
         for number in 0..count {

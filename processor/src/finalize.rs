@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use rayon::prelude::*;
 
 use heatpipe_core::agg::{PageAgg, PageIndex, PageSummary, keep_top_elements};
-use heatpipe_core::chunk::FormatError;
+use heatpipe_core::error::FormatError;
 use heatpipe_core::session::{BlockRef, SessionIndex, encode_index_parts};
 
 use crate::accumulate::{DayPartial, FastMap};

@@ -33,8 +33,9 @@ pub mod summary;
 pub mod view;
 mod windows;
 
-use heatpipe_core::chunk::FormatError;
-use heatpipe_core::store::StoreError;
+use heatpipe_core::error::FormatError;
+use heatpipe_io::TaskFailed;
+use heatpipe_io::store::StoreError;
 
 pub use options::{ProcessOptions, ProcessorConfig, ProgressHook};
 pub use run::process_day;
@@ -51,8 +52,8 @@ pub enum ProcessError {
     Partial { key: String, source: FormatError },
     #[error("cannot spill finished sessions: {0}")]
     Spill(String),
-    #[error("worker task failed: {0}")]
-    Task(String),
+    #[error(transparent)]
+    Task(#[from] TaskFailed),
 }
 
 /// What a run did.

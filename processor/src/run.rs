@@ -14,7 +14,8 @@ use bytes::Bytes;
 use chrono::NaiveDate;
 use heatpipe_core::agg::PageAgg;
 use heatpipe_core::keys::{page_agg_key, pages_key, raw_day_prefix, session_index_key};
-use heatpipe_core::store::ObjectStore;
+use heatpipe_io::store::ObjectStore;
+use heatpipe_io::{TaskFailed, on_blocking};
 use rayon::prelude::*;
 use tokio::sync::oneshot;
 
@@ -133,15 +134,6 @@ async fn process_shard(
     write_partial(store.as_ref(), &options.site, options.date, shard, &day).await?;
     summary.elapsed_ms = started.elapsed().as_millis() as u64;
     Ok(summary)
-}
-
-/// Runs `work` on the blocking pool (it uses rayon inside), started at once: the returned
-/// future only waits for it.
-pub(crate) fn on_blocking<T: Send + 'static>(
-    work: impl FnOnce() -> T + Send + 'static,
-) -> impl Future<Output = Result<T, ProcessError>> {
-    let task = tokio::task::spawn_blocking(work);
-    async move { task.await.map_err(|e| ProcessError::Task(e.to_string())) }
 }
 
 /// One pass over the day's chunks: the sessions it keeps, how repeats are found, and where
@@ -301,9 +293,11 @@ async fn collect_window(
     window: oneshot::Receiver<WindowDone>,
     summary: &mut ProcessSummary,
 ) -> Result<FinishedGroup, ProcessError> {
-    let WindowDone { failures, finished } = window
-        .await
-        .map_err(|_| ProcessError::Task("aggregation worker stopped".into()))?;
+    let WindowDone { failures, finished } = window.await.map_err(|_| {
+        ProcessError::Task(TaskFailed {
+            message: "aggregation worker stopped".into(),
+        })
+    })?;
     for (key, reason) in failures {
         note_skipped(summary, false, key, reason);
     }

@@ -15,18 +15,19 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use chrono::NaiveDate;
-use heatpipe_core::chunk::FormatError;
+use heatpipe_core::error::FormatError;
 use heatpipe_core::frame::{FRAME_ZSTD_LEVEL, FrameKind, decode_frame, encode_frame};
 use heatpipe_core::keys::{partial_day_prefix, shard_partial_key};
-use heatpipe_core::store::ObjectStore;
+use heatpipe_io::store::ObjectStore;
 use xxhash_rust::xxh3::xxh3_64;
 
 use crate::accumulate::{DayPartial, FastMap};
 use crate::finalize::FinishedGroup;
 use crate::passes::{Partition, pass_count};
-use crate::run::{on_blocking, write_day};
+use crate::run::write_day;
 use crate::spill::DayFinisher;
 use crate::{ProcessError, ProcessSummary};
+use heatpipe_io::on_blocking;
 
 const PARTIAL_KIND: FrameKind = FrameKind {
     magic: *b"HPPD",

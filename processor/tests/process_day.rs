@@ -7,8 +7,8 @@ use bytes::Bytes;
 use heatpipe_core::agg::{PageAgg, PageIndex};
 use heatpipe_core::keys::{parse_date, raw_day_prefix, session_index_key};
 use heatpipe_core::session::SessionIndex;
-use heatpipe_core::store::{LocalStore, ObjectStore};
 use heatpipe_fixtures::{TrafficSpec, generate_traffic, processing_outputs, write_chunks};
+use heatpipe_io::store::{LocalStore, ObjectStore};
 use heatpipe_processor::{MergeOptions, ProcessOptions, Shard, merge_shards, process_day};
 
 const SITE: &str = "demo";

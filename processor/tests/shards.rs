@@ -5,8 +5,8 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use heatpipe_core::keys::{date_start_ms, parse_date};
-use heatpipe_core::store::{LocalStore, ObjectStore};
 use heatpipe_fixtures::{TrafficSpec, generate_traffic, processing_outputs, write_chunks};
+use heatpipe_io::store::{LocalStore, ObjectStore};
 use heatpipe_processor::{
     MergeOptions, ProcessOptions, ProcessorConfig, Shard, merge_shards, process_day,
 };

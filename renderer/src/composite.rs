@@ -7,7 +7,7 @@
 use std::sync::Arc;
 
 use heatpipe_core::keys::{snapshot_prefix, snapshot_width};
-use heatpipe_core::store::ObjectStore;
+use heatpipe_io::store::ObjectStore;
 use image::RgbImage;
 use image::imageops::FilterType;
 use rayon::prelude::*;

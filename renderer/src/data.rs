@@ -10,12 +10,12 @@ use bytes::Bytes;
 use chrono::NaiveDate;
 use futures::future::join_all;
 use heatpipe_core::agg::{PageAgg, PageIndex};
-use heatpipe_core::chunk::FormatError;
+use heatpipe_core::error::FormatError;
 use heatpipe_core::frame::{MAX_FRAME_RAW_BYTES, declared_raw_len};
 use heatpipe_core::keys::{page_agg_key, pages_key, session_index_key};
 use heatpipe_core::session::{SessionIndex, SessionSummary};
 use heatpipe_core::session_reader::SessionIndexReader;
-use heatpipe_core::store::ObjectStore;
+use heatpipe_io::store::ObjectStore;
 use xxhash_rust::xxh3::Xxh3;
 
 use crate::error::RenderResult;

@@ -1,7 +1,8 @@
 //! The renderer's error type and the one place that decides each error's HTTP status.
 
-use heatpipe_core::chunk::FormatError;
-use heatpipe_core::store::{StoreError, StoreErrorKind};
+use heatpipe_core::error::FormatError;
+use heatpipe_io::TaskFailed;
+use heatpipe_io::store::{StoreError, StoreErrorKind};
 use warp::http::StatusCode;
 
 /// Why a read request failed.
@@ -17,8 +18,8 @@ pub enum RenderError {
     Corrupt(#[from] FormatError),
     #[error("cannot encode image: {0}")]
     Image(String),
-    #[error("worker failed: {0}")]
-    Worker(String),
+    #[error(transparent)]
+    Worker(#[from] TaskFailed),
 }
 
 pub type RenderResult<T> = Result<T, RenderError>;
@@ -42,27 +43,4 @@ impl RenderError {
             }
         }
     }
-}
-
-/// Runs `work` on tokio's blocking pool: for work that may take seconds (reading a large day's
-/// session index), which on the rayon pool would hold up rendering.
-pub async fn on_blocking<T: Send + 'static>(
-    work: impl FnOnce() -> T + Send + 'static,
-) -> RenderResult<T> {
-    tokio::task::spawn_blocking(work)
-        .await
-        .map_err(|err| RenderError::Worker(err.to_string()))
-}
-
-/// Runs `work` on the rayon pool and waits for it without blocking the async runtime.
-pub async fn on_rayon<T: Send + 'static>(
-    work: impl FnOnce() -> T + Send + 'static,
-) -> RenderResult<T> {
-    let (sender, receiver) = tokio::sync::oneshot::channel();
-    rayon::spawn(move || {
-        let _ = sender.send(work());
-    });
-    receiver
-        .await
-        .map_err(|_| RenderError::Worker("rendering worker stopped".into()))
 }

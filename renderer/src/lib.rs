@@ -36,7 +36,7 @@ use std::future::Future;
 use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
-use heatpipe_core::store::ObjectStore;
+use heatpipe_io::store::ObjectStore;
 use serde::Deserialize;
 use tokio::net::TcpListener;
 use warp::Filter;
@@ -146,10 +146,10 @@ pub async fn serve(
     listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) {
-    let health = heatpipe_core::http::healthz_filter();
+    let health = heatpipe_io::http::healthz_filter();
     let filter = routes(renderer)
         .or(health)
-        .recover(heatpipe_core::http::recover);
+        .recover(heatpipe_io::http::recover);
     warp::serve(filter)
         .incoming(listener)
         .graceful(shutdown)

@@ -4,8 +4,8 @@
 use std::sync::Arc;
 
 use heatpipe_core::keys::{date_start_ms, parse_date};
-use heatpipe_core::store::{MemoryStore, ObjectStore};
 use heatpipe_fixtures::{SessionBuilder, write_chunks};
+use heatpipe_io::store::{MemoryStore, ObjectStore};
 use heatpipe_processor::{ProcessOptions, process_day};
 use heatpipe_renderer::{Renderer, RendererConfig, routes};
 use serde_json::Value;

@@ -13,7 +13,7 @@ use std::sync::Arc;
 use anyhow::Context;
 use chrono::NaiveDate;
 use heatpipe_core::keys::parse_date;
-use heatpipe_core::store::{ObjectStore, StoreLocation, open_store};
+use heatpipe_io::store::{ObjectStore, StoreLocation, open_store};
 use indicatif::{ProgressBar, ProgressStyle};
 
 /// Opens the store named by `--store` (or the configuration).

@@ -12,7 +12,7 @@ use heatpipe_core::agg::{PageAgg, PageSummary};
 use heatpipe_core::event::DeviceClass;
 use heatpipe_core::keys::validate_site;
 use heatpipe_core::segment::SegmentFilter;
-use heatpipe_core::store::ObjectStore;
+use heatpipe_io::store::ObjectStore;
 use heatpipe_renderer::composite::{
     Snapshot, composite_png, decode_snapshot, nearest_snapshot_key,
 };

@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use heatpipe::config::Config;
 use heatpipe::server::{ServeOptions, ServerHandle};
-use heatpipe_core::store::{LocalStore, ObjectStore};
+use heatpipe_io::store::{LocalStore, ObjectStore};
 
 /// A demo server (collector, read API, demo site; no periodic processing) on 127.0.0.1 over a
 /// local store in `folder`; returns it with its store and configuration.

@@ -13,8 +13,8 @@ use bytes::Bytes;
 use heatpipe_benches::bench_traffic;
 use heatpipe_collector::{Collector, CollectorConfig};
 use heatpipe_core::event::Stream;
-use heatpipe_core::store::LocalStore;
 use heatpipe_core::wire::NativeBatch;
+use heatpipe_io::store::LocalStore;
 
 /// Batches of about this many events, like a busy page's tracker flush.
 const EVENTS_PER_BATCH: usize = 100;

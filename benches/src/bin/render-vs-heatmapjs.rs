@@ -11,7 +11,7 @@ use anyhow::Context;
 use bytes::Bytes;
 use heatpipe_core::agg::{PageAgg, SegmentAgg};
 use heatpipe_core::keys::page_agg_key;
-use heatpipe_core::store::{LocalStore, ObjectStore};
+use heatpipe_io::store::{LocalStore, ObjectStore};
 use heatpipe_renderer::render::{HeatmapKind, HeatmapRequest, render_segment_image};
 use heatpipe_renderer::{Renderer, RendererConfig};
 use rand::{Rng, SeedableRng};

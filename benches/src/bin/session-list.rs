@@ -12,7 +12,7 @@ use std::time::Instant;
 use heatpipe_benches::{BENCH_DATE, BENCH_SITE, bench_day_dir, median};
 use heatpipe_core::keys::{parse_date, session_index_key};
 use heatpipe_core::session_reader::SessionIndexReader;
-use heatpipe_core::store::{LocalStore, ObjectStore};
+use heatpipe_io::store::{LocalStore, ObjectStore};
 use heatpipe_renderer::{Renderer, RendererConfig};
 
 /// The process's peak resident memory so far, in MB.

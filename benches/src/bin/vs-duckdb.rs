@@ -24,9 +24,9 @@ use anyhow::{Context, bail, ensure};
 use heatpipe_benches::{BENCH_DATE, BENCH_SITE, bench_day_dir, bench_seal_age_ms, median};
 use heatpipe_core::agg::{PageAgg, PageIndex, SCROLL_BUCKET_PX};
 use heatpipe_core::keys::{date_start_ms, page_agg_key, pages_key, parse_date};
-use heatpipe_core::store::{LocalStore, ObjectStore};
 use heatpipe_fixtures::parquet::ParquetEventsWriter;
 use heatpipe_fixtures::{TrafficSpec, generate_session, write_sealed_chunks};
+use heatpipe_io::store::{LocalStore, ObjectStore};
 
 const SESSIONS_PER_BATCH: usize = 5_000;
 const RUNS: usize = 5;

@@ -143,7 +143,7 @@ pub fn accepted(
 /// A JSON error, logged with its reason (never the payload).
 pub fn rejected(status: StatusCode, message: &str) -> Response {
     tracing::info!(status = status.as_u16(), reason = %message, "rejected batch");
-    heatpipe_core::http::json_error(status, message)
+    heatpipe_io::http::json_error(status, message)
 }
 
 /// The JSON error of an admission refusal (429 also says when to retry).

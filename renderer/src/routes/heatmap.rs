@@ -17,7 +17,9 @@ use super::{checked_site, error_response, required_page, with_renderer};
 use crate::Renderer;
 use crate::compare::render_difference;
 use crate::composite::{composite_png, decode_snapshot, nearest_snapshot_key};
-use crate::error::{RenderError, RenderResult, on_rayon};
+use heatpipe_io::on_rayon;
+
+use crate::error::{RenderError, RenderResult};
 use crate::png::Palette;
 use crate::query::{RangeQuery, parse_device, parse_segment, resolve_page};
 use crate::render::{HeatmapKind, HeatmapRequest, page_size, render_segment_image};

@@ -10,7 +10,9 @@ use warp::Filter;
 use warp::reply::Response;
 
 use super::{checked_site, json_or_error, page_segment, with_renderer};
-use crate::error::{RenderError, RenderResult, on_blocking};
+use heatpipe_io::on_blocking;
+
+use crate::error::{RenderError, RenderResult};
 use crate::query::{RangeQuery, parse_device, parse_frustration, parse_segment, resolve_page};
 use crate::scroll_map::{ScrollDepthReport, scroll_depth_report};
 use crate::sessions::{SessionFilter, SessionRow, find_session, newest_sessions};
@@ -171,7 +173,7 @@ async fn sessions(
     let indexes =
         data::load_session_indexes(&renderer.store, &renderer.session_indexes, site, &days).await?;
     // A day read one session at a time takes seconds of CPU: off the async workers.
-    on_blocking(move || newest_sessions(&indexes, &filter, limit)).await
+    Ok(on_blocking(move || newest_sessions(&indexes, &filter, limit)).await?)
 }
 
 #[derive(Debug, Deserialize)]

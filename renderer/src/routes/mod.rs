@@ -32,7 +32,7 @@ pub fn error_response(err: &RenderError) -> Response {
     if status.is_server_error() {
         tracing::error!(error = %err, "read request failed");
     }
-    heatpipe_core::http::json_error(status, &err.to_string())
+    heatpipe_io::http::json_error(status, &err.to_string())
 }
 
 /// Returns `value` as JSON, or the error as a JSON error.

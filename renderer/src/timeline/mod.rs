@@ -12,10 +12,12 @@ use heatpipe_core::chunk::with_block_streams;
 use heatpipe_core::event::Stream;
 use heatpipe_core::session::{BlockRef, SessionSummary};
 use heatpipe_core::signals::ClickAt;
-use heatpipe_core::store::ObjectStore;
+use heatpipe_io::store::ObjectStore;
 use serde::Serialize;
 
-use crate::error::{RenderResult, on_rayon};
+use heatpipe_io::on_rayon;
+
+use crate::error::RenderResult;
 use markers::{Inactivity, Marker, ViewEvents, inactivity, markers};
 
 /// One event of a timeline; `t` is milliseconds since the session started.
@@ -104,7 +106,7 @@ pub async fn build_timeline(
     for (chunk_key, block) in &blocks {
         compressed.push(store.get_range(chunk_key, block.range()).await?);
     }
-    on_rayon(move || assemble(date, summary, &blocks, compressed)).await
+    Ok(on_rayon(move || assemble(date, summary, &blocks, compressed)).await?)
 }
 
 fn assemble(

@@ -1,0 +1,20 @@
+//! heatpipe-io: how heatpipe's async parts meet the world — the object stores that hold every
+//! chunk, aggregate and index; the hand-off of CPU work from the async runtime to a thread that
+//! may block; and (feature `http`) the JSON error shape of the collector's and renderer's HTTP
+//! servers. The formats those bytes are in live in `heatpipe-core`, which does no I/O.
+//!
+//! # Layout
+//! - [`store`] — the `ObjectStore` trait with local, memory and S3 backends, and the conformance
+//!   suite they all pass (feature `conformance`).
+//! - [`blocking`] — [`on_blocking`] and [`on_rayon`]: CPU work run off the async runtime's threads.
+//! - `http` (feature `http`) — JSON error replies and warp's rejections as JSON.
+
+pub mod blocking;
+#[cfg(feature = "http")]
+pub mod http;
+pub mod store;
+
+pub use blocking::{TaskFailed, on_blocking, on_rayon};
+pub use store::{
+    ObjectMeta, ObjectStore, StoreError, StoreErrorKind, StoreLocation, StoreResult, open_store,
+};
