@@ -18,28 +18,17 @@
 //! - [`shard`] — `--shard I/N` partials and `merge`.
 //! - `spill` — a multi-pass day's finished sessions, spilled to local runs and merged.
 
-pub mod accumulate;
-mod ends;
-pub mod fetch;
-pub mod finalize;
+pub mod aggregate;
 pub mod options;
-pub mod passes;
-mod pending;
-pub mod run;
-mod segments;
-pub mod shard;
-mod spill;
-pub mod summary;
-pub mod view;
-mod windows;
+pub mod pipeline;
 
 use heatpipe_core::error::FormatError;
 use heatpipe_io::TaskFailed;
 use heatpipe_io::store::StoreError;
 
 pub use options::{ProcessOptions, ProcessorConfig, ProgressHook};
-pub use run::process_day;
-pub use shard::{MergeOptions, Shard, merge_shards};
+pub use pipeline::run::process_day;
+pub use pipeline::shard::{MergeOptions, Shard, merge_shards};
 
 /// Why processing a day failed as a whole (a bad chunk only skips that chunk).
 #[derive(Debug, thiserror::Error)]

@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use chrono::NaiveDate;
 
-use crate::shard::{MergeOptions, Shard};
+use crate::pipeline::shard::{MergeOptions, Shard};
 
 /// Called after each window of chunks with (chunks done, chunks in all).
 #[derive(Clone)]
@@ -32,7 +32,7 @@ pub struct ProcessOptions {
     /// Tag keys that make segments (`variant`, `tier`…), in the order segment keys list them.
     pub segment_tags: Vec<String>,
     /// Compressed chunk bytes one pass covers at most; a larger day is processed in several
-    /// passes over session-id hashes (see [`crate::passes`]).
+    /// passes over session-id hashes (see [`crate::pipeline::partition`]).
     pub pass_chunk_bytes: u64,
     /// Where a day of several passes spills its finished sessions (see `spill`).
     pub spill_dir: PathBuf,

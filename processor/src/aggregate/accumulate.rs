@@ -19,8 +19,8 @@ use heatpipe_core::session::BlockRef;
 use heatpipe_core::stream_ref::StreamRef;
 use serde::{Deserialize, Serialize};
 
-use crate::pending::PendingGrids;
-use crate::view::{Names, SessionAcc};
+use crate::aggregate::pending::PendingGrids;
+use crate::aggregate::view::{Names, SessionAcc};
 
 /// A block holding some of a session's batches, with its chunk's key shared by every session in
 /// the chunk. The session index numbers the chunks when the day is finalized.
@@ -276,7 +276,7 @@ mod tests {
     fn merging_partials_equals_accumulating_everything() {
         let streams = traffic();
         let whole = fold(&streams);
-        let expected = crate::finalize::finalize(whole.clone()).expect("finalize");
+        let expected = crate::aggregate::finalize::finalize(whole.clone()).expect("finalize");
         for split in [0, 1, streams.len() / 3, streams.len() - 1] {
             let merged = fold(&streams[..split]).merge(fold(&streams[split..]));
             assert_eq!(merged.pages, whole.pages, "split at {split}");
@@ -291,7 +291,7 @@ mod tests {
             );
             // Page views hold their events in arrival order until finalizing sorts them.
             assert_eq!(
-                crate::finalize::finalize(merged).expect("finalize"),
+                crate::aggregate::finalize::finalize(merged).expect("finalize"),
                 expected,
                 "split at {split}"
             );

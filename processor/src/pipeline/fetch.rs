@@ -13,8 +13,8 @@ use heatpipe_io::store::ObjectStore;
 use rayon::prelude::*;
 
 use crate::ProcessError;
-use crate::accumulate::{FastMap, session_key};
-use crate::passes::Partition;
+use crate::aggregate::accumulate::{FastMap, session_key};
+use crate::pipeline::partition::Partition;
 use heatpipe_io::on_blocking;
 
 /// A fetched chunk with its decoded header, and which of its streams are repeats to skip.

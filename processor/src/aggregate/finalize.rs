@@ -10,10 +10,10 @@ use heatpipe_core::agg::{PageAgg, PageIndex, PageSummary, keep_top_elements};
 use heatpipe_core::error::FormatError;
 use heatpipe_core::session::{BlockRef, SessionIndex, encode_index_parts};
 
-use crate::accumulate::{DayPartial, FastMap};
-use crate::segments::{SegmentSlots, SegmentSums, SegmentTally};
-use crate::summary::{ChunkNumbers, SessionDone, encode_session, finish_views};
-use crate::view::SessionAcc;
+use crate::aggregate::accumulate::{DayPartial, FastMap};
+use crate::aggregate::segments::{SegmentSlots, SegmentSums, SegmentTally};
+use crate::aggregate::summary::{ChunkNumbers, SessionDone, encode_session, finish_views};
+use crate::aggregate::view::SessionAcc;
 
 /// Everything a day's processing writes.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -231,7 +231,7 @@ fn page_index(pages: &BTreeMap<String, PageAgg>) -> PageIndex {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::accumulate::accumulate;
+    use crate::aggregate::accumulate::accumulate;
     use heatpipe_core::session::Frustration;
     use heatpipe_fixtures::SessionBuilder;
 

@@ -4,7 +4,7 @@
 //! finishes each session once the window holding its last batch is aggregated (see [`ends`]),
 //! and writes the day's aggregates and session index (or the shard's partial).
 //!
-//! [`ends`]: crate::ends
+//! [`ends`]: crate::pipeline::ends
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -19,15 +19,15 @@ use heatpipe_io::{TaskFailed, on_blocking};
 use rayon::prelude::*;
 use tokio::sync::oneshot;
 
-use crate::accumulate::{DayPartial, FastMap};
-use crate::ends::EndsSource;
-use crate::fetch::{Fetched, FetchedChunk, SeenBatches, fetch_chunks, scan_headers};
-use crate::finalize::{FinishedGroup, complete_pages};
+use crate::aggregate::accumulate::{DayPartial, FastMap};
+use crate::aggregate::finalize::{FinishedGroup, complete_pages};
 use crate::options::ProcessOptions;
-use crate::passes::{Partition, pass_count};
-use crate::shard::{Shard, write_partial};
-use crate::spill::DayFinisher;
-use crate::windows::{Window, WindowDone, WorkerPartials, spawn_window};
+use crate::pipeline::ends::EndsSource;
+use crate::pipeline::fetch::{Fetched, FetchedChunk, SeenBatches, fetch_chunks, scan_headers};
+use crate::pipeline::partition::{Partition, pass_count};
+use crate::pipeline::shard::{Shard, write_partial};
+use crate::pipeline::spill::DayFinisher;
+use crate::pipeline::windows::{Window, WindowDone, WorkerPartials, spawn_window};
 use crate::{ProcessError, ProcessSummary};
 
 /// How the repeats of a chunk are decided: as chunks arrive (one process sees the whole day),

@@ -21,11 +21,11 @@ use heatpipe_core::keys::{partial_day_prefix, shard_partial_key};
 use heatpipe_io::store::ObjectStore;
 use xxhash_rust::xxh3::xxh3_64;
 
-use crate::accumulate::{DayPartial, FastMap};
-use crate::finalize::FinishedGroup;
-use crate::passes::{Partition, pass_count};
-use crate::run::write_day;
-use crate::spill::DayFinisher;
+use crate::aggregate::accumulate::{DayPartial, FastMap};
+use crate::aggregate::finalize::FinishedGroup;
+use crate::pipeline::partition::{Partition, pass_count};
+use crate::pipeline::run::write_day;
+use crate::pipeline::spill::DayFinisher;
 use crate::{ProcessError, ProcessSummary};
 use heatpipe_io::on_blocking;
 
