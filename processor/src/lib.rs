@@ -21,6 +21,7 @@
 pub mod aggregate;
 pub mod options;
 pub mod pipeline;
+pub mod types;
 
 use heatpipe_core::error::FormatError;
 use heatpipe_io::TaskFailed;

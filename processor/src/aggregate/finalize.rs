@@ -10,10 +10,11 @@ use heatpipe_core::agg::{PageAgg, PageIndex, PageSummary, keep_top_elements};
 use heatpipe_core::error::FormatError;
 use heatpipe_core::session::{BlockRef, SessionIndex, encode_index_parts};
 
-use crate::aggregate::accumulate::{DayPartial, FastMap};
+use crate::aggregate::accumulate::DayPartial;
 use crate::aggregate::segments::{SegmentSlots, SegmentSums, SegmentTally};
 use crate::aggregate::summary::{ChunkNumbers, SessionDone, encode_session, finish_views};
 use crate::aggregate::view::SessionAcc;
+use crate::types::FastMap;
 
 /// Everything a day's processing writes.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

@@ -4,6 +4,7 @@
 
 pub mod accumulate;
 pub mod finalize;
+mod grids;
 pub(crate) mod pending;
 pub(crate) mod segments;
 pub mod summary;

@@ -9,8 +9,8 @@ use std::collections::hash_map::Entry;
 
 use heatpipe_core::agg::{ElementAgg, PageAgg, ScrollDepth, SegmentAgg};
 
-use crate::aggregate::accumulate::FastMap;
 use crate::aggregate::summary::FinishedView;
+use crate::types::FastMap;
 
 /// Numbers every (page, segment) of some page maps: `slots[page_key][segment]`, with the names
 /// of each slot.

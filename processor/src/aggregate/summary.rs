@@ -8,8 +8,8 @@ use heatpipe_core::event::DeviceClass;
 use heatpipe_core::session::{BlockRef, Frustration, PageViewHead, SessionHead};
 use heatpipe_core::signals::{ClickAt, ViewSignals, ViewVisit, quick_backs, view_signals};
 
-use crate::aggregate::accumulate::{BlockAt, FastMap};
 use crate::aggregate::view::PageViewAcc;
+use crate::types::{BlockAt, FastMap};
 
 /// A page view with its events in time order and its signals found.
 pub(crate) struct FinishedView<'v> {

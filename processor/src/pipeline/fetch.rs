@@ -13,8 +13,8 @@ use heatpipe_io::store::ObjectStore;
 use rayon::prelude::*;
 
 use crate::ProcessError;
-use crate::aggregate::accumulate::{FastMap, session_key};
 use crate::pipeline::partition::Partition;
+use crate::types::{FastMap, session_key};
 use heatpipe_io::on_blocking;
 
 /// A fetched chunk with its decoded header, and which of its streams are repeats to skip.

@@ -19,7 +19,7 @@ use heatpipe_io::{TaskFailed, on_blocking};
 use rayon::prelude::*;
 use tokio::sync::oneshot;
 
-use crate::aggregate::accumulate::{DayPartial, FastMap};
+use crate::aggregate::accumulate::DayPartial;
 use crate::aggregate::finalize::{FinishedGroup, complete_pages};
 use crate::options::ProcessOptions;
 use crate::pipeline::ends::EndsSource;
@@ -28,6 +28,7 @@ use crate::pipeline::partition::{Partition, pass_count};
 use crate::pipeline::shard::{Shard, write_partial};
 use crate::pipeline::spill::DayFinisher;
 use crate::pipeline::windows::{Window, WindowDone, WorkerPartials, spawn_window};
+use crate::types::FastMap;
 use crate::{ProcessError, ProcessSummary};
 
 /// How the repeats of a chunk are decided: as chunks arrive (one process sees the whole day),

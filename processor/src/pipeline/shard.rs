@@ -21,11 +21,12 @@ use heatpipe_core::keys::{partial_day_prefix, shard_partial_key};
 use heatpipe_io::store::ObjectStore;
 use xxhash_rust::xxh3::xxh3_64;
 
-use crate::aggregate::accumulate::{DayPartial, FastMap};
+use crate::aggregate::accumulate::DayPartial;
 use crate::aggregate::finalize::FinishedGroup;
 use crate::pipeline::partition::{Partition, pass_count};
 use crate::pipeline::run::write_day;
 use crate::pipeline::spill::DayFinisher;
+use crate::types::FastMap;
 use crate::{ProcessError, ProcessSummary};
 use heatpipe_io::on_blocking;
 
