@@ -27,9 +27,9 @@ use heatpipe_core::error::FormatError;
 use heatpipe_io::TaskFailed;
 use heatpipe_io::store::StoreError;
 
-pub use options::{ProcessOptions, ProcessorConfig, ProgressHook};
+pub use options::{MergeOptions, ProcessOptions, ProcessorConfig, ProgressHook, Shard};
 pub use pipeline::run::process_day;
-pub use pipeline::shard::{MergeOptions, Shard, merge_shards};
+pub use pipeline::shard::merge_shards;
 
 /// Why processing a day failed as a whole (a bad chunk only skips that chunk).
 #[derive(Debug, thiserror::Error)]

@@ -5,6 +5,7 @@
 
 pub(crate) mod ends;
 pub mod fetch;
+pub(crate) mod output;
 pub mod partition;
 pub mod run;
 pub mod shard;

@@ -10,25 +10,22 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Instant;
 
-use bytes::Bytes;
-use chrono::NaiveDate;
-use heatpipe_core::agg::PageAgg;
-use heatpipe_core::keys::{page_agg_key, pages_key, raw_day_prefix, session_index_key};
+use heatpipe_core::keys::raw_day_prefix;
 use heatpipe_io::store::ObjectStore;
 use heatpipe_io::{TaskFailed, on_blocking};
-use rayon::prelude::*;
 use tokio::sync::oneshot;
 
 use crate::aggregate::accumulate::DayPartial;
-use crate::aggregate::finalize::{FinishedGroup, complete_pages};
+use crate::aggregate::finalize::FinishedGroup;
 use crate::options::ProcessOptions;
+use crate::options::Shard;
 use crate::pipeline::ends::EndsSource;
 use crate::pipeline::fetch::{Fetched, FetchedChunk, SeenBatches, fetch_chunks, scan_headers};
+use crate::pipeline::output::write_day;
 use crate::pipeline::partition::{Partition, pass_count};
-use crate::pipeline::shard::{Shard, write_partial};
+use crate::pipeline::shard::write_partial;
 use crate::pipeline::spill::DayFinisher;
 use crate::pipeline::windows::{Window, WindowDone, WorkerPartials, spawn_window};
-use crate::types::FastMap;
 use crate::{ProcessError, ProcessSummary};
 
 /// How the repeats of a chunk are decided: as chunks arrive (one process sees the whole day),
@@ -303,57 +300,4 @@ async fn collect_window(
         note_skipped(summary, false, key, reason);
     }
     Ok(finished)
-}
-
-/// Completes a day whose passes are all added and writes it: its page aggregates are encoded
-/// and stored while its session index is assembled, and the page index, which lists the
-/// aggregates, is stored last. Returns how many pages and sessions the day has.
-pub(crate) async fn write_day(
-    store: &dyn ObjectStore,
-    site: &str,
-    date: NaiveDate,
-    finisher: DayFinisher,
-) -> Result<(u64, u64), ProcessError> {
-    let (pages, finished) = finisher.into_parts();
-    let sessions = finished.count();
-    let session_index = on_blocking(move || finished.write_index());
-    let owned_site = site.to_owned();
-    let (objects, page_index) =
-        on_blocking(move || encode_pages(&owned_site, date, pages)).await??;
-    futures::future::try_join_all(
-        objects
-            .iter()
-            .map(|(key, bytes)| store.put(key, bytes.clone())),
-    )
-    .await?;
-    let (session_index, retired) = session_index.await??;
-    store
-        .put(&session_index_key(site, date), Bytes::from(session_index))
-        .await?;
-    store
-        .put(&pages_key(site, date), Bytes::from(page_index))
-        .await?;
-    retired.free_later();
-    Ok((objects.len() as u64, sessions))
-}
-
-/// Objects to store, by key.
-type Objects = Vec<(String, Bytes)>;
-
-/// Completes a day's pages and encodes them (bincode + zstd, on the rayon pool): each page's
-/// aggregate with the key it is stored at, and the page index.
-fn encode_pages(
-    site: &str,
-    date: NaiveDate,
-    pages: FastMap<String, PageAgg>,
-) -> Result<(Objects, Vec<u8>), ProcessError> {
-    let (pages, index) = complete_pages(pages);
-    let objects = pages
-        .par_iter()
-        .map(|(key, page)| {
-            let bytes = Bytes::from(page.encode()?);
-            Ok::<_, ProcessError>((page_agg_key(site, date, key), bytes))
-        })
-        .collect::<Result<Vec<_>, _>>()?;
-    Ok((objects, index.encode()?))
 }
