@@ -19,7 +19,7 @@ use tokio::task::JoinHandle;
 
 use heatpipe_io::TaskFailed;
 
-use crate::ProcessError;
+use crate::error::ProcessError;
 use crate::pipeline::fetch::{KeyedHeader, scan_headers};
 use crate::pipeline::partition::Partition;
 use crate::types::FastMap;

@@ -12,7 +12,7 @@ use heatpipe_core::chunk::{ChunkIndex, PREAMBLE_LEN, decode_header};
 use heatpipe_io::store::ObjectStore;
 use rayon::prelude::*;
 
-use crate::ProcessError;
+use crate::error::ProcessError;
 use crate::pipeline::partition::Partition;
 use crate::types::{FastMap, session_key};
 use heatpipe_io::on_blocking;

@@ -7,6 +7,7 @@ pub(crate) mod ends;
 pub mod fetch;
 pub(crate) mod output;
 pub mod partition;
+pub mod report;
 pub mod run;
 pub mod shard;
 pub(crate) mod spill;

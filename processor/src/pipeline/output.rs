@@ -10,8 +10,8 @@ use heatpipe_io::on_blocking;
 use heatpipe_io::store::ObjectStore;
 use rayon::prelude::*;
 
-use crate::ProcessError;
 use crate::aggregate::finalize::complete_pages;
+use crate::error::ProcessError;
 use crate::pipeline::spill::DayFinisher;
 use crate::types::FastMap;
 

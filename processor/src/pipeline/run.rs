@@ -17,16 +17,17 @@ use tokio::sync::oneshot;
 
 use crate::aggregate::accumulate::DayPartial;
 use crate::aggregate::finalize::FinishedGroup;
+use crate::error::ProcessError;
 use crate::options::ProcessOptions;
 use crate::options::Shard;
 use crate::pipeline::ends::EndsSource;
 use crate::pipeline::fetch::{Fetched, FetchedChunk, SeenBatches, fetch_chunks, scan_headers};
 use crate::pipeline::output::write_day;
 use crate::pipeline::partition::{Partition, pass_count};
+use crate::pipeline::report::ProcessSummary;
 use crate::pipeline::shard::write_partial;
 use crate::pipeline::spill::DayFinisher;
 use crate::pipeline::windows::{Window, WindowDone, WorkerPartials, spawn_window};
-use crate::{ProcessError, ProcessSummary};
 
 /// How the repeats of a chunk are decided: as chunks arrive (one process sees the whole day),
 /// or from marks made beforehand over every chunk's header (a shard sees only part of it).
@@ -210,22 +211,6 @@ async fn aggregate_pass(
     Ok((day, early))
 }
 
-/// Records a skipped chunk or block once, however many passes meet it.
-fn note_skipped(summary: &mut ProcessSummary, whole_chunk: bool, key: String, reason: String) {
-    let entry = (key, reason);
-    if summary.skipped.contains(&entry) {
-        return;
-    }
-    if whole_chunk {
-        tracing::warn!(chunk = %entry.0, reason = %entry.1, "skipping unreadable chunk");
-        summary.chunks_skipped += 1;
-    } else {
-        tracing::warn!(chunk = %entry.0, reason = %entry.1, "skipping corrupt block");
-        summary.blocks_skipped += 1;
-    }
-    summary.skipped.push(entry);
-}
-
 /// Keeps the chunks whose header could be read, with their repeated batches marked; reports the
 /// others as skipped.
 fn usable_chunks(
@@ -252,7 +237,7 @@ fn usable_chunks(
                     skip,
                 });
             }
-            Err(reason) => note_skipped(summary, true, key, reason),
+            Err(reason) => summary.note_skipped(true, key, reason),
         }
     }
     chunks
@@ -297,7 +282,7 @@ async fn collect_window(
         })
     })?;
     for (key, reason) in failures {
-        note_skipped(summary, false, key, reason);
+        summary.note_skipped(false, key, reason);
     }
     Ok(finished)
 }

@@ -19,12 +19,13 @@ use heatpipe_io::store::ObjectStore;
 
 use crate::aggregate::accumulate::DayPartial;
 use crate::aggregate::finalize::FinishedGroup;
+use crate::error::ProcessError;
 use crate::options::{MergeOptions, Shard};
 use crate::pipeline::output::write_day;
 use crate::pipeline::partition::{Partition, pass_count};
+use crate::pipeline::report::ProcessSummary;
 use crate::pipeline::spill::DayFinisher;
 use crate::types::FastMap;
-use crate::{ProcessError, ProcessSummary};
 use heatpipe_io::on_blocking;
 
 const PARTIAL_KIND: FrameKind = FrameKind {

@@ -18,12 +18,12 @@ use heatpipe_core::session::{BlockRef, SessionIndexWriter};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use crate::ProcessError;
 use crate::aggregate::accumulate::{DayPartial, merge_pages};
 use crate::aggregate::finalize::{
     DoneBatches, FinishedGroup, Retired, finish_sessions, index_sessions,
 };
 use crate::aggregate::summary::SessionDone;
+use crate::error::ProcessError;
 use crate::types::FastMap;
 
 /// Runs are scratch files read once: the fastest zstd level is enough.
