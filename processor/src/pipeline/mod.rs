@@ -7,6 +7,7 @@ pub(crate) mod ends;
 pub mod fetch;
 pub(crate) mod output;
 pub mod partition;
+pub(crate) mod pass;
 pub mod report;
 pub mod run;
 pub mod shard;
