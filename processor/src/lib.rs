@@ -2,21 +2,44 @@
 //! scroll depth, views, sessions, per device class), the day's page index, and its session
 //! index — in parallel on every core, reading a bounded window of chunks at a time.
 //!
+//! It comes in two halves. [`aggregate`] is the pure core: streams are added into mergeable
+//! partials, and partials finished into what is written, with no store, no runtime and no file,
+//! so that it is tested alone. [`pipeline`] drives it: the store, windows of chunks, passes,
+//! shards, spill files and the writes. The pipeline imports the core, never the other way round;
+//! both use the leaf modules [`types`], [`options`] and `error`, which import neither.
+//!
 //! # Layout
-//! - [`accumulate`] — the pure, mergeable core (`accumulate`, `DayPartial::merge`).
-//! - [`finalize`] — partial → page aggregates, page index, session index, frustration signals.
-//! - [`view`] — a session's page views gathered from their batches until it is finished.
-//! - `segments` — what finished views add to their page segments, tallied per task.
-//! - [`summary`] — one session's signals and summary; the day's chunk numbering.
-//! - [`fetch`] — chunks and headers from the store; repeated batches found from headers.
-//! - `ends` — the last chunk of each session, so that it is finished once complete.
-//! - [`options`] — a run's options and the `[processor]` configuration.
-//! - [`run`] — the driver: list, fetch, de-duplicate, aggregate, write.
-//! - `windows` — a window of chunks aggregated on the pool, completed sessions finished beside.
-//! - `pending` — grid events queued per segment and applied a segment at a time.
-//! - [`passes`] — days larger than the memory budget, in passes over session-id hashes.
-//! - [`shard`] — `--shard I/N` partials and `merge`.
-//! - `spill` — a multi-pass day's finished sessions, spilled to local runs and merged.
+//! - [`types`] — the small shared types: `FastMap`, `BlockAt`, `session_key`.
+//! - [`options`] — a run's options, `Shard`, `MergeOptions`, the `[processor]` configuration.
+//! - `error` — [`ProcessError`]: why a run failed as a whole.
+//! - [`aggregate`] — the pure core:
+//!   - [`accumulate`](aggregate::accumulate) — streams into a mergeable `DayPartial`
+//!     (`accumulate`, `DayPartial::merge`).
+//!   - `grids` — what one stream adds to its page segment: counts, grid size, grid cells.
+//!   - `pending` — grid events queued per segment and applied a segment at a time.
+//!   - [`view`](aggregate::view) — a session's page views, gathered from their batches until
+//!     it is finished.
+//!   - [`summary`](aggregate::summary) — one session's signals and encoded summary; the day's
+//!     chunk numbering.
+//!   - `segments` — what finished views add to their page segments, tallied per task.
+//!   - [`finalize`](aggregate::finalize) — partial → page aggregates, page index, session index.
+//! - [`pipeline`] — the I/O that drives the core:
+//!   - [`run`](pipeline::run) — [`process_day`]: lists the day's chunks, drives its passes,
+//!     writes.
+//!   - `pass` — one pass over the chunks: windows fetched in turn, repeats marked, sessions
+//!     finished as they end.
+//!   - `windows` — a window of chunks aggregated on the rayon pool, completed sessions finished
+//!     beside it.
+//!   - [`fetch`](pipeline::fetch) — chunks and headers from the store; repeated batches found
+//!     from headers.
+//!   - `ends` — the last chunk of each session, so that it is finished once complete.
+//!   - [`partition`](pipeline::partition) — days larger than the memory budget, in passes over
+//!     session-id hashes.
+//!   - `spill` — a day's finished sessions until its index is written, spilled to local runs
+//!     when the day takes several passes.
+//!   - `output` — the write of a day's page aggregates, session index and page index.
+//!   - [`shard`](pipeline::shard) — `--shard I/N` partials and [`merge_shards`].
+//!   - [`report`](pipeline::report) — [`ProcessSummary`]: what a run did.
 
 pub mod aggregate;
 mod error;

@@ -1,4 +1,4 @@
-//! The pure core of processing: streams in, a mergeable partial result out, no I/O.
+//! Streams into a mergeable partial day, the first step of the core.
 //!
 //! [`accumulate`] adds one stream to a [`DayPartial`]; [`DayPartial::merge`] adds two partials.
 //! Grids and counts add up per page and segment; sessions are kept by id, and their page views

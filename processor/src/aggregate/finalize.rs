@@ -107,7 +107,8 @@ impl DoneBatches {
 }
 
 /// Some finished sessions, and what they add to their segments, by name: sessions finished
-/// before the rest of their pass (see `run`) wait as one until the pass's pages are added up.
+/// before the rest of their pass (see `pipeline::pass`) wait as one until the pass's pages are
+/// added up.
 #[derive(Default)]
 pub(crate) struct FinishedGroup {
     pub(crate) done: DoneBatches,

@@ -1,7 +1,7 @@
-//! Grid events (and counts) queued per (page, segment) and applied a segment at a time. Streams of many
-//! segments come in turn, so adding each event to its grid at once touches a few dozen grids'
-//! worth of memory (megabytes), missing the cache on most events; a segment's queued events
-//! applied together find its grids in cache.
+//! Grid events (and counts) queued per (page, segment) and applied a segment at a time.
+//! Streams of many segments come in turn, so adding each event to its grid at once touches a few
+//! dozen grids' worth of memory (megabytes), missing the cache on most events; a segment's
+//! queued events applied together find its grids in cache.
 
 use heatpipe_core::agg::{Cell, PageAgg};
 use heatpipe_core::stream_ref::StreamRef;

@@ -1,9 +1,8 @@
 //! The day driver: lists a day's chunks, hands a shard's to [`shard`], and otherwise takes the
-//! day in as many passes as its size asks (see [`pass`]), each pass's partial added up and its
+//! day in as many passes as its size asks (see `pass`), each pass's partial added up and its
 //! sessions finished, then writes the day's aggregates and session index.
 //!
 //! [`shard`]: crate::pipeline::shard
-//! [`pass`]: crate::pipeline::pass
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -71,6 +70,28 @@ async fn process_whole_day(
         passes,
         ..ProcessSummary::default()
     };
+    let finisher = take_passes(&store, options, keys, passes, &mut summary, started).await?;
+    (summary.pages, summary.sessions) =
+        write_day(store.as_ref(), &options.site, options.date, finisher).await?;
+    tracing::debug!(
+        elapsed_ms = started.elapsed().as_millis() as u64,
+        "outputs written"
+    );
+    summary.elapsed_ms = started.elapsed().as_millis() as u64;
+    Ok(summary)
+}
+
+/// Aggregates the day's chunks `keys` in `passes` passes over session-id hashes; each pass's
+/// partial is added up and its sessions finished before the next pass starts. Returns the day,
+/// ready to be written.
+async fn take_passes(
+    store: &Arc<dyn ObjectStore>,
+    options: &ProcessOptions,
+    keys: Vec<String>,
+    passes: u32,
+    summary: &mut ProcessSummary,
+    started: Instant,
+) -> Result<DayFinisher, ProcessError> {
     // Read while the first window is aggregated. A day done in one pass is small enough to keep
     // its headers until its chunks come.
     let mut ends = EndsSource::scan(
@@ -89,7 +110,7 @@ async fn process_whole_day(
             repeats: Repeats::AsTheyCome(SeenBatches::default()),
             ends: &mut ends,
         };
-        let (day, early) = aggregate_pass(&store, &keys, options, pass, &mut summary).await?;
+        let (day, early) = aggregate_pass(store, &keys, options, pass, summary).await?;
         tracing::debug!(
             pass = index,
             elapsed_ms = started.elapsed().as_millis() as u64,
@@ -106,12 +127,5 @@ async fn process_whole_day(
             "pass finished"
         );
     }
-    (summary.pages, summary.sessions) =
-        write_day(store.as_ref(), &options.site, options.date, finisher).await?;
-    tracing::debug!(
-        elapsed_ms = started.elapsed().as_millis() as u64,
-        "outputs written"
-    );
-    summary.elapsed_ms = started.elapsed().as_millis() as u64;
-    Ok(summary)
+    Ok(finisher)
 }
