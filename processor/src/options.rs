@@ -1,13 +1,14 @@
-//! What a run processes and how hard it pushes the store and memory: the options of one run,
-//! and the processor's part of the configuration file they are made from.
+//! What a run processes and how hard it pushes the store and memory: the options of one run
+//! (and of `merge`), the slice of a day a shard takes, and the processor's part of the
+//! configuration file they are made from. A leaf: it imports nothing from the crate.
 
 use std::fmt;
 use std::path::PathBuf;
+use std::str::FromStr;
 use std::sync::Arc;
 
 use chrono::NaiveDate;
-
-use crate::shard::{MergeOptions, Shard};
+use xxhash_rust::xxh3::xxh3_64;
 
 /// Called after each window of chunks with (chunks done, chunks in all).
 #[derive(Clone)]
@@ -32,7 +33,7 @@ pub struct ProcessOptions {
     /// Tag keys that make segments (`variant`, `tier`…), in the order segment keys list them.
     pub segment_tags: Vec<String>,
     /// Compressed chunk bytes one pass covers at most; a larger day is processed in several
-    /// passes over session-id hashes (see [`crate::passes`]).
+    /// passes over session-id hashes (see [`crate::pipeline::partition`]).
     pub pass_chunk_bytes: u64,
     /// Where a day of several passes spills its finished sessions (see `spill`).
     pub spill_dir: PathBuf,
@@ -107,6 +108,84 @@ impl ProcessorConfig {
             spill_dir: self.spill_dir(),
             shard: None,
             progress: None,
+        }
+    }
+}
+
+/// How `merge` runs: the compressed partial bytes one pass covers at most, and where a merge of
+/// several passes spills its finished sessions.
+#[derive(Debug, Clone)]
+pub struct MergeOptions {
+    pub pass_partial_bytes: u64,
+    pub spill_dir: PathBuf,
+}
+
+/// Shard `index` of `count` (0-based index).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Shard {
+    pub index: u32,
+    pub count: u32,
+}
+
+impl Shard {
+    /// Returns whether the chunk stored under `key` belongs to this shard. A chunk's shard
+    /// depends on its key alone, so it stays put as more chunks arrive.
+    pub fn includes(&self, key: &str) -> bool {
+        xxh3_64(key.as_bytes()) % u64::from(self.count) == u64::from(self.index)
+    }
+}
+
+impl FromStr for Shard {
+    type Err = String;
+
+    /// Parses `I/N` with 0 ≤ I < N (Kubernetes' `JOB_COMPLETION_INDEX` is 0-based too).
+    fn from_str(value: &str) -> Result<Self, String> {
+        let (index, count) = value
+            .split_once('/')
+            .ok_or_else(|| format!("shard must be I/N, got {value:?}"))?;
+        let index: u32 = index
+            .trim()
+            .parse()
+            .map_err(|_| format!("shard index must be a number, got {index:?}"))?;
+        let count: u32 = count
+            .trim()
+            .parse()
+            .map_err(|_| format!("shard count must be a number, got {count:?}"))?;
+        if count == 0 || index >= count {
+            return Err(format!(
+                "shard index must be below the count (0-based), got {value}"
+            ));
+        }
+        Ok(Shard { index, count })
+    }
+}
+
+impl fmt::Display for Shard {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}/{}", self.index, self.count)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shards_parse_zero_based_and_split_keys_without_overlap() {
+        assert_eq!("2/3".parse::<Shard>(), Ok(Shard { index: 2, count: 3 }));
+        for bad in ["3/3", "1/0", "x/2", "1", "-1/2"] {
+            assert!(bad.parse::<Shard>().is_err(), "{bad}");
+        }
+        let keys: Vec<String> = (0..300)
+            .map(|i| format!("raw/s/2026-01-01/00/c-{i:016}.hpc"))
+            .collect();
+        let shards: Vec<Shard> = (0..3).map(|index| Shard { index, count: 3 }).collect();
+        for key in &keys {
+            assert_eq!(shards.iter().filter(|s| s.includes(key)).count(), 1);
+        }
+        for shard in &shards {
+            let mine = keys.iter().filter(|k| shard.includes(k)).count();
+            assert!((60..140).contains(&mine), "shard {shard} got {mine} of 300");
         }
     }
 }

@@ -7,8 +7,8 @@ use heatpipe_core::agg::{GRID_CELL_PX, SCROLL_BUCKET_PX};
 use heatpipe_core::event::{Click, DeviceClass, Move, PageView, Resize, Scroll, Stream};
 use heatpipe_core::page::page_key;
 use heatpipe_core::segment::segment_key;
-use heatpipe_processor::accumulate::{DayPartial, accumulate};
-use heatpipe_processor::finalize::finalize;
+use heatpipe_processor::aggregate::accumulate::{DayPartial, accumulate};
+use heatpipe_processor::aggregate::finalize::finalize;
 use proptest::prelude::*;
 
 const URLS: [&str; 3] = [

@@ -8,26 +8,30 @@
 //! every shard reads the headers of all the day's chunks (ranged GETs, no block data) and keeps
 //! a batch only where its first copy in key order lies.
 
-use std::fmt;
-use std::path::PathBuf;
-use std::str::FromStr;
+use std::collections::HashMap;
 use std::sync::Arc;
+use std::time::Instant;
 
 use bytes::Bytes;
 use chrono::NaiveDate;
 use heatpipe_core::error::FormatError;
 use heatpipe_core::frame::{FRAME_ZSTD_LEVEL, FrameKind, decode_frame, encode_frame};
 use heatpipe_core::keys::{partial_day_prefix, shard_partial_key};
-use heatpipe_io::store::ObjectStore;
-use xxhash_rust::xxh3::xxh3_64;
-
-use crate::accumulate::{DayPartial, FastMap};
-use crate::finalize::FinishedGroup;
-use crate::passes::{Partition, pass_count};
-use crate::run::write_day;
-use crate::spill::DayFinisher;
-use crate::{ProcessError, ProcessSummary};
 use heatpipe_io::on_blocking;
+use heatpipe_io::store::ObjectStore;
+
+use crate::aggregate::accumulate::DayPartial;
+use crate::aggregate::finalize::FinishedGroup;
+use crate::error::ProcessError;
+use crate::options::{MergeOptions, ProcessOptions, Shard};
+use crate::pipeline::ends::EndsSource;
+use crate::pipeline::fetch::{SeenBatches, scan_headers};
+use crate::pipeline::output::write_day;
+use crate::pipeline::partition::{Partition, pass_count};
+use crate::pipeline::pass::{Pass, Repeats, aggregate_pass};
+use crate::pipeline::report::ProcessSummary;
+use crate::pipeline::spill::DayFinisher;
+use crate::types::FastMap;
 
 const PARTIAL_KIND: FrameKind = FrameKind {
     magic: *b"HPPD",
@@ -38,66 +42,84 @@ const PARTIAL_KIND: FrameKind = FrameKind {
     zstd_level: FRAME_ZSTD_LEVEL,
 };
 
-/// Shard `index` of `count` (0-based index).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Shard {
-    pub index: u32,
-    pub count: u32,
-}
-
-impl Shard {
-    /// Returns whether the chunk stored under `key` belongs to this shard. A chunk's shard
-    /// depends on its key alone, so it stays put as more chunks arrive.
-    pub fn includes(&self, key: &str) -> bool {
-        xxh3_64(key.as_bytes()) % u64::from(self.count) == u64::from(self.index)
-    }
-}
-
-impl FromStr for Shard {
-    type Err = String;
-
-    /// Parses `I/N` with 0 ≤ I < N (Kubernetes' `JOB_COMPLETION_INDEX` is 0-based too).
-    fn from_str(value: &str) -> Result<Self, String> {
-        let (index, count) = value
-            .split_once('/')
-            .ok_or_else(|| format!("shard must be I/N, got {value:?}"))?;
-        let index: u32 = index
-            .trim()
-            .parse()
-            .map_err(|_| format!("shard index must be a number, got {index:?}"))?;
-        let count: u32 = count
-            .trim()
-            .parse()
-            .map_err(|_| format!("shard count must be a number, got {count:?}"))?;
-        if count == 0 || index >= count {
-            return Err(format!(
-                "shard index must be below the count (0-based), got {value}"
-            ));
-        }
-        Ok(Shard { index, count })
-    }
-}
-
-impl fmt::Display for Shard {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}/{}", self.index, self.count)
-    }
-}
-
+/// Encodes a shard's partial day as it is stored.
 pub fn encode_partial(partial: &DayPartial) -> Result<Vec<u8>, FormatError> {
     encode_frame(PARTIAL_KIND, partial)
 }
 
+/// Decodes a partial day that [`encode_partial`] encoded.
 pub fn decode_partial(bytes: &[u8]) -> Result<DayPartial, FormatError> {
     decode_frame(PARTIAL_KIND, bytes)
 }
 
-/// How `merge` runs: the compressed partial bytes one pass covers at most, and where a merge of
-/// several passes spills its finished sessions.
-#[derive(Debug, Clone)]
-pub struct MergeOptions {
-    pub pass_partial_bytes: u64,
-    pub spill_dir: PathBuf,
+/// Processes the chunks of `keys` (the day's, sorted) that belong to `shard` and stores the
+/// shard's partial day.
+pub(crate) async fn process_shard(
+    store: Arc<dyn ObjectStore>,
+    options: &ProcessOptions,
+    shard: Shard,
+    mut keys: Vec<String>,
+    started: Instant,
+) -> Result<ProcessSummary, ProcessError> {
+    let mut summary = ProcessSummary::default();
+    let (marks, duplicates) = premark_repeats(&store, &keys, shard, options).await?;
+    summary.duplicate_streams = duplicates;
+    keys.retain(|key| shard.includes(key));
+    summary.chunks = keys.len() as u64;
+    let pass = Pass {
+        partition: Partition::WHOLE,
+        repeats: Repeats::Premarked(marks),
+        ends: &mut EndsSource::None,
+    };
+    let (day, _) = aggregate_pass(&store, &keys, options, pass, &mut summary).await?;
+    summary.streams = day.streams;
+    summary.events = day.events;
+    write_partial(store.as_ref(), &options.site, options.date, shard, &day).await?;
+    summary.elapsed_ms = started.elapsed().as_millis() as u64;
+    Ok(summary)
+}
+
+/// Reads every chunk header of the day, in key order, and marks the repeated batches of the
+/// chunks that belong to `shard`. Unreadable headers are left to the shard owning the chunk.
+async fn premark_repeats(
+    store: &Arc<dyn ObjectStore>,
+    keys: &[String],
+    shard: Shard,
+    options: &ProcessOptions,
+) -> Result<(HashMap<String, Vec<Vec<bool>>>, u64), ProcessError> {
+    let mut seen = SeenBatches::default();
+    let mut marks = HashMap::new();
+    let mut duplicates = 0;
+    scan_headers(
+        store,
+        keys,
+        options.fetch_concurrency * 4,
+        |_, key, header| {
+            let Ok(header) = header else { return };
+            let (chunk_marks, repeats) = seen.mark_repeats(&header, Partition::WHOLE);
+            if shard.includes(key) {
+                duplicates += repeats;
+                marks.insert(key.to_owned(), chunk_marks);
+            }
+        },
+    )
+    .await?;
+    Ok((marks, duplicates))
+}
+
+/// Stores a shard's partial day.
+pub async fn write_partial(
+    store: &dyn ObjectStore,
+    site: &str,
+    date: NaiveDate,
+    shard: Shard,
+    partial: &DayPartial,
+) -> Result<(), ProcessError> {
+    let key = shard_partial_key(site, date, shard.index, shard.count);
+    store
+        .put(&key, Bytes::from(encode_partial(partial)?))
+        .await?;
+    Ok(())
 }
 
 /// Reads the `count` partials of a day, adds them and writes the day's outputs. Like `process`,
@@ -172,43 +194,4 @@ async fn merge_pass(
         day = day.merge(partial);
     }
     Ok(day)
-}
-
-/// Stores a shard's partial day.
-pub async fn write_partial(
-    store: &dyn ObjectStore,
-    site: &str,
-    date: NaiveDate,
-    shard: Shard,
-    partial: &DayPartial,
-) -> Result<(), ProcessError> {
-    let key = shard_partial_key(site, date, shard.index, shard.count);
-    store
-        .put(&key, Bytes::from(encode_partial(partial)?))
-        .await?;
-    Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn shards_parse_zero_based_and_split_keys_without_overlap() {
-        assert_eq!("2/3".parse::<Shard>(), Ok(Shard { index: 2, count: 3 }));
-        for bad in ["3/3", "1/0", "x/2", "1", "-1/2"] {
-            assert!(bad.parse::<Shard>().is_err(), "{bad}");
-        }
-        let keys: Vec<String> = (0..300)
-            .map(|i| format!("raw/s/2026-01-01/00/c-{i:016}.hpc"))
-            .collect();
-        let shards: Vec<Shard> = (0..3).map(|index| Shard { index, count: 3 }).collect();
-        for key in &keys {
-            assert_eq!(shards.iter().filter(|s| s.includes(key)).count(), 1);
-        }
-        for shard in &shards {
-            let mine = keys.iter().filter(|k| shard.includes(k)).count();
-            assert!((60..140).contains(&mine), "shard {shard} got {mine} of 300");
-        }
-    }
 }

@@ -1,56 +1,20 @@
-//! The pure core of processing: streams in, a mergeable partial result out, no I/O.
+//! Streams into a mergeable partial day, the first step of the core.
 //!
 //! [`accumulate`] adds one stream to a [`DayPartial`]; [`DayPartial::merge`] adds two partials.
 //! Grids and counts add up per page and segment; sessions are kept by id, and their page views
 //! by index, so that batches, wherever they were stored, combine into one view with one scroll
 //! depth.
 
-use std::collections::HashMap;
-use std::sync::Arc;
-
-/// The partial's maps: hashed with foldhash (randomly seeded per process), much faster than
-/// SipHash on these short keys.
-pub type FastMap<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
-
-use heatpipe_core::agg::{PageAgg, SegmentAgg};
+use heatpipe_core::agg::PageAgg;
 use heatpipe_core::page::PageKey;
 use heatpipe_core::segment::write_segment_key;
-use heatpipe_core::session::BlockRef;
 use heatpipe_core::stream_ref::StreamRef;
 use serde::{Deserialize, Serialize};
 
-use crate::pending::PendingGrids;
-use crate::view::{Names, SessionAcc};
-
-/// A block holding some of a session's batches, with its chunk's key shared by every session in
-/// the chunk. The session index numbers the chunks when the day is finalized.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
-pub struct BlockAt {
-    pub chunk_key: Arc<str>,
-    /// Offset of the compressed block from the start of the chunk object.
-    pub offset: u64,
-    pub compressed_len: u32,
-    pub raw_len: u32,
-    pub crc32: u32,
-    pub num_streams: u32,
-    /// The session's position among the block's sessions.
-    pub session: u32,
-}
-
-impl BlockAt {
-    /// Returns the reference as the session index stores it, its chunk named by `chunk`.
-    pub(crate) fn numbered(&self, chunk: u32) -> BlockRef {
-        BlockRef {
-            chunk,
-            offset: self.offset,
-            compressed_len: self.compressed_len,
-            raw_len: self.raw_len,
-            crc32: self.crc32,
-            num_streams: self.num_streams,
-            session: self.session,
-        }
-    }
-}
+use crate::aggregate::grids::{SegmentCounts, add_to_grids, segment_of};
+use crate::aggregate::pending::PendingGrids;
+use crate::aggregate::view::{Names, SessionAcc};
+use crate::types::{FastMap, session_key};
 
 /// A partial day: what some of the day's chunks hold. Merges by addition.
 #[derive(Debug, Default, Clone, Serialize, Deserialize)]
@@ -130,83 +94,6 @@ fn accumulate_to(
         .add_batch(stream, key, segment_name, &mut partial.names);
 }
 
-/// Returns segment `segment_name` of page `key` (whose URL is `url`), made if new.
-pub(crate) fn segment_of<'p>(
-    pages: &'p mut FastMap<String, PageAgg>,
-    url: &str,
-    key: &str,
-    segment_name: &str,
-) -> Option<&'p mut SegmentAgg> {
-    if !pages.contains_key(key) {
-        pages.insert(key.to_owned(), PageAgg::new(url.to_owned(), key.to_owned()));
-    }
-    let agg = pages.get_mut(key)?;
-    if !agg.segments.contains_key(segment_name) {
-        agg.segments
-            .insert(segment_name.to_owned(), SegmentAgg::default());
-    }
-    agg.segments.get_mut(segment_name)
-}
-
-/// What streams add to their segment's counts, and the largest page they were seen on.
-#[derive(Debug, Default, Clone, Copy)]
-pub(crate) struct SegmentCounts {
-    clicks: u64,
-    moves: u64,
-    scrolls: u64,
-    max_document_width_px: u32,
-    max_document_height_px: u32,
-}
-
-impl SegmentCounts {
-    pub(crate) fn of(stream: &StreamRef<'_>) -> Self {
-        let mut counts = SegmentCounts::default();
-        counts.add(stream);
-        counts
-    }
-
-    pub(crate) fn add(&mut self, stream: &StreamRef<'_>) {
-        let page = &stream.page;
-        self.clicks += stream.clicks.len() as u64;
-        self.moves += stream.moves.len() as u64;
-        self.scrolls += stream.scrolls.len() as u64;
-        self.max_document_width_px = self.max_document_width_px.max(page.document_width_px);
-        self.max_document_height_px = self.max_document_height_px.max(page.document_height_px);
-    }
-
-    /// Adds the counts to `segment` and sizes its grids for the largest page counted.
-    pub(crate) fn add_to(&self, segment: &mut SegmentAgg) {
-        let (width, height) = (self.max_document_width_px, self.max_document_height_px);
-        // Grids cover the largest document seen (whatever order streams come in, so partials
-        // merge to the same shape), sized once instead of regrowing as events arrive.
-        segment.click_grid.reserve_page(width, height);
-        segment.move_grid.reserve_page(width, height);
-        segment.clicks += self.clicks;
-        segment.moves += self.moves;
-        segment.scrolls += self.scrolls;
-        segment.max_document_width_px = segment.max_document_width_px.max(width);
-        segment.max_document_height_px = segment.max_document_height_px.max(height);
-    }
-}
-
-/// Adds a stream's clicks and moves to its segment's grids; returns how many fall outside them.
-fn add_to_grids(segment: &mut SegmentAgg, stream: &StreamRef<'_>) -> u64 {
-    let mut outside = 0;
-    for click in stream.clicks {
-        outside += u64::from(!segment.click_grid.add(click.x, click.y));
-    }
-    for point in stream.moves {
-        outside += u64::from(!segment.move_grid.add(point.x, point.y));
-    }
-    outside
-}
-
-/// The key of a session in [`DayPartial::sessions`]: a 128-bit hash of its id, so that looking
-/// a session up allocates nothing.
-pub fn session_key(session_id: &str) -> u128 {
-    xxhash_rust::xxh3::xxh3_128(session_id.as_bytes())
-}
-
 /// Adds two sets of page aggregates (the smaller into the larger).
 pub fn merge_pages(
     mut pages: FastMap<String, PageAgg>,
@@ -276,7 +163,7 @@ mod tests {
     fn merging_partials_equals_accumulating_everything() {
         let streams = traffic();
         let whole = fold(&streams);
-        let expected = crate::finalize::finalize(whole.clone()).expect("finalize");
+        let expected = crate::aggregate::finalize::finalize(whole.clone()).expect("finalize");
         for split in [0, 1, streams.len() / 3, streams.len() - 1] {
             let merged = fold(&streams[..split]).merge(fold(&streams[split..]));
             assert_eq!(merged.pages, whole.pages, "split at {split}");
@@ -291,7 +178,7 @@ mod tests {
             );
             // Page views hold their events in arrival order until finalizing sorts them.
             assert_eq!(
-                crate::finalize::finalize(merged).expect("finalize"),
+                crate::aggregate::finalize::finalize(merged).expect("finalize"),
                 expected,
                 "split at {split}"
             );

@@ -19,10 +19,10 @@ use tokio::task::JoinHandle;
 
 use heatpipe_io::TaskFailed;
 
-use crate::ProcessError;
-use crate::accumulate::FastMap;
-use crate::fetch::{KeyedHeader, scan_headers};
-use crate::passes::Partition;
+use crate::error::ProcessError;
+use crate::pipeline::fetch::{KeyedHeader, scan_headers};
+use crate::pipeline::partition::Partition;
+use crate::types::FastMap;
 
 /// The sessions each chunk is the last to hold (by position in the day's sorted chunk keys),
 /// by [`session_key`], sorted.
@@ -195,7 +195,7 @@ fn note_chunk(last: &mut LastChunks, position: u32, header: &KeyedHeader) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::accumulate::session_key;
+    use crate::types::session_key;
     use heatpipe_core::chunk::{BlockEntry, ChunkHeader, ChunkIndex, SessionEntry, StreamKey};
 
     fn chunk(blocks: &[&[&str]]) -> KeyedHeader {

@@ -18,10 +18,13 @@ use heatpipe_core::session::{BlockRef, SessionIndexWriter};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use crate::ProcessError;
-use crate::accumulate::{DayPartial, FastMap, merge_pages};
-use crate::finalize::{DoneBatches, FinishedGroup, Retired, finish_sessions, index_sessions};
-use crate::summary::SessionDone;
+use crate::aggregate::accumulate::{DayPartial, merge_pages};
+use crate::aggregate::finalize::{
+    DoneBatches, FinishedGroup, Retired, finish_sessions, index_sessions,
+};
+use crate::aggregate::summary::SessionDone;
+use crate::error::ProcessError;
+use crate::types::FastMap;
 
 /// Runs are scratch files read once: the fastest zstd level is enough.
 const RUN_ZSTD_LEVEL: i32 = 1;
@@ -290,7 +293,7 @@ impl RunReader {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::accumulate::BlockAt;
+    use crate::types::BlockAt;
 
     /// Sessions whose start times collide (ordered by id then) and whose blocks name chunks in
     /// an order unlike their keys'.

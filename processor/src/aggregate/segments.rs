@@ -9,8 +9,8 @@ use std::collections::hash_map::Entry;
 
 use heatpipe_core::agg::{ElementAgg, PageAgg, ScrollDepth, SegmentAgg};
 
-use crate::accumulate::FastMap;
-use crate::summary::FinishedView;
+use crate::aggregate::summary::FinishedView;
+use crate::types::FastMap;
 
 /// Numbers every (page, segment) of some page maps: `slots[page_key][segment]`, with the names
 /// of each slot.
@@ -214,8 +214,8 @@ impl SegmentAdds {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::accumulate::{DayPartial, accumulate};
-    use crate::summary::finish_views;
+    use crate::aggregate::accumulate::{DayPartial, accumulate};
+    use crate::aggregate::summary::finish_views;
     use heatpipe_fixtures::{SessionBuilder, TrafficSpec, generate_traffic};
 
     fn partial_of(streams: &[heatpipe_core::event::Stream]) -> DayPartial {

@@ -8,8 +8,8 @@ use heatpipe_core::event::DeviceClass;
 use heatpipe_core::session::{BlockRef, Frustration, PageViewHead, SessionHead};
 use heatpipe_core::signals::{ClickAt, ViewSignals, ViewVisit, quick_backs, view_signals};
 
-use crate::accumulate::{BlockAt, FastMap};
-use crate::view::PageViewAcc;
+use crate::aggregate::view::PageViewAcc;
+use crate::types::{BlockAt, FastMap};
 
 /// A page view with its events in time order and its signals found.
 pub(crate) struct FinishedView<'v> {
@@ -143,6 +143,31 @@ impl SessionDone {
     }
 }
 
+/// The summaries of a session's finished views (sorted by index), each with its frustration
+/// signals: a quick back is found from the views around it, so it takes the whole session.
+fn view_heads<'v>(views: &'v [FinishedView]) -> Vec<PageViewHead<'v>> {
+    let visits: Vec<ViewVisit<'_>> = views
+        .iter()
+        .map(|v| ViewVisit {
+            page_key: &v.view.page_key,
+            started_at_ms: v.view.started_at_ms,
+        })
+        .collect();
+    let quick = quick_backs(&visits);
+    views
+        .iter()
+        .enumerate()
+        .map(|(position, v)| PageViewHead {
+            index: v.view.index,
+            url: &v.view.url,
+            key: &v.view.page_key,
+            started_at_ms: v.view.started_at_ms,
+            duration_ms: u64::from(v.view.last_t_ms),
+            frustration: view_frustration(&v.signals, quick.contains(&position)),
+        })
+        .collect()
+}
+
 /// Summarizes session `id` from its finished views (sorted by index) and encodes the summary,
 /// but for its blocks, which are kept aside.
 pub(crate) fn encode_session(
@@ -160,26 +185,7 @@ pub(crate) fn encode_session(
         .map(|v| v.view.started_at_ms + i64::from(v.view.last_t_ms))
         .max()
         .unwrap_or(started_at_ms);
-    let visits: Vec<ViewVisit<'_>> = views
-        .iter()
-        .map(|v| ViewVisit {
-            page_key: &v.view.page_key,
-            started_at_ms: v.view.started_at_ms,
-        })
-        .collect();
-    let quick = quick_backs(&visits);
-    let page_views: Vec<PageViewHead<'_>> = views
-        .iter()
-        .enumerate()
-        .map(|(position, v)| PageViewHead {
-            index: v.view.index,
-            url: &v.view.url,
-            key: &v.view.page_key,
-            started_at_ms: v.view.started_at_ms,
-            duration_ms: u64::from(v.view.last_t_ms),
-            frustration: view_frustration(&v.signals, quick.contains(&position)),
-        })
-        .collect();
+    let page_views = view_heads(views);
     let mut frustration = Frustration::default();
     for view in &page_views {
         frustration.add(&view.frustration);

@@ -6,7 +6,7 @@
 
 use xxhash_rust::xxh3::xxh3_64_with_seed;
 
-use crate::accumulate::session_key;
+use crate::types::session_key;
 
 /// Seeds the session hash, so passes do not line up with anything else hashed by session id.
 const PASS_SEED: u64 = 0x7061_7373;

@@ -1,12 +1,13 @@
-//! Grid events (and counts) queued per (page, segment) and applied a segment at a time. Streams of many
-//! segments come in turn, so adding each event to its grid at once touches a few dozen grids'
-//! worth of memory (megabytes), missing the cache on most events; a segment's queued events
-//! applied together find its grids in cache.
+//! Grid events (and counts) queued per (page, segment) and applied a segment at a time.
+//! Streams of many segments come in turn, so adding each event to its grid at once touches a few
+//! dozen grids' worth of memory (megabytes), missing the cache on most events; a segment's
+//! queued events applied together find its grids in cache.
 
 use heatpipe_core::agg::{Cell, PageAgg};
 use heatpipe_core::stream_ref::StreamRef;
 
-use crate::accumulate::{FastMap, SegmentCounts, segment_of};
+use crate::aggregate::grids::{SegmentCounts, segment_of};
+use crate::types::FastMap;
 
 /// A queue is applied to its grid once it holds this many events (256 KiB). On the benchmark
 /// day at one thread, aggregating took 21% less time with queues of 16 Ki events than without
@@ -147,7 +148,8 @@ impl SegmentQueue {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::accumulate::{DayPartial, accumulate, accumulate_queued, session_key};
+    use crate::aggregate::accumulate::{DayPartial, accumulate, accumulate_queued};
+    use crate::types::session_key;
     use heatpipe_core::event::Stream;
     use heatpipe_fixtures::{SessionBuilder, TrafficSpec, generate_traffic};
 

@@ -8,12 +8,13 @@ use heatpipe_core::chunk::with_block_streams;
 use rayon::prelude::*;
 use tokio::sync::oneshot;
 
-use crate::accumulate::{BlockAt, DayPartial, accumulate_queued, session_key};
-use crate::fetch::{FetchedChunk, Skipped};
-use crate::finalize::{FinishedGroup, finish_some};
-use crate::pending::PendingGrids;
-use crate::segments::SegmentSlots;
-use crate::view::SessionAcc;
+use crate::aggregate::accumulate::{DayPartial, accumulate_queued};
+use crate::aggregate::finalize::{FinishedGroup, finish_some};
+use crate::aggregate::pending::PendingGrids;
+use crate::aggregate::segments::SegmentSlots;
+use crate::aggregate::view::SessionAcc;
+use crate::pipeline::fetch::{FetchedChunk, Skipped};
+use crate::types::{BlockAt, session_key};
 
 /// A window's chunks as given to the rayon pool, with the sessions the previous windows
 /// completed.

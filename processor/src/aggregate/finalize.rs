@@ -10,10 +10,11 @@ use heatpipe_core::agg::{PageAgg, PageIndex, PageSummary, keep_top_elements};
 use heatpipe_core::error::FormatError;
 use heatpipe_core::session::{BlockRef, SessionIndex, encode_index_parts};
 
-use crate::accumulate::{DayPartial, FastMap};
-use crate::segments::{SegmentSlots, SegmentSums, SegmentTally};
-use crate::summary::{ChunkNumbers, SessionDone, encode_session, finish_views};
-use crate::view::SessionAcc;
+use crate::aggregate::accumulate::DayPartial;
+use crate::aggregate::segments::{SegmentSlots, SegmentSums, SegmentTally};
+use crate::aggregate::summary::{ChunkNumbers, SessionDone, encode_session, finish_views};
+use crate::aggregate::view::SessionAcc;
+use crate::types::FastMap;
 
 /// Everything a day's processing writes.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -106,7 +107,8 @@ impl DoneBatches {
 }
 
 /// Some finished sessions, and what they add to their segments, by name: sessions finished
-/// before the rest of their pass (see `run`) wait as one until the pass's pages are added up.
+/// before the rest of their pass (see `pipeline::pass`) wait as one until the pass's pages are
+/// added up.
 #[derive(Default)]
 pub(crate) struct FinishedGroup {
     pub(crate) done: DoneBatches,
@@ -231,7 +233,7 @@ fn page_index(pages: &BTreeMap<String, PageAgg>) -> PageIndex {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::accumulate::accumulate;
+    use crate::aggregate::accumulate::accumulate;
     use heatpipe_core::session::Frustration;
     use heatpipe_fixtures::SessionBuilder;
 

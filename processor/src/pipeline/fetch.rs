@@ -12,9 +12,9 @@ use heatpipe_core::chunk::{ChunkIndex, PREAMBLE_LEN, decode_header};
 use heatpipe_io::store::ObjectStore;
 use rayon::prelude::*;
 
-use crate::ProcessError;
-use crate::accumulate::{FastMap, session_key};
-use crate::passes::Partition;
+use crate::error::ProcessError;
+use crate::pipeline::partition::Partition;
+use crate::types::{FastMap, session_key};
 use heatpipe_io::on_blocking;
 
 /// A fetched chunk with its decoded header, and which of its streams are repeats to skip.

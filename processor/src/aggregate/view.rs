@@ -11,7 +11,7 @@ use heatpipe_core::event::{DeviceClass, TargetPoint};
 use heatpipe_core::stream_ref::StreamRef;
 use serde::{Deserialize, Serialize};
 
-use crate::accumulate::{BlockAt, FastMap};
+use crate::types::{BlockAt, FastMap};
 
 /// Makes room for one more element, growing by half rather than doubling from four: most
 /// sessions have one to three page views (1.9 on average on the benchmark day), and a vector's
