@@ -1,10 +1,13 @@
 //! The collector's configuration: one struct, every field with a default.
 
 use std::path::PathBuf;
+use std::time::Duration;
 
+use heatpipe_core::wire::WireLimits;
 use serde::Deserialize;
 
 use crate::admission::SiteConfig;
+use crate::wal::WalSettings;
 
 /// How the collector accepts, buffers and seals batches.
 #[derive(Debug, Clone, Deserialize)]
@@ -61,6 +64,28 @@ impl Default for CollectorConfig {
             sites: Vec::new(),
             rate_limit_per_s: 200,
             rate_limit_burst: 400,
+        }
+    }
+}
+
+impl CollectorConfig {
+    /// Returns the limits batches are validated against.
+    pub fn wire_limits(&self) -> WireLimits {
+        WireLimits {
+            max_events_per_batch: self.max_events_per_batch,
+            keep_query: self.keep_query,
+            ..WireLimits::default()
+        }
+    }
+
+    /// Returns how this collector's write-ahead log seals and refuses.
+    pub fn wal_settings(&self) -> WalSettings {
+        WalSettings {
+            dir: self.wal_dir.clone(),
+            collector_id: self.collector_id.clone(),
+            segment_max_bytes: self.seal_size_bytes,
+            segment_max_age: Duration::from_millis(self.seal_age_ms),
+            max_pending_bytes: self.max_pending_bytes,
         }
     }
 }

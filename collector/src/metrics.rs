@@ -73,60 +73,64 @@ impl Metrics {
 
     /// Renders every counter in the Prometheus text format.
     pub fn render(&self, log_pending_bytes: u64) -> String {
-        let load = |counter: &AtomicU64| counter.load(Ordering::Relaxed);
-        let mut out = String::new();
-        let mut metric = |name: &str, kind: &str, help: &str, lines: &[(String, u64)]| {
-            let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}");
-            for (labels, value) in lines {
-                let _ = writeln!(out, "{name}{labels} {value}");
-            }
-        };
-        metric(
+        let mut out = Exposition::default();
+        self.render_batches(&mut out);
+        out.single(
+            "heatpipe_collector_log_pending_bytes",
+            "gauge",
+            "Bytes in the write-ahead log not yet stored.",
+            log_pending_bytes,
+        );
+        self.render_uploads(&mut out);
+        out.text
+    }
+
+    /// Batches and events accepted, batches rejected by reason.
+    fn render_batches(&self, out: &mut Exposition) {
+        out.single(
             "heatpipe_collector_batches_accepted_total",
             "counter",
             "Batches acknowledged (durable in the log).",
-            &[(String::new(), load(&self.batches_accepted))],
+            load(&self.batches_accepted),
         );
-        metric(
+        out.single(
             "heatpipe_collector_events_accepted_total",
             "counter",
             "Events in acknowledged batches.",
-            &[(String::new(), load(&self.events_accepted))],
+            load(&self.events_accepted),
         );
         let rejected: Vec<(String, u64)> = REASONS
             .iter()
             .zip(&self.rejected)
             .map(|((_, reason), n)| (format!("{{reason=\"{reason}\"}}"), load(n)))
             .collect();
-        metric(
+        out.family(
             "heatpipe_collector_batches_rejected_total",
             "counter",
             "Batches refused, by reason.",
             &rejected,
         );
-        metric(
-            "heatpipe_collector_log_pending_bytes",
-            "gauge",
-            "Bytes in the write-ahead log not yet stored.",
-            &[(String::new(), log_pending_bytes)],
-        );
-        metric(
+    }
+
+    /// Segments and chunks stored, failed uploads, and the upload-latency histogram.
+    fn render_uploads(&self, out: &mut Exposition) {
+        out.single(
             "heatpipe_collector_segments_stored_total",
             "counter",
             "Log segments stored as chunks and deleted.",
-            &[(String::new(), load(&self.segments_stored))],
+            load(&self.segments_stored),
         );
-        metric(
+        out.single(
             "heatpipe_collector_chunks_stored_total",
             "counter",
             "Chunks written to the store.",
-            &[(String::new(), load(&self.chunks_stored))],
+            load(&self.chunks_stored),
         );
-        metric(
+        out.single(
             "heatpipe_collector_upload_failures_total",
             "counter",
             "Segment uploads that failed (and were retried).",
-            &[(String::new(), load(&self.upload_failures))],
+            load(&self.upload_failures),
         );
         let mut histogram: Vec<(String, u64)> = UPLOAD_BUCKETS_S
             .iter()
@@ -135,15 +139,40 @@ impl Metrics {
             .collect();
         histogram.push(("_bucket{le=\"+Inf\"}".into(), load(&self.upload_count)));
         histogram.push(("_count".into(), load(&self.upload_count)));
-        metric(
+        out.family(
             "heatpipe_collector_upload_seconds",
             "histogram",
             "Time to store one log segment.",
             &histogram,
         );
         let sum_s = load(&self.upload_micros) as f64 / 1e6;
-        out.push_str(&format!("heatpipe_collector_upload_seconds_sum {sum_s}\n"));
-        out
+        out.text
+            .push_str(&format!("heatpipe_collector_upload_seconds_sum {sum_s}\n"));
+    }
+}
+
+fn load(counter: &AtomicU64) -> u64 {
+    counter.load(Ordering::Relaxed)
+}
+
+/// Text in the Prometheus exposition format, one metric family at a time.
+#[derive(Debug, Default)]
+struct Exposition {
+    text: String,
+}
+
+impl Exposition {
+    /// Writes a family's `HELP` and `TYPE` lines, then one sample per `(suffix and labels, value)`.
+    fn family(&mut self, name: &str, kind: &str, help: &str, samples: &[(String, u64)]) {
+        let _ = writeln!(self.text, "# HELP {name} {help}\n# TYPE {name} {kind}");
+        for (labels, value) in samples {
+            let _ = writeln!(self.text, "{name}{labels} {value}");
+        }
+    }
+
+    /// Writes a family of one unlabelled sample.
+    fn single(&mut self, name: &str, kind: &str, help: &str, value: u64) {
+        self.family(name, kind, help, &[(String::new(), value)]);
     }
 }
 

@@ -239,41 +239,14 @@ fn apply_incremental(
     let source = data.get("source").and_then(Value::as_u64);
     match source {
         Some(SOURCE_MOUSE_MOVE | SOURCE_TOUCH_MOVE) => {
-            let Some(positions) = data.get("positions").and_then(Value::as_array) else {
-                return Err(WireError(format!("{what}: mouse move without `positions`")));
-            };
-            let (scroll_x, scroll_y) = page.scroll;
-            let started_at_ms = page.view.started_at_ms;
-            let mut moves = Vec::with_capacity(positions.len());
-            for (i, position) in positions.iter().enumerate() {
-                let at = format!("{what} positions[{i}]");
-                let offset = position
-                    .get("timeOffset")
-                    .and_then(Value::as_f64)
-                    .unwrap_or(0.0);
-                let offset = integer_in(offset, -(1 << 31), 0, &format!("{at} timeOffset"))?;
-                let t = (timestamp + offset - started_at_ms).clamp(0, i64::from(limits.max_t_ms))
-                    as u32;
-                let x = clamp_i32(field_i64(position, "x", &at)? + scroll_x);
-                let y = clamp_i32(field_i64(position, "y", &at)? + scroll_y);
-                moves.push(Move { t_ms: t, x, y });
-            }
-            moves.sort_by_key(|m| m.t_ms);
+            let moves = page_moves(page, data, timestamp, limits, what)?;
             out.for_page(page, timestamp).moves.extend(moves);
         }
         Some(SOURCE_MOUSE_INTERACTION)
             if data.get("type").and_then(Value::as_u64) == Some(INTERACTION_CLICK) =>
         {
-            let x = clamp_i32(field_i64(data, "x", what)? + page.scroll.0);
-            let y = clamp_i32(field_i64(data, "y", what)? + page.scroll.1);
-            let node = data.get("id").and_then(Value::as_i64).unwrap_or(-1);
-            out.for_page(page, timestamp).clicks.push(Click {
-                t_ms,
-                x,
-                y,
-                selector: format!("rrweb:{node}"),
-                inside: None,
-            });
+            let click = page_click(page, data, t_ms, what)?;
+            out.for_page(page, timestamp).clicks.push(click);
         }
         Some(SOURCE_SCROLL)
             if data.get("id").and_then(Value::as_i64) == Some(page.document_node_id) =>
@@ -296,6 +269,50 @@ fn apply_incremental(
         _ => {}
     }
     Ok(())
+}
+
+/// Reads the `positions` of a mouse or touch move, in page coordinates and in time order.
+fn page_moves(
+    page: &OpenPage,
+    data: &Value,
+    timestamp: i64,
+    limits: &WireLimits,
+    what: &str,
+) -> Result<Vec<Move>, WireError> {
+    let Some(positions) = data.get("positions").and_then(Value::as_array) else {
+        return Err(WireError(format!("{what}: mouse move without `positions`")));
+    };
+    let (scroll_x, scroll_y) = page.scroll;
+    let started_at_ms = page.view.started_at_ms;
+    let mut moves = Vec::with_capacity(positions.len());
+    for (i, position) in positions.iter().enumerate() {
+        let at = format!("{what} positions[{i}]");
+        let offset = position
+            .get("timeOffset")
+            .and_then(Value::as_f64)
+            .unwrap_or(0.0);
+        let offset = integer_in(offset, -(1 << 31), 0, &format!("{at} timeOffset"))?;
+        let t = (timestamp + offset - started_at_ms).clamp(0, i64::from(limits.max_t_ms)) as u32;
+        let x = clamp_i32(field_i64(position, "x", &at)? + scroll_x);
+        let y = clamp_i32(field_i64(position, "y", &at)? + scroll_y);
+        moves.push(Move { t_ms: t, x, y });
+    }
+    moves.sort_by_key(|m| m.t_ms);
+    Ok(moves)
+}
+
+/// Reads a click, in page coordinates, named after the rrweb node it hit.
+fn page_click(page: &OpenPage, data: &Value, t_ms: u32, what: &str) -> Result<Click, WireError> {
+    let x = clamp_i32(field_i64(data, "x", what)? + page.scroll.0);
+    let y = clamp_i32(field_i64(data, "y", what)? + page.scroll.1);
+    let node = data.get("id").and_then(Value::as_i64).unwrap_or(-1);
+    Ok(Click {
+        t_ms,
+        x,
+        y,
+        selector: format!("rrweb:{node}"),
+        inside: None,
+    })
 }
 
 fn apply_custom(page: &mut OpenPage, data: &Value, out: &mut BatchStreams<'_>, timestamp: i64) {

@@ -3,7 +3,10 @@
 //! and the web viewer on top.
 //!
 //! # Layout
-//! - [`error`] — `RenderError` and its HTTP status; running work on the rayon pool.
+//! - [`config`] — `RendererConfig`.
+//! - [`state`] — `Renderer`, the state every request shares.
+//! - [`png_cache`] — rendered PNGs kept by ETag.
+//! - [`error`] — `RenderError` and its HTTP status.
 //! - [`query`] — date ranges, page and device parameters.
 //! - [`data`] — loading and merging stored aggregates and indexes over a range.
 //! - [`density`] — kernel density over grid cells, painted into palette indexes.
@@ -16,109 +19,35 @@
 //! - [`snapshot`] — full-page screenshots with headless Chromium, for composites.
 //! - [`timeline`] — replay timelines from ranged reads of session blocks.
 //! - [`routes`] — the HTTP routes and the viewer.
+//!
+//! This file wires them: [`routes()`] is every renderer route, [`serve`] runs them alone.
 
 pub mod compare;
 pub mod composite;
+pub mod config;
 pub mod data;
 pub mod density;
 pub mod error;
 pub mod png;
+pub mod png_cache;
 pub mod query;
 pub mod render;
 pub mod routes;
 pub mod scroll_map;
 pub mod sessions;
 pub mod snapshot;
+pub mod state;
 pub mod timeline;
 
-use std::collections::{HashMap, VecDeque};
 use std::future::Future;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
-use bytes::Bytes;
-use heatpipe_io::store::ObjectStore;
-use serde::Deserialize;
 use tokio::net::TcpListener;
 use warp::Filter;
 use warp::reply::Response;
 
-/// How the renderer serves.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct RendererConfig {
-    /// Rendered PNGs kept in memory, keyed by their ETag.
-    pub png_cache_entries: usize,
-    /// Most sessions one `sessions` request lists.
-    pub max_sessions_listed: usize,
-    /// Session indexes kept decoded between requests, in MiB of their decompressed bodies
-    /// (decoded, an index takes about five times that). A day's index larger than this is read
-    /// one session at a time on each request instead: slower, in bounded memory.
-    pub session_index_cache_mib: u64,
-}
-
-impl Default for RendererConfig {
-    fn default() -> Self {
-        RendererConfig {
-            png_cache_entries: 64,
-            max_sessions_listed: 1000,
-            session_index_cache_mib: 64,
-        }
-    }
-}
-
-/// Rendered PNGs by ETag, oldest evicted first.
-#[derive(Debug, Default)]
-struct PngCache {
-    images: HashMap<String, Bytes>,
-    order: VecDeque<String>,
-}
-
-/// The renderer's state, shared by every request.
-#[derive(Debug)]
-pub struct Renderer {
-    pub store: Arc<dyn ObjectStore>,
-    pub config: RendererConfig,
-    png_cache: Mutex<PngCache>,
-    /// Decoded session indexes, for `sessions` and `timeline`.
-    pub session_indexes: data::SessionIndexCache,
-}
-
-impl Renderer {
-    pub fn new(store: Arc<dyn ObjectStore>, config: RendererConfig) -> Arc<Self> {
-        let session_indexes =
-            data::SessionIndexCache::new(config.session_index_cache_mib.saturating_mul(1 << 20));
-        Arc::new(Renderer {
-            store,
-            config,
-            png_cache: Mutex::new(PngCache::default()),
-            session_indexes,
-        })
-    }
-
-    fn cache(&self) -> std::sync::MutexGuard<'_, PngCache> {
-        self.png_cache
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-    }
-
-    /// Returns the cached PNG of `etag`, if any.
-    pub fn cached_png(&self, etag: &str) -> Option<Bytes> {
-        self.cache().images.get(etag).cloned()
-    }
-
-    /// Keeps `png` under `etag`, evicting the oldest entries past the configured size.
-    pub fn cache_png(&self, etag: String, png: Bytes) {
-        let mut cache = self.cache();
-        if cache.images.insert(etag.clone(), png).is_none() {
-            cache.order.push_back(etag);
-        }
-        while cache.order.len() > self.config.png_cache_entries {
-            if let Some(oldest) = cache.order.pop_front() {
-                cache.images.remove(&oldest);
-            }
-        }
-    }
-}
+pub use config::RendererConfig;
+pub use state::Renderer;
 
 /// All renderer routes: the read API and the viewer.
 pub fn routes(

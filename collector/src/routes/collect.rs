@@ -11,7 +11,7 @@ use warp::reply::Response;
 use super::{
     IngestRequest, accepted, answered, ingest_request, preflight, refused, rejected, unavailable,
 };
-use crate::Collector;
+use crate::state::Collector;
 
 /// Matches `POST /v1/collect` (and its CORS preflight).
 pub fn collect_filter(

@@ -4,8 +4,13 @@
 //! - [`collect`] — `POST /v1/collect`, the native batch.
 //! - [`rrweb`] — `POST /v1/rrweb/{site}/{session}`, rrweb recorder events.
 //! - [`tracker`] — `GET /t.js`.
+//! - [`metrics`] — `GET /metrics`.
+//!
+//! The helpers here are what the batch routes share: extracting a request, CORS, and the JSON
+//! answers.
 
 pub mod collect;
+pub mod metrics;
 pub mod rrweb;
 pub mod tracker;
 
@@ -15,9 +20,10 @@ use warp::http::{HeaderValue, StatusCode};
 use warp::reply::Response;
 use warp::{Filter, Reply};
 
-use crate::Collector;
 use crate::admission::Refusal;
 use crate::body::{RawBody, raw_body};
+use crate::state::Collector;
+use crate::wal::WalError;
 
 /// Everything a batch request carries besides its path.
 #[derive(Debug)]
@@ -106,23 +112,6 @@ pub fn preflight(collector: &Collector, site: Option<&str>, origin: Option<&str>
     }
 }
 
-/// Matches `GET /metrics`: the Prometheus text format.
-pub fn metrics_filter(
-    collector: std::sync::Arc<Collector>,
-) -> impl Filter<Extract = (Response,), Error = warp::Rejection> + Clone {
-    warp::path!("metrics").and(warp::get()).map(move || {
-        let mut response = collector
-            .metrics
-            .render(collector.wal.pending_bytes())
-            .into_response();
-        response.headers_mut().insert(
-            "content-type",
-            HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
-        );
-        response
-    })
-}
-
 /// The answer to an accepted batch.
 pub fn accepted(
     num_events: usize,
@@ -158,7 +147,7 @@ pub fn refused(refusal: &Refusal) -> Response {
 }
 
 /// 503 with `Retry-After`: the batch could not be made durable, so it is not acknowledged.
-pub fn unavailable(err: &crate::wal::WalError) -> Response {
+pub fn unavailable(err: &WalError) -> Response {
     let mut response = rejected(StatusCode::SERVICE_UNAVAILABLE, &err.to_string());
     response
         .headers_mut()

@@ -12,8 +12,8 @@ use warp::reply::Response;
 use super::{
     IngestRequest, accepted, answered, ingest_request, preflight, refused, rejected, unavailable,
 };
-use crate::Collector;
 use crate::rrweb::RrwebEvent;
+use crate::state::Collector;
 
 /// Matches `POST /v1/rrweb/{site}/{session}` (and its CORS preflight).
 pub fn rrweb_filter(

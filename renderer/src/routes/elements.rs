@@ -11,9 +11,9 @@ use warp::Filter;
 use warp::reply::Response;
 
 use super::{json_or_error, page_segment, with_renderer};
-use crate::Renderer;
 use crate::error::RenderResult;
 use crate::query::RangeQuery;
+use crate::state::Renderer;
 
 /// Most elements one request lists.
 const MAX_ELEMENTS_LISTED: usize = 256;

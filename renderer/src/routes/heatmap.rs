@@ -14,9 +14,9 @@ use warp::reply::Response;
 use warp::{Filter, Reply};
 
 use super::{checked_site, error_response, required_page, with_renderer};
-use crate::Renderer;
 use crate::compare::render_difference;
 use crate::composite::{composite_png, decode_snapshot, nearest_snapshot_key};
+use crate::state::Renderer;
 use heatpipe_io::on_rayon;
 
 use crate::error::{RenderError, RenderResult};
@@ -176,6 +176,76 @@ async fn heatmap(
 ) -> RenderResult<Response> {
     checked_site(site)?;
     let plan = HeatmapPlan::parse(query)?;
+    let sources = gather(renderer, site, &plan).await?;
+    let etag = sources.etag(&plan);
+    if if_none_match.is_some_and(|tags| tags.split(',').any(|tag| tag.trim() == etag)) {
+        return Ok(with_png_headers(
+            warp::reply::with_status(warp::reply(), StatusCode::NOT_MODIFIED).into_response(),
+            &etag,
+        ));
+    }
+    let png = match renderer.cached_png(&etag) {
+        Some(png) => png,
+        None => {
+            let png = Bytes::from(on_rayon(move || sources.draw()).await??);
+            renderer.cache_png(etag.clone(), png.clone());
+            png
+        }
+    };
+    let mut response = Response::new(png.into());
+    response
+        .headers_mut()
+        .insert("content-type", HeaderValue::from_static("image/png"));
+    Ok(with_png_headers(response, &etag))
+}
+
+/// Everything one image is drawn from, read from the store.
+struct Sources {
+    /// The plan's request, drawn at the screenshot's width for a composite.
+    request: HeatmapRequest,
+    drawing: Drawing,
+    /// The screenshot of a composite: its key and its PNG.
+    snapshot: Option<(String, Bytes)>,
+    /// Fingerprints of what was read: the page (and the compared range), the screenshot.
+    fingerprint: Vec<u64>,
+}
+
+impl Sources {
+    /// Draws and encodes the image. CPU-bound.
+    fn draw(self) -> RenderResult<Vec<u8>> {
+        let overlay = match &self.drawing {
+            Drawing::Single(segment) => render_segment_image(segment, &self.request)?,
+            Drawing::Difference(a, b) => render_difference(a, b, &self.request)?,
+        };
+        match self.snapshot {
+            None => overlay.encode_png(),
+            Some((key, bytes)) => composite_png(&overlay, &decode_snapshot(&key, &bytes)?),
+        }
+    }
+
+    /// Returns the image's ETag: a hash of what it is drawn from and how.
+    fn etag(&self, plan: &HeatmapPlan) -> String {
+        let Sources {
+            request,
+            fingerprint,
+            ..
+        } = self;
+        format!(
+            "\"{:016x}\"",
+            xxhash_rust::xxh3::xxh3_64(
+                format!(
+                    "{fingerprint:?}|{request:?}|{:?}|{}",
+                    plan.comparison, plan.composite
+                )
+                .as_bytes()
+            )
+        )
+    }
+}
+
+/// Reads the page over the plan's days, its screenshot for a composite, and the other side of a
+/// comparison.
+async fn gather(renderer: &Renderer, site: &str, plan: &HeatmapPlan) -> RenderResult<Sources> {
     let mut request = plan.request.clone();
     let page = required_page(renderer, site, &plan.days, &plan.key).await?;
     let mut fingerprint = vec![page.fingerprint];
@@ -208,35 +278,12 @@ async fn heatmap(
             Drawing::Difference(own, Box::new(request.segment_of(&other.agg)))
         }
     };
-    let etag = format!(
-        "\"{:016x}\"",
-        xxhash_rust::xxh3::xxh3_64(
-            format!(
-                "{fingerprint:?}|{request:?}|{:?}|{}",
-                plan.comparison, plan.composite
-            )
-            .as_bytes()
-        )
-    );
-    if if_none_match.is_some_and(|tags| tags.split(',').any(|tag| tag.trim() == etag)) {
-        return Ok(with_png_headers(
-            warp::reply::with_status(warp::reply(), StatusCode::NOT_MODIFIED).into_response(),
-            &etag,
-        ));
-    }
-    let png = match renderer.cached_png(&etag) {
-        Some(png) => png,
-        None => {
-            let png = Bytes::from(on_rayon(move || draw(&drawing, &request, snapshot)).await??);
-            renderer.cache_png(etag.clone(), png.clone());
-            png
-        }
-    };
-    let mut response = Response::new(png.into());
-    response
-        .headers_mut()
-        .insert("content-type", HeaderValue::from_static("image/png"));
-    Ok(with_png_headers(response, &etag))
+    Ok(Sources {
+        request,
+        drawing,
+        snapshot,
+        fingerprint,
+    })
 }
 
 /// Reads the page's screenshot whose layout width is nearest `wanted_width`.
@@ -255,22 +302,6 @@ async fn screenshot(
         })?;
     let bytes = renderer.store.get(&key).await?;
     Ok((key, bytes))
-}
-
-/// Draws and encodes the image. CPU-bound.
-fn draw(
-    drawing: &Drawing,
-    request: &HeatmapRequest,
-    snapshot: Option<(String, Bytes)>,
-) -> RenderResult<Vec<u8>> {
-    let overlay = match drawing {
-        Drawing::Single(segment) => render_segment_image(segment, request)?,
-        Drawing::Difference(a, b) => render_difference(a, b, request)?,
-    };
-    match snapshot {
-        None => overlay.encode_png(),
-        Some((key, bytes)) => composite_png(&overlay, &decode_snapshot(&key, &bytes)?),
-    }
 }
 
 fn with_png_headers(mut response: Response, etag: &str) -> Response {

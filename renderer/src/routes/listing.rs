@@ -12,12 +12,13 @@ use warp::reply::Response;
 use super::{checked_site, json_or_error, page_segment, with_renderer};
 use heatpipe_io::on_blocking;
 
+use crate::data;
 use crate::error::{RenderError, RenderResult};
 use crate::query::{RangeQuery, parse_device, parse_frustration, parse_segment, resolve_page};
 use crate::scroll_map::{ScrollDepthReport, scroll_depth_report};
 use crate::sessions::{SessionFilter, SessionRow, find_session, newest_sessions};
+use crate::state::Renderer;
 use crate::timeline::{Timeline, build_timeline};
-use crate::{Renderer, data};
 
 /// Matches `GET /api/sites/{site}/pages?from&to`.
 pub fn pages_filter(

@@ -21,10 +21,11 @@ use serde::Serialize;
 use warp::reply::Response;
 use warp::{Filter, Reply};
 
+use crate::data;
 use crate::error::{RenderError, RenderResult};
 use crate::query::{RangeQuery, parse_device, parse_segment, resolve_page};
 use crate::render::{HeatmapKind, HeatmapRequest};
-use crate::{Renderer, data};
+use crate::state::Renderer;
 
 /// Returns the JSON error response of `err`.
 pub fn error_response(err: &RenderError) -> Response {

@@ -1,0 +1,80 @@
+//! Segment files and the records in them: where a segment lives, how a record is framed
+//! (`len u32 LE | crc32 u32 LE | bincode`), and reading a segment back up to its last whole
+//! record.
+
+use std::fs::File;
+use std::path::{Path, PathBuf};
+
+use heatpipe_core::frame::bincode_config;
+
+use super::{WalError, WalRecord};
+
+/// Returns the file of `segment` of `collector_id` under the log folder `dir`.
+pub(super) fn segment_path(dir: &Path, collector_id: &str, segment: u64) -> PathBuf {
+    dir.join(collector_id).join(format!("{segment:016}.log"))
+}
+
+/// Syncs `folder`, so the files created or removed in it survive a crash.
+pub(super) fn sync_folder(folder: &Path) -> std::io::Result<()> {
+    File::open(folder)?.sync_all()
+}
+
+/// Reads a segment's records, stopping at a torn or corrupt tail; returns them and the number
+/// of bytes dropped there.
+pub fn read_segment(bytes: &[u8]) -> (Vec<WalRecord>, usize) {
+    let mut records = Vec::new();
+    let mut at = 0usize;
+    while bytes.len() - at >= 8 {
+        let len =
+            u32::from_le_bytes([bytes[at], bytes[at + 1], bytes[at + 2], bytes[at + 3]]) as usize;
+        let crc = u32::from_le_bytes([bytes[at + 4], bytes[at + 5], bytes[at + 6], bytes[at + 7]]);
+        let Some(payload) = bytes.get(at + 8..at + 8 + len) else {
+            break;
+        };
+        if crc32fast::hash(payload) != crc {
+            break;
+        }
+        match bincode::serde::decode_from_slice::<WalRecord, _>(payload, bincode_config()) {
+            Ok((record, _)) => records.push(record),
+            Err(_) => break,
+        }
+        at += 8 + len;
+    }
+    (records, bytes.len() - at)
+}
+
+/// Frames one record for the log.
+pub fn encode_record(record: &WalRecord) -> Result<Vec<u8>, WalError> {
+    let payload = bincode::serde::encode_to_vec(record, bincode_config())
+        .map_err(|e| WalError::Io(e.to_string()))?;
+    let len = u32::try_from(payload.len()).map_err(|_| WalError::Io("record too large".into()))?;
+    let mut framed = Vec::with_capacity(payload.len() + 8);
+    framed.extend_from_slice(&len.to_le_bytes());
+    framed.extend_from_slice(&crc32fast::hash(&payload).to_le_bytes());
+    framed.extend_from_slice(&payload);
+    Ok(framed)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::wal::testing::record;
+
+    #[test]
+    fn a_torn_tail_is_dropped_and_earlier_records_survive() {
+        let mut bytes = encode_record(&record("a")).expect("encode");
+        bytes.extend(encode_record(&record("b")).expect("encode"));
+        let whole = bytes.len();
+        bytes.extend(&encode_record(&record("c")).expect("encode")[..20]);
+        let (records, dropped) = read_segment(&bytes);
+        assert_eq!(records.len(), 2);
+        assert_eq!(dropped, bytes.len() - whole);
+        let mut flipped = bytes[..whole].to_vec();
+        flipped[whole - 1] ^= 1;
+        assert_eq!(
+            read_segment(&flipped).0.len(),
+            1,
+            "a corrupt record ends the readable log"
+        );
+    }
+}
