@@ -2,13 +2,15 @@
 //! comparisons measure against.
 //!
 //! # Layout
-//! - [`bench_traffic`]: the seeded day of fixture traffic every benchmark uses.
-//! - [`rrweb`]: the same streams as rrweb recorder JSON, for storage-cost comparisons.
-//! - [`plain`]: the same streams in a plain delta + varint + zstd column layout, the baseline
+//! - [`plain`] — the same streams in a plain delta + varint + zstd column layout, the baseline
 //!   our chunk format is tuned against.
-//! - [`median`]: the middle of a benchmark's samples.
-//! - [`bench_day_dir`]: where the benchmark day is generated once, sealed as a collector seals
-//!   its log every [`bench_seal_age_ms`]; [`traffic_at_bench_day_rate`]: traffic as dense.
+//! - [`rrweb`] — the same streams as rrweb recorder JSON, for storage-cost comparisons.
+//! - the crate root — [`bench_traffic`]: the seeded day of fixture traffic every benchmark uses;
+//!   [`bench_day_dir`]: where the benchmark day is generated once, sealed as a collector seals
+//!   its log every [`bench_seal_age_ms`]; [`traffic_at_bench_day_rate`]: traffic as dense;
+//!   [`median`]: the middle of a benchmark's samples.
+//! - `src/bin/` — one binary per comparison (`ingest`, `storage-cost`, `vs-duckdb`, …);
+//!   `benches/` — the criterion benchmarks.
 
 pub mod plain;
 pub mod rrweb;

@@ -10,7 +10,9 @@
 //! - [`error`] — `FormatError`: why stored bytes of any format could not be read or written.
 //! - [`chunk`] — the `.hpc` chunk format.
 //! - [`frame`] — the framed container of `.hpa` and `.hps`.
-//! - [`agg`] — grids, scroll depth, page aggregates and the page index (`.hpa`).
+//! - [`agg`] — grids, scroll depth, element counts, page aggregates and the page index (`.hpa`).
+//! - [`segment`] — segment keys (device, width, visitor, tags) and the filters that sum them.
+//! - [`signals`] — frustration signals: rage and dead clicks, excessive scrolling, quick backs.
 //! - [`session`] — the session index (`.hps`).
 //! - [`session_reader`] — a session index read one session at a time.
 //! - [`page`] — URL normalization and page keys.

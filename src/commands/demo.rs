@@ -2,8 +2,10 @@
 //! processing every few seconds, and the viewer — all on 127.0.0.1.
 
 use anyhow::Context;
+use chrono::{DateTime, Utc};
 use heatpipe_core::keys::{date_start_ms, raw_day_prefix};
 use heatpipe_fixtures::{TrafficSpec, generate_traffic, write_chunks};
+use heatpipe_io::store::ObjectStore;
 use heatpipe_processor::process_day;
 use tokio::net::TcpListener;
 
@@ -19,15 +21,7 @@ const SYNTHETIC_COLLECTOR: &str = "synthetic";
 
 /// Runs the demo until Ctrl-C.
 pub async fn run(args: DemoArgs, mut config: Config) -> anyhow::Result<()> {
-    let listener = match TcpListener::bind(&args.listen).await {
-        Ok(listener) => listener,
-        Err(err) => {
-            eprintln!("{} is not free ({err}); using another port", args.listen);
-            TcpListener::bind("127.0.0.1:0")
-                .await
-                .context("binding 127.0.0.1")?
-        }
-    };
+    let listener = bind_or_any_port(&args.listen).await?;
     let address = listener.local_addr()?;
     let origin = format!("http://{address}");
     config.store = args.store.clone();
@@ -40,29 +34,7 @@ pub async fn run(args: DemoArgs, mut config: Config) -> anyhow::Result<()> {
 
     let now = chrono::Utc::now();
     let today = now.date_naive();
-    let start = date_start_ms(today);
-    let end = now.timestamp_millis().max(start + 60_000);
-    for stale in store.list(&raw_day_prefix(DEMO_SITE, today)).await? {
-        if stale.key.contains(&format!("/{SYNTHETIC_COLLECTOR}-")) {
-            store.delete(&stale.key).await?;
-        }
-    }
-    let streams = generate_traffic(&TrafficSpec {
-        seed: args.seed,
-        origin: origin.clone(),
-        num_sessions: args.sessions,
-        window_ms: start..end,
-    });
-    let events: usize = streams.iter().map(|s| s.num_events()).sum();
-    write_chunks(
-        store.as_ref(),
-        DEMO_SITE,
-        SYNTHETIC_COLLECTOR,
-        &streams,
-        200,
-    )
-    .await
-    .context("writing synthetic traffic")?;
+    let events = write_synthetic_traffic(store.as_ref(), &args, &origin, now).await?;
     let summary = process_day(store.clone(), &config.processor.options(DEMO_SITE, today))
         .await
         .context("processing the demo day")?;
@@ -92,4 +64,46 @@ pub async fn run(args: DemoArgs, mut config: Config) -> anyhow::Result<()> {
     .await
     .context("opening the write-ahead log")?;
     Ok(())
+}
+
+/// Binds `listen`, or any free port of 127.0.0.1 when it is taken.
+async fn bind_or_any_port(listen: &str) -> anyhow::Result<TcpListener> {
+    match TcpListener::bind(listen).await {
+        Ok(listener) => Ok(listener),
+        Err(err) => {
+            eprintln!("{listen} is not free ({err}); using another port");
+            TcpListener::bind("127.0.0.1:0")
+                .await
+                .context("binding 127.0.0.1")
+        }
+    }
+}
+
+/// Replaces today's synthetic chunks with `args.sessions` seeded sessions served from `origin`,
+/// started between midnight and `now`; returns how many events they hold.
+async fn write_synthetic_traffic(
+    store: &dyn ObjectStore,
+    args: &DemoArgs,
+    origin: &str,
+    now: DateTime<Utc>,
+) -> anyhow::Result<usize> {
+    let today = now.date_naive();
+    let start = date_start_ms(today);
+    let end = now.timestamp_millis().max(start + 60_000);
+    for stale in store.list(&raw_day_prefix(DEMO_SITE, today)).await? {
+        if stale.key.contains(&format!("/{SYNTHETIC_COLLECTOR}-")) {
+            store.delete(&stale.key).await?;
+        }
+    }
+    let streams = generate_traffic(&TrafficSpec {
+        seed: args.seed,
+        origin: origin.to_owned(),
+        num_sessions: args.sessions,
+        window_ms: start..end,
+    });
+    let events: usize = streams.iter().map(|s| s.num_events()).sum();
+    write_chunks(store, DEMO_SITE, SYNTHETIC_COLLECTOR, &streams, 200)
+        .await
+        .context("writing synthetic traffic")?;
+    Ok(events)
 }

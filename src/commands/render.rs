@@ -47,22 +47,7 @@ pub async fn run(args: RenderArgs, config: Config) -> anyhow::Result<()> {
             continue;
         };
         let width = page_size(&loaded.agg.combined(|_| true), None).0;
-        let snapshot = match nearest_snapshot_key(&store, &args.site, &page.key, width).await? {
-            Some(key) => {
-                let bytes = store
-                    .get(&key)
-                    .await
-                    .with_context(|| format!("reading {key}"))?;
-                match decode_snapshot(&key, &bytes) {
-                    Ok(snapshot) => Some(snapshot),
-                    Err(err) => {
-                        tracing::warn!(key, error = %err, "skipping an unreadable screenshot");
-                        None
-                    }
-                }
-            }
-            None => None,
-        };
+        let snapshot = nearest_snapshot(&store, &args.site, &page.key, width).await?;
         let agg = loaded.agg;
         let images = tokio::task::spawn_blocking(move || page_images(&agg, snapshot.as_ref()))
             .await?
@@ -92,6 +77,30 @@ pub async fn run(args: RenderArgs, config: Config) -> anyhow::Result<()> {
         args.out
     );
     Ok(())
+}
+
+/// Returns the stored screenshot of page `page_key` nearest `width` px wide, if there is one
+/// (an unreadable screenshot is skipped with a warning, a store error is returned).
+async fn nearest_snapshot(
+    store: &Arc<dyn ObjectStore>,
+    site: &str,
+    page_key: &str,
+    width: u32,
+) -> anyhow::Result<Option<Snapshot>> {
+    let Some(key) = nearest_snapshot_key(store, site, page_key, width).await? else {
+        return Ok(None);
+    };
+    let bytes = store
+        .get(&key)
+        .await
+        .with_context(|| format!("reading {key}"))?;
+    match decode_snapshot(&key, &bytes) {
+        Ok(snapshot) => Ok(Some(snapshot)),
+        Err(err) => {
+            tracing::warn!(key, error = %err, "skipping an unreadable screenshot");
+            Ok(None)
+        }
+    }
 }
 
 /// Every image of one page: (file name, PNG, whether it is a composite).

@@ -1,14 +1,17 @@
 //! `heatpipe snapshot --store S --site SITE (--url URL… | --date D) [--width W…]`: full-page
 //! screenshots with headless Chromium, stored where `composite=1` and `render` find them.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
 use bytes::Bytes;
 use heatpipe_core::keys::{snapshot_key, validate_site};
 use heatpipe_core::page::{normalize_url, page_key};
+use heatpipe_io::store::ObjectStore;
 use heatpipe_renderer::data::load_index;
 use heatpipe_renderer::snapshot::{SnapshotOptions, capture};
+use indicatif::ProgressBar;
 
 use super::{date_or_yesterday, progress_bar, store_at};
 use crate::cli::SnapshotArgs;
@@ -18,18 +21,7 @@ use crate::config::Config;
 pub async fn run(args: SnapshotArgs, config: Config) -> anyhow::Result<()> {
     validate_site(&args.site).context("--site")?;
     let store = store_at(args.store.as_deref().unwrap_or(&config.store)).await?;
-    let urls = if args.url.is_empty() {
-        let date = date_or_yesterday(args.date.as_deref())?;
-        load_index(&store, &args.site, &[date])
-            .await
-            .context("loading the page index")?
-            .pages
-            .into_iter()
-            .map(|page| page.url)
-            .collect()
-    } else {
-        args.url.clone()
-    };
+    let urls = urls_to_capture(&args, &store).await?;
     let widths = if args.width.is_empty() {
         vec![1280]
     } else {
@@ -64,10 +56,7 @@ pub async fn run(args: SnapshotArgs, config: Config) -> anyhow::Result<()> {
                         "{url} at {width} px: {width}×{} px in {object}",
                         shot.height_px
                     );
-                    match &bar {
-                        Some(bar) => bar.println(message),
-                        None => println!("{message}"),
-                    }
+                    say(bar.as_ref(), message);
                 }
                 Err(err) => {
                     failed += 1;
@@ -84,4 +73,30 @@ pub async fn run(args: SnapshotArgs, config: Config) -> anyhow::Result<()> {
     }
     anyhow::ensure!(failed == 0, "{failed} screenshots could not be taken");
     Ok(())
+}
+
+/// The pages to capture: `--url` as given, or else every page of `--date`'s page index.
+async fn urls_to_capture(
+    args: &SnapshotArgs,
+    store: &Arc<dyn ObjectStore>,
+) -> anyhow::Result<Vec<String>> {
+    if !args.url.is_empty() {
+        return Ok(args.url.clone());
+    }
+    let date = date_or_yesterday(args.date.as_deref())?;
+    Ok(load_index(store, &args.site, &[date])
+        .await
+        .context("loading the page index")?
+        .pages
+        .into_iter()
+        .map(|page| page.url)
+        .collect())
+}
+
+/// Prints `message` above the progress bar when there is one, on stdout otherwise.
+fn say(bar: Option<&ProgressBar>, message: String) {
+    match bar {
+        Some(bar) => bar.println(message),
+        None => println!("{message}"),
+    }
 }

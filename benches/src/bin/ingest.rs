@@ -5,6 +5,7 @@
 //!
 //! `cargo run --release -p heatpipe-benches --bin ingest [SECONDS] [CONNECTIONS]`
 
+use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -65,6 +66,17 @@ struct Run {
     latencies: Vec<Duration>,
 }
 
+/// What the clients of one run share: what to post where, and what they counted.
+struct Load {
+    client: reqwest::Client,
+    url: String,
+    bodies: Arc<Vec<(Bytes, u64)>>,
+    events: AtomicU64,
+    batches: AtomicU64,
+    latencies: Mutex<Vec<Duration>>,
+    stop: AtomicBool,
+}
+
 /// Posts for `duration` from `connections` clients; `interval` per client paces an open loop.
 async fn run(
     url: &str,
@@ -77,62 +89,117 @@ async fn run(
         .pool_max_idle_per_host(connections)
         .build()
         .expect("client");
-    let (events, batches) = (Arc::new(AtomicU64::new(0)), Arc::new(AtomicU64::new(0)));
-    let latencies = Arc::new(Mutex::new(Vec::new()));
-    let stop = Arc::new(AtomicBool::new(false));
+    let load = Arc::new(Load {
+        client,
+        url: format!("{url}/v1/collect"),
+        bodies,
+        events: AtomicU64::new(0),
+        batches: AtomicU64::new(0),
+        latencies: Mutex::new(Vec::new()),
+        stop: AtomicBool::new(false),
+    });
     let started = Instant::now();
     let tasks: Vec<_> = (0..connections)
         .map(|worker| {
-            let (client, url, bodies, events, batches, latencies, stop) = (
-                client.clone(),
-                format!("{url}/v1/collect"),
-                bodies.clone(),
-                events.clone(),
-                batches.clone(),
-                latencies.clone(),
-                stop.clone(),
-            );
-            tokio::spawn(async move {
-                let mut local = Vec::new();
-                let mut next = Instant::now();
-                let mut i = worker;
-                while !stop.load(Ordering::Relaxed) {
-                    if let Some(interval) = interval {
-                        tokio::time::sleep_until(next.into()).await;
-                        next += interval;
-                    }
-                    let (body, count) = &bodies[i % bodies.len()];
-                    i += connections;
-                    let sent = Instant::now();
-                    let response = client
-                        .post(&url)
-                        .header("content-type", "application/json")
-                        .body(body.clone())
-                        .send()
-                        .await;
-                    if matches!(&response, Ok(r) if r.status() == 200) {
-                        local.push(sent.elapsed());
-                        events.fetch_add(*count, Ordering::Relaxed);
-                        batches.fetch_add(1, Ordering::Relaxed);
-                    }
-                }
-                latencies.lock().expect("lock").extend(local);
-            })
+            tokio::spawn(post_until_stopped(
+                load.clone(),
+                worker,
+                connections,
+                interval,
+            ))
         })
         .collect();
     tokio::time::sleep(duration).await;
-    stop.store(true, Ordering::Relaxed);
+    load.stop.store(true, Ordering::Relaxed);
     let elapsed = started.elapsed();
     for task in tasks {
         let _ = task.await;
     }
-    let mut latencies = std::mem::take(&mut *latencies.lock().expect("lock"));
+    let mut latencies = std::mem::take(&mut *load.latencies.lock().expect("lock"));
     latencies.sort();
     Run {
-        events: events.load(Ordering::Relaxed),
-        batches: batches.load(Ordering::Relaxed),
+        events: load.events.load(Ordering::Relaxed),
+        batches: load.batches.load(Ordering::Relaxed),
         elapsed,
         latencies,
+    }
+}
+
+/// One client: posts every `connections`-th body from body `worker` on, one at a time (every
+/// `interval` when given), counting what was acknowledged, until the run stops.
+async fn post_until_stopped(
+    load: Arc<Load>,
+    worker: usize,
+    connections: usize,
+    interval: Option<Duration>,
+) {
+    let mut local = Vec::new();
+    let mut next = Instant::now();
+    let mut i = worker;
+    while !load.stop.load(Ordering::Relaxed) {
+        if let Some(interval) = interval {
+            tokio::time::sleep_until(next.into()).await;
+            next += interval;
+        }
+        let (body, count) = &load.bodies[i % load.bodies.len()];
+        i += connections;
+        let sent = Instant::now();
+        let response = load
+            .client
+            .post(&load.url)
+            .header("content-type", "application/json")
+            .body(body.clone())
+            .send()
+            .await;
+        if matches!(&response, Ok(r) if r.status() == 200) {
+            local.push(sent.elapsed());
+            load.events.fetch_add(*count, Ordering::Relaxed);
+            load.batches.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+    load.latencies.lock().expect("lock").extend(local);
+}
+
+/// A collector on 127.0.0.1 with its log and a local store in `folder`, rate limit off.
+struct RunningCollector {
+    url: String,
+    stop: tokio::sync::oneshot::Sender<()>,
+    server: tokio::task::JoinHandle<()>,
+    /// Kept until the server has shut down.
+    _collector: Arc<Collector>,
+}
+
+impl RunningCollector {
+    async fn start(folder: &Path) -> anyhow::Result<Self> {
+        let store = Arc::new(LocalStore::open(folder.join("store"))?);
+        let config = CollectorConfig {
+            wal_dir: folder.join("wal"),
+            rate_limit_per_s: 0,
+            ..CollectorConfig::default()
+        };
+        let collector = Collector::open(store, config)?;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let url = format!("http://{}", listener.local_addr()?);
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let server = tokio::spawn(heatpipe_collector::serve(
+            collector.clone(),
+            listener,
+            async move {
+                let _ = stopped.await;
+            },
+        ));
+        Ok(RunningCollector {
+            url,
+            stop,
+            server,
+            _collector: collector,
+        })
+    }
+
+    /// Stops the server and waits until it has finished.
+    async fn shut_down(self) {
+        let _ = self.stop.send(());
+        let _ = self.server.await;
     }
 }
 
@@ -149,23 +216,8 @@ async fn main() -> anyhow::Result<()> {
         .transpose()?
         .unwrap_or(32);
     let folder = tempfile::tempdir()?;
-    let store = Arc::new(LocalStore::open(folder.path().join("store"))?);
-    let config = CollectorConfig {
-        wal_dir: folder.path().join("wal"),
-        rate_limit_per_s: 0,
-        ..CollectorConfig::default()
-    };
-    let collector = Collector::open(store, config)?;
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-    let url = format!("http://{}", listener.local_addr()?);
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(heatpipe_collector::serve(
-        collector.clone(),
-        listener,
-        async move {
-            let _ = stopped.await;
-        },
-    ));
+    let collector = RunningCollector::start(folder.path()).await?;
+    let url = collector.url.clone();
     let bodies = Arc::new(batch_bodies());
     let mean_events = bodies.iter().map(|(_, n)| *n).sum::<u64>() as f64 / bodies.len() as f64;
     println!(
@@ -204,7 +256,6 @@ async fn main() -> anyhow::Result<()> {
         percentile(&half.latencies, 0.5),
         percentile(&half.latencies, 0.99)
     );
-    let _ = stop.send(());
-    let _ = server.await;
+    collector.shut_down().await;
     Ok(())
 }

@@ -4,6 +4,7 @@
 //!
 //! `benches/render_vs_heatmapjs.sh [POINTS] [ITERATIONS]`
 
+use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -110,30 +111,12 @@ async fn main() -> anyhow::Result<()> {
     for &(x, y) in &clicks {
         segment.click_grid.add(x, y);
     }
-    let mut page = PageAgg::new("https://bench.example/".into(), PAGE_KEY.into());
-    page.segments
-        .insert("device=desktop".into(), segment.clone());
     let folder = tempfile::tempdir()?;
     let store: Arc<dyn ObjectStore> = Arc::new(LocalStore::open(folder.path())?);
     let date = chrono::Utc::now().date_naive();
-    store
-        .put(
-            &page_agg_key(SITE, date, PAGE_KEY),
-            Bytes::from(page.encode()?),
-        )
-        .await?;
+    store_page(store.as_ref(), date, &segment).await?;
 
-    // In process: drawing and encoding, without HTTP or the store.
-    let request = HeatmapRequest::new(HeatmapKind::Click);
-    let (mut draw, mut encode) = (Vec::new(), Vec::new());
-    for _ in 0..iterations {
-        let start = Instant::now();
-        let image = render_segment_image(&segment, &request)?;
-        draw.push(start.elapsed().as_secs_f64() * 1e3);
-        let start = Instant::now();
-        std::hint::black_box(image.encode_png()?);
-        encode.push(start.elapsed().as_secs_f64() * 1e3);
-    }
+    let (draw, encode) = time_in_process(&segment, iterations)?;
 
     let query = format!(
         "/api/sites/{SITE}/heatmap.png?page={PAGE_KEY}&from={date}&to={date}&kind=click&radius={RADIUS}"
@@ -144,37 +127,7 @@ async fn main() -> anyhow::Result<()> {
     time_gets(&cached_url, 1).await?;
     let (cached, _) = time_gets(&cached_url, iterations.max(100)).await?;
 
-    // heatmap.js's `max`: the value drawn at full colour, as ours, the 99th percentile of the
-    // non-zero 8-px cell counts.
-    let mut cells: Vec<u32> = (0..segment.click_grid.rows)
-        .flat_map(|r| (0..segment.click_grid.cols).map(move |c| (c, r)))
-        .map(|(c, r)| segment.click_grid.get(c, r))
-        .filter(|v| *v > 0)
-        .collect();
-    cells.sort_unstable();
-    let max = cells[(cells.len() - 1) * 99 / 100];
-    let spec = serde_json::json!({
-        "width": WIDTH, "height": HEIGHT, "radius": RADIUS, "max": max,
-        "points": clicks.iter().map(|(x, y)| [x, y]).collect::<Vec<_>>(),
-    });
-    let points_file = folder.path().join("points.json");
-    std::fs::write(&points_file, serde_json::to_vec(&spec)?)?;
-    let browser = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("browser");
-    let output = tokio::process::Command::new("node")
-        .arg("heatmapjs.mjs")
-        .arg(&points_file)
-        .arg(iterations.min(9).to_string())
-        .current_dir(&browser)
-        .output();
-    let output = tokio::time::timeout(Duration::from_secs(600), output)
-        .await
-        .context("heatmap.js run timed out")??;
-    anyhow::ensure!(
-        output.status.success(),
-        "heatmap.js run failed: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    let peer: serde_json::Value = serde_json::from_slice(&output.stdout)?;
+    let peer = run_heatmapjs(folder.path(), &clicks, &segment, iterations).await?;
     let peer_ms = peer["p50_ms"].as_f64().context("p50_ms")?;
 
     println!(
@@ -196,4 +149,82 @@ async fn main() -> anyhow::Result<()> {
         peer_ms / cold
     );
     Ok(())
+}
+
+/// Stores `segment` as the desktop segment of the benchmark page's aggregate for `date`.
+async fn store_page(
+    store: &dyn ObjectStore,
+    date: chrono::NaiveDate,
+    segment: &SegmentAgg,
+) -> anyhow::Result<()> {
+    let mut page = PageAgg::new("https://bench.example/".into(), PAGE_KEY.into());
+    page.segments
+        .insert("device=desktop".into(), segment.clone());
+    store
+        .put(
+            &page_agg_key(SITE, date, PAGE_KEY),
+            Bytes::from(page.encode()?),
+        )
+        .await?;
+    Ok(())
+}
+
+/// Times drawing and PNG encoding in process, without HTTP or the store: `iterations` samples
+/// of each, in ms.
+fn time_in_process(
+    segment: &SegmentAgg,
+    iterations: usize,
+) -> anyhow::Result<(Vec<f64>, Vec<f64>)> {
+    let request = HeatmapRequest::new(HeatmapKind::Click);
+    let (mut draw, mut encode) = (Vec::new(), Vec::new());
+    for _ in 0..iterations {
+        let start = Instant::now();
+        let image = render_segment_image(segment, &request)?;
+        draw.push(start.elapsed().as_secs_f64() * 1e3);
+        let start = Instant::now();
+        std::hint::black_box(image.encode_png()?);
+        encode.push(start.elapsed().as_secs_f64() * 1e3);
+    }
+    Ok((draw, encode))
+}
+
+/// Draws `clicks` with heatmap.js in headless Chromium (`browser/heatmapjs.mjs`), the points
+/// written to a file in `folder`; returns what it reports (`p50_ms`, `png_bytes`).
+async fn run_heatmapjs(
+    folder: &Path,
+    clicks: &[(i32, i32)],
+    segment: &SegmentAgg,
+    iterations: usize,
+) -> anyhow::Result<serde_json::Value> {
+    // heatmap.js's `max`: the value drawn at full colour, as ours, the 99th percentile of the
+    // non-zero 8-px cell counts.
+    let mut cells: Vec<u32> = (0..segment.click_grid.rows)
+        .flat_map(|r| (0..segment.click_grid.cols).map(move |c| (c, r)))
+        .map(|(c, r)| segment.click_grid.get(c, r))
+        .filter(|v| *v > 0)
+        .collect();
+    cells.sort_unstable();
+    let max = cells[(cells.len() - 1) * 99 / 100];
+    let spec = serde_json::json!({
+        "width": WIDTH, "height": HEIGHT, "radius": RADIUS, "max": max,
+        "points": clicks.iter().map(|(x, y)| [x, y]).collect::<Vec<_>>(),
+    });
+    let points_file = folder.join("points.json");
+    std::fs::write(&points_file, serde_json::to_vec(&spec)?)?;
+    let browser = Path::new(env!("CARGO_MANIFEST_DIR")).join("browser");
+    let output = tokio::process::Command::new("node")
+        .arg("heatmapjs.mjs")
+        .arg(&points_file)
+        .arg(iterations.min(9).to_string())
+        .current_dir(&browser)
+        .output();
+    let output = tokio::time::timeout(Duration::from_secs(600), output)
+        .await
+        .context("heatmap.js run timed out")??;
+    anyhow::ensure!(
+        output.status.success(),
+        "heatmap.js run failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    Ok(serde_json::from_slice(&output.stdout)?)
 }

@@ -98,6 +98,28 @@ fn rrweb_gzip_bytes(group: &[Stream]) -> anyhow::Result<usize> {
     Ok(gzip.finish()?.len())
 }
 
+/// What one set of sealed chunks takes in each format, in bytes.
+#[derive(Clone, Copy)]
+struct Costs {
+    ours: usize,
+    rrweb: usize,
+    plain: usize,
+}
+
+impl Costs {
+    fn of(sealed: &Sealed) -> anyhow::Result<Self> {
+        Ok(Costs {
+            ours: sealed.bytes(chunk_bytes)?,
+            rrweb: sealed.bytes(rrweb_gzip_bytes)?,
+            plain: sealed.bytes(plain_bytes)?,
+        })
+    }
+}
+
+fn per(bytes: usize, count: usize) -> f64 {
+    bytes as f64 / count as f64
+}
+
 fn main() -> anyhow::Result<()> {
     let sessions: usize = std::env::args()
         .nth(1)
@@ -120,13 +142,8 @@ fn main() -> anyhow::Result<()> {
     let seal_age_ms = bench_seal_age_ms();
     let all = Sealed::of(traffic.clone(), seal_age_ms);
     let moves = Sealed::of(moves_only, seal_age_ms);
-    let ours_all = all.bytes(chunk_bytes)?;
-    let ours_moves = moves.bytes(chunk_bytes)?;
-    let rrweb_all = all.bytes(rrweb_gzip_bytes)?;
-    let rrweb_moves = moves.bytes(rrweb_gzip_bytes)?;
-    let plain_all = all.bytes(plain_bytes)?;
-    let plain_moves = moves.bytes(plain_bytes)?;
-    let per = |bytes: usize, count: usize| bytes as f64 / count as f64;
+    let all_costs = Costs::of(&all)?;
+    let move_costs = Costs::of(&moves)?;
     println!(
         "fixture traffic: {sessions} sessions starting {BENCH_DAY_SESSION_SPACING_MS} ms apart \
          on average, {} batches, {events} events, {num_moves} mouse moves",
@@ -141,28 +158,24 @@ fn main() -> anyhow::Result<()> {
     println!(
         "fixture traffic: {:.1} events and {:.0} bytes of .hpc per session",
         events as f64 / sessions as f64,
-        per(ours_all, sessions)
+        per(all_costs.ours, sessions)
     );
+    print_comparison(&all_costs, events, &move_costs, num_moves);
+    print_by_seal_age(&traffic, events)?;
+    print_breakdown(&all, events, seal_age_ms)
+}
+
+/// Prints bytes per event in each format, for all events and for mouse moves alone.
+fn print_comparison(all: &Costs, events: usize, moves: &Costs, num_moves: usize) {
     println!(
         "{:<34} {:>12} {:>14} {:>14} {:>14} {:>14}",
         "", "heatpipe .hpc", "rrweb JSON+gz", "rrweb / ours", "plain columns", "ours / plain"
     );
-    for (label, ours, rrweb, plain, count) in [
-        (
-            "bytes per event (all kinds)",
-            ours_all,
-            rrweb_all,
-            plain_all,
-            events,
-        ),
-        (
-            "bytes per mouse move (moves only)",
-            ours_moves,
-            rrweb_moves,
-            plain_moves,
-            num_moves,
-        ),
+    for (label, costs, count) in [
+        ("bytes per event (all kinds)", all, events),
+        ("bytes per mouse move (moves only)", moves, num_moves),
     ] {
+        let Costs { ours, rrweb, plain } = *costs;
         println!(
             "{label:<34} {:>12.2} {:>14.2} {:>14.2} {:>14.2} {:>14.3}",
             per(ours, count),
@@ -172,9 +185,13 @@ fn main() -> anyhow::Result<()> {
             ours as f64 / plain as f64
         );
     }
+}
+
+/// Prints what our chunks take per event when a collector seals at each of [`SEAL_AGES_S`].
+fn print_by_seal_age(traffic: &[Stream], events: usize) -> anyhow::Result<()> {
     println!("\nheatpipe bytes per event (all kinds), by seal age:");
     for seconds in SEAL_AGES_S {
-        let sealed = Sealed::of(traffic.clone(), seconds * 1000);
+        let sealed = Sealed::of(traffic.to_vec(), seconds * 1000);
         println!(
             "  {seconds:>4} s: {:>6.3}  ({} chunks, {:.0} batches each)",
             per(sealed.bytes(chunk_bytes)?, events),
@@ -182,7 +199,12 @@ fn main() -> anyhow::Result<()> {
             traffic.len() as f64 / sealed.chunks.len() as f64
         );
     }
-    let (headers, columns) = breakdown(&all)?;
+    Ok(())
+}
+
+/// Prints what the chunk headers and each block column of `all` take per event.
+fn print_breakdown(all: &Sealed, events: usize, seal_age_ms: u64) -> anyhow::Result<()> {
+    let (headers, columns) = breakdown(all)?;
     println!(
         "\nheatpipe bytes per event (all kinds), by part, sealed every {} s:",
         seal_age_ms / 1000

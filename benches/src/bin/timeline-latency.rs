@@ -90,30 +90,7 @@ async fn main() -> anyhow::Result<()> {
         in_process.push(start.elapsed().as_secs_f64() * 1e3);
     }
 
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-    let url = format!(
-        "http://{}/api/sites/{BENCH_SITE}/sessions/{SESSION}/timeline?date={BENCH_DATE}",
-        listener.local_addr()?
-    );
-    let renderer = Renderer::new(store.clone(), RendererConfig::default());
-    tokio::spawn(heatpipe_renderer::serve(
-        renderer,
-        listener,
-        std::future::pending(),
-    ));
-    let client = reqwest::Client::new();
-    let (mut samples, mut bytes, mut returned) = (Vec::new(), 0, 0);
-    for _ in 0..requests {
-        let start = Instant::now();
-        let response = client.get(&url).send().await?;
-        anyhow::ensure!(response.status() == 200, "{}", response.status());
-        let body = response.bytes().await?;
-        samples.push(start.elapsed().as_secs_f64() * 1e3);
-        bytes = body.len();
-        returned = serde_json::from_slice::<serde_json::Value>(&body)?["events"]
-            .as_array()
-            .map_or(0, Vec::len);
-    }
+    let (mut samples, bytes, returned) = time_over_http(store, requests).await?;
     anyhow::ensure!(
         returned == events,
         "{returned} events returned, {events} stored"
@@ -132,4 +109,37 @@ async fn main() -> anyhow::Result<()> {
         percentile(&mut in_process, 0.5)
     );
     Ok(())
+}
+
+/// GETs the long session's timeline `requests` times from a renderer on `store`; returns the
+/// requests' times in ms, and the size of the last response and how many events it held.
+async fn time_over_http(
+    store: Arc<dyn ObjectStore>,
+    requests: usize,
+) -> anyhow::Result<(Vec<f64>, usize, usize)> {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let url = format!(
+        "http://{}/api/sites/{BENCH_SITE}/sessions/{SESSION}/timeline?date={BENCH_DATE}",
+        listener.local_addr()?
+    );
+    let renderer = Renderer::new(store, RendererConfig::default());
+    tokio::spawn(heatpipe_renderer::serve(
+        renderer,
+        listener,
+        std::future::pending(),
+    ));
+    let client = reqwest::Client::new();
+    let (mut samples, mut bytes, mut returned) = (Vec::new(), 0, 0);
+    for _ in 0..requests {
+        let start = Instant::now();
+        let response = client.get(&url).send().await?;
+        anyhow::ensure!(response.status() == 200, "{}", response.status());
+        let body = response.bytes().await?;
+        samples.push(start.elapsed().as_secs_f64() * 1e3);
+        bytes = body.len();
+        returned = serde_json::from_slice::<serde_json::Value>(&body)?["events"]
+            .as_array()
+            .map_or(0, Vec::len);
+    }
+    Ok((samples, bytes, returned))
 }

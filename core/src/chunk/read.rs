@@ -135,18 +135,7 @@ pub fn decode_streams<'c>(
         }
     };
     let mut block = BlockStreams::with_kept_buffers();
-    let mut table = Reader::new(&columns[Column::Strings as usize]);
-    let num_strings = table.count("string count")?;
-    block.strings.reserve(num_strings);
-    for _ in 0..num_strings {
-        block.strings.push(table.str("string")?);
-    }
-    if table.remaining() != 0 {
-        return Err(CodecError::OutOfRange {
-            what: "bytes after the string table",
-            value: table.remaining() as u64,
-        });
-    }
+    read_string_table(&mut block, &columns[Column::Strings as usize])?;
     let mut readers: Vec<Reader<'_>> = columns.iter().map(|c| Reader::new(c)).collect();
     reserve_events(&mut block, &readers);
     let mut previous_start = 0i64;
@@ -180,6 +169,23 @@ pub fn decode_streams<'c>(
         _ => block.sessions = block.strings.clone(),
     }
     Ok(block)
+}
+
+/// Reads the block's string table (its strings column, read whole) into `block.strings`.
+fn read_string_table<'c>(block: &mut BlockStreams<'c>, column: &'c [u8]) -> Result<(), CodecError> {
+    let mut table = Reader::new(column);
+    let num_strings = table.count("string count")?;
+    block.strings.reserve(num_strings);
+    for _ in 0..num_strings {
+        block.strings.push(table.str("string")?);
+    }
+    if table.remaining() != 0 {
+        return Err(CodecError::OutOfRange {
+            what: "bytes after the string table",
+            value: table.remaining() as u64,
+        });
+    }
+    Ok(())
 }
 
 /// How a block's predictions run (see [`super::block`]).

@@ -158,47 +158,15 @@ fn encode_stream_fields<'a>(
     }
 }
 
+/// Each event of `stream` as its miss from `state`'s predictions, into `columns`.
 fn encode_events<'a>(
     stream: &'a Stream,
     strings: &mut StringTable<'a>,
     state: &mut EventState,
     columns: &mut Columns,
 ) {
-    for event in &stream.moves {
-        let residual = state.moves.residual(
-            i64::from(event.t_ms),
-            i64::from(event.x),
-            i64::from(event.y),
-        );
-        let t = if residual.t_on_trail {
-            Column::MoveTrailT
-        } else {
-            Column::MoveT
-        };
-        columns.i(t, residual.t);
-        let (x, y) = if residual.jump {
-            (Column::MoveJumpX, Column::MoveJumpY)
-        } else {
-            (Column::MoveX, Column::MoveY)
-        };
-        columns.i(x, residual.x);
-        columns.i(y, residual.y);
-    }
-    let mut next_move = 0;
-    for event in &stream.clicks {
-        let t = i64::from(event.t_ms);
-        columns.i(Column::ClickT, state.click_t.residual(t));
-        state.aim.follow(&stream.moves, &mut next_move, t);
-        let (x, y) = state.aim.residual(i64::from(event.x), i64::from(event.y));
-        columns.i(Column::ClickX, x);
-        columns.i(Column::ClickY, y);
-        columns.u(Column::ClickSelector, strings.intern(&event.selector));
-        let inside = event.inside.map_or(0, |point| {
-            1 + u64::from(point.x_permyriad) * (u64::from(PERMYRIAD_MAX) + 1)
-                + u64::from(point.y_permyriad)
-        });
-        columns.u(Column::ClickInside, inside);
-    }
+    encode_moves(stream, state, columns);
+    encode_clicks(stream, strings, state, columns);
     for event in &stream.scrolls {
         columns.i(
             Column::ScrollT,
@@ -219,6 +187,55 @@ fn encode_events<'a>(
             Column::ResizeHeight,
             state.resize_height.residual(i64::from(event.height_px)),
         );
+    }
+}
+
+/// Each move's miss from its trail's prediction, into the trail or the jump columns.
+fn encode_moves(stream: &Stream, state: &mut EventState, columns: &mut Columns) {
+    for event in &stream.moves {
+        let residual = state.moves.residual(
+            i64::from(event.t_ms),
+            i64::from(event.x),
+            i64::from(event.y),
+        );
+        let t = if residual.t_on_trail {
+            Column::MoveTrailT
+        } else {
+            Column::MoveT
+        };
+        columns.i(t, residual.t);
+        let (x, y) = if residual.jump {
+            (Column::MoveJumpX, Column::MoveJumpY)
+        } else {
+            (Column::MoveX, Column::MoveY)
+        };
+        columns.i(x, residual.x);
+        columns.i(y, residual.y);
+    }
+}
+
+/// Each click: its time, its position as a miss from where the stream's moves had the pointer,
+/// its selector and where inside the target it landed.
+fn encode_clicks<'a>(
+    stream: &'a Stream,
+    strings: &mut StringTable<'a>,
+    state: &mut EventState,
+    columns: &mut Columns,
+) {
+    let mut next_move = 0;
+    for event in &stream.clicks {
+        let t = i64::from(event.t_ms);
+        columns.i(Column::ClickT, state.click_t.residual(t));
+        state.aim.follow(&stream.moves, &mut next_move, t);
+        let (x, y) = state.aim.residual(i64::from(event.x), i64::from(event.y));
+        columns.i(Column::ClickX, x);
+        columns.i(Column::ClickY, y);
+        columns.u(Column::ClickSelector, strings.intern(&event.selector));
+        let inside = event.inside.map_or(0, |point| {
+            1 + u64::from(point.x_permyriad) * (u64::from(PERMYRIAD_MAX) + 1)
+                + u64::from(point.y_permyriad)
+        });
+        columns.u(Column::ClickInside, inside);
     }
 }
 

@@ -92,15 +92,36 @@ pub(super) fn decode_events(
 
     check_room(num_scrolls, room(readers, Column::ScrollT))?;
     let start = block.scrolls.len();
+    decode_scrolls(block, num_scrolls, readers, state)?;
+    head.scrolls = start..block.scrolls.len();
+
+    check_room(num_resizes, room(readers, Column::ResizeT))?;
+    let start = block.resizes.len();
+    decode_resizes(block, num_resizes, readers, state)?;
+    head.resizes = start..block.resizes.len();
+    Ok(head)
+}
+
+fn decode_scrolls(
+    block: &mut BlockStreams<'_>,
+    num_scrolls: usize,
+    readers: &mut [Reader<'_>],
+    state: &mut EventState,
+) -> Result<(), CodecError> {
     for _ in 0..num_scrolls {
         let t_ms = delta(&mut state.scroll_t, readers, Column::ScrollT, "scroll t")?;
         let y = delta(&mut state.scroll_y, readers, Column::ScrollY, "scroll y")?;
         block.scrolls.push(Scroll { t_ms, y });
     }
-    head.scrolls = start..block.scrolls.len();
+    Ok(())
+}
 
-    check_room(num_resizes, room(readers, Column::ResizeT))?;
-    let start = block.resizes.len();
+fn decode_resizes(
+    block: &mut BlockStreams<'_>,
+    num_resizes: usize,
+    readers: &mut [Reader<'_>],
+    state: &mut EventState,
+) -> Result<(), CodecError> {
     for _ in 0..num_resizes {
         let t_ms = delta(&mut state.resize_t, readers, Column::ResizeT, "resize t")?;
         let width_px = delta(
@@ -121,8 +142,7 @@ pub(super) fn decode_events(
             height_px,
         });
     }
-    head.resizes = start..block.resizes.len();
-    Ok(head)
+    Ok(())
 }
 
 /// A stream's clicks; layout 2 aims them from the stream's `moves` (a range of the block's).
