@@ -14,7 +14,9 @@
 //! state that carries across batches (open page view, scroll offset, document node) lives in
 //! [`RrwebSession`]. Everything else rrweb emits is accepted and ignored.
 
-use heatpipe_core::event::{Click, DeviceClass, Move, PageView, Resize, Scroll, Stream};
+use heatpipe_core::event::{
+    Click, ClickReaction, DeviceClass, Move, PageView, Resize, Scroll, Stream,
+};
 use heatpipe_core::page::normalize_url;
 use heatpipe_core::wire::{WireError, WireLimits, integer_in};
 use serde::Deserialize;
@@ -193,6 +195,7 @@ impl RrwebSession {
                 device: DeviceClass::from_viewport_width(width),
                 started_at_ms: timestamp,
                 tags: Vec::new(),
+                visitor_key: None,
             },
             document_node_id: DEFAULT_DOCUMENT_NODE_ID,
             scroll: (0, 0),
@@ -312,6 +315,7 @@ fn page_click(page: &OpenPage, data: &Value, t_ms: u32, what: &str) -> Result<Cl
         y,
         selector: format!("rrweb:{node}"),
         inside: None,
+        reaction: ClickReaction::NotObserved,
     })
 }
 

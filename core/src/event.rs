@@ -85,6 +85,17 @@ pub struct PageView {
     pub started_at_ms: i64,
     /// Segment tags set by the page (`variant=B`), sorted by key, keys unique.
     pub tags: Vec<(String, String)>,
+    /// The keyed hash of the id the site passed to `heatpipe('identify', id)`, as 32 lowercase
+    /// hex digits (see [`validate_visitor_key`]); the id itself is never stored.
+    pub visitor_key: Option<String>,
+}
+
+/// Length of a [`PageView::visitor_key`]: 128 bits in hex.
+pub const VISITOR_KEY_LEN: usize = 32;
+
+/// Returns whether `key` is a visitor key as heatpipe writes it: 32 lowercase hex digits.
+pub fn validate_visitor_key(key: &str) -> bool {
+    key.len() == VISITOR_KEY_LEN && key.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
 }
 
 /// The pointer moved to (`x`, `y`).
@@ -105,6 +116,70 @@ pub struct TargetPoint {
 /// Largest value of a [`TargetPoint`] axis: the far edge of the box.
 pub const PERMYRIAD_MAX: u16 = 10_000;
 
+/// What the page did in the second after a click, as the recorder saw it (no content is
+/// captured: the tracker counts DOM mutations and compares the URL).
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
+)]
+pub enum ClickReaction {
+    /// The recorder did not watch (an older tracker, rrweb without DOM recording).
+    #[default]
+    NotObserved,
+    /// Neither the DOM nor the URL changed.
+    Nothing,
+    /// The DOM changed (a menu, a modal, a toast, a counter…).
+    DomChanged,
+    /// The URL changed or the page was left.
+    Navigated,
+}
+
+impl ClickReaction {
+    /// Every reaction, in code order.
+    pub const ALL: [ClickReaction; 4] = [
+        ClickReaction::NotObserved,
+        ClickReaction::Nothing,
+        ClickReaction::DomChanged,
+        ClickReaction::Navigated,
+    ];
+
+    /// Returns the name used on the wire and in JSON: `""`, `none`, `dom`, `url`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ClickReaction::NotObserved => "",
+            ClickReaction::Nothing => "none",
+            ClickReaction::DomChanged => "dom",
+            ClickReaction::Navigated => "url",
+        }
+    }
+
+    /// Parses a name written by [`ClickReaction::as_str`].
+    pub fn parse(name: &str) -> Option<Self> {
+        Self::ALL
+            .into_iter()
+            .find(|reaction| reaction.as_str() == name)
+    }
+
+    /// Returns whether the page visibly reacted: the DOM or the URL changed.
+    pub fn reacted(self) -> bool {
+        matches!(self, ClickReaction::DomChanged | ClickReaction::Navigated)
+    }
+
+    pub(crate) fn to_code(self) -> u64 {
+        match self {
+            ClickReaction::NotObserved => 0,
+            ClickReaction::Nothing => 1,
+            ClickReaction::DomChanged => 2,
+            ClickReaction::Navigated => 3,
+        }
+    }
+
+    pub(crate) fn from_code(code: u64) -> Option<Self> {
+        Self::ALL
+            .into_iter()
+            .find(|reaction| reaction.to_code() == code)
+    }
+}
+
 /// A click (or tap) at (`x`, `y`) on the element named by `selector`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Click {
@@ -115,6 +190,8 @@ pub struct Click {
     pub selector: String,
     /// Position inside the target's box, when the recorder knows it.
     pub inside: Option<TargetPoint>,
+    /// What the page did in the second after the click.
+    pub reaction: ClickReaction,
 }
 
 /// The window scrolled so that its top edge is at page `y`.
@@ -171,6 +248,30 @@ mod tests {
     }
 
     #[test]
+    fn reactions_round_trip_through_names_and_codes() {
+        for reaction in ClickReaction::ALL {
+            assert_eq!(ClickReaction::parse(reaction.as_str()), Some(reaction));
+            assert_eq!(ClickReaction::from_code(reaction.to_code()), Some(reaction));
+        }
+        assert_eq!(ClickReaction::from_code(4), None);
+        assert!(ClickReaction::DomChanged.reacted() && ClickReaction::Navigated.reacted());
+        assert!(!ClickReaction::Nothing.reacted() && !ClickReaction::NotObserved.reacted());
+    }
+
+    #[test]
+    fn visitor_keys_are_32_lowercase_hex_digits() {
+        assert!(validate_visitor_key("0123456789abcdef0123456789abcdef"));
+        for bad in [
+            "",
+            "0123456789ABCDEF0123456789abcdef",
+            "0123456789abcdef",
+            "g123456789abcdef0123456789abcdef",
+        ] {
+            assert!(!validate_visitor_key(bad), "{bad}");
+        }
+    }
+
+    #[test]
     fn max_depth_uses_the_viewport_height_at_each_scroll() {
         let page = PageView {
             url: "https://a.example/".into(),
@@ -181,6 +282,7 @@ mod tests {
             device: DeviceClass::Desktop,
             started_at_ms: 0,
             tags: vec![],
+            visitor_key: None,
         };
         let mut stream = Stream {
             session_id: "s".into(),

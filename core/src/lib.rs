@@ -5,6 +5,7 @@
 //!
 //! # Layout
 //! - [`event`] — page views and their move / click / scroll / resize events.
+//! - [`activity`] — active time: a view's span less its inactive gaps, batch by batch.
 //! - [`stream_ref`] — streams borrowed from a decoded block, as the processor reads them.
 //! - [`codec`] — varints, zig-zag and a bounds-checked reader.
 //! - [`error`] — `FormatError`: why stored bytes of any format could not be read or written.
@@ -16,9 +17,11 @@
 //! - [`session`] — the session index (`.hps`).
 //! - [`session_reader`] — a session index read one session at a time.
 //! - [`page`] — URL normalization and page keys.
+//! - [`rrweb`] — rrweb batches kept in viewport terms, and a session's conversion to streams.
 //! - [`keys`] — storage keys, site names, dates.
 //! - [`wire`] — the native batch JSON and its validation.
 
+pub mod activity;
 pub mod agg;
 pub mod chunk;
 pub mod codec;
@@ -27,6 +30,7 @@ pub mod event;
 pub mod frame;
 pub mod keys;
 pub mod page;
+pub mod rrweb;
 pub mod segment;
 pub mod session;
 pub mod session_reader;

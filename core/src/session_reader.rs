@@ -134,11 +134,13 @@ mod tests {
             id: format!("{scrambled:016x}"),
             started_at_ms: 1_763_769_600_000 + number as i64 * 300,
             duration_ms: scrambled % 600_000,
+            active_ms: scrambled % 300_000,
             device: DeviceClass::Mobile,
             num_clicks: scrambled % 13,
             num_moves: scrambled % 977,
             num_scrolls: scrambled % 31,
             tags: vec![("variant".into(), format!("{}", scrambled % 5))],
+            visitor_key: (scrambled % 3 == 0).then(|| format!("{scrambled:016x}{number:016x}")),
             frustration: Frustration {
                 rage_clicks: scrambled % 3,
                 ..Frustration::default()
@@ -149,6 +151,9 @@ mod tests {
                 key: format!("{:016x}", scrambled.rotate_left(7)),
                 started_at_ms: 0,
                 duration_ms: scrambled % 60_000,
+                active_ms: scrambled % 30_000,
+                max_depth_px: (scrambled % 9_000) as u32,
+                document_height_px: (scrambled % 4) as u32 * 3_000,
                 frustration: Frustration::default(),
             }],
             blocks: vec![BlockRef {

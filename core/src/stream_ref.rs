@@ -4,7 +4,9 @@
 //! The processor aggregates [`StreamRef`]s straight from the columns, so a day's events cost no
 //! allocation each; [`StreamRef::to_stream`] makes the owned [`Stream`] where one is kept.
 
-use crate::event::{Click, DeviceClass, Move, PageView, Resize, Scroll, Stream, TargetPoint};
+use crate::event::{
+    Click, ClickReaction, DeviceClass, Move, PageView, Resize, Scroll, Stream, TargetPoint,
+};
 
 /// A click whose selector is borrowed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -14,6 +16,7 @@ pub struct ClickRef<'a> {
     pub y: i32,
     pub selector: &'a str,
     pub inside: Option<TargetPoint>,
+    pub reaction: ClickReaction,
 }
 
 /// A page view whose URL and tags are borrowed.
@@ -28,6 +31,7 @@ pub struct PageRef<'a> {
     pub started_at_ms: i64,
     /// Sorted by key, keys unique.
     pub tags: &'a [(&'a str, &'a str)],
+    pub visitor_key: Option<&'a str>,
 }
 
 /// One batch of one page view, borrowed: see [`Stream`] for the meaning of each field.
@@ -84,6 +88,7 @@ impl StreamRef<'_> {
                     .iter()
                     .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
                     .collect(),
+                visitor_key: page.visitor_key.map(str::to_owned),
             },
             moves: self.moves.to_vec(),
             clicks: self
@@ -95,6 +100,7 @@ impl StreamRef<'_> {
                     y: c.y,
                     selector: c.selector.to_owned(),
                     inside: c.inside,
+                    reaction: c.reaction,
                 })
                 .collect(),
             scrolls: self.scrolls.to_vec(),
@@ -121,6 +127,7 @@ impl Stream {
                 y: c.y,
                 selector: &c.selector,
                 inside: c.inside,
+                reaction: c.reaction,
             })
             .collect();
         let page = &self.page;
@@ -137,6 +144,7 @@ impl Stream {
                 device: page.device,
                 started_at_ms: page.started_at_ms,
                 tags: &tags,
+                visitor_key: page.visitor_key.as_deref(),
             },
             moves: &self.moves,
             clicks: &clicks,
@@ -246,6 +254,7 @@ mod tests {
                 device: DeviceClass::Desktop,
                 started_at_ms: 7,
                 tags: vec![("variant".into(), "B".into())],
+                visitor_key: Some("0123456789abcdef0123456789abcdef".into()),
             },
             moves: vec![Move {
                 t_ms: 5,
@@ -258,6 +267,7 @@ mod tests {
                 y: 4,
                 selector: "#a".into(),
                 inside: None,
+                reaction: ClickReaction::DomChanged,
             }],
             scrolls: vec![Scroll { t_ms: 3, y: 100 }],
             resizes: vec![],

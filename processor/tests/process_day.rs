@@ -232,3 +232,65 @@ async fn sessions_finished_as_they_complete_write_the_bytes_of_finishing_them_at
         );
     }
 }
+
+#[tokio::test]
+async fn the_session_index_carries_visitor_keys_active_time_and_scroll_depth() {
+    use heatpipe_fixtures::SessionBuilder;
+    let date = parse_date("2026-11-21").expect("date");
+    let start = heatpipe_core::keys::date_start_ms(date) + 3_600_000;
+    // View 0: moves at 0, 1 s and 2 s (2 s active), a 10 s pause, a click at 12 s and a scroll
+    // at 13 s (1 s active): 3 s active. It is sent in two batches, so the gap between them
+    // (2 s → 12 s) must stay inactive. View 1: two moves 500 ms apart.
+    let mut streams = SessionBuilder::new("identified", "https://demo.example/", start)
+        .visitor_key("0123456789abcdef0123456789abcdef")
+        .viewport(1280, 800)
+        .document(1280, 4000)
+        .moves(&[(0, 1, 1), (1_000, 2, 2), (2_000, 3, 3)])
+        .click(12_000, 5, 5, "#buy")
+        .scroll(13_000, 1_200)
+        .next_page("https://demo.example/cart", 20_000)
+        .moves(&[(100, 1, 1), (600, 2, 2)])
+        .build();
+    let mut second_batch = streams[0].clone();
+    second_batch.batch_seq = 5;
+    second_batch.moves.clear();
+    streams[0].clicks.clear();
+    streams[0].scrolls.clear();
+    second_batch.page.visitor_key = None;
+    streams.push(second_batch);
+    streams.extend(SessionBuilder::new("anonymous", "https://demo.example/", start + 1).build());
+    let (_folder, store, _) = store_with_day(&streams, 2).await;
+    process_day(store.clone(), &ProcessOptions::new(SITE, date))
+        .await
+        .expect("process");
+    let index = SessionIndex::decode(
+        &store
+            .get(&session_index_key(SITE, date))
+            .await
+            .expect("index"),
+    )
+    .expect("decode");
+    let identified = index
+        .sessions
+        .iter()
+        .find(|s| s.id == "identified")
+        .expect("session");
+    assert_eq!(
+        identified.visitor_key.as_deref(),
+        Some("0123456789abcdef0123456789abcdef")
+    );
+    let views: Vec<(u64, u32, u32)> = identified
+        .page_views
+        .iter()
+        .map(|v| (v.active_ms, v.max_depth_px, v.document_height_px))
+        .collect();
+    assert_eq!(views, [(3_000, 2_000, 4_000), (500, 800, 4_000)]);
+    assert_eq!(identified.active_ms, 3_500);
+    assert_eq!(identified.page_views[0].scroll_depth_percent(), Some(50.0));
+    let anonymous = index
+        .sessions
+        .iter()
+        .find(|s| s.id == "anonymous")
+        .expect("session");
+    assert_eq!(anonymous.visitor_key, None);
+}

@@ -4,7 +4,9 @@
 use std::collections::{BTreeMap, HashMap};
 
 use heatpipe_core::agg::{GRID_CELL_PX, SCROLL_BUCKET_PX};
-use heatpipe_core::event::{Click, DeviceClass, Move, PageView, Resize, Scroll, Stream};
+use heatpipe_core::event::{
+    Click, ClickReaction, DeviceClass, Move, PageView, Resize, Scroll, Stream,
+};
 use heatpipe_core::page::page_key;
 use heatpipe_core::segment::segment_key;
 use heatpipe_processor::aggregate::accumulate::{DayPartial, accumulate};
@@ -52,6 +54,7 @@ fn stream_strategy() -> impl Strategy<Value = Stream> {
                         y,
                         selector: format!("#e{}", x / 500),
                         inside: None,
+                        reaction: ClickReaction::NotObserved,
                     })
                     .collect();
                 clicks.sort_by_key(|c| c.t_ms);
@@ -82,6 +85,7 @@ fn stream_strategy() -> impl Strategy<Value = Stream> {
                         device: DeviceClass::from_viewport_width(WIDTHS[width]),
                         started_at_ms: 1_000_000 + i64::from(view) * 100_000,
                         tags: vec![("variant".to_owned(), variant.to_owned())],
+                        visitor_key: None,
                     },
                     moves,
                     clicks,

@@ -14,7 +14,9 @@ use crate::frame::{FRAME_ZSTD_LEVEL, FrameKind, decode_frame, encode_frame};
 const PAGE_AGG_KIND: FrameKind = FrameKind {
     magic: *b"HPAP",
     version: 2,
-    oldest_version: 1,
+    // Version 2 changed the stored fields: a version 1 file is refused as outdated (process the
+    // day again), not misread as corrupt.
+    oldest_version: 2,
     name: "page aggregate",
     zstd_level: FRAME_ZSTD_LEVEL,
 };
@@ -143,5 +145,19 @@ mod tests {
             segment.click_grid.cols += 1;
         }
         assert!(PageAgg::decode(&broken.encode().expect("encode")).is_err());
+    }
+
+    #[test]
+    fn a_version_1_page_aggregate_is_outdated_not_corrupt() {
+        let page = PageAgg::new("https://a.example/".into(), "k".into());
+        let version_1 = FrameKind {
+            version: 1,
+            ..PAGE_AGG_KIND
+        };
+        let bytes = encode_frame(version_1, &page).expect("encode");
+        assert!(matches!(
+            PageAgg::decode(&bytes),
+            Err(FormatError::Outdated { version: 1, .. })
+        ));
     }
 }

@@ -8,7 +8,8 @@
 //! one column per stream field (session, batch, page view, URL, viewport and document sizes,
 //! device, start, tags, event counts), then one per event field (move t/x/y; click
 //! t/x/y/selector/inside; scroll t/y; resize t/width/height), then (layout 2) the pointer's jump
-//! x/y and trail t, then (layout 3) the move counts. Every value is zig-zag coded as its
+//! x/y and trail t, then (layout 3) the move counts, then (layout 4) visitor keys and click
+//! reactions. Every value is zig-zag coded as its
 //! difference from a prediction (see [`super::predict`]): starts from the previous stream's,
 //! times and coordinates from the previous event of the same kind, pointer positions from their
 //! trail, click positions from the pointer. Separate frames matter: each column gets its own
@@ -19,10 +20,12 @@
 //! - 27, layout 1: every stream predicted from zero.
 //! - 30, layout 2: a batch continues the predictions of the previous batch of its page view when
 //!   it follows it in the block, and the pointer is coded as trails and jumps.
-//! - 31, layout 3 (this build writes it; see [`super::write`]): as layout 2, but session ids are
-//!   left to the chunk header (they were stored twice, 10% of a chunk) and the session column
-//!   says how a stream follows the one before; the next batch of a page view stores only its
-//!   event counts; move counts have a column of their own.
+//! - 31, layout 3: as layout 2, but session ids are left to the chunk header (they were stored
+//!   twice, 10% of a chunk) and the session column says how a stream follows the one before;
+//!   the next batch of a page view stores only its event counts; move counts have a column of
+//!   their own.
+//! - 33, layout 4 (this build writes it; see [`super::write`]): as layout 3, plus each page
+//!   view's visitor key (an index into the string table) and what the page did after each click.
 //!
 //! A block decodes without the chunk's header: a replay that fetches one block by a session
 //! index reference knows its session's id and position among the block's sessions (see
@@ -66,10 +69,16 @@ pub(super) enum Column {
     MoveTrailT,
     /// Layout 3's move counts (its [`Column::EventCounts`] holds the other kinds' counts).
     MoveCounts,
+    /// Layout 4: each stream's visitor key, as 1 + its index in the string table (0: none).
+    VisitorKey,
+    /// Layout 4: what the page did after each click ([`crate::event::ClickReaction`]'s code).
+    ClickReaction,
 }
 
-/// Columns of a block this build writes (layout 3).
-pub(super) const NUM_COLUMNS: usize = Column::MoveCounts as usize + 1;
+/// Columns of a block this build writes (layout 4).
+pub(super) const NUM_COLUMNS: usize = Column::ClickReaction as usize + 1;
+/// Columns of a layout 3 block: every column up to [`Column::MoveCounts`].
+pub(super) const LAYOUT_3_COLUMNS: usize = Column::MoveCounts as usize + 1;
 /// Columns of a layout 2 block: every column up to [`Column::MoveTrailT`].
 pub(super) const LAYOUT_2_COLUMNS: usize = Column::MoveTrailT as usize + 1;
 /// Columns of a layout 1 block: every column up to [`Column::ResizeHeight`].
@@ -164,7 +173,8 @@ fn decompress_frame(frame: &[u8], capacity: usize) -> std::io::Result<Vec<u8>> {
     Ok(buffer)
 }
 
-/// Names of the columns, in storage order (layout 3; layouts 1 and 2 have the first 27 and 30).
+/// Names of the columns, in storage order (layout 4; layouts 1, 2 and 3 have the first 27, 30
+/// and 31).
 const COLUMN_NAMES: [&str; NUM_COLUMNS] = [
     "strings",
     "session",
@@ -197,6 +207,8 @@ const COLUMN_NAMES: [&str; NUM_COLUMNS] = [
     "move jump y",
     "move trail t",
     "move counts",
+    "visitor key",
+    "click reaction",
 ];
 
 /// Returns each column's name and compressed and raw sizes, read from a block's size table
@@ -217,10 +229,17 @@ fn read_size_table(
     raw_len: Option<usize>,
 ) -> Result<Vec<(usize, usize)>, String> {
     let count = reader.count("column count").map_err(|e| e.to_string())?;
-    if ![LAYOUT_1_COLUMNS, LAYOUT_2_COLUMNS, NUM_COLUMNS].contains(&count) {
+    if ![
+        LAYOUT_1_COLUMNS,
+        LAYOUT_2_COLUMNS,
+        LAYOUT_3_COLUMNS,
+        NUM_COLUMNS,
+    ]
+    .contains(&count)
+    {
         return Err(format!(
-            "block has {count} columns, expected {LAYOUT_1_COLUMNS}, {LAYOUT_2_COLUMNS} or \
-             {NUM_COLUMNS}"
+            "block has {count} columns, expected {LAYOUT_1_COLUMNS}, {LAYOUT_2_COLUMNS}, \
+             {LAYOUT_3_COLUMNS} or {NUM_COLUMNS}"
         ));
     }
     let mut sizes = Vec::with_capacity(count);

@@ -189,7 +189,9 @@ pub fn decode_chunk(bytes: &[u8]) -> Result<Vec<Stream>, FormatError> {
 mod tests {
     use super::*;
     use crate::chunk::encode_chunk;
-    use crate::event::{Click, DeviceClass, Move, PageView, Resize, Scroll, TargetPoint};
+    use crate::event::{
+        Click, ClickReaction, DeviceClass, Move, PageView, Resize, Scroll, TargetPoint,
+    };
     use proptest::prelude::*;
 
     fn arb_stream() -> impl Strategy<Value = Stream> {
@@ -205,16 +207,18 @@ mod tests {
                 any::<(u32, i32, i32)>(),
                 "[#.a-z]{0,6}",
                 proptest::option::of((0..=10_000u16, 0..=10_000u16)),
+                prop::sample::select(ClickReaction::ALL.to_vec()),
             ),
             0..6,
         );
         let scrolls = proptest::collection::vec(any::<(u32, i32)>(), 0..10);
         let resizes = proptest::collection::vec(any::<(u32, u32, u32)>(), 0..3);
+        let visitor_key = proptest::option::of("[0-9a-f]{32}");
         (
             "[a-c]{1,2}",
             any::<u64>(),
             any::<u32>(),
-            page,
+            (page, visitor_key),
             moves,
             clicks,
             scrolls,
@@ -225,7 +229,7 @@ mod tests {
                     session_id,
                     batch_seq,
                     page_view_index,
-                    (url, (vw, vh, dw, dh), started, tags),
+                    ((url, (vw, vh, dw, dh), started, tags), visitor_key),
                     moves,
                     clicks,
                     scrolls,
@@ -243,6 +247,7 @@ mod tests {
                         device: DeviceClass::from_viewport_width(vw),
                         started_at_ms: started,
                         tags,
+                        visitor_key,
                     },
                     moves: moves
                         .into_iter()
@@ -250,7 +255,7 @@ mod tests {
                         .collect(),
                     clicks: clicks
                         .into_iter()
-                        .map(|((t_ms, x, y), selector, inside)| Click {
+                        .map(|((t_ms, x, y), selector, inside, reaction)| Click {
                             t_ms,
                             x,
                             y,
@@ -259,6 +264,7 @@ mod tests {
                                 x_permyriad,
                                 y_permyriad,
                             }),
+                            reaction,
                         })
                         .collect(),
                     scrolls: scrolls
@@ -307,10 +313,10 @@ mod tests {
             let position = at.index(bytes.len());
             bytes[position] ^= 1 << bit;
             // Every byte is covered by the magic, version, a length or a checksum, except that a
-            // flip turning version 3 into 2 is read the same way (the versions differ in what
-            // the writer puts in blocks, not in how a reader reads them): a flip is refused, or
-            // it changes nothing.
-            let version_flipped_to_2 = position == 4 && bytes[4] == 2;
+            // flip turning the version into 2 or 3 is read the same way (versions 2 to 4 differ
+            // in what the writer puts in blocks, not in how a reader reads them): a flip is
+            // refused, or it changes nothing.
+            let version_flipped_to_2 = position == 4 && matches!(bytes[4], 2 | 3);
             match decode_chunk(&bytes) {
                 Err(_) => {}
                 Ok(decoded) => {
@@ -322,7 +328,7 @@ mod tests {
 
         #[test]
         fn blocks_of_garbage_columns_with_valid_checksums_never_panic(
-            columns in prop::sample::select(vec![27usize, 30, 31]).prop_flat_map(|count| {
+            columns in prop::sample::select(vec![27usize, 30, 31, 33]).prop_flat_map(|count| {
                 proptest::collection::vec(proptest::collection::vec(any::<u8>(), 0..48), count)
             }),
         ) {

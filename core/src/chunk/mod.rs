@@ -44,8 +44,9 @@ pub use read::{BlockStreams, SessionNames};
 /// The first four bytes of every chunk.
 pub const MAGIC: [u8; 4] = *b"HPCK";
 /// The format version this build writes; it reads every version up to this one. Version 3's
-/// blocks (layout 3) name their sessions only through the header.
-pub const VERSION: u16 = 3;
+/// blocks (layout 3) name their sessions only through the header; version 4's (layout 4) add
+/// visitor keys and click reactions.
+pub const VERSION: u16 = 4;
 /// The first version whose header is zstd-compressed.
 pub const COMPRESSED_HEADER_VERSION: u16 = 2;
 /// Magic, version, header length and header checksum.

@@ -15,7 +15,7 @@ mod names;
 
 use self::events::{EventCounts, decode_events, move_time_room, room};
 pub use self::names::SessionNames;
-use super::block::{Column, LAYOUT_1_COLUMNS, LAYOUT_2_COLUMNS, NUM_COLUMNS};
+use super::block::{Column, LAYOUT_1_COLUMNS, LAYOUT_2_COLUMNS, LAYOUT_3_COLUMNS, NUM_COLUMNS};
 use super::predict::EventState;
 use super::write::StreamKind;
 use crate::codec::{CodecError, Reader};
@@ -37,6 +37,8 @@ pub(super) struct Head {
     device: DeviceClass,
     started_at_ms: i64,
     tags: Range<usize>,
+    /// Where the visitor key lies in the string table, if the page view has one.
+    visitor_key: Option<usize>,
     moves: Range<usize>,
     clicks: Range<usize>,
     scrolls: Range<usize>,
@@ -87,6 +89,7 @@ impl<'c> BlockStreams<'c> {
                 device: head.device,
                 started_at_ms: head.started_at_ms,
                 tags: &self.tags[head.tags.clone()],
+                visitor_key: head.visitor_key.map(|index| self.strings[index]),
             },
             moves: &self.moves[head.moves.clone()],
             clicks: &self.clicks[head.clicks.clone()],
@@ -126,7 +129,8 @@ pub fn decode_streams<'c>(
     let layout = match columns.len() {
         LAYOUT_1_COLUMNS => Layout::PerStream,
         LAYOUT_2_COLUMNS => Layout::PerPageView,
-        NUM_COLUMNS => Layout::HeaderNamed,
+        // Layout 4 adds visitor keys and click reactions to layout 3's columns.
+        LAYOUT_3_COLUMNS | NUM_COLUMNS => Layout::HeaderNamed,
         _ => {
             return Err(CodecError::OutOfRange {
                 what: "column count",
@@ -196,7 +200,7 @@ pub(super) enum Layout {
     /// Layout 2: a batch continues its page view's predictions; the pointer moves in trails and
     /// jumps.
     PerPageView,
-    /// Layout 3: events as layout 2; session ids in the chunk header, next batches stored as
+    /// Layouts 3 and 4: events as layout 2; session ids in the chunk header, next batches stored as
     /// their event counts alone.
     HeaderNamed,
 }
@@ -322,6 +326,7 @@ fn decode_fields(
     *previous_start =
         previous_start.wrapping_add(readers[Column::StartedAt as usize].ivarint("started at")?);
     let tags = decode_tags(block, readers)?;
+    let visitor_key = decode_visitor_key(block, readers)?;
     Ok(Head {
         session,
         batch_seq,
@@ -334,11 +339,35 @@ fn decode_fields(
         device,
         started_at_ms: *previous_start,
         tags,
+        visitor_key,
         moves: 0..0,
         clicks: 0..0,
         scrolls: 0..0,
         resizes: 0..0,
     })
+}
+
+/// A page view's visitor key: its column from layout 4 on (older layouts had none).
+fn decode_visitor_key(
+    block: &BlockStreams<'_>,
+    readers: &mut [Reader<'_>],
+) -> Result<Option<usize>, CodecError> {
+    if readers.len() <= Column::VisitorKey as usize {
+        return Ok(None);
+    }
+    match read(readers, Column::VisitorKey, "visitor key")? {
+        0 => Ok(None),
+        index => {
+            let string = block.string(index - 1)?;
+            if !crate::event::validate_visitor_key(block.strings[string]) {
+                return Err(CodecError::OutOfRange {
+                    what: "visitor key",
+                    value: index,
+                });
+            }
+            Ok(Some(string))
+        }
+    }
 }
 
 fn decode_tags(

@@ -1,4 +1,4 @@
-//! A block's streams → its uncompressed columns, in layout 3 (see [`super::block`]): the
+//! A block's streams → its uncompressed columns, in layout 4 (see [`super::block`]): the
 //! counterpart of [`super::read`].
 //!
 //! The session column holds each stream's [`StreamKind`] rather than its session's id: the chunk
@@ -93,10 +93,10 @@ impl<'a> StringTable<'a> {
 }
 
 /// Encodes `streams`, in the order given (each session's streams together), into a block's
-/// uncompressed columns (layout 3).
+/// uncompressed columns (layout 4).
 pub fn encode_columns(streams: &[&Stream]) -> Vec<Vec<u8>> {
     let mut strings = StringTable::default();
-    let mut columns = Columns(Default::default());
+    let mut columns = Columns(std::array::from_fn(|_| Vec::new()));
     let mut previous_start = 0i64;
     let mut state = EventState::default();
     let mut previous: Option<&Stream> = None;
@@ -156,6 +156,11 @@ fn encode_stream_fields<'a>(
         columns.u(Column::Tags, strings.intern(key));
         columns.u(Column::Tags, strings.intern(value));
     }
+    let visitor_key = page
+        .visitor_key
+        .as_deref()
+        .map_or(0, |key| 1 + strings.intern(key));
+    columns.u(Column::VisitorKey, visitor_key);
 }
 
 /// Each event of `stream` as its miss from `state`'s predictions, into `columns`.
@@ -236,6 +241,7 @@ fn encode_clicks<'a>(
                 + u64::from(point.y_permyriad)
         });
         columns.u(Column::ClickInside, inside);
+        columns.u(Column::ClickReaction, event.reaction.to_code());
     }
 }
 
@@ -259,6 +265,7 @@ pub(super) mod tests {
                 device: DeviceClass::Desktop,
                 started_at_ms: 1_800_000_000_000,
                 tags: vec![("variant".into(), "B".into())],
+                visitor_key: None,
             },
             moves: vec![],
             clicks: vec![],

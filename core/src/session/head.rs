@@ -27,10 +27,11 @@ impl<S: AsRef<str>> SessionHead<'_, S> {
                 .iter()
                 .map(|v| v.url.len() + v.key.len())
                 .sum::<usize>();
-        let mut out = Vec::with_capacity(strings + 64 + 32 * self.page_views.len());
+        let mut out = Vec::with_capacity(strings + 100 + 40 * self.page_views.len());
         put_str(&mut out, self.id);
         put_i64(&mut out, self.started_at_ms);
         put_u64(&mut out, self.duration_ms);
+        put_u64(&mut out, self.active_ms);
         put_device(&mut out, self.device);
         put_u64(&mut out, self.num_clicks);
         put_u64(&mut out, self.num_moves);
@@ -39,6 +40,14 @@ impl<S: AsRef<str>> SessionHead<'_, S> {
         for (key, value) in self.tags {
             put_str(&mut out, key.as_ref());
             put_str(&mut out, value.as_ref());
+        }
+        // An `Option`: a 0 byte for None, a 1 byte and the value for Some.
+        match self.visitor_key {
+            None => out.push(0),
+            Some(key) => {
+                out.push(1);
+                put_str(&mut out, key);
+            }
         }
         put_frustration(&mut out, &self.frustration);
         put_u64(&mut out, self.page_views.len() as u64);
@@ -55,6 +64,9 @@ fn put_view(out: &mut Vec<u8>, view: &PageViewHead<'_>) {
     put_str(out, view.key);
     put_i64(out, view.started_at_ms);
     put_u64(out, view.duration_ms);
+    put_u64(out, view.active_ms);
+    put_u64(out, u64::from(view.max_depth_px));
+    put_u64(out, u64::from(view.document_height_px));
     put_frustration(out, &view.frustration);
 }
 
@@ -130,7 +142,15 @@ mod tests {
         })
     }
 
-    type View = (u32, String, String, i64, u64, Frustration);
+    type View = (
+        u32,
+        String,
+        String,
+        i64,
+        (u64, u64),
+        (u32, u32),
+        Frustration,
+    );
 
     fn any_view() -> impl Strategy<Value = View> {
         (
@@ -138,7 +158,8 @@ mod tests {
             ".{0,40}",
             "[a-f0-9]{0,300}",
             any_time(),
-            any_count(),
+            (any_count(), any_count()),
+            (any::<u32>(), prop_oneof![0u32..300, any::<u32>()]),
             any_frustration(),
         )
     }
@@ -148,9 +169,10 @@ mod tests {
         fn heads_encode_to_bincodes_bytes(
             id in ".{0,300}",
             started_at_ms in any_time(),
-            counts in (any_count(), any_count(), any_count(), any_count()),
+            counts in (any_count(), any_count(), any_count(), any_count(), any_count()),
             device in prop::sample::select(DeviceClass::ALL.to_vec()),
             tags in proptest::collection::vec((".{0,12}", ".{0,12}"), 0..4),
+            visitor_key in proptest::option::of("[0-9a-f]{32}"),
             frustration in any_frustration(),
             views in proptest::collection::vec(any_view(), 0..5),
         ) {
@@ -158,20 +180,25 @@ mod tests {
                 id: &id,
                 started_at_ms,
                 duration_ms: counts.0,
+                active_ms: counts.4,
                 device,
                 num_clicks: counts.1,
                 num_moves: counts.2,
                 num_scrolls: counts.3,
                 tags: &tags,
+                visitor_key: visitor_key.as_deref(),
                 frustration,
                 page_views: views
                     .iter()
-                    .map(|(index, url, key, started_at_ms, duration_ms, frustration)| PageViewHead {
+                    .map(|(index, url, key, started_at_ms, (duration_ms, active_ms), (depth, height), frustration)| PageViewHead {
                         index: *index,
                         url,
                         key,
                         started_at_ms: *started_at_ms,
                         duration_ms: *duration_ms,
+                        active_ms: *active_ms,
+                        max_depth_px: *depth,
+                        document_height_px: *height,
                         frustration: *frustration,
                     })
                     .collect(),

@@ -4,7 +4,8 @@
 use super::validate::{integer_in, validate_session_id, validate_tag};
 use super::{Converted, NativeBatch, WireClick, WireError, WireLimits, WirePage, invalid};
 use crate::event::{
-    Click, DeviceClass, Move, PERMYRIAD_MAX, PageView, Resize, Scroll, Stream, TargetPoint,
+    Click, ClickReaction, DeviceClass, Move, PERMYRIAD_MAX, PageView, Resize, Scroll, Stream,
+    TargetPoint,
 };
 use crate::keys::validate_site;
 use crate::page::normalize_url;
@@ -138,11 +139,37 @@ impl EventBounds<'_> {
 
     /// Converts `clicks[i]`.
     fn click(&self, i: usize, click: WireClick) -> Result<Click, WireError> {
-        let (time, x, y, selector, inside) = match click {
-            WireClick::WithInside(time, x, y, selector, ix, iy) => {
-                (time, x, y, selector, Some((ix, iy)))
+        let (time, x, y, selector, inside, reaction) = match click {
+            WireClick::Observed(time, x, y, selector, ix, iy, reaction) => {
+                let reaction = ClickReaction::parse(&reaction)
+                    .filter(|r| *r != ClickReaction::NotObserved)
+                    .ok_or_else(|| {
+                        invalid(format!(
+                            "clicks[{i}] reaction must be \"none\", \"dom\" or \"url\", got {reaction:?}"
+                        ))
+                    })?;
+                let inside = match (ix, iy) {
+                    (Some(ix), Some(iy)) => Some((ix, iy)),
+                    (None, None) => None,
+                    _ => {
+                        return Err(invalid(format!(
+                            "clicks[{i}] needs both x and y inside the target, or neither"
+                        )));
+                    }
+                };
+                (time, x, y, selector, inside, reaction)
             }
-            WireClick::Plain(time, x, y, selector) => (time, x, y, selector, None),
+            WireClick::WithInside(time, x, y, selector, ix, iy) => (
+                time,
+                x,
+                y,
+                selector,
+                Some((ix, iy)),
+                ClickReaction::NotObserved,
+            ),
+            WireClick::Plain(time, x, y, selector) => {
+                (time, x, y, selector, None, ClickReaction::NotObserved)
+            }
         };
         if selector.len() > self.limits.max_selector_len {
             return Err(invalid(format!(
@@ -160,6 +187,7 @@ impl EventBounds<'_> {
             y: self.coordinate_px(y, &format!("clicks[{i}] y"))?,
             selector,
             inside,
+            reaction,
         })
     }
 
@@ -216,6 +244,23 @@ impl WireClick {
             f64::from(click.x),
             f64::from(click.y),
         );
+        let inside = click.inside.map(|p| {
+            (
+                f64::from(p.x_permyriad) / 10_000.0,
+                f64::from(p.y_permyriad) / 10_000.0,
+            )
+        });
+        if click.reaction != ClickReaction::NotObserved {
+            return WireClick::Observed(
+                t,
+                x,
+                y,
+                click.selector.clone(),
+                inside.map(|(ix, _)| ix),
+                inside.map(|(_, iy)| iy),
+                click.reaction.as_str().to_owned(),
+            );
+        }
         match click.inside {
             Some(p) => WireClick::WithInside(
                 t,
@@ -290,6 +335,7 @@ impl WirePage {
             device: DeviceClass::from_viewport_width(viewport_width_px),
             started_at_ms: self.started_at,
             tags: self.tags.into_iter().collect(),
+            visitor_key: None,
         })
     }
 }
@@ -379,6 +425,48 @@ mod tests {
         ];
         for (json, expected) in cases {
             let err = batch(&json).expect_err(&json);
+            assert!(err.0.contains(expected), "{expected:?} not in {err}");
+        }
+    }
+
+    #[test]
+    fn clicks_carry_what_the_page_did_after_them() {
+        let json = GOOD.replace(
+            r##"[[30,10,20,"#buy",0.5,0.25],[40,1,2,"a"]]"##,
+            r##"[[30,10,20,"#buy",0.5,0.25,"dom"],[40,1,2,"a",null,null,"none"],[45,3,4,"b",null,null,"url"],[46,3,4,"c"]]"##,
+        );
+        let (site, stream) = batch(&json).expect("valid");
+        let reactions: Vec<ClickReaction> = stream.clicks.iter().map(|c| c.reaction).collect();
+        assert_eq!(
+            reactions,
+            [
+                ClickReaction::DomChanged,
+                ClickReaction::Nothing,
+                ClickReaction::Navigated,
+                ClickReaction::NotObserved
+            ]
+        );
+        assert!(stream.clicks[0].inside.is_some() && stream.clicks[1].inside.is_none());
+        let again = NativeBatch::from_stream(&site, &stream)
+            .into_stream(&WireLimits::default())
+            .expect("round trip");
+        assert_eq!(again.stream, stream);
+        for (bad, expected) in [
+            (
+                r##"[[30,10,20,"#buy",0.5,0.25,"maybe"]]"##,
+                "clicks[0] reaction must be",
+            ),
+            (
+                r##"[[30,10,20,"#buy",0.5,0.25,""]]"##,
+                "clicks[0] reaction must be",
+            ),
+            (
+                r##"[[30,10,20,"#buy",0.5,null,"dom"]]"##,
+                "clicks[0] needs both",
+            ),
+        ] {
+            let json = GOOD.replace(r##"[[30,10,20,"#buy",0.5,0.25],[40,1,2,"a"]]"##, bad);
+            let err = batch(&json).expect_err(bad);
             assert!(err.0.contains(expected), "{expected:?} not in {err}");
         }
     }

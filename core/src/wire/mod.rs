@@ -5,7 +5,7 @@
 //! {"site": "demo", "session": "k3j…", "seq": 0, "page_view": 0,
 //!  "page": {"url": "https://shop.example/", "viewport": [1280, 800], "document": [1280, 4200],
 //!           "started_at": 1763800000000, "tags": {"variant": "B"}},
-//!  "moves": [[t, x, y], …], "clicks": [[t, x, y, "#buy", 0.5, 0.25], …],
+//!  "moves": [[t, x, y], …], "clicks": [[t, x, y, "#buy", 0.5, 0.25, "dom"], …],
 //!  "scrolls": [[t, y], …], "resizes": [[t, width, height], …]}
 //! ```
 //!
@@ -87,10 +87,13 @@ pub struct WirePage {
     pub tags: BTreeMap<String, String>,
 }
 
-/// `[t, x, y, selector]` or `[t, x, y, selector, x inside 0..1, y inside 0..1]`.
+/// `[t, x, y, selector]`, `[t, x, y, selector, x inside 0..1, y inside 0..1]`, or either
+/// followed by what the page did in the next second: `[t, x, y, selector, ix|null, iy|null,
+/// "none"|"dom"|"url"]` (see [`crate::event::ClickReaction`]).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(untagged)]
 pub enum WireClick {
+    Observed(f64, f64, f64, String, Option<f64>, Option<f64>, String),
     WithInside(f64, f64, f64, String, f64, f64),
     Plain(f64, f64, f64, String),
 }

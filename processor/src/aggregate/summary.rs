@@ -4,6 +4,7 @@
 
 use std::sync::Arc;
 
+use heatpipe_core::activity::view_active_ms;
 use heatpipe_core::event::DeviceClass;
 use heatpipe_core::session::{BlockRef, Frustration, PageViewHead, SessionHead};
 use heatpipe_core::signals::{ClickAt, ViewSignals, ViewVisit, quick_backs, view_signals};
@@ -15,6 +16,8 @@ use crate::types::{BlockAt, FastMap};
 pub(crate) struct FinishedView<'v> {
     pub(crate) view: &'v PageViewAcc,
     pub(crate) signals: ViewSignals,
+    /// Time with events (see [`heatpipe_core::activity`]).
+    pub(crate) active_ms: u64,
 }
 
 /// The day's chunk keys, sorted, each numbered by its position: what a session's blocks point
@@ -72,10 +75,12 @@ impl ChunkNumbers {
 /// The views stay where they are: what is finished borrows them.
 pub(crate) fn finish_views(views: &mut [PageViewAcc]) -> Vec<FinishedView<'_>> {
     let mut clicks: Vec<ClickAt> = Vec::new();
+    let mut active = Vec::with_capacity(views.len());
     for view in views.iter_mut() {
         sort_in_time_order(&mut view.clicks);
         sort_in_time_order(&mut view.scrolls);
         sort_in_time_order(&mut view.heights);
+        active.push(view_active_ms(&mut view.activity));
     }
     let next_starts = views
         .iter()
@@ -85,7 +90,8 @@ pub(crate) fn finish_views(views: &mut [PageViewAcc]) -> Vec<FinishedView<'_>> {
     views
         .iter()
         .zip(next_starts)
-        .map(|(view, next_start)| {
+        .zip(active)
+        .map(|((view, next_start), active_ms)| {
             clicks.clear();
             clicks.extend(view.clicks.iter().map(|c| ClickAt {
                 t_ms: c.t_ms,
@@ -100,7 +106,11 @@ pub(crate) fn finish_views(views: &mut [PageViewAcc]) -> Vec<FinishedView<'_>> {
                 view.started_at_ms,
                 next_start,
             );
-            FinishedView { view, signals }
+            FinishedView {
+                view,
+                signals,
+                active_ms,
+            }
         })
         .collect()
 }
@@ -163,6 +173,9 @@ fn view_heads<'v>(views: &'v [FinishedView]) -> Vec<PageViewHead<'v>> {
             key: &v.view.page_key,
             started_at_ms: v.view.started_at_ms,
             duration_ms: u64::from(v.view.last_t_ms),
+            active_ms: v.active_ms,
+            max_depth_px: v.view.deepest_px,
+            document_height_px: v.view.document_height_px,
             frustration: view_frustration(&v.signals, quick.contains(&position)),
         })
         .collect()
@@ -195,11 +208,13 @@ pub(crate) fn encode_session(
         id: &id,
         started_at_ms,
         duration_ms: (ended_at_ms - started_at_ms).max(0) as u64,
+        active_ms: views.iter().map(|v| v.active_ms).sum(),
         device: first.map_or(DeviceClass::Desktop, |v| v.device),
         num_clicks: views.iter().map(|v| v.view.clicks.len() as u64).sum(),
         num_moves: views.iter().map(|v| v.view.moves).sum(),
         num_scrolls: views.iter().map(|v| v.view.scrolls.len() as u64).sum(),
         tags: first.map_or(&[][..], |v| &v.tags[..]),
+        visitor_key: views.iter().find_map(|v| v.view.visitor_key.as_deref()),
         frustration,
         page_views,
     }

@@ -7,7 +7,8 @@ use std::collections::HashSet;
 use std::hash::BuildHasher;
 use std::sync::Arc;
 
-use heatpipe_core::event::{DeviceClass, TargetPoint};
+use heatpipe_core::activity::BatchActivity;
+use heatpipe_core::event::{ClickReaction, DeviceClass, TargetPoint};
 use heatpipe_core::stream_ref::StreamRef;
 use serde::{Deserialize, Serialize};
 
@@ -153,6 +154,7 @@ pub struct ClickRecord {
     pub y: i32,
     pub selector: Arc<str>,
     pub inside: Option<(u16, u16)>,
+    pub reaction: ClickReaction,
 }
 
 impl ClickRecord {
@@ -189,6 +191,10 @@ pub struct PageViewAcc {
     pub scrolls: Vec<(u32, i32)>,
     /// Each batch's first event time and the document height it reported.
     pub heights: Vec<(u32, u32)>,
+    /// Each batch's event span and active time, for the view's active time.
+    pub activity: Vec<BatchActivity>,
+    /// The identified visitor's key, from any batch that carried one.
+    pub visitor_key: Option<Arc<str>>,
 }
 
 impl PageViewAcc {
@@ -208,6 +214,10 @@ impl PageViewAcc {
         self.clicks.extend(other.clicks);
         self.scrolls.extend(other.scrolls);
         self.heights.extend(other.heights);
+        self.activity.extend(other.activity);
+        if self.visitor_key.is_none() {
+            self.visitor_key = other.visitor_key;
+        }
     }
 }
 
@@ -247,6 +257,7 @@ fn click_records<'s>(
         y: c.y,
         selector: names.get(c.selector),
         inside: c.inside.map(|p| (p.x_permyriad, p.y_permyriad)),
+        reaction: c.reaction,
     })
 }
 
@@ -276,6 +287,8 @@ impl PageViewAcc {
             clicks: with_room_for_more(click_records(stream, names)),
             scrolls: with_room_for_more(stream.scrolls.iter().map(|s| (s.t_ms, s.y))),
             heights: with_room_for_more([(stream.first_t_ms(), page.document_height_px)]),
+            activity: with_room_for_more(BatchActivity::of(stream)),
+            visitor_key: page.visitor_key.map(|key| names.get(key)),
         }
     }
 
@@ -299,6 +312,10 @@ impl PageViewAcc {
             .extend(stream.scrolls.iter().map(|s| (s.t_ms, s.y)));
         self.heights
             .push((stream.first_t_ms(), page.document_height_px));
+        self.activity.extend(BatchActivity::of(stream));
+        if self.visitor_key.is_none() {
+            self.visitor_key = page.visitor_key.map(|key| names.get(key));
+        }
     }
 }
 
@@ -337,6 +354,7 @@ mod tests {
         for view in &mut session.views {
             view.clicks.sort_unstable();
             view.heights.sort_unstable();
+            view.activity.sort_unstable();
         }
         session
     }

@@ -35,9 +35,10 @@ use crate::types::FastMap;
 
 const PARTIAL_KIND: FrameKind = FrameKind {
     magic: *b"HPPD",
-    // Version 2 keeps page views by session; version 3 a session's position in each block.
-    version: 3,
-    oldest_version: 3,
+    // Version 2 keeps page views by session; version 3 a session's position in each block;
+    // version 4 click reactions, visitor keys and each batch's activity.
+    version: 4,
+    oldest_version: 4,
     name: "partial day",
     zstd_level: FRAME_ZSTD_LEVEL,
 };

@@ -5,7 +5,7 @@ use super::{BlockStreams, Head, Layout, read};
 use crate::chunk::block::Column;
 use crate::chunk::predict::{Delta, Delta2, EventState};
 use crate::codec::{CodecError, Reader};
-use crate::event::{Move, PERMYRIAD_MAX, Resize, Scroll, TargetPoint};
+use crate::event::{ClickReaction, Move, PERMYRIAD_MAX, Resize, Scroll, TargetPoint};
 use crate::stream_ref::ClickRef;
 
 pub(super) type EventCounts = [usize; 4];
@@ -181,15 +181,29 @@ fn decode_clicks(
         let selector =
             block.strings[block.string(read(readers, Column::ClickSelector, "click selector")?)?];
         let inside = decode_inside(read(readers, Column::ClickInside, "click inside")?)?;
+        let reaction = decode_reaction(readers)?;
         block.clicks.push(ClickRef {
             t_ms,
             x,
             y,
             selector,
             inside,
+            reaction,
         });
     }
     Ok(())
+}
+
+/// A click's reaction: its column from layout 4 on; older layouts did not observe it.
+fn decode_reaction(readers: &mut [Reader<'_>]) -> Result<ClickReaction, CodecError> {
+    if readers.len() <= Column::ClickReaction as usize {
+        return Ok(ClickReaction::NotObserved);
+    }
+    let code = read(readers, Column::ClickReaction, "click reaction")?;
+    ClickReaction::from_code(code).ok_or(CodecError::OutOfRange {
+        what: "click reaction",
+        value: code,
+    })
 }
 
 /// Layout 1's moves: time deltas and second-order coordinate deltas, from zero in every stream.
