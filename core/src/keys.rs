@@ -58,6 +58,29 @@ pub fn chunk_key(
     format!("raw/{site}/{date}/{hour:02}/{collector_id}-{segment:016}.hpc")
 }
 
+/// `raw/{site}/{date}/{HH}/{collector_id}-{segment:016}.hpr`: the rrweb batches a log segment
+/// held for that hour (see [`crate::rrweb::lane`]).
+pub fn rrweb_lane_key(
+    site: &str,
+    date: NaiveDate,
+    hour: u32,
+    collector_id: &str,
+    segment: u64,
+) -> String {
+    format!("raw/{site}/{date}/{hour:02}/{collector_id}-{segment:016}.hpr")
+}
+
+/// `raw/{site}/{date}/rrweb.hpc`: the day's rrweb sessions converted to page coordinates, which
+/// the processor writes from the day's `.hpr` objects before it reads the day's chunks.
+pub fn converted_rrweb_key(site: &str, date: NaiveDate) -> String {
+    format!("raw/{site}/{date}/rrweb.hpc")
+}
+
+/// `raw/{site}/{date}/{HH}/`: the chunks and rrweb batches of one hour.
+pub fn raw_hour_prefix(site: &str, date: NaiveDate, hour: u32) -> String {
+    format!("raw/{site}/{date}/{hour:02}/")
+}
+
 /// `raw/{site}/{date}/`: every chunk of a day.
 pub fn raw_day_prefix(site: &str, date: NaiveDate) -> String {
     format!("raw/{site}/{date}/")

@@ -24,6 +24,8 @@
 //!   - `segments` — what finished views add to their page segments, tallied per task.
 //!   - [`finalize`](aggregate::finalize) — partial → page aggregates, page index, session index.
 //! - [`pipeline`] — the I/O that drives the core:
+//!   - [`rrweb`](pipeline::rrweb) — the day's rrweb sessions converted from their `.hpr`
+//!     batches into one chunk, before the day's chunks are listed.
 //!   - [`run`](pipeline::run) — [`process_day`]: lists the day's chunks, drives its passes,
 //!     writes.
 //!   - `pass` — one pass over the chunks: windows fetched in turn, repeats marked, sessions

@@ -9,6 +9,7 @@ pub(crate) mod output;
 pub mod partition;
 pub(crate) mod pass;
 pub mod report;
+pub mod rrweb;
 pub mod run;
 pub mod shard;
 pub(crate) mod spill;

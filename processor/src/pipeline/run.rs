@@ -19,6 +19,7 @@ use crate::pipeline::output::write_day;
 use crate::pipeline::partition::{Partition, pass_count};
 use crate::pipeline::pass::{Pass, Repeats, aggregate_pass};
 use crate::pipeline::report::ProcessSummary;
+use crate::pipeline::rrweb::convert_rrweb_day;
 use crate::pipeline::shard::process_shard;
 use crate::pipeline::spill::DayFinisher;
 
@@ -29,13 +30,27 @@ pub async fn process_day(
     options: &ProcessOptions,
 ) -> Result<ProcessSummary, ProcessError> {
     let started = Instant::now();
+    let mut preface = ProcessSummary::default();
+    let rrweb = convert_rrweb_day(
+        store.as_ref(),
+        &options.site,
+        options.date,
+        options.fetch_concurrency,
+        &mut preface,
+    )
+    .await?;
+    preface.rrweb_sessions = rrweb.sessions;
     let listed = list_chunks(store.as_ref(), options).await?;
     let keys: Vec<String> = listed.iter().map(|(key, _)| key.clone()).collect();
-    if let Some(shard) = options.shard {
-        return process_shard(store, options, shard, keys, started).await;
-    }
-    let day_bytes = listed.iter().map(|(_, size)| size).sum();
-    process_whole_day(store, options, keys, day_bytes, started).await
+    let mut summary = match options.shard {
+        Some(shard) => process_shard(store, options, shard, keys, started).await?,
+        None => {
+            let day_bytes = listed.iter().map(|(_, size)| size).sum();
+            process_whole_day(store, options, keys, day_bytes, started).await?
+        }
+    };
+    summary.add_preface(preface);
+    Ok(summary)
 }
 
 /// Returns the day's chunks, sorted by key, with their sizes.
