@@ -12,7 +12,8 @@ use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use bytes::Bytes;
-use futures::stream::{self, StreamExt, TryStreamExt};
+use futures::TryFutureExt;
+use futures::stream::{self, StreamExt, TryChunksError, TryStreamExt};
 use heatpipe_core::chunk::decode::header_end;
 use heatpipe_core::chunk::{ChunkIndex, PREAMBLE_LEN, decode_header};
 use heatpipe_core::error::FormatError;
@@ -235,23 +236,23 @@ pub async fn scan_headers(
             async move { fetch_header_bytes(store.as_ref(), &key).await }
         })
         .buffered(concurrency.max(1))
-        .chunks(HEADER_GROUP)
-        .map(|group| async move {
-            let group: Vec<HeaderBytes> = group.into_iter().collect::<Result<_, _>>()?;
-            let headers = on_blocking(move || {
+        // A store error ends the scan as soon as it comes, not once its group is full.
+        .try_chunks(HEADER_GROUP)
+        .map_err(|TryChunksError(_, err)| err)
+        .map_ok(|group: Vec<HeaderBytes>| {
+            on_blocking(move || {
                 group
                     .into_par_iter()
                     .map(|bytes| KeyedHeader::decode(&bytes?))
                     .collect::<Vec<_>>()
             })
-            .await?;
-            Ok::<_, ProcessError>(headers)
+            .map_err(ProcessError::from)
         })
-        .buffered(2);
+        .try_buffered(2);
     let mut keys = keys.iter().enumerate();
-    while let Some(headers) = groups.next().await {
+    while let Some(headers) = groups.try_next().await? {
         // Headers first: zip stops at the group's end without taking a key past it.
-        for (header, (position, key)) in headers?.into_iter().zip(keys.by_ref()) {
+        for (header, (position, key)) in headers.into_iter().zip(keys.by_ref()) {
             each(position, key, header);
         }
     }
