@@ -4,8 +4,9 @@
 //! servers. The formats those bytes are in live in `heatpipe-core`, which does no I/O.
 //!
 //! # Layout
-//! - [`store`] — the `ObjectStore` trait with local, memory and S3 backends, and the conformance
-//!   suite they all pass (feature `conformance`).
+//! - [`store`] — the `ObjectStore` trait with local, memory and S3 backends, the `RetryStore`
+//!   wrapper that every opened store comes in, and the conformance suite they all pass (feature
+//!   `conformance`).
 //! - [`blocking`] — [`on_blocking`] and [`on_rayon`]: CPU work run off the async runtime's threads.
 //! - `http` (feature `http`) — JSON error replies and warp's rejections as JSON.
 
@@ -16,5 +17,6 @@ pub mod store;
 
 pub use blocking::{TaskFailed, on_blocking, on_rayon};
 pub use store::{
-    ObjectMeta, ObjectStore, StoreError, StoreErrorKind, StoreLocation, StoreResult, open_store,
+    ObjectMeta, ObjectStore, RetrySettings, RetryStore, StoreError, StoreErrorKind, StoreLocation,
+    StoreResult, open_store,
 };

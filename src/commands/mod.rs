@@ -16,7 +16,9 @@ use heatpipe_core::keys::parse_date;
 use heatpipe_io::store::{ObjectStore, StoreLocation, open_store};
 use indicatif::{ProgressBar, ProgressStyle};
 
-/// Opens the store named by `--store` (or the configuration).
+/// Opens the store named by `--store` (or the configuration), as every command does: through
+/// [`open_store`], so that its operations are retried by a `RetryStore` when the store times out
+/// or is unavailable.
 pub async fn store_at(location: &str) -> anyhow::Result<Arc<dyn ObjectStore>> {
     let parsed = StoreLocation::parse(location)
         .map_err(anyhow::Error::msg)

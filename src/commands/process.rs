@@ -1,7 +1,8 @@
 //! `heatpipe process` (a day, a range of days, or one shard of a day) and `heatpipe merge`.
 //!
-//! Exit status: 0 done; 1 the run failed (store unreachable, output not written…); 3 done, but
-//! `--strict` was given and some chunks or blocks were skipped as unreadable.
+//! Exit status: 0 done; 1 the run failed (the store still failing after its retries, a listed
+//! chunk gone, an output not written…: the error names the key, and nothing of that day is
+//! written); 3 done, but `--strict` was given and some chunks or blocks were skipped as corrupt.
 
 use std::sync::Arc;
 
@@ -14,12 +15,12 @@ use super::{date_or_yesterday, progress_bar, store_at};
 use crate::cli::{MergeArgs, ProcessArgs};
 use crate::config::Config;
 
-/// Exit status of a `--strict` run that skipped unreadable data.
+/// Exit status of a `--strict` run that skipped corrupt data.
 pub const STRICT_EXIT_CODE: u8 = 3;
 
 /// The error of a `--strict` run that had to skip chunks or blocks.
 #[derive(Debug, thiserror::Error)]
-#[error("{0} unreadable chunks or blocks were skipped (--strict)")]
+#[error("{0} corrupt chunks or blocks were skipped (--strict)")]
 pub struct SkippedData(pub u64);
 
 /// Processes each day asked for and prints one summary line per day.

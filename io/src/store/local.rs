@@ -53,13 +53,30 @@ impl LocalStore {
 }
 
 fn io_error(operation: &'static str, key: &str, err: std::io::Error) -> StoreError {
-    let kind = match err.kind() {
-        std::io::ErrorKind::NotFound => StoreErrorKind::NotFound,
-        std::io::ErrorKind::PermissionDenied => StoreErrorKind::Unauthorized,
-        std::io::ErrorKind::TimedOut => StoreErrorKind::Timeout,
+    StoreError::new(io_kind(err.kind()), operation, key, err)
+}
+
+/// What kind of store failure a file-system error is. A disk error (`EIO`), a full disk or a
+/// read-only one is `Io`, which is not retried: it will not clear in a minute. Only what says
+/// it may pass is transient: a timeout, an interrupted call, or a lost connection of a network
+/// file system.
+fn io_kind(kind: std::io::ErrorKind) -> StoreErrorKind {
+    use std::io::ErrorKind;
+    match kind {
+        ErrorKind::NotFound => StoreErrorKind::NotFound,
+        ErrorKind::PermissionDenied => StoreErrorKind::Unauthorized,
+        ErrorKind::TimedOut => StoreErrorKind::Timeout,
+        ErrorKind::Interrupted
+        | ErrorKind::WouldBlock
+        | ErrorKind::ConnectionRefused
+        | ErrorKind::ConnectionReset
+        | ErrorKind::ConnectionAborted
+        | ErrorKind::NotConnected
+        | ErrorKind::NetworkDown
+        | ErrorKind::NetworkUnreachable
+        | ErrorKind::HostUnreachable => StoreErrorKind::Unavailable,
         _ => StoreErrorKind::Io,
-    };
-    StoreError::new(kind, operation, key, err)
+    }
 }
 
 async fn blocking<T: Send + 'static>(
@@ -190,5 +207,33 @@ impl ObjectStore for LocalStore {
             other => other,
         })
         .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::ErrorKind;
+
+    use super::*;
+
+    #[test]
+    fn disk_errors_are_io_and_only_passing_ones_are_transient() {
+        let cases = [
+            (ErrorKind::NotFound, StoreErrorKind::NotFound),
+            (ErrorKind::PermissionDenied, StoreErrorKind::Unauthorized),
+            (ErrorKind::TimedOut, StoreErrorKind::Timeout),
+            (ErrorKind::Interrupted, StoreErrorKind::Unavailable),
+            (ErrorKind::ConnectionReset, StoreErrorKind::Unavailable),
+            (ErrorKind::StorageFull, StoreErrorKind::Io),
+            (ErrorKind::ReadOnlyFilesystem, StoreErrorKind::Io),
+            (ErrorKind::InvalidData, StoreErrorKind::Io),
+            (ErrorKind::Other, StoreErrorKind::Io),
+        ];
+        for (error, expected) in cases {
+            assert_eq!(io_kind(error), expected, "{error:?}");
+        }
+        // EIO, as the kernel reports a failing disk.
+        let eio = std::io::Error::from_raw_os_error(5);
+        assert_eq!(io_error("get", "a", eio).kind, StoreErrorKind::Io);
     }
 }

@@ -4,12 +4,15 @@
 //! - [`local`] — a folder on disk (the default); atomic writes.
 //! - [`memory`] — a map in memory, for unit tests of code above the store.
 //! - [`s3`]: any S3-compatible server through aws-sdk-s3, path-style addressing.
+//! - [`retry`] — [`RetryStore`], around any of them: passing failures retried, with backoff,
+//!   jitter and a per-attempt timeout; what [`open_store`] returns.
 //! - `conformance` (feature `conformance`): the one suite every backend must pass.
 
 #[cfg(feature = "conformance")]
 pub mod conformance;
 pub mod local;
 pub mod memory;
+pub mod retry;
 pub mod s3;
 
 use std::fmt;
@@ -21,23 +24,42 @@ use bytes::Bytes;
 
 pub use local::LocalStore;
 pub use memory::MemoryStore;
+pub use retry::{RetrySettings, RetryStore};
 pub use s3::{S3Settings, S3Store};
 
-/// What went wrong in a store, independent of the backend.
+/// What went wrong in a store, independent of the backend. Each backend maps its own errors
+/// onto these; [`StoreErrorKind::is_transient`] says which are worth trying again.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum StoreErrorKind {
     /// No object at that key.
     NotFound,
     /// The key is not one heatpipe would write (`..`, absolute, empty segment).
     InvalidKey,
-    /// The store refused our credentials.
+    /// The store refused our credentials or our access.
     Unauthorized,
     /// The store did not answer in time.
     Timeout,
-    /// The store could not be reached.
+    /// The store could not be reached (connection refused, reset, cut short), or said it cannot
+    /// answer now (HTTP 500, 502, 503, 504, 429, S3's `SlowDown`).
     Unavailable,
-    /// Anything else the backend reported.
+    /// Anything else the backend reported (a disk error, a request the store refused as
+    /// malformed): trying again would not help.
     Io,
+}
+
+impl StoreErrorKind {
+    /// Returns whether the same operation may succeed if tried again soon: the store timed out
+    /// or could not answer. A missing object, a refused key or credentials, and any other error
+    /// stay what they are.
+    pub fn is_transient(self) -> bool {
+        match self {
+            StoreErrorKind::Timeout | StoreErrorKind::Unavailable => true,
+            StoreErrorKind::NotFound
+            | StoreErrorKind::InvalidKey
+            | StoreErrorKind::Unauthorized
+            | StoreErrorKind::Io => false,
+        }
+    }
 }
 
 /// A failed store operation: its kind, the key, and the backend's words.
@@ -144,12 +166,15 @@ impl StoreLocation {
     }
 }
 
-/// Opens the store at `location`; S3 settings come from the standard AWS sources.
+/// Opens the store at `location`, wrapped in a [`RetryStore`] with the default
+/// [`RetrySettings`]: every command opens its stores here, so every store operation is retried
+/// the same way. S3 settings come from the standard AWS sources.
 pub async fn open_store(location: &StoreLocation) -> StoreResult<Arc<dyn ObjectStore>> {
-    Ok(match location {
+    let backend: Arc<dyn ObjectStore> = match location {
         StoreLocation::Local { root } => Arc::new(LocalStore::open(root)?),
         StoreLocation::S3 { bucket, prefix } => Arc::new(S3Store::from_env(bucket, prefix).await),
-    })
+    };
+    Ok(Arc::new(RetryStore::new(backend, RetrySettings::default())))
 }
 
 #[cfg(test)]
@@ -164,6 +189,26 @@ mod tests {
         for bad in ["", "/abs", "a/../b", "..", "a//b", "a/", "./a", "a\\b"] {
             assert!(validate_key("put", bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn only_timeouts_and_unavailable_stores_are_transient() {
+        use StoreErrorKind::*;
+        let transient: Vec<_> = [NotFound, InvalidKey, Unauthorized, Timeout, Unavailable, Io]
+            .into_iter()
+            .filter(|kind| kind.is_transient())
+            .collect();
+        assert_eq!(transient, [Timeout, Unavailable]);
+    }
+
+    #[tokio::test]
+    async fn opened_stores_retry() {
+        let folder = tempfile::tempdir().expect("tempdir");
+        let location = StoreLocation::Local {
+            root: folder.path().to_path_buf(),
+        };
+        let store = open_store(&location).await.expect("open");
+        assert!(format!("{store:?}").starts_with("RetryStore"), "{store:?}");
     }
 
     #[test]

@@ -6,7 +6,7 @@ use std::ops::Range;
 use async_trait::async_trait;
 use aws_sdk_s3::Client;
 use aws_sdk_s3::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
-use aws_sdk_s3::primitives::ByteStream;
+use aws_sdk_s3::primitives::{ByteStream, ByteStreamError};
 use bytes::Bytes;
 
 use super::{ObjectMeta, ObjectStore, StoreError, StoreErrorKind, StoreResult, validate_key};
@@ -95,20 +95,70 @@ where
     E: ProvideErrorMetadata + std::error::Error + 'static,
     R: std::fmt::Debug + HttpStatus,
 {
+    StoreError::new(kind_of(&err), operation, key, DisplayErrorContext(&err))
+}
+
+/// What kind of failure an SDK error is (after the SDK's own retries): how far the request got
+/// decides, then the answer's status and S3 error code.
+fn kind_of<E, R>(err: &SdkError<E, R>) -> StoreErrorKind
+where
+    E: ProvideErrorMetadata,
+    R: HttpStatus,
+{
     let status = err.raw_response().map(HttpStatus::status_code);
-    let code = err.code().map(str::to_owned);
-    let kind = match (&err, status, code.as_deref()) {
-        (SdkError::TimeoutError(_), _, _) => StoreErrorKind::Timeout,
-        (SdkError::DispatchFailure(failure), _, _) if failure.is_timeout() => {
-            StoreErrorKind::Timeout
-        }
-        (SdkError::DispatchFailure(_), _, _) => StoreErrorKind::Unavailable,
-        (_, Some(404), _) | (_, _, Some("NoSuchKey" | "NotFound")) => StoreErrorKind::NotFound,
-        (_, Some(401 | 403), _) => StoreErrorKind::Unauthorized,
-        (_, Some(500..), _) => StoreErrorKind::Unavailable,
+    match err {
+        // The request could not be built: ours to fix, not the store's.
+        SdkError::ConstructionFailure(_) => StoreErrorKind::Io,
+        SdkError::TimeoutError(_) => StoreErrorKind::Timeout,
+        SdkError::DispatchFailure(failure) if failure.is_timeout() => StoreErrorKind::Timeout,
+        // A request the client refused to send as configured (a bad endpoint URL…).
+        SdkError::DispatchFailure(failure) if failure.is_user() => StoreErrorKind::Io,
+        // Refused, reset or dropped connections, and whatever else kept the request from the
+        // store.
+        SdkError::DispatchFailure(_) => StoreErrorKind::Unavailable,
+        SdkError::ServiceError(_) => answer_kind(status, err.code()),
+        // An answer that could not be read: a connection cut short, unless its status says
+        // more.
+        SdkError::ResponseError(_) => match status {
+            Some(400..=599) => answer_kind(status, err.code()),
+            _ => StoreErrorKind::Unavailable,
+        },
         _ => StoreErrorKind::Io,
-    };
-    StoreError::new(kind, operation, key, DisplayErrorContext(&err))
+    }
+}
+
+/// What kind of failure an answer of the store is, by its HTTP status and S3 error code.
+fn answer_kind(status: Option<u16>, code: Option<&str>) -> StoreErrorKind {
+    match (status, code) {
+        // S3 sends `RequestTimeout` with a 400 when our upload was too slow to arrive.
+        (Some(408), _) | (_, Some("RequestTimeout")) => StoreErrorKind::Timeout,
+        (Some(429 | 500 | 502 | 503 | 504), _)
+        | (
+            _,
+            Some(
+                "SlowDown"
+                | "Throttling"
+                | "ThrottlingException"
+                | "TooManyRequests"
+                | "RequestLimitExceeded"
+                | "InternalError"
+                | "ServiceUnavailable",
+            ),
+        ) => StoreErrorKind::Unavailable,
+        (Some(404), _) | (_, Some("NoSuchKey" | "NotFound")) => StoreErrorKind::NotFound,
+        (Some(401 | 403), _) => StoreErrorKind::Unauthorized,
+        _ => StoreErrorKind::Io,
+    }
+}
+
+/// A failure reading an answer's body: the connection broke off after the answer began.
+fn body_error(operation: &'static str, key: &str, err: ByteStreamError) -> StoreError {
+    StoreError::new(
+        StoreErrorKind::Unavailable,
+        operation,
+        key,
+        format!("reading the body: {}", DisplayErrorContext(&err)),
+    )
 }
 
 /// The HTTP status of a raw SDK response.
@@ -151,7 +201,7 @@ impl ObjectStore for S3Store {
             .body
             .collect()
             .await
-            .map_err(|err| StoreError::new(StoreErrorKind::Io, "get", key, err))?;
+            .map_err(|err| body_error("get", key, err))?;
         Ok(body.into_bytes())
     }
 
@@ -188,7 +238,7 @@ impl ObjectStore for S3Store {
             .body
             .collect()
             .await
-            .map_err(|err| StoreError::new(StoreErrorKind::Io, "get_range", key, err))?;
+            .map_err(|err| body_error("get_range", key, err))?;
         Ok(body.into_bytes())
     }
 
@@ -231,5 +281,93 @@ impl ObjectStore for S3Store {
             .await
             .map_err(|err| sdk_error("delete", key, err))?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use aws_sdk_s3::config::http::HttpResponse;
+    use aws_sdk_s3::error::{ConnectorError, ErrorMetadata};
+    use aws_sdk_s3::operation::get_object::GetObjectError;
+    use aws_sdk_s3::primitives::SdkBody;
+
+    use super::*;
+
+    type GetError = SdkError<GetObjectError, HttpResponse>;
+
+    fn response(status: u16) -> HttpResponse {
+        HttpResponse::new(status.try_into().expect("status"), SdkBody::empty())
+    }
+
+    /// The store's answer `status`, with S3 error `code` if any.
+    fn answer(status: u16, code: Option<&str>) -> GetError {
+        let mut metadata = ErrorMetadata::builder();
+        if let Some(code) = code {
+            metadata = metadata.code(code);
+        }
+        SdkError::service_error(GetObjectError::generic(metadata.build()), response(status))
+    }
+
+    fn kind(err: GetError) -> StoreErrorKind {
+        kind_of(&err)
+    }
+
+    fn boxed(message: &str) -> aws_sdk_s3::error::BoxError {
+        message.to_owned().into()
+    }
+
+    #[test]
+    fn answers_map_to_kinds_by_status_and_code() {
+        use StoreErrorKind::*;
+        let cases = [
+            (404, Some("NoSuchKey"), NotFound),
+            (404, None, NotFound),
+            (403, Some("AccessDenied"), Unauthorized),
+            (403, Some("SignatureDoesNotMatch"), Unauthorized),
+            (401, None, Unauthorized),
+            (500, Some("InternalError"), Unavailable),
+            (502, None, Unavailable),
+            (503, Some("SlowDown"), Unavailable),
+            (503, Some("ServiceUnavailable"), Unavailable),
+            (504, None, Unavailable),
+            (429, None, Unavailable),
+            (400, Some("SlowDown"), Unavailable),
+            (400, Some("RequestTimeout"), Timeout),
+            (408, None, Timeout),
+            (400, Some("InvalidArgument"), Io),
+            (409, None, Io),
+            (501, Some("NotImplemented"), Io),
+        ];
+        for (status, code, expected) in cases {
+            assert_eq!(kind(answer(status, code)), expected, "{status} {code:?}");
+        }
+    }
+
+    #[test]
+    fn failures_before_an_answer_map_to_kinds_by_how_far_the_request_got() {
+        use StoreErrorKind::*;
+        let dispatch = |error: ConnectorError| kind(SdkError::dispatch_failure(error));
+        assert_eq!(dispatch(ConnectorError::io(boxed("refused"))), Unavailable);
+        assert_eq!(dispatch(ConnectorError::timeout(boxed("slow"))), Timeout);
+        assert_eq!(dispatch(ConnectorError::user(boxed("bad url"))), Io);
+        assert_eq!(
+            dispatch(ConnectorError::other(boxed("?"), None)),
+            Unavailable
+        );
+        assert_eq!(kind(SdkError::timeout_error(boxed("deadline"))), Timeout);
+        assert_eq!(kind(SdkError::construction_failure(boxed("no region"))), Io);
+        // An answer cut short is a broken connection, unless its status says more.
+        assert_eq!(
+            kind(SdkError::response_error(boxed("eof"), response(200))),
+            Unavailable
+        );
+        assert_eq!(
+            kind(SdkError::response_error(boxed("bad xml"), response(503))),
+            Unavailable
+        );
+        assert_eq!(
+            kind(SdkError::response_error(boxed("bad xml"), response(404))),
+            NotFound
+        );
     }
 }

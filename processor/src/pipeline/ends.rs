@@ -7,9 +7,10 @@
 //! finished once they are read.
 //!
 //! Chunks are written once and never changed, so the headers read here are the headers the
-//! chunks are aggregated with. If any header cannot be read, no session is finished early: a
-//! chunk unreadable now might be read when it is fetched (a store's passing error), and a
-//! session it holds, if finished already, would be counted twice.
+//! chunks are aggregated with. A chunk the store fails to give ends the scan, and the run, with
+//! [`ProcessError::Chunk`], as it would when the chunk is fetched. If any header is corrupt, no
+//! session is finished early: the chunk is skipped when it is fetched too, but were the two reads
+//! ever to disagree, a session it holds, if finished already, would be counted twice.
 
 use std::ops::Range;
 use std::sync::Arc;
@@ -36,8 +37,8 @@ type LastChunks = FastMap<u128, u32>;
 
 impl SessionEnds {
     /// Reads the headers of `keys` (the day's chunks, sorted), `concurrency` at a time. With
-    /// `keep_headers`, also returns them by position (`None` where unreadable), so that they
-    /// are not decoded again when the chunks are fetched.
+    /// `keep_headers`, also returns them by position (`None` where corrupt), so that they are
+    /// not decoded again when the chunks are fetched.
     pub(crate) async fn scan(
         store: &Arc<dyn ObjectStore>,
         keys: &[String],
@@ -46,10 +47,10 @@ impl SessionEnds {
     ) -> Result<(Self, Vec<Option<KeyedHeader>>), ProcessError> {
         let mut last = LastChunks::default();
         let mut headers = Vec::new();
-        let mut unreadable = 0;
+        let mut corrupt = 0;
         scan_headers(store, keys, concurrency, |position, _, header| {
             let Ok(header) = header else {
-                unreadable += 1;
+                corrupt += 1;
                 headers.push(None);
                 return;
             };
@@ -60,8 +61,8 @@ impl SessionEnds {
         if !keep_headers {
             headers.clear();
         }
-        if unreadable > 0 {
-            tracing::debug!(unreadable, "sessions finished at the end of each pass");
+        if corrupt > 0 {
+            tracing::debug!(corrupt, "sessions finished at the end of each pass");
             return Ok((SessionEnds::default(), headers));
         }
         Ok((SessionEnds::of(last, keys.len()), headers))
@@ -101,7 +102,8 @@ impl SessionEnds {
 type Scanned = (SessionEnds, Vec<Option<KeyedHeader>>);
 
 /// A run's session ends: being read, read, or not wanted (a shard finishes no session, since
-/// its sessions may go on in other shards' chunks).
+/// its sessions may go on in other shards' chunks). Dropped while reading (the run failed), it
+/// stops the reading, which would otherwise go on retrying a failing store after the run.
 pub(crate) enum EndsSource {
     None,
     Scanning(JoinHandle<Result<Scanned, ProcessError>>),
@@ -181,6 +183,14 @@ impl EndsSource {
         if let EndsSource::Known { ends, .. } = self {
             ends.ending_in(*ended_through..through, partition, ending);
             *ended_through = through.max(*ended_through);
+        }
+    }
+}
+
+impl Drop for EndsSource {
+    fn drop(&mut self) {
+        if let EndsSource::Scanning(scan) = self {
+            scan.abort();
         }
     }
 }

@@ -1,14 +1,22 @@
 //! Getting chunks from the store: whole chunks a window at a time with bounded concurrency, or
 //! just their headers (ranged GETs) when a shard needs the whole day's batch list; and the
 //! de-duplication of repeated batches from chunk headers alone.
+//!
+//! Two failures are told apart here. A store that fails to give a chunk it listed (the chunk is
+//! gone, or the store still fails after its retries) fails the run with
+//! [`ProcessError::Chunk`]: the day would otherwise be written without the chunk, and a rerun
+//! would write something else. Bytes that are not a chunk ([`FormatError`]) are the chunk's own
+//! fault and will not change: the caller skips the chunk and reports it.
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use bytes::Bytes;
-use futures::stream::{self, StreamExt};
+use futures::TryFutureExt;
+use futures::stream::{self, StreamExt, TryChunksError, TryStreamExt};
 use heatpipe_core::chunk::decode::header_end;
 use heatpipe_core::chunk::{ChunkIndex, PREAMBLE_LEN, decode_header};
+use heatpipe_core::error::FormatError;
 use heatpipe_io::store::ObjectStore;
 use rayon::prelude::*;
 
@@ -47,10 +55,8 @@ impl KeyedHeader {
     }
 
     /// Decodes the header at the start of a chunk's `bytes`.
-    pub fn decode(bytes: &[u8]) -> Result<Self, String> {
-        decode_header(bytes)
-            .map(KeyedHeader::of)
-            .map_err(|e| e.to_string())
+    pub fn decode(bytes: &[u8]) -> Result<Self, FormatError> {
+        decode_header(bytes).map(KeyedHeader::of)
     }
 }
 
@@ -97,11 +103,11 @@ impl SessionKeys {
     }
 }
 
-/// A chunk that could not be used, and why.
+/// A chunk or block skipped as corrupt, and why.
 pub type Skipped = (String, String);
 
-/// A chunk's key with its bytes and decoded header, or why it could not be read.
-pub type Fetched = (String, Result<(Bytes, KeyedHeader), String>);
+/// A chunk's key with its bytes and decoded header, or why its bytes are not a chunk.
+pub type Fetched = (String, Result<(Bytes, KeyedHeader), FormatError>);
 
 /// The batches seen so far: per session (by the 128-bit hash of its id, 16 bytes whatever the
 /// id's length), the sequence numbers seen. A session's first 64 batches are bits of one word,
@@ -174,31 +180,33 @@ impl SeenBatches {
 }
 
 /// Fetches `keys` whole, `concurrency` at a time, and decodes their headers, but for those
-/// whose header is known already (`known`, by position in `keys`; missing means unknown).
+/// whose header is known already (`known`, by position in `keys`; missing means unknown). A
+/// chunk the store fails to give fails the whole fetch (see the module's doc).
 pub async fn fetch_chunks(
     store: &Arc<dyn ObjectStore>,
     keys: &[String],
     concurrency: usize,
     known: Vec<Option<KeyedHeader>>,
-) -> Vec<Fetched> {
+) -> Result<Vec<Fetched>, ProcessError> {
     let mut known = known.into_iter();
     stream::iter(keys.iter().cloned())
         .map(|key| {
             let store = store.clone();
             let known = known.next().flatten();
             async move {
-                let result = match store.get(&key).await {
-                    Ok(bytes) => match known {
-                        Some(header) => Ok((bytes, header)),
-                        None => KeyedHeader::decode(&bytes).map(|header| (bytes, header)),
-                    },
-                    Err(err) => Err(err.to_string()),
+                let bytes = store
+                    .get(&key)
+                    .await
+                    .map_err(|err| ProcessError::chunk(&key, err))?;
+                let header = match known {
+                    Some(header) => Ok(header),
+                    None => KeyedHeader::decode(&bytes),
                 };
-                (key, result)
+                Ok((key, header.map(|header| (bytes, header))))
             }
         })
         .buffered(concurrency.max(1))
-        .collect()
+        .try_collect()
         .await
 }
 
@@ -208,15 +216,19 @@ const HEADER_PROBE_BYTES: u64 = 16 << 10;
 /// Headers fetched before they are decoded together on the rayon pool.
 const HEADER_GROUP: usize = 64;
 
+/// The leading bytes of a chunk holding its header, or why they cannot hold one.
+type HeaderBytes = Result<Bytes, FormatError>;
+
 /// Reads the header of every chunk of `keys` with ranged GETs, `concurrency` at a time, and
-/// calls `each` with each chunk's position in `keys`, key and header (or why it could not be
-/// read), in order. Headers are decoded on the rayon pool a group at a time while the next
-/// groups are fetched; a few groups are held at once.
+/// calls `each` with each chunk's position in `keys`, key and header (or why its bytes are not
+/// a chunk), in order. Headers are decoded on the rayon pool a group at a time while the next
+/// groups are fetched; a few groups are held at once. A chunk the store fails to give ends the
+/// scan with [`ProcessError::Chunk`].
 pub async fn scan_headers(
     store: &Arc<dyn ObjectStore>,
     keys: &[String],
     concurrency: usize,
-    mut each: impl FnMut(usize, &str, Result<KeyedHeader, String>),
+    mut each: impl FnMut(usize, &str, Result<KeyedHeader, FormatError>),
 ) -> Result<(), ProcessError> {
     let mut groups = stream::iter(keys.iter().cloned())
         .map(|key| {
@@ -224,20 +236,23 @@ pub async fn scan_headers(
             async move { fetch_header_bytes(store.as_ref(), &key).await }
         })
         .buffered(concurrency.max(1))
-        .chunks(HEADER_GROUP)
-        .map(|group| {
+        // A store error ends the scan as soon as it comes, not once its group is full.
+        .try_chunks(HEADER_GROUP)
+        .map_err(|TryChunksError(_, err)| err)
+        .map_ok(|group: Vec<HeaderBytes>| {
             on_blocking(move || {
                 group
                     .into_par_iter()
                     .map(|bytes| KeyedHeader::decode(&bytes?))
                     .collect::<Vec<_>>()
             })
+            .map_err(ProcessError::from)
         })
-        .buffered(2);
+        .try_buffered(2);
     let mut keys = keys.iter().enumerate();
-    while let Some(headers) = groups.next().await {
+    while let Some(headers) = groups.try_next().await? {
         // Headers first: zip stops at the group's end without taking a key past it.
-        for (header, (position, key)) in headers?.into_iter().zip(keys.by_ref()) {
+        for (header, (position, key)) in headers.into_iter().zip(keys.by_ref()) {
             each(position, key, header);
         }
     }
@@ -245,23 +260,29 @@ pub async fn scan_headers(
 }
 
 /// Returns the leading bytes of chunk `key` that hold its whole header (all of it if it is too
-/// short to tell).
-async fn fetch_header_bytes(store: &dyn ObjectStore, key: &str) -> Result<Bytes, String> {
-    let probe = store
-        .get_range(key, 0..HEADER_PROBE_BYTES)
-        .await
-        .map_err(|e| e.to_string())?;
+/// short to tell), or why they cannot hold one.
+async fn fetch_header_bytes(
+    store: &dyn ObjectStore,
+    key: &str,
+) -> Result<HeaderBytes, ProcessError> {
+    let read = |end: u64| async move {
+        store
+            .get_range(key, 0..end)
+            .await
+            .map_err(|err| ProcessError::chunk(key, err))
+    };
+    let probe = read(HEADER_PROBE_BYTES).await?;
     if probe.len() < PREAMBLE_LEN {
-        return Ok(probe);
+        return Ok(Ok(probe));
     }
-    let end = header_end(&probe).map_err(|e| e.to_string())?;
+    let end = match header_end(&probe) {
+        Ok(end) => end,
+        Err(corrupt) => return Ok(Err(corrupt)),
+    };
     if end <= probe.len() {
-        return Ok(probe);
+        return Ok(Ok(probe));
     }
-    store
-        .get_range(key, 0..end as u64)
-        .await
-        .map_err(|e| e.to_string())
+    Ok(Ok(read(end as u64).await?))
 }
 
 #[cfg(test)]
@@ -370,6 +391,40 @@ mod tests {
                 assert_eq!(session, Ok((id.clone(), vec![session_key(&id)])));
             }
         }
+    }
+
+    #[tokio::test]
+    async fn a_chunk_the_store_cannot_give_fails_the_fetch_and_the_scan_naming_it() {
+        let store: Arc<dyn ObjectStore> = Arc::new(heatpipe_io::store::MemoryStore::new());
+        let batch = SessionBuilder::new("s1", "https://a.example/", 1)
+            .build()
+            .remove(0);
+        let chunk = Bytes::from(encode_chunk(&[batch], 3).expect("encode"));
+        let keys = ["raw/a.hpc".to_owned(), "raw/gone.hpc".to_owned()];
+        store.put(&keys[0], chunk).await.expect("put");
+        let expect_gone = |err: ProcessError| match err {
+            ProcessError::Chunk { key, source } => {
+                assert_eq!(
+                    (key.as_str(), source.kind),
+                    ("raw/gone.hpc", heatpipe_io::store::StoreErrorKind::NotFound)
+                );
+            }
+            other => panic!("{other}"),
+        };
+        let fetched = fetch_chunks(&store, &keys, 2, Vec::new()).await;
+        expect_gone(fetched.expect_err("the missing chunk fails the fetch"));
+        let mut seen = 0;
+        let scanned = scan_headers(&store, &keys, 2, |_, _, _| seen += 1).await;
+        expect_gone(scanned.expect_err("the missing chunk fails the scan"));
+        // Corrupt bytes are the chunk's own: given back to be skipped, not an error.
+        store
+            .put(&keys[1], Bytes::from_static(b"not a chunk"))
+            .await
+            .expect("put");
+        let fetched = fetch_chunks(&store, &keys, 2, Vec::new())
+            .await
+            .expect("both read");
+        assert!(fetched[0].1.is_ok() && fetched[1].1.is_err());
     }
 
     #[test]

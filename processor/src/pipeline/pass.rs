@@ -105,12 +105,12 @@ async fn fetch_window(
     let after_the_first = positions.start > 0;
     pass.ends.refresh(after_the_first).await?;
     let known = pass.ends.take_headers(positions);
-    let fetched = fetch_chunks(store, window, options.fetch_concurrency, known).await;
+    let fetched = fetch_chunks(store, window, options.fetch_concurrency, known).await?;
     Ok(usable_chunks(fetched, pass, summary))
 }
 
-/// Keeps the chunks whose header could be read, with their repeated batches marked; reports the
-/// others as skipped.
+/// Keeps the chunks whose header could be decoded, with their repeated batches marked; reports
+/// the others as skipped (they are corrupt: the store gave them, see [`fetch_chunks`]).
 fn usable_chunks(
     fetched: Vec<Fetched>,
     pass: &mut Pass<'_>,
@@ -135,7 +135,7 @@ fn usable_chunks(
                     skip,
                 });
             }
-            Err(reason) => summary.note_skipped(true, key, reason),
+            Err(corrupt) => summary.note_skipped(true, key, corrupt.to_string()),
         }
     }
     chunks

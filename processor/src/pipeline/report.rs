@@ -21,7 +21,8 @@ pub struct ProcessSummary {
     /// rrweb sessions converted from the day's `.hpr` objects before its chunks were read.
     pub rrweb_sessions: u64,
     pub elapsed_ms: u64,
-    /// Chunk key and reason of everything skipped.
+    /// Chunk key and reason of everything skipped: corrupt data only, since a store that fails
+    /// to give a chunk fails the run.
     pub skipped: Vec<(String, String)>,
 }
 
@@ -62,7 +63,7 @@ impl ProcessSummary {
             return;
         }
         if whole_chunk {
-            tracing::warn!(chunk = %entry.0, reason = %entry.1, "skipping unreadable chunk");
+            tracing::warn!(chunk = %entry.0, reason = %entry.1, "skipping corrupt chunk");
             self.chunks_skipped += 1;
         } else {
             tracing::warn!(chunk = %entry.0, reason = %entry.1, "skipping corrupt block");

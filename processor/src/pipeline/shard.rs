@@ -81,7 +81,8 @@ pub(crate) async fn process_shard(
 }
 
 /// Reads every chunk header of the day, in key order, and marks the repeated batches of the
-/// chunks that belong to `shard`. Unreadable headers are left to the shard owning the chunk.
+/// chunks that belong to `shard`. Corrupt headers are left to the shard owning the chunk, which
+/// skips and reports it; a chunk the store fails to give fails the run of every shard.
 async fn premark_repeats(
     store: &Arc<dyn ObjectStore>,
     keys: &[String],
