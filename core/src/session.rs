@@ -380,7 +380,7 @@ mod tests {
             num_moves: u64::from(number % 301),
             num_scrolls: 3,
             tags: vec![("variant".into(), "B".into())],
-            visitor_key: (number % 2 == 0).then(|| format!("{number:032x}")),
+            visitor_key: number.is_multiple_of(2).then(|| format!("{number:032x}")),
             frustration: Frustration::default(),
             page_views: vec![PageViewSummary {
                 index: 0,

@@ -140,7 +140,9 @@ mod tests {
             num_moves: scrambled % 977,
             num_scrolls: scrambled % 31,
             tags: vec![("variant".into(), format!("{}", scrambled % 5))],
-            visitor_key: (scrambled % 3 == 0).then(|| format!("{scrambled:016x}{number:016x}")),
+            visitor_key: scrambled
+                .is_multiple_of(3)
+                .then(|| format!("{scrambled:016x}{number:016x}")),
             frustration: Frustration {
                 rage_clicks: scrambled % 3,
                 ..Frustration::default()

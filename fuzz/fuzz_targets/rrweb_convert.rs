@@ -1,18 +1,28 @@
-//! Arbitrary bytes as two rrweb batches of one session: conversion may fail, never panic.
+//! Arbitrary bytes as rrweb batches of one session: each is parsed on its own as a collector
+//! does, then the session is converted as the processor does, and the batches go through the
+//! `.hpr` lane's encoding and back. Parsing may fail; nothing may panic.
 #![no_main]
 
-use heatpipe_collector::rrweb::{RrwebEvent, RrwebSession};
+use heatpipe_core::rrweb::{RrwebEvent, convert_session, decode_lane, encode_lane, parse_batch};
 use heatpipe_core::wire::WireLimits;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
-    let mut session = RrwebSession::default();
     let limits = WireLimits::default();
-    // A second batch after a split point exercises the state carried between batches.
-    let split = data.iter().position(|&b| b == 0).unwrap_or(data.len());
-    for part in [&data[..split], data.get(split + 1..).unwrap_or(&[])] {
-        if let Ok(events) = serde_json::from_slice::<Vec<RrwebEvent>>(part) {
-            let _ = session.convert("fuzz", &events, &limits);
-        }
+    // Zero bytes split the input into batches, so that the conversion sees several, in the
+    // order given (the processor sorts them by time).
+    let batches: Vec<_> = data
+        .split(|&b| b == 0)
+        .filter_map(|part| serde_json::from_slice::<Vec<RrwebEvent>>(part).ok())
+        .filter_map(|events| parse_batch("fuzz", &events, &limits).ok())
+        .collect();
+    let converted = convert_session("fuzz", &batches, limits.max_t_ms);
+    let reversed: Vec<_> = batches.iter().rev().cloned().collect();
+    assert_eq!(
+        convert_session("fuzz", &reversed, limits.max_t_ms),
+        converted
+    );
+    if let Ok(bytes) = encode_lane(&batches) {
+        let _ = decode_lane(&bytes);
     }
 });

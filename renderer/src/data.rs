@@ -1,5 +1,6 @@
 //! Loads a date range of stored aggregates and indexes and merges them. A missing day is empty;
-//! a corrupt file is logged and skipped, never fatal.
+//! a corrupt file is logged and skipped, never fatal. Decoding and merging run off the async
+//! runtime's threads.
 
 use std::borrow::Cow;
 use std::collections::VecDeque;
@@ -16,6 +17,7 @@ use heatpipe_core::keys::{page_agg_key, pages_key, session_index_key};
 use heatpipe_core::session::{SessionIndex, SessionSummary};
 use heatpipe_core::session_reader::SessionIndexReader;
 use heatpipe_io::store::ObjectStore;
+use heatpipe_io::{on_blocking, on_rayon};
 use xxhash_rust::xxh3::Xxh3;
 
 use crate::error::RenderResult;
@@ -46,7 +48,8 @@ pub struct PageOverRange {
     pub fingerprint: u64,
 }
 
-/// Loads and merges page `key` over `days`; `None` if no day has it.
+/// Loads and merges page `key` over `days`; `None` if no day has it. Decoding and merging run
+/// on the rayon pool: a range of days holds megabytes of grids.
 pub async fn load_page(
     store: &Arc<dyn ObjectStore>,
     site: &str,
@@ -57,9 +60,15 @@ pub async fn load_page(
         .iter()
         .map(|day| page_agg_key(site, *day, key))
         .collect();
+    let stored = read_all(store, keys).await?;
+    Ok(on_rayon(move || merge_pages(stored)).await?)
+}
+
+/// Decodes and adds up a page's stored days, skipping (and logging) corrupt ones.
+fn merge_pages(stored: Vec<(String, Option<Bytes>)>) -> Option<PageOverRange> {
     let mut merged: Option<PageAgg> = None;
     let mut hasher = Xxh3::new();
-    for (object_key, bytes) in read_all(store, keys).await? {
+    for (object_key, bytes) in stored {
         let Some(bytes) = bytes else { continue };
         match PageAgg::decode(&bytes) {
             Ok(agg) => {
@@ -75,21 +84,27 @@ pub async fn load_page(
             }
         }
     }
-    Ok(merged.map(|agg| PageOverRange {
+    merged.map(|agg| PageOverRange {
         agg,
         fingerprint: hasher.digest(),
-    }))
+    })
 }
 
-/// Loads and merges the page index over `days`.
+/// Loads and merges the page index over `days` (decoded on the rayon pool).
 pub async fn load_index(
     store: &Arc<dyn ObjectStore>,
     site: &str,
     days: &[NaiveDate],
 ) -> RenderResult<PageIndex> {
     let keys = days.iter().map(|day| pages_key(site, *day)).collect();
+    let stored = read_all(store, keys).await?;
+    Ok(on_rayon(move || merge_indexes(stored)).await?)
+}
+
+/// Decodes and adds up the stored page indexes, skipping (and logging) corrupt ones.
+fn merge_indexes(stored: Vec<(String, Option<Bytes>)>) -> PageIndex {
     let mut merged = PageIndex::default();
-    for (object_key, bytes) in read_all(store, keys).await? {
+    for (object_key, bytes) in stored {
         let Some(bytes) = bytes else { continue };
         match PageIndex::decode(&bytes) {
             Ok(index) => merged.merge(&index),
@@ -98,7 +113,7 @@ pub async fn load_index(
             }
         }
     }
-    Ok(merged)
+    merged
 }
 
 /// A day's session index as a request reads it: decoded whole (and cached) when its body fits
@@ -169,36 +184,77 @@ impl SessionIndexCache {
         }
     }
 
-    /// Returns the index of `bytes` read from `key`: the cached decoded index, a newly decoded
-    /// one, or the bytes to stream when the index is larger than the budget.
-    fn open(&self, key: &str, bytes: Bytes) -> Result<DaySessions, FormatError> {
-        let raw_bytes = declared_raw_len(&bytes).unwrap_or(0) as u64;
+    /// Looks up the index of `bytes` read from `key`: the cached decoded index, or what must be
+    /// done with it (decoded, or streamed when it is larger than the budget). Only hashes the
+    /// bytes: cheap enough for the async runtime.
+    fn look_up(&self, key: &str, bytes: &Bytes) -> Lookup {
+        let raw_bytes = declared_raw_len(bytes).unwrap_or(0) as u64;
         if raw_bytes > self.budget_bytes || raw_bytes > MAX_FRAME_RAW_BYTES as u64 {
-            // Checked now, so that a damaged index is reported before any session is listed.
-            SessionIndexReader::open(&bytes)?;
-            return Ok(DaySessions::Streamed(bytes));
+            return Lookup::Stream;
         }
-        let hash = xxhash_rust::xxh3::xxh3_64(&bytes);
-        let lock = || self.entries.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(cached) = lock().iter().find(|c| c.key == key && c.hash == hash) {
-            return Ok(DaySessions::Decoded(cached.index.clone()));
+        let hash = xxhash_rust::xxh3::xxh3_64(bytes);
+        match self.lock().iter().find(|c| c.key == key && c.hash == hash) {
+            Some(cached) => Lookup::Cached(cached.index.clone()),
+            None => Lookup::Decode { hash, raw_bytes },
         }
-        let index = Arc::new(SessionIndex::decode(&bytes)?);
-        let mut entries = lock();
+    }
+
+    /// Keeps a newly decoded index, evicting the oldest past the budget.
+    fn keep(&self, key: &str, hash: u64, raw_bytes: u64, index: Arc<SessionIndex>) {
+        let mut entries = self.lock();
         entries.retain(|c| c.key != key);
         entries.push_back(CachedIndex {
             key: key.to_owned(),
             hash,
             raw_bytes,
-            index: index.clone(),
+            index,
         });
         while entries.len() > SESSION_INDEXES_CACHED
             || entries.iter().map(|c| c.raw_bytes).sum::<u64>() > self.budget_bytes
         {
             entries.pop_front();
         }
-        Ok(DaySessions::Decoded(index))
     }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, VecDeque<CachedIndex>> {
+        self.entries.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Returns the index of `bytes` read from `key`: the cached decoded index, a newly decoded
+    /// one, or the bytes to stream when the index is larger than the budget. Decoding (and the
+    /// check of an index to stream) runs on the blocking pool: a busy day's index takes tens of
+    /// milliseconds.
+    async fn open(
+        &self,
+        key: &str,
+        bytes: Bytes,
+    ) -> RenderResult<Result<DaySessions, FormatError>> {
+        match self.look_up(key, &bytes) {
+            Lookup::Cached(index) => Ok(Ok(DaySessions::Decoded(index))),
+            Lookup::Stream => {
+                // Checked now, so that a damaged index is reported before any session is listed.
+                let checked = bytes.clone();
+                let opened =
+                    on_blocking(move || SessionIndexReader::open(&checked).map(|_| ())).await?;
+                Ok(opened.map(|()| DaySessions::Streamed(bytes)))
+            }
+            Lookup::Decode { hash, raw_bytes } => {
+                let decoded = on_blocking(move || SessionIndex::decode(&bytes)).await?;
+                Ok(decoded.map(|index| {
+                    let index = Arc::new(index);
+                    self.keep(key, hash, raw_bytes, index.clone());
+                    DaySessions::Decoded(index)
+                }))
+            }
+        }
+    }
+}
+
+/// What [`SessionIndexCache::look_up`] found.
+enum Lookup {
+    Cached(Arc<SessionIndex>),
+    Decode { hash: u64, raw_bytes: u64 },
+    Stream,
 }
 
 /// Loads the session indexes of `days`, each with its day.
@@ -215,7 +271,7 @@ pub async fn load_session_indexes(
     let mut indexes = Vec::new();
     for ((object_key, bytes), day) in read_all(store, keys).await?.into_iter().zip(days) {
         let Some(bytes) = bytes else { continue };
-        match cache.open(&object_key, bytes) {
+        match cache.open(&object_key, bytes).await? {
             Ok(index) => indexes.push((*day, index)),
             Err(err) => {
                 tracing::warn!(key = %object_key, error = %err, "skipping corrupt session index")

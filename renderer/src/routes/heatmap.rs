@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use chrono::NaiveDate;
-use heatpipe_core::agg::SegmentAgg;
+use heatpipe_core::agg::PageAgg;
 use heatpipe_core::keys::snapshot_width;
 use serde::Deserialize;
 use warp::http::{HeaderValue, StatusCode};
@@ -162,10 +162,13 @@ fn parse_comparison(query: &HeatmapQuery) -> RenderResult<Option<Comparison>> {
     }
 }
 
-/// The data an image is drawn from: one segment, or the two sides of a comparison.
+/// The data an image is drawn from: one page over the plan's days, with the second side of a
+/// comparison. Its segments are added up only when the image is drawn (on the rayon pool), so
+/// an image served from the cache sums nothing.
 enum Drawing {
-    Single(Box<SegmentAgg>),
-    Difference(Box<SegmentAgg>, Box<SegmentAgg>),
+    Single(PageAgg),
+    Segments(PageAgg, (String, String), (String, String)),
+    Ranges(PageAgg, PageAgg),
 }
 
 async fn heatmap(
@@ -213,9 +216,24 @@ struct Sources {
 impl Sources {
     /// Draws and encodes the image. CPU-bound.
     fn draw(self) -> RenderResult<Vec<u8>> {
+        let request = &self.request;
+        let side = |pair: &(String, String)| {
+            let mut side = request.clone();
+            side.segment.push(pair.clone());
+            side
+        };
         let overlay = match &self.drawing {
-            Drawing::Single(segment) => render_segment_image(segment, &self.request)?,
-            Drawing::Difference(a, b) => render_difference(a, b, &self.request)?,
+            Drawing::Single(page) => render_segment_image(&request.segment_of(page), request)?,
+            Drawing::Segments(page, a, b) => render_difference(
+                &side(a).segment_of(page),
+                &side(b).segment_of(page),
+                request,
+            )?,
+            Drawing::Ranges(page, other) => render_difference(
+                &request.segment_of(page),
+                &request.segment_of(other),
+                request,
+            )?,
         };
         match self.snapshot {
             None => overlay.encode_png(),
@@ -249,11 +267,17 @@ async fn gather(renderer: &Renderer, site: &str, plan: &HeatmapPlan) -> RenderRe
     let mut request = plan.request.clone();
     let page = required_page(renderer, site, &plan.days, &plan.key).await?;
     let mut fingerprint = vec![page.fingerprint];
-    // The chosen segment: drawn alone, or as the first side of a range comparison, and the width
-    // a screenshot is looked up for. (The segment does not depend on the width.)
-    let own = Box::new(request.segment_of(&page.agg));
+    let mut page = page.agg;
     let snapshot = if plan.composite {
-        let wanted_width = page_size(&own, request.width_px).0;
+        // The width a screenshot is looked up for comes from the chosen segment (which does not
+        // depend on the width); adding up its grids runs on the rayon pool.
+        let sized = request.clone();
+        let (returned, wanted_width) = on_rayon(move || {
+            let wanted = page_size(&sized.segment_of(&page), sized.width_px).0;
+            (page, wanted)
+        })
+        .await?;
+        page = returned;
         let (key, bytes) = screenshot(renderer, site, &plan.key, wanted_width).await?;
         // The overlay is drawn at the screenshot's layout width, so both share coordinates.
         request.width_px = snapshot_width(&key);
@@ -263,19 +287,12 @@ async fn gather(renderer: &Renderer, site: &str, plan: &HeatmapPlan) -> RenderRe
         None
     };
     let drawing = match &plan.comparison {
-        None => Drawing::Single(own),
-        Some(Comparison::Segments(a, b)) => {
-            let side = |pair: &(String, String)| {
-                let mut side = request.clone();
-                side.segment.push(pair.clone());
-                Box::new(side.segment_of(&page.agg))
-            };
-            Drawing::Difference(side(a), side(b))
-        }
+        None => Drawing::Single(page),
+        Some(Comparison::Segments(a, b)) => Drawing::Segments(page, a.clone(), b.clone()),
         Some(Comparison::Range(days)) => {
             let other = required_page(renderer, site, days, &plan.key).await?;
             fingerprint.push(other.fingerprint);
-            Drawing::Difference(own, Box::new(request.segment_of(&other.agg)))
+            Drawing::Ranges(page, other.agg)
         }
     };
     Ok(Sources {

@@ -93,6 +93,11 @@ pub async fn page_segment(
         ..HeatmapRequest::new(HeatmapKind::Click)
     };
     let page = required_page(renderer, site, &days, &key).await?;
-    let segment = request.segment_of(&page.agg);
-    Ok((page.agg, segment))
+    // Adding up a page's segments walks every grid cell: off the async runtime.
+    let summed = heatpipe_io::on_rayon(move || {
+        let segment = request.segment_of(&page.agg);
+        (page.agg, segment)
+    })
+    .await?;
+    Ok(summed)
 }
