@@ -1,0 +1,4 @@
+// uPlot, for the viewer's dashboard trends and funnel bars.
+import uPlot from "uplot";
+
+window.uPlot = uPlot;
