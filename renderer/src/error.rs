@@ -58,9 +58,7 @@ impl RenderError {
             RenderError::Corrupt(_)
             | RenderError::Image(_)
             | RenderError::Worker(_)
-            | RenderError::Internal(_) => {
-                StatusCode::INTERNAL_SERVER_ERROR
-            }
+            | RenderError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
 }

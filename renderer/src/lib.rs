@@ -91,9 +91,7 @@ pub async fn serve(
     renderer.tokens.set_open_without_tokens(on_loopback);
     let refresh = tokio::spawn(renderer.clone().refresh_auth());
     let health = heatpipe_io::http::healthz_filter();
-    let filter = routes(renderer)
-        .or(health)
-        .recover(routes::auth::recover);
+    let filter = routes(renderer).or(health).recover(routes::auth::recover);
     warp::serve(filter)
         .incoming(listener)
         .graceful(shutdown)

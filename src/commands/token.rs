@@ -38,7 +38,9 @@ pub async fn run(args: TokenArgs, config: Config) -> anyhow::Result<()> {
                     "{}\t{}\t{}",
                     record.name,
                     record.scope,
-                    record.created_at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+                    record
+                        .created_at
+                        .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
                 );
             }
         }

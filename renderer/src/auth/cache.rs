@@ -266,10 +266,13 @@ mod tests {
             .await
             .expect("create");
         // Created after the cache's first read would be the same: a miss reloads.
-        assert!(matches!(
-            cache.authorize(&store, None, Scope::Read).await,
-            Err(RenderError::Unauthorized(_))
-        ), "once a token exists, loopback needs one too");
+        assert!(
+            matches!(
+                cache.authorize(&store, None, Scope::Read).await,
+                Err(RenderError::Unauthorized(_))
+            ),
+            "once a token exists, loopback needs one too"
+        );
         let caller = cache
             .authorize(&store, Some(&bearer(read.expose())), Scope::Read)
             .await
@@ -386,7 +389,10 @@ mod tests {
         ) -> heatpipe_io::StoreResult<bytes::Bytes> {
             self.0.get_range(key, range).await
         }
-        async fn list(&self, prefix: &str) -> heatpipe_io::StoreResult<Vec<heatpipe_io::ObjectMeta>> {
+        async fn list(
+            &self,
+            prefix: &str,
+        ) -> heatpipe_io::StoreResult<Vec<heatpipe_io::ObjectMeta>> {
             COUNTED_LISTS.fetch_add(1, Ordering::Relaxed);
             self.0.list(prefix).await
         }

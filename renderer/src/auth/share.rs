@@ -121,8 +121,17 @@ impl ShareLink {
     /// Reads a link from the path's `site` and `kind` and its raw query string; returns it with
     /// its signature. A link without an expiry or signature, or naming a parameter twice, is
     /// refused as a bad link.
-    pub fn from_query(site: &str, kind: ShareKind, query: &str) -> RenderResult<(ShareLink, String)> {
-        let refused = || RenderError::Forbidden("this is not a valid share link".into());
+    pub fn from_query(
+        site: &str,
+        kind: ShareKind,
+        query: &str,
+    ) -> RenderResult<(ShareLink, String)> {
+        let refused = || {
+            RenderError::Forbidden(
+                "this share link is not valid: it lacks its expiry or signature, or repeats a parameter"
+                    .into(),
+            )
+        };
         let pairs: Vec<(String, String)> =
             serde_urlencoded::from_str(query).map_err(|_| refused())?;
         let mut params = BTreeMap::new();
@@ -174,7 +183,9 @@ impl ShareKey {
         let mut bytes = [0u8; KEY_BYTES];
         rand::rngs::OsRng
             .try_fill_bytes(&mut bytes)
-            .map_err(|err| RenderError::Internal(format!("no randomness for a share key: {err}")))?;
+            .map_err(|err| {
+                RenderError::Internal(format!("no randomness for a share key: {err}"))
+            })?;
         Ok(ShareKey(bytes))
     }
 
@@ -237,7 +248,9 @@ impl ShareKeyCache {
             return Ok(key);
         }
         let fresh = ShareKey::generate()?;
-        store.put(SHARE_KEY, Bytes::copy_from_slice(&fresh.0)).await?;
+        store
+            .put(SHARE_KEY, Bytes::copy_from_slice(&fresh.0))
+            .await?;
         self.reload(store)
             .await?
             .ok_or_else(|| RenderError::Internal(format!("{SHARE_KEY} vanished as it was made")))
@@ -257,7 +270,9 @@ impl ShareKeyCache {
             Some(key) => Some(key),
             None => self.reload(store).await?,
         };
-        let mut valid = held.as_ref().is_some_and(|key| link.verifies(key, signature));
+        let mut valid = held
+            .as_ref()
+            .is_some_and(|key| link.verifies(key, signature));
         if !valid {
             // Another replica may have made or replaced the key since this one read it.
             let mut last = self.miss_reload.lock().await;
@@ -330,9 +345,18 @@ mod tests {
         let link = link();
         let signature = link.sign(&key);
         let mut changed = Vec::new();
-        changed.push(ShareLink { site: "other".into(), ..link.clone() });
-        changed.push(ShareLink { kind: ShareKind::Session, ..link.clone() });
-        changed.push(ShareLink { expires: link.expires + 1, ..link.clone() });
+        changed.push(ShareLink {
+            site: "other".into(),
+            ..link.clone()
+        });
+        changed.push(ShareLink {
+            kind: ShareKind::Session,
+            ..link.clone()
+        });
+        changed.push(ShareLink {
+            expires: link.expires + 1,
+            ..link.clone()
+        });
         for name in ["page", "kind"] {
             let mut other = link.clone();
             other.params.insert(name.into(), "x".into());
@@ -377,10 +401,13 @@ mod tests {
         let store: Arc<dyn ObjectStore> = Arc::new(MemoryStore::new());
         let (one, two) = (ShareKeyCache::default(), ShareKeyCache::default());
         let link = link();
-        assert!(matches!(
-            one.verify(&store, &link, "AAAA", 0).await,
-            Err(RenderError::Forbidden(_))
-        ), "no key yet: nothing verifies");
+        assert!(
+            matches!(
+                one.verify(&store, &link, "AAAA", 0).await,
+                Err(RenderError::Forbidden(_))
+            ),
+            "no key yet: nothing verifies"
+        );
         let key = one.signing_key(&store).await.expect("key");
         assert_eq!(two.signing_key(&store).await.expect("key"), key);
         let signature = link.sign(&key);

@@ -213,8 +213,12 @@ pub async fn list_tokens(store: &Arc<dyn ObjectStore>) -> RenderResult<Vec<Token
             Ok(record) if record.digest().is_some() && token_key(&record.name) == object.key => {
                 records.push(record)
             }
-            Ok(_) => tracing::warn!(key = %object.key, "skipping a token record with a bad name or hash"),
-            Err(err) => tracing::warn!(key = %object.key, error = %err, "skipping an unreadable token record"),
+            Ok(_) => {
+                tracing::warn!(key = %object.key, "skipping a token record with a bad name or hash")
+            }
+            Err(err) => {
+                tracing::warn!(key = %object.key, error = %err, "skipping an unreadable token record")
+            }
         }
     }
     records.sort_by(|a, b| a.name.cmp(&b.name));
@@ -301,7 +305,10 @@ mod tests {
             .collect();
         assert_eq!(
             names,
-            [("ci".to_owned(), Scope::Read), ("ops".to_owned(), Scope::Admin)]
+            [
+                ("ci".to_owned(), Scope::Read),
+                ("ops".to_owned(), Scope::Admin)
+            ]
         );
         revoke_token(&store, "ci").await.expect("revoke");
         assert!(matches!(

@@ -32,21 +32,23 @@ pub fn authorized(
 ) -> impl Filter<Extract = (), Error = Rejection> + Clone {
     warp::header::headers_cloned()
         .and(with_renderer(renderer))
-        .and_then(move |headers: HeaderMap, renderer: Arc<Renderer>| async move {
-            let value = match headers.get("authorization").map(|value| value.to_str()) {
-                None => None,
-                Some(Ok(value)) => Some(value),
-                Some(Err(_)) => Some(""),
-            };
-            match renderer
-                .tokens
-                .authorize(&renderer.store, value, needed)
-                .await
-            {
-                Ok(_caller) => Ok(()),
-                Err(err) => Err(warp::reject::custom(Refused(err))),
-            }
-        })
+        .and_then(
+            move |headers: HeaderMap, renderer: Arc<Renderer>| async move {
+                let value = match headers.get("authorization").map(|value| value.to_str()) {
+                    None => None,
+                    Some(Ok(value)) => Some(value),
+                    Some(Err(_)) => Some(""),
+                };
+                match renderer
+                    .tokens
+                    .authorize(&renderer.store, value, needed)
+                    .await
+                {
+                    Ok(_caller) => Ok(()),
+                    Err(err) => Err(warp::reject::custom(Refused(err))),
+                }
+            },
+        )
         .untuple_one()
 }
 

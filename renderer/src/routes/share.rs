@@ -19,16 +19,16 @@ use chrono::{DateTime, NaiveDate, Utc};
 use heatpipe_core::keys::parse_date;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use warp::reply::Response;
 use warp::Filter;
+use warp::reply::Response;
 
 use super::auth::authorized;
 use super::heatmap::{HEATMAP_PARAMS, HeatmapQuery, checked_query, heatmap};
 use super::listing::{TimelineQuery, timeline};
 use super::viewer::index_response;
 use super::{checked_site, error_response, json_or_error, page_segment, with_renderer};
-use crate::auth::share::{MAX_SHARE_S, ShareKind, ShareLink};
 use crate::auth::Scope;
+use crate::auth::share::{MAX_SHARE_S, ShareKind, ShareLink};
 use crate::data;
 use crate::error::{RenderError, RenderResult};
 use crate::query::RangeQuery;
@@ -225,9 +225,7 @@ fn query_of<T: serde::de::DeserializeOwned>(params: &BTreeMap<String, String>) -
 
 /// The raw query string, empty when there is none.
 fn raw_query() -> impl Filter<Extract = (String,), Error = Infallible> + Clone {
-    warp::query::raw()
-        .or(warp::any().map(String::new))
-        .unify()
+    warp::query::raw().or(warp::any().map(String::new)).unify()
 }
 
 /// Reads and verifies the link of a `/share/{site}/{kind}…` request.
@@ -271,19 +269,25 @@ pub fn shared_filter(
         }
     };
     let heatmap_view = warp::path!("share" / String / "heatmap")
+        .and(warp::get())
         .and(raw_query())
         .and(with_renderer(renderer.clone()))
         .and_then(view(ShareKind::Heatmap));
     let session_view = warp::path!("share" / String / "session")
+        .and(warp::get())
         .and(raw_query())
         .and(with_renderer(renderer.clone()))
         .and_then(view(ShareKind::Session));
     let png = warp::path!("share" / String / "heatmap.png")
+        .and(warp::get())
         .and(raw_query())
         .and(warp::header::optional::<String>("if-none-match"))
         .and(with_renderer(renderer.clone()))
         .and_then(
-            |site: String, query: String, if_none_match: Option<String>, renderer: Arc<Renderer>| async move {
+            |site: String,
+             query: String,
+             if_none_match: Option<String>,
+             renderer: Arc<Renderer>| async move {
                 Ok::<_, Infallible>(
                     match shared_png(&renderer, &site, &query, if_none_match.as_deref()).await {
                         Ok(response) => response,
@@ -293,6 +297,7 @@ pub fn shared_filter(
             },
         );
     let page = warp::path!("share" / String / "heatmap.json")
+        .and(warp::get())
         .and(raw_query())
         .and(with_renderer(renderer.clone()))
         .and_then(
@@ -301,24 +306,27 @@ pub fn shared_filter(
             },
         );
     let timeline_data = warp::path!("share" / String / "session" / "timeline")
+        .and(warp::get())
         .and(raw_query())
         .and(with_renderer(renderer))
         .and_then(
             |site: String, query: String, renderer: Arc<Renderer>| async move {
-                Ok::<_, Infallible>(json_or_error(shared_timeline(&renderer, &site, &query).await))
+                Ok::<_, Infallible>(json_or_error(
+                    shared_timeline(&renderer, &site, &query).await,
+                ))
             },
         );
-    warp::get().and(
-        heatmap_view
-            .or(session_view)
-            .unify()
-            .or(png)
-            .unify()
-            .or(page)
-            .unify()
-            .or(timeline_data)
-            .unify(),
-    )
+    // Each route checks its path before its method, so that a path of the collector's gets
+    // 404 here, not 405.
+    heatmap_view
+        .or(session_view)
+        .unify()
+        .or(png)
+        .unify()
+        .or(page)
+        .unify()
+        .or(timeline_data)
+        .unify()
 }
 
 async fn shared_png(

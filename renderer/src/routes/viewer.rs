@@ -26,11 +26,16 @@ pub fn index_response() -> Response {
 
 /// Matches the viewer's assets.
 pub fn viewer_filter() -> impl Filter<Extract = (Response,), Error = warp::Rejection> + Clone {
-    let index = warp::path::end().map(index_response);
-    let js =
-        warp::path!("viewer.js").map(|| asset(VIEWER_JS, "application/javascript; charset=utf-8"));
-    let player =
-        warp::path!("player.js").map(|| asset(PLAYER_JS, "application/javascript; charset=utf-8"));
-    let css = warp::path!("viewer.css").map(|| asset(VIEWER_CSS, "text/css; charset=utf-8"));
-    warp::get().and(index.or(js).unify().or(player).unify().or(css).unify())
+    // The path before the method: a POST to another listener's path is 404 here, not 405.
+    let index = warp::path::end().and(warp::get()).map(index_response);
+    let js = warp::path!("viewer.js")
+        .and(warp::get())
+        .map(|| asset(VIEWER_JS, "application/javascript; charset=utf-8"));
+    let player = warp::path!("player.js")
+        .and(warp::get())
+        .map(|| asset(PLAYER_JS, "application/javascript; charset=utf-8"));
+    let css = warp::path!("viewer.css")
+        .and(warp::get())
+        .map(|| asset(VIEWER_CSS, "text/css; charset=utf-8"));
+    index.or(js).unify().or(player).unify().or(css).unify()
 }
