@@ -197,6 +197,11 @@ pub enum TokenAction {
         /// `read`: every read route and share links; `admin`: also the admin routes.
         #[arg(long, value_parser = ["read", "admin"])]
         scope: String,
+        /// Take the token from this environment variable (a Kubernetes Secret, say) instead of
+        /// drawing one, and print nothing: creates the token, leaves it as it is, or replaces
+        /// one of that name made with another secret or scope.
+        #[arg(long, value_name = "VARIABLE")]
+        from_env: Option<String>,
     },
     /// Lists the tokens: name, scope, creation time (never the token or its hash).
     List {

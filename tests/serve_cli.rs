@@ -292,6 +292,50 @@ fn tokens_are_printed_once_listed_without_hash_and_revoked_by_name() {
     assert!(revoked.status.success(), "{}", text(&revoked.stderr));
     let listed = text(&run(&["token", "list", "--store", store_arg]).stdout);
     assert_eq!(listed.lines().count(), 1, "{listed}");
+    // A token kept in a Kubernetes Secret: installed from the environment, idempotently.
+    let kept = "hp_".to_owned() + &"A".repeat(42) + "E";
+    for expected in ["created", "already in place", "already in place"] {
+        let installed = heatpipe(&[
+            "token",
+            "create",
+            "--store",
+            store_arg,
+            "--name",
+            "cluster",
+            "--scope",
+            "admin",
+            "--from-env",
+            "HEATPIPE_BOOTSTRAP_TOKEN",
+        ])
+        .env("HEATPIPE_BOOTSTRAP_TOKEN", &kept)
+        .output()
+        .expect("run");
+        assert!(installed.status.success(), "{}", text(&installed.stderr));
+        assert!(installed.stdout.is_empty(), "nothing printed");
+        assert!(
+            text(&installed.stderr).contains(expected),
+            "{}",
+            text(&installed.stderr)
+        );
+    }
+    let weak = heatpipe(&[
+        "token",
+        "create",
+        "--store",
+        store_arg,
+        "--name",
+        "weak",
+        "--scope",
+        "read",
+        "--from-env",
+        "HEATPIPE_BOOTSTRAP_TOKEN",
+    ])
+    .env("HEATPIPE_BOOTSTRAP_TOKEN", "hp_password")
+    .output()
+    .expect("run");
+    assert_eq!(weak.status.code(), Some(1), "a weak token is refused");
+    let listed = text(&run(&["token", "list", "--store", store_arg]).stdout);
+    assert_eq!(listed.lines().count(), 2, "{listed}");
     let missing = run(&["token", "revoke", "--store", store_arg, "reader"]);
     assert_eq!(missing.status.code(), Some(1));
     assert!(

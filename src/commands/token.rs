@@ -2,7 +2,9 @@
 //! `auth/tokens/` in the store, so every replica reading that store sees them.
 
 use anyhow::Context;
-use heatpipe_renderer::auth::{Scope, create_token, list_tokens, revoke_token};
+use heatpipe_renderer::auth::{
+    Installed, Scope, Secret, create_token, install_token, list_tokens, revoke_token,
+};
 
 use super::store_at;
 use crate::cli::{TokenAction, TokenArgs};
@@ -11,7 +13,34 @@ use crate::config::Config;
 /// Runs one token action against the store of `--store` (or the configuration).
 pub async fn run(args: TokenArgs, config: Config) -> anyhow::Result<()> {
     match args.action {
-        TokenAction::Create { store, name, scope } => {
+        TokenAction::Create {
+            store,
+            name,
+            scope,
+            from_env: Some(variable),
+        } => {
+            let location = store.unwrap_or(config.store);
+            let scope = Scope::parse(&scope)?;
+            let text = std::env::var(&variable)
+                .with_context(|| format!("--from-env: no environment variable {variable}"))?;
+            let secret = Secret::parse(&text).with_context(|| format!("--from-env {variable}"))?;
+            let store = store_at(&location).await?;
+            let installed = install_token(&store, &name, scope, &secret, chrono::Utc::now())
+                .await
+                .with_context(|| format!("installing token {name:?} in {location}"))?;
+            let what = match installed {
+                Installed::Created => "created",
+                Installed::Replaced => "replaced",
+                Installed::Unchanged => "already in place",
+            };
+            eprintln!("token {name:?} (scope {scope}) from ${variable}: {what}");
+        }
+        TokenAction::Create {
+            store,
+            name,
+            scope,
+            from_env: None,
+        } => {
             let location = store.unwrap_or(config.store);
             let scope = Scope::parse(&scope)?;
             let store = store_at(&location).await?;

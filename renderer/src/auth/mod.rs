@@ -13,4 +13,6 @@ pub mod tokens;
 
 pub use cache::{Caller, TokenCache};
 pub use share::{ShareKeyCache, ShareKind, ShareLink};
-pub use tokens::{Scope, Secret, TokenRecord, create_token, list_tokens, revoke_token};
+pub use tokens::{
+    Installed, Scope, Secret, TokenRecord, create_token, install_token, list_tokens, revoke_token,
+};

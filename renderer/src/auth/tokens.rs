@@ -86,6 +86,22 @@ impl Secret {
         )))
     }
 
+    /// Reads a secret made elsewhere (kept in a Kubernetes Secret, say): `hp_` and 43 base64url
+    /// characters of 32 bytes, like the ones [`Secret::generate`] draws, so none is weak.
+    pub fn parse(text: &str) -> RenderResult<Secret> {
+        let text = text.trim();
+        let random = text
+            .strip_prefix(SECRET_PREFIX)
+            .and_then(|rest| URL_SAFE_NO_PAD.decode(rest).ok());
+        match random {
+            Some(bytes) if bytes.len() == SECRET_BYTES => Ok(Secret(text.to_owned())),
+            _ => Err(RenderError::BadRequest(format!(
+                "a token is {SECRET_PREFIX} followed by {SECRET_BYTES} random bytes in base64url \
+                 without padding (43 characters), as `heatpipe token create` prints"
+            ))),
+        }
+    }
+
     /// Returns the secret, to print it once.
     pub fn expose(&self) -> &str {
         &self.0
@@ -186,6 +202,62 @@ pub async fn create_token(
         Err(err) => return Err(err.into()),
     }
     let secret = Secret::generate()?;
+    let record = put_record(store, name, scope, &secret, now).await?;
+    Ok((record, secret))
+}
+
+/// What [`install_token`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Installed {
+    /// No token had that name.
+    Created,
+    /// A token of that name had another secret or scope; it is replaced.
+    Replaced,
+    /// The token was already there, as given.
+    Unchanged,
+}
+
+/// Makes token `name` the given `secret` with `scope`, whatever was there: the idempotent
+/// form of [`create_token`] for a secret kept outside the store (a Kubernetes Secret), which
+/// an init container can run at every start, and which rotates the token when the secret
+/// changes.
+pub async fn install_token(
+    store: &Arc<dyn ObjectStore>,
+    name: &str,
+    scope: Scope,
+    secret: &Secret,
+    now: DateTime<Utc>,
+) -> RenderResult<Installed> {
+    validate_name(name)?;
+    let existing = match store.get(&token_key(name)).await {
+        Ok(bytes) => serde_json::from_slice::<TokenRecord>(&bytes).ok(),
+        Err(err) if err.is_not_found() => None,
+        Err(err) => return Err(err.into()),
+    };
+    let digest = digest_of(secret.expose());
+    match existing {
+        Some(record) if record.digest() == Some(digest) && record.scope == scope => {
+            Ok(Installed::Unchanged)
+        }
+        Some(_) => {
+            put_record(store, name, scope, secret, now).await?;
+            Ok(Installed::Replaced)
+        }
+        None => {
+            put_record(store, name, scope, secret, now).await?;
+            Ok(Installed::Created)
+        }
+    }
+}
+
+/// Stores the record of token `name`: its scope, `now` and the hash of `secret`.
+async fn put_record(
+    store: &Arc<dyn ObjectStore>,
+    name: &str,
+    scope: Scope,
+    secret: &Secret,
+    now: DateTime<Utc>,
+) -> RenderResult<TokenRecord> {
     let record = TokenRecord {
         name: name.to_owned(),
         scope,
@@ -194,8 +266,8 @@ pub async fn create_token(
     };
     let body = serde_json::to_vec(&record)
         .map_err(|err| RenderError::Internal(format!("cannot encode a token record: {err}")))?;
-    store.put(&key, Bytes::from(body)).await?;
-    Ok((record, secret))
+    store.put(&token_key(name), Bytes::from(body)).await?;
+    Ok(record)
 }
 
 /// Lists every token's record, by name. A record that cannot be read as one is skipped with a
@@ -316,6 +388,37 @@ mod tests {
             Err(RenderError::NotFound(_))
         ));
         assert_eq!(list_tokens(&store).await.expect("list").len(), 1);
+    }
+
+    #[tokio::test]
+    async fn a_secret_from_outside_installs_idempotently_and_rotates() {
+        let store = memory();
+        let now = Utc::now();
+        for weak in [
+            "hp_short",
+            "password",
+            "hp_",
+            &format!("xx_{}", &Secret::generate().expect("secret").expose()[3..]),
+        ] {
+            assert!(Secret::parse(weak).is_err(), "{weak}");
+        }
+        let first = Secret::parse(Secret::generate().expect("secret").expose()).expect("parse");
+        let install = |secret: &Secret, scope| {
+            let (store, secret) = (store.clone(), Secret(secret.expose().to_owned()));
+            async move {
+                install_token(&store, "cluster", scope, &secret, now)
+                    .await
+                    .expect("install")
+            }
+        };
+        assert_eq!(install(&first, Scope::Admin).await, Installed::Created);
+        assert_eq!(install(&first, Scope::Admin).await, Installed::Unchanged);
+        assert_eq!(install(&first, Scope::Read).await, Installed::Replaced);
+        let second = Secret::generate().expect("secret");
+        assert_eq!(install(&second, Scope::Read).await, Installed::Replaced);
+        let records = list_tokens(&store).await.expect("list");
+        assert_eq!(records.len(), 1);
+        assert_eq!(records[0].digest(), Some(digest_of(second.expose())));
     }
 
     #[test]
