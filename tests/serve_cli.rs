@@ -58,7 +58,7 @@ fn serve(folder: &Path, args: &[&str]) -> (Running, Vec<String>) {
         .split("http://")
         .skip(1)
         .map(|rest| {
-            rest.split(|c: char| c == '/' || c == ' ' || c == ')')
+            rest.split(['/', ' ', ')'])
                 .next()
                 .unwrap_or_default()
                 .to_owned()

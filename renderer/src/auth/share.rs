@@ -105,7 +105,7 @@ impl ShareLink {
     }
 
     /// Returns the link's path and query, signed with `signature`.
-    pub fn path(&self, signature: &str) -> String {
+    pub fn path(&self, signature: &str) -> RenderResult<String> {
         let mut pairs: Vec<(&str, &str)> = self
             .params
             .iter()
@@ -114,8 +114,13 @@ impl ShareLink {
         let expires = self.expires.to_string();
         pairs.push((EXPIRES_PARAM, &expires));
         pairs.push((SIGNATURE_PARAM, signature));
-        let query = serde_urlencoded::to_string(&pairs).unwrap_or_default();
-        format!("/share/{}/{}?{query}", self.site, self.kind.as_str())
+        let query = serde_urlencoded::to_string(&pairs)
+            .map_err(|err| RenderError::Internal(format!("cannot encode a share link: {err}")))?;
+        Ok(format!(
+            "/share/{}/{}?{query}",
+            self.site,
+            self.kind.as_str()
+        ))
     }
 
     /// Reads a link from the path's `site` and `kind` and its raw query string; returns it with
@@ -329,7 +334,7 @@ mod tests {
         let key = ShareKey::generate().expect("key");
         let link = link();
         let signature = link.sign(&key);
-        let path = link.path(&signature);
+        let path = link.path(&signature).expect("path");
         let (prefix, query) = path.split_once('?').expect("query");
         assert_eq!(prefix, "/share/shop/heatmap");
         let (read, read_signature) =

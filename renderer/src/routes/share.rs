@@ -121,7 +121,7 @@ async fn make_link(
         expires: expires_at.timestamp(),
     };
     let key = renderer.share_key.signing_key(&renderer.store).await?;
-    let path = link.path(&link.sign(&key));
+    let path = link.path(&link.sign(&key))?;
     Ok(ShareAnswer {
         url: format!(
             "{}{path}",
