@@ -199,11 +199,14 @@ async fn every_read_route_needs_a_valid_token_of_the_right_scope() {
         let (status, _, body) = send(&client, &base, &call, None).await;
         assert_eq!(status, 200, "{call:?}: {}", String::from_utf8_lossy(&body));
     }
-    // Created on "another host" while the server runs: it works at once.
-    let (_, read) = create_token(&f.store, "reader", Scope::Read, now)
+    // The first token, made on "another host", closes the loopback read side within the
+    // refresh time (200 ms here).
+    let (_, admin) = create_token(&f.store, "ops", Scope::Admin, now)
         .await
         .expect("token");
-    let (_, admin) = create_token(&f.store, "ops", Scope::Admin, now)
+    wait_until_closed(&client, &base).await;
+    // Made while the server runs: they work at once (an unknown token reloads the list).
+    let (_, read) = create_token(&f.store, "reader", Scope::Read, now)
         .await
         .expect("token");
     let (_, doomed) = create_token(&f.store, "doomed", Scope::Admin, now)
@@ -287,6 +290,27 @@ async fn every_read_route_needs_a_valid_token_of_the_right_scope() {
     }
 }
 
+/// Waits until the read side at `base`, open while no token existed, refuses a request without
+/// one: it reads the token list every `token_refresh_ms`.
+async fn wait_until_closed(client: &Client, base: &str) {
+    let started = std::time::Instant::now();
+    loop {
+        let response = client
+            .get(format!("{base}/api/sites/{SITE}/pages"))
+            .send()
+            .await
+            .expect("get");
+        if response.status() == 401 {
+            return;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "the read side stayed open after a token was made"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
 /// Makes a share link with `token`; returns its path and query.
 async fn share(client: &Client, base: &str, token: &str, body: Value) -> String {
     let response = client
@@ -339,6 +363,7 @@ async fn share_links_open_one_view_until_they_expire_and_refuse_any_change() {
     let (_, token) = create_token(&f.store, "reader", Scope::Read, chrono::Utc::now())
         .await
         .expect("token");
+    wait_until_closed(&client, &base).await;
     let heatmap = share(
         &client,
         &base,

@@ -2,7 +2,8 @@
 //! against a read side that has API tokens: it asks for a token, says clearly that a wrong one
 //! is not valid and that a read token may not do an admin's call, shows the heatmap once given
 //! the read token (the overlay is red over the most clicked element), and its share link shows
-//! that heatmap to a browser with no token. Screenshots in `target/browser-screenshots/`.
+//! that heatmap, and a replay's link that replay, to a browser with no token. Screenshots in
+//! `target/browser-screenshots/`.
 
 mod common;
 
@@ -43,6 +44,22 @@ async fn viewer_asks_for_a_token_refuses_a_wrong_one_and_shows_the_heatmap_and_i
     let (_, token) = create_token(&store, "viewer", Scope::Read, chrono::Utc::now())
         .await
         .expect("token");
+
+    // The read side, open on loopback while no token existed, closes at its next reload of
+    // the token list (every token_refresh_ms).
+    let started = std::time::Instant::now();
+    while reqwest::get(format!("{origin}/api/sites/demo/pages"))
+        .await
+        .expect("get")
+        .status()
+        != 401
+    {
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(15),
+            "the read side stayed open after a token was made"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
 
     let shots = common::screenshot_folder();
     let done = common::run_script(
@@ -131,5 +148,13 @@ async fn viewer_asks_for_a_token_refuses_a_wrong_one_and_shows_the_heatmap_and_i
             .is_some_and(|b| b.contains("not valid")),
         "{tampered}"
     );
+    let replay = &done["shared_replay"];
+    assert_eq!(
+        replay["id"], replay["session"],
+        "the shared replay is that session: {replay}"
+    );
+    for flag in ["sessions_hidden", "share_hidden", "player_shown"] {
+        assert_eq!(replay[flag], true, "{flag}: {replay}");
+    }
     server.shutdown().await;
 }

@@ -292,7 +292,8 @@
     if (hp.shared.kind === 'session') {
       $('player-controls').hidden = false;
       hp.setStatus('Loading the shared session…');
-      hp.getJson(base + '/timeline' + location.search).then(hp.playTimeline)
+      // player.js, loaded after this file, defines playTimeline: look it up when the answer comes.
+      hp.getJson(base + '/timeline' + location.search).then(function (timeline) { hp.playTimeline(timeline); })
         .catch(function (err) { hp.failed('Could not load the shared session', err); });
       return;
     }

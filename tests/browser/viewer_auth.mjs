@@ -95,6 +95,27 @@ try {
   tampered.searchParams.set('radius', '80');
   const refused = await shared.goto(tampered.href);
   result.tampered = { status: refused.status(), body: await shared.textContent('body') };
+
+  // A session's replay, shared the same way, plays for the stranger.
+  await page.click('#tab-sessions');
+  await page.waitForSelector('#sessions li');
+  const session = await page.getAttribute('#sessions li', 'data-session');
+  await page.click('#sessions li');
+  await page.waitForFunction(() => window.heatpipe.player.timeline !== null);
+  await page.click('#share-session');
+  await page.waitForFunction(() => document.getElementById('share-url').value.includes('/share/demo/session?'));
+  const replayLink = await page.inputValue('#share-url');
+  await shared.goto(replayLink);
+  await shared.waitForFunction(() => window.heatpipe.player.timeline !== null, null, { timeout: 15000 })
+    .catch(async (err) => { throw new Error(`the shared replay did not load (${replayLink}): ${await shared.textContent('#status')}`); });
+  result.shared_replay = await shared.evaluate(() => ({
+    id: window.heatpipe.player.timeline.id,
+    sessions_hidden: document.getElementById('sessions-panel').hidden || getComputedStyle(document.getElementById('sessions-panel')).display === 'none',
+    share_hidden: getComputedStyle(document.getElementById('share-session')).display === 'none',
+    player_shown: !document.getElementById('player-controls').hidden,
+  }));
+  result.shared_replay.session = session;
+  await shared.screenshot({ path: `${shots}/viewer-shared-replay.png` });
   await stranger.close();
   await context.close();
 } finally {

@@ -150,23 +150,23 @@ impl TokenCache {
         needed: Scope,
     ) -> RenderResult<Caller> {
         let arrived = Instant::now();
+        let open = self.open_without_tokens.load(Ordering::Relaxed);
         let mut tokens = self.current(store).await?;
-        let secret = match authorization {
-            None if tokens.is_empty() && self.open_without_tokens.load(Ordering::Relaxed) => {
-                return Ok(Caller::Loopback);
-            }
-            None => return Err(missing_token(&tokens)),
-            Some(value) => bearer_secret(value)?,
+        if tokens.is_empty() && open {
+            // Whatever a browser sends (a token kept from elsewhere), nothing is needed here.
+            return Ok(Caller::Loopback);
+        }
+        let Some(value) = authorization else {
+            return Err(missing_token(&tokens));
         };
-        let digest = digest_of(secret);
+        let digest = digest_of(bearer_secret(value)?);
         let mut found = find(&tokens, &digest);
         if found.is_none() {
             tokens = self.reload_after_miss(store, arrived).await?;
             found = find(&tokens, &digest);
-        }
-        if tokens.is_empty() && self.open_without_tokens.load(Ordering::Relaxed) {
-            // A token kept by a browser from elsewhere changes nothing where none is needed.
-            return Ok(Caller::Loopback);
+            if tokens.is_empty() && open {
+                return Ok(Caller::Loopback);
+            }
         }
         let token = found.ok_or_else(|| {
             RenderError::Unauthorized(if tokens.is_empty() {
