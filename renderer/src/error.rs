@@ -62,3 +62,21 @@ impl RenderError {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn refusals_have_their_own_statuses() {
+        for (err, status) in [
+            (RenderError::Unauthorized("no token".into()), 401),
+            (RenderError::Forbidden("scope".into()), 403),
+            (RenderError::Conflict("taken".into()), 409),
+            (RenderError::Internal("no randomness".into()), 500),
+            (RenderError::BadRequest("x".into()), 400),
+        ] {
+            assert_eq!(err.status().as_u16(), status, "{err}");
+        }
+    }
+}
