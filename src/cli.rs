@@ -1,4 +1,5 @@
-//! The command line: `heatpipe demo | serve | collect | process | render | fixtures`.
+//! The command line: `heatpipe demo | serve | collect | process | merge | render | snapshot |
+//! token | fixtures`.
 
 use std::path::PathBuf;
 
@@ -19,7 +20,8 @@ pub struct Cli {
 pub enum Command {
     /// Everything on 127.0.0.1: local store, demo site, synthetic traffic, viewer.
     Demo(DemoArgs),
-    /// Collector and read API on one port, with periodic processing.
+    /// Collector and read API (on one port, or the read side on --read-listen), with periodic
+    /// processing.
     Serve(ServeArgs),
     /// The collector alone.
     Collect(ServeArgs),
@@ -31,6 +33,8 @@ pub enum Command {
     Render(RenderArgs),
     /// Takes full-page screenshots with headless Chromium, as heatmap backgrounds.
     Snapshot(SnapshotArgs),
+    /// Creates, lists and revokes the API tokens of the read side.
+    Token(TokenArgs),
     /// Generates synthetic traffic into a store or a collector.
     Fixtures(FixturesArgs),
 }
@@ -61,6 +65,10 @@ pub struct ServeArgs {
     /// Address to listen on [default: 127.0.0.1:8080].
     #[arg(long)]
     pub listen: Option<String>,
+    /// `serve` only: the read API and the viewer on this address instead of --listen, which
+    /// then carries only the collector.
+    #[arg(long)]
+    pub read_listen: Option<String>,
     /// Seconds between processing passes; 0 turns them off [default: 60].
     #[arg(long)]
     pub process_every: Option<u64>,
@@ -168,6 +176,47 @@ pub struct SnapshotArgs {
     /// Longest wait for the browser and for each page to load, in seconds.
     #[arg(long, default_value_t = 30)]
     pub timeout_s: u64,
+}
+
+#[derive(Debug, Args)]
+pub struct TokenArgs {
+    #[command(subcommand)]
+    pub action: TokenAction,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TokenAction {
+    /// Creates a token and prints it, once; the store keeps only its hash.
+    Create {
+        /// A folder or s3://bucket/prefix [default: ./data].
+        #[arg(long)]
+        store: Option<String>,
+        /// The token's name: 1-64 characters of a-z, 0-9, _ and -.
+        #[arg(long)]
+        name: String,
+        /// `read`: every read route and share links; `admin`: also the admin routes.
+        #[arg(long, value_parser = ["read", "admin"])]
+        scope: String,
+        /// Take the token from this environment variable (a Kubernetes Secret, say) instead of
+        /// drawing one, and print nothing: creates the token, leaves it as it is, or replaces
+        /// one of that name made with another secret or scope.
+        #[arg(long, value_name = "VARIABLE")]
+        from_env: Option<String>,
+    },
+    /// Lists the tokens: name, scope, creation time (never the token or its hash).
+    List {
+        /// A folder or s3://bucket/prefix [default: ./data].
+        #[arg(long)]
+        store: Option<String>,
+    },
+    /// Revokes a token; read sides stop accepting it within `token_refresh_ms`.
+    Revoke {
+        /// A folder or s3://bucket/prefix [default: ./data].
+        #[arg(long)]
+        store: Option<String>,
+        /// The token's name.
+        name: String,
+    },
 }
 
 #[derive(Debug, Args)]

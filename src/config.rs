@@ -17,6 +17,9 @@ pub struct Config {
     pub store: String,
     /// Address the server listens on.
     pub listen: String,
+    /// `serve` only: a separate address for the read API, share links and the viewer, which
+    /// then are not on `listen` (and the collector's routes are not on this one).
+    pub read_listen: Option<String>,
     /// Seconds between processing passes in `serve` and `demo`; 0 turns them off.
     pub process_every_s: u64,
     pub collector: CollectorConfig,
@@ -29,6 +32,7 @@ impl Default for Config {
         Config {
             store: "./data".into(),
             listen: "127.0.0.1:8080".into(),
+            read_listen: None,
             process_every_s: 60,
             collector: CollectorConfig::default(),
             processor: ProcessorConfig::default(),

@@ -153,23 +153,31 @@
 
   hp.replay = function (session) {
     hp.stopReplay();
+    player.session = session;
     hp.setStatus('Loading session ' + session.id + '…');
-    hp.getJson(hp.api('sessions/' + encodeURIComponent(session.id) + '/timeline', { date: session.date, device: '' })).then(function (timeline) {
-      if (!timeline.page_views.length) { hp.setStatus('This session has no readable events.'); return; }
-      player.timeline = timeline; player.t = 0;
-      // clicksBefore[i]: how many of the first i events are clicks.
-      player.clicksBefore = [0];
-      timeline.events.forEach(function (e, i) { player.clicksBefore.push(player.clicksBefore[i] + (e.kind === 'click' ? 1 : 0)); });
-      $('overlay').removeAttribute('src'); $('overlay').hidden = true; $('snapshot').hidden = true;
-      $('page-frame').hidden = false; $('replay-layer').hidden = false;
-      buildTimelineBar(timeline);
-      draw(0);
-      hp.setStatus('Session ' + timeline.id + ' · ' + timeline.device + ' · ' + timeline.page_views.length + ' pages · ' +
-        timeline.markers.filter(function (m) { return m.kind !== 'click'; }).length + ' markers' +
-        (timeline.unreadable_blocks ? ' · ' + timeline.unreadable_blocks + ' unreadable blocks skipped' : ''));
-      play();
-    }).catch(function (err) { hp.setStatus('Could not load the timeline: ' + err.message); });
+    hp.getJson(hp.api('sessions/' + encodeURIComponent(session.id) + '/timeline', { date: session.date, device: '' })).then(hp.playTimeline)
+      .catch(function (err) { hp.failed('Could not load the timeline', err); });
   };
+
+  /* Shows and plays a loaded timeline (from the API, or from a share link). */
+  hp.playTimeline = function (timeline) {
+    if (!timeline.page_views.length) { hp.setStatus('This session has no readable events.'); return; }
+    player.timeline = timeline; player.t = 0;
+    // clicksBefore[i]: how many of the first i events are clicks.
+    player.clicksBefore = [0];
+    timeline.events.forEach(function (e, i) { player.clicksBefore.push(player.clicksBefore[i] + (e.kind === 'click' ? 1 : 0)); });
+    $('overlay').removeAttribute('src'); $('overlay').hidden = true; $('snapshot').hidden = true;
+    $('page-frame').hidden = false; $('replay-layer').hidden = false;
+    buildTimelineBar(timeline);
+    draw(0);
+    hp.setStatus('Session ' + timeline.id + ' · ' + timeline.device + ' · ' + timeline.page_views.length + ' pages · ' +
+      timeline.markers.filter(function (m) { return m.kind !== 'click'; }).length + ' markers' +
+      (timeline.unreadable_blocks ? ' · ' + timeline.unreadable_blocks + ' unreadable blocks skipped' : ''));
+    play();
+  };
+  $('share-session').addEventListener('click', function () {
+    if (player.session) hp.share({ session: player.session.id, date: player.session.date });
+  });
 
   $('play').addEventListener('click', function () { if (player.playing) pause(); else play(); });
   $('timeline-bar').addEventListener('click', function (e) {

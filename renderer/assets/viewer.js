@@ -1,11 +1,69 @@
 /* heatpipe viewer: pages and their heatmaps over the live page or its screenshot, segment
-   comparisons, the most clicked elements, and the session list (the replay is in player.js). */
+   comparisons, the most clicked elements, and the session list (the replay is in player.js).
+   Every data call carries the API token kept in sessionStorage (asked for when the API answers
+   401); at /share/{site}/heatmap or /share/{site}/session it shows only what a link shares. */
 (function () {
   'use strict';
   var $ = function (id) { return document.getElementById(id); };
   var params = new URLSearchParams(location.search);
-  var state = { page: null, pages: [], tab: 'pages' };
+  var state = { page: null, pages: [], tab: 'pages', imageSeq: 0 };
   var hp = window.heatpipe = { state: state, $: $ };
+  var TOKEN_KEY = 'heatpipe.token';
+  var shared = location.pathname.match(/^\/share\/([a-z0-9][a-z0-9-]{0,62})\/(heatmap|session)$/);
+  hp.shared = shared ? { site: shared[1], kind: shared[2] } : null;
+
+  /* The token form: one prompt however many requests were refused at once. */
+  var asking = null;
+  function askToken(refusedToken) {
+    if (asking) return asking;
+    var message = $('auth-message');
+    if (refusedToken) {
+      message.textContent = 'This token is not valid. Enter another one.';
+      message.classList.add('refused');
+    } else {
+      message.textContent = 'This heatpipe needs an API token to show its data.';
+      message.classList.remove('refused');
+    }
+    hp.setStatus(refusedToken ? 'This token is not valid.' : 'Waiting for an API token…');
+    $('auth-panel').hidden = false;
+    $('token-input').value = '';
+    $('token-input').focus();
+    asking = new Promise(function (resolve) {
+      $('auth-form').onsubmit = function (e) {
+        e.preventDefault();
+        var token = $('token-input').value.trim();
+        if (!token) return;
+        sessionStorage.setItem(TOKEN_KEY, token);
+        $('auth-panel').hidden = true;
+        asking = null;
+        resolve(token);
+      };
+    });
+    return asking;
+  }
+
+  /* fetch() with the bearer token; a 401 asks for a token and tries again with it. A refusal
+     (403) is said in the status line and passed on. */
+  hp.fetch = function (url, options) {
+    var token = hp.shared ? '' : (sessionStorage.getItem(TOKEN_KEY) || '');
+    var init = Object.assign({}, options || {});
+    init.headers = Object.assign({}, init.headers || {});
+    if (token) init.headers.Authorization = 'Bearer ' + token;
+    return fetch(url, init).then(function (r) {
+      if (r.status === 401 && !hp.shared) {
+        return askToken(token).then(function () { return hp.fetch(url, options); });
+      }
+      if (r.status === 403) {
+        var refusal = hp.shared ? 'This share link is not valid or has expired' : 'This token may not do that';
+        return r.json().catch(function () { return {}; }).then(function (body) {
+          var err = new Error(refusal + (body.error ? ' (' + body.error.message + ')' : ''));
+          err.refused = true;
+          throw err;
+        });
+      }
+      return r;
+    });
+  };
 
   function isoDay(offsetDays) { return new Date(Date.now() + offsetDays * 86400000).toISOString().slice(0, 10); }
   $('site').value = params.get('site') || 'demo';
@@ -22,15 +80,39 @@
     Object.keys(query).forEach(function (k) { if (query[k] === '' || query[k] == null) delete query[k]; });
     return '/api/sites/' + encodeURIComponent($('site').value) + '/' + path + '?' + new URLSearchParams(query).toString();
   };
-  hp.getJson = function (url) {
-    return fetch(url).then(function (r) {
+  hp.getJson = function (url, options) {
+    return hp.fetch(url, options).then(function (r) {
       return r.json().then(function (body) {
         if (!r.ok) throw new Error(body.error ? body.error.message : 'HTTP ' + r.status);
         return body;
       });
     });
   };
-  hp.setStatus = function (text) { $('status').textContent = text; };
+  hp.setStatus = function (text) { $('status').textContent = text; $('status').classList.remove('refused'); };
+  /* Says what failed; a refusal (403) is shown as such. */
+  hp.failed = function (what, err) {
+    hp.setStatus(what + ': ' + err.message);
+    if (err.refused) $('status').classList.add('refused');
+  };
+  /* Loads an image through hp.fetch (an <img> cannot send the token) into target as a blob URL;
+     resolves once it is drawn. Only the newest request for the page is shown. */
+  hp.loadImage = function (target, url) {
+    var seq = ++state.imageSeq;
+    return hp.fetch(url).then(function (r) {
+      if (!r.ok) return r.json().then(function (body) { throw new Error(body.error ? body.error.message : 'HTTP ' + r.status); });
+      return r.blob();
+    }).then(function (blob) {
+      if (seq !== state.imageSeq) return null;
+      return new Promise(function (resolve, reject) {
+        var previous = target.dataset.blob;
+        var src = URL.createObjectURL(blob);
+        target.onload = function () { if (previous) URL.revokeObjectURL(previous); resolve(target); };
+        target.onerror = function () { reject(new Error('the image cannot be decoded')); };
+        target.dataset.blob = src; target.dataset.url = url;
+        target.src = src;
+      });
+    });
+  };
   hp.item = function (title, detail, onClick) {
     var item = document.createElement('li');
     var head = document.createElement('div'); head.className = 'title'; head.textContent = title;
@@ -58,7 +140,7 @@
         filter.add(new Option(page.url, page.key));
       });
       if (state.tab === 'pages' && !state.page && pages.length) list.firstChild.click();
-    }).catch(function (err) { hp.setStatus('Could not load pages: ' + err.message); });
+    }).catch(function (err) { hp.failed('Could not load pages', err); });
   }
 
   function heatmapQuery(page) {
@@ -92,17 +174,35 @@
     hp.setStatus('Loading the ' + $('kind').value + ' map of ' + page.url + '…');
     var url = hp.api('heatmap.png', heatmapQuery(page));
     var target = composite ? snapshot : overlay;
-    target.onload = function () {
+    hp.loadImage(target, url).then(function (drawn) {
+      if (!drawn) return;
       frame.style.height = target.naturalHeight + 'px';
       target.style.width = target.naturalWidth + 'px';
       $('canvas').dataset.ready = url;
       hp.setStatus(page.url + ' — ' + page.views + ' views, ' + page.clicks + ' clicks, ' + page.sessions + ' sessions');
       if ($('kind').value === 'scroll') describeScroll(page);
-    };
-    target.onerror = function () { hp.getJson(url).catch(function (err) { hp.setStatus('No map: ' + err.message); }); };
-    target.src = url;
+    }).catch(function (err) { hp.failed('No map', err); });
     loadElements(page);
   }
+
+  /* Asks the API for a link to what is shown and puts it where it can be copied. */
+  hp.share = function (what) {
+    var body = Object.assign({ expires_in_s: 7 * 86400 }, what);
+    hp.getJson('/api/sites/' + encodeURIComponent($('site').value) + '/share',
+      { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) }).then(function (link) {
+      $('share-url').value = new URL(link.url, location.href).href;
+      $('share-expiry').textContent = link.expires_at.replace('T', ' ').slice(0, 16) + ' UTC';
+      $('share-result').hidden = false;
+      $('share-url').select();
+    }).catch(function (err) { hp.failed('Could not make a link', err); });
+  };
+  $('share-heatmap').addEventListener('click', function () {
+    if (!state.page) return;
+    var query = Object.assign({ from: $('from').value, to: $('to').value }, heatmapQuery(state.page));
+    if ($('device').value !== 'all') query.device = $('device').value;
+    Object.keys(query).forEach(function (k) { if (query[k] === '' || query[k] == null) delete query[k]; });
+    hp.share({ heatmap: query });
+  });
 
   function describeScroll(page) {
     hp.getJson(hp.api('scroll-depth', { page: page.key, segment: $('segment').value.trim() })).then(function (depth) {
@@ -150,7 +250,7 @@
         list.appendChild(item);
       });
       hp.setStatus(sessions.length ? sessions.length + ' sessions. Pick one to replay.' : 'No sessions match.');
-    }).catch(function (err) { hp.setStatus('Could not load sessions: ' + err.message); });
+    }).catch(function (err) { hp.failed('Could not load sessions', err); });
   }
 
   function tab(name) {
@@ -182,5 +282,39 @@
   Array.prototype.forEach.call($('session-filters').elements, function (el) { el.addEventListener('change', loadSessions); });
   $('session-filters').addEventListener('submit', function (e) { e.preventDefault(); loadSessions(); });
   hp.loadSessions = loadSessions;
-  loadPages();
+
+  /* A share link: only the heatmap or the replay it names, with nothing to change. */
+  function openShared() {
+    document.body.classList.add('shared');
+    $('shared-label').hidden = false;
+    $('heatmap-controls').hidden = true;
+    var base = '/share/' + hp.shared.site + '/' + hp.shared.kind;
+    if (hp.shared.kind === 'session') {
+      $('player-controls').hidden = false;
+      hp.setStatus('Loading the shared session…');
+      // player.js, loaded after this file, defines playTimeline: look it up when the answer comes.
+      hp.getJson(base + '/timeline' + location.search).then(function (timeline) { hp.playTimeline(timeline); })
+        .catch(function (err) { hp.failed('Could not load the shared session', err); });
+      return;
+    }
+    var composite = params.get('composite') === '1' || params.get('composite') === 'true';
+    var frame = $('page-frame'), target = composite ? $('snapshot') : $('overlay');
+    frame.hidden = composite; $('snapshot').hidden = !composite; $('overlay').hidden = composite;
+    frame.style.width = (parseInt(params.get('width'), 10) || 1280) + 'px';
+    hp.setStatus('Loading the shared heatmap…');
+    hp.getJson(base + '.json' + location.search).then(function (page) {
+      if (!composite) { frame.dataset.url = page.url; frame.src = page.url; }
+      var url = base + '.png' + location.search;
+      return hp.loadImage(target, url).then(function (drawn) {
+        if (!drawn) return;
+        frame.style.height = target.naturalHeight + 'px';
+        target.style.width = target.naturalWidth + 'px';
+        $('canvas').dataset.ready = url;
+        hp.setStatus(page.url + ' — ' + (params.get('kind') || 'click') + ' map, ' + params.get('from') + ' to ' + params.get('to') +
+          ', ' + page.views + ' views, ' + page.clicks + ' clicks · shared until ' + page.expires_at.replace('T', ' ').slice(0, 16) + ' UTC');
+      });
+    }).catch(function (err) { hp.failed('Could not load the shared heatmap', err); });
+  }
+
+  if (hp.shared) openShared(); else loadPages();
 })();

@@ -1,9 +1,10 @@
 //! heatpipe-renderer: the read side. It serves the page list, heatmap PNG overlays and scroll
 //! maps, scroll-depth curves, session lists and replay timelines from the processor's outputs,
-//! and the web viewer on top.
+//! and the web viewer on top, to holders of an API token or of a signed share link.
 //!
 //! # Layout
 //! - [`config`] — `RendererConfig`.
+//! - [`auth`] — API tokens, their cached list, and signed share links.
 //! - [`state`] — `Renderer`, the state every request shares.
 //! - [`png_cache`] — rendered PNGs kept by ETag.
 //! - [`error`] — `RenderError` and its HTTP status.
@@ -22,6 +23,7 @@
 //!
 //! This file wires them: [`routes()`] is every renderer route, [`serve`] runs them alone.
 
+pub mod auth;
 pub mod compare;
 pub mod composite;
 pub mod config;
@@ -49,11 +51,12 @@ use warp::reply::Response;
 pub use config::RendererConfig;
 pub use state::Renderer;
 
-/// All renderer routes: the read API and the viewer.
+/// All renderer routes: the read API (a token), share links (a signature) and the viewer
+/// (nothing). Serve them with [`routes::auth::recover`], which answers refused requests.
 pub fn routes(
     renderer: Arc<Renderer>,
 ) -> impl Filter<Extract = (Response,), Error = warp::Rejection> + Clone {
-    use routes::{elements, heatmap, listing, viewer};
+    use routes::{elements, heatmap, listing, share, tokens, viewer};
     heatmap::heatmap_filter(renderer.clone())
         .or(listing::pages_filter(renderer.clone()))
         .unify()
@@ -63,25 +66,36 @@ pub fn routes(
         .unify()
         .or(listing::sessions_filter(renderer.clone()))
         .unify()
-        .or(listing::timeline_filter(renderer))
+        .or(listing::timeline_filter(renderer.clone()))
+        .unify()
+        .or(share::share_filter(renderer.clone()))
+        .unify()
+        .or(tokens::tokens_filter(renderer.clone()))
+        .unify()
+        .or(share::shared_filter(renderer))
         .unify()
         .or(viewer::viewer_filter())
         .unify()
 }
 
-/// Serves the renderer alone on `listener` until `shutdown` resolves.
+/// Serves the renderer alone on `listener` until `shutdown` resolves. With no token created,
+/// it answers only if `listener` is on loopback; it reloads the token list as configured.
 pub async fn serve(
     renderer: Arc<Renderer>,
     listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) {
+    let on_loopback = listener
+        .local_addr()
+        .is_ok_and(|address| address.ip().is_loopback());
+    renderer.tokens.set_open_without_tokens(on_loopback);
+    let refresh = tokio::spawn(renderer.clone().refresh_auth());
     let health = heatpipe_io::http::healthz_filter();
-    let filter = routes(renderer)
-        .or(health)
-        .recover(heatpipe_io::http::recover);
+    let filter = routes(renderer).or(health).recover(routes::auth::recover);
     warp::serve(filter)
         .incoming(listener)
         .graceful(shutdown)
         .run()
         .await;
+    refresh.abort();
 }

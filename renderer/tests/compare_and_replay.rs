@@ -92,7 +92,7 @@ async fn serve() -> (Api, Arc<dyn ObjectStore>) {
         ));
     }
     process(&store, EARLIER, &before).await;
-    let api = routes(Renderer::new(store.clone(), RendererConfig::default())).boxed();
+    let api = routes(Renderer::new(store.clone(), RendererConfig::default()).on_loopback()).boxed();
     (api, store)
 }
 

@@ -41,7 +41,7 @@ async fn serve_day()
     )
     .await
     .expect("process");
-    routes(Renderer::new(store, RendererConfig::default()))
+    routes(Renderer::new(store, RendererConfig::default()).on_loopback())
 }
 
 async fn get(

@@ -46,7 +46,7 @@ fn api(store: &Arc<dyn ObjectStore>, session_index_cache_mib: u64) -> Api {
         session_index_cache_mib,
         ..RendererConfig::default()
     };
-    routes(Renderer::new(store.clone(), config)).boxed()
+    routes(Renderer::new(store.clone(), config).on_loopback()).boxed()
 }
 
 async fn get(api: &Api, path: &str) -> (u16, Bytes) {

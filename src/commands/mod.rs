@@ -6,6 +6,7 @@ pub mod process;
 pub mod render;
 pub mod serve;
 pub mod snapshot;
+pub mod token;
 
 use std::io::IsTerminal;
 use std::sync::Arc;

@@ -20,7 +20,8 @@ try {
   await page.locator('#pages li .title').filter({ hasText: /\/demo\/$/ }).click();
   await page.waitForFunction(() => {
     const img = document.getElementById('overlay');
-    return img.complete && img.naturalWidth > 0 && document.getElementById('canvas').dataset.ready === img.src.replace(location.origin, '');
+    // The PNG is fetched (with the token, when there is one) into a blob URL; dataset.url names it.
+    return img.complete && img.naturalWidth > 0 && document.getElementById('canvas').dataset.ready === img.dataset.url;
   });
   await page.waitForSelector('#elements tbody tr');
   // The overlay's pixel over the centre of the top element, and how much of the overlay is clear.
@@ -46,7 +47,7 @@ try {
 
   await page.click('#tab-sessions');
   await page.waitForSelector('#sessions li');
-  const sessions = await page.evaluate(() => fetch(window.heatpipe.api('sessions', { limit: 1000 })).then((r) => r.json()));
+  const sessions = await page.evaluate(() => window.heatpipe.getJson(window.heatpipe.api('sessions', { limit: 1000 })));
   const busiest = sessions.slice().sort((a, b) => b.clicks - a.clicks || a.id.localeCompare(b.id))[0];
   await page.locator(`#sessions li[data-session="${busiest.id}"]`).click();
   await page.waitForFunction(() => window.heatpipe.player.timeline && window.heatpipe.player.playing);

@@ -10,7 +10,9 @@ use serde::{Deserialize, Serialize};
 use warp::Filter;
 use warp::reply::Response;
 
+use super::auth::authorized;
 use super::{json_or_error, page_segment, with_renderer};
+use crate::auth::Scope;
 use crate::error::RenderResult;
 use crate::query::RangeQuery;
 use crate::state::Renderer;
@@ -49,6 +51,7 @@ pub fn elements_filter(
 ) -> impl Filter<Extract = (Response,), Error = warp::Rejection> + Clone {
     warp::path!("api" / "sites" / String / "elements")
         .and(warp::get())
+        .and(authorized(renderer.clone(), Scope::Read))
         .and(warp::query::<ElementsQuery>())
         .and(with_renderer(renderer))
         .and_then(

@@ -13,7 +13,9 @@ use warp::http::{HeaderValue, StatusCode};
 use warp::reply::Response;
 use warp::{Filter, Reply};
 
+use super::auth::authorized;
 use super::{checked_site, error_response, required_page, with_renderer};
+use crate::auth::Scope;
 use crate::compare::render_difference;
 use crate::composite::{composite_png, decode_snapshot, nearest_snapshot_key};
 use crate::state::Renderer;
@@ -23,6 +25,24 @@ use crate::error::{RenderError, RenderResult};
 use crate::png::Palette;
 use crate::query::{RangeQuery, parse_device, parse_segment, resolve_page};
 use crate::render::{HeatmapKind, HeatmapRequest, page_size, render_segment_image};
+
+/// The names of [`HeatmapQuery`]'s parameters, which a shared heatmap may fix.
+pub const HEATMAP_PARAMS: [&str; 14] = [
+    "page",
+    "kind",
+    "from",
+    "to",
+    "device",
+    "segment",
+    "width",
+    "radius",
+    "palette",
+    "opacity",
+    "compare",
+    "compare_from",
+    "compare_to",
+    "composite",
+];
 
 #[derive(Debug, Clone, Default, Deserialize)]
 pub struct HeatmapQuery {
@@ -52,6 +72,7 @@ pub fn heatmap_filter(
 ) -> impl Filter<Extract = (Response,), Error = warp::Rejection> + Clone {
     warp::path!("api" / "sites" / String / "heatmap.png")
         .and(warp::get())
+        .and(authorized(renderer.clone(), Scope::Read))
         .and(warp::query::<HeatmapQuery>())
         .and(warp::header::optional::<String>("if-none-match"))
         .and(with_renderer(renderer))
@@ -171,7 +192,14 @@ enum Drawing {
     Ranges(PageAgg, PageAgg),
 }
 
-async fn heatmap(
+/// Checks `query` as the endpoint would; returns its days and page key.
+pub fn checked_query(query: &HeatmapQuery) -> RenderResult<(Vec<NaiveDate>, String)> {
+    let plan = HeatmapPlan::parse(query)?;
+    Ok((plan.days, plan.key))
+}
+
+/// Answers a heatmap request: the PNG, or 304 when `if_none_match` holds its ETag.
+pub async fn heatmap(
     site: &str,
     query: &HeatmapQuery,
     if_none_match: Option<&str>,

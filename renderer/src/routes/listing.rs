@@ -9,7 +9,9 @@ use serde::{Deserialize, Serialize};
 use warp::Filter;
 use warp::reply::Response;
 
+use super::auth::authorized;
 use super::{checked_site, json_or_error, page_segment, with_renderer};
+use crate::auth::Scope;
 use heatpipe_io::on_blocking;
 
 use crate::data;
@@ -26,6 +28,7 @@ pub fn pages_filter(
 ) -> impl Filter<Extract = (Response,), Error = warp::Rejection> + Clone {
     warp::path!("api" / "sites" / String / "pages")
         .and(warp::get())
+        .and(authorized(renderer.clone(), Scope::Read))
         .and(warp::query::<RangeQuery>())
         .and(with_renderer(renderer))
         .and_then(
@@ -73,6 +76,7 @@ pub fn scroll_depth_filter(
 ) -> impl Filter<Extract = (Response,), Error = warp::Rejection> + Clone {
     warp::path!("api" / "sites" / String / "scroll-depth")
         .and(warp::get())
+        .and(authorized(renderer.clone(), Scope::Read))
         .and(warp::query::<ScrollDepthQuery>())
         .and(with_renderer(renderer))
         .and_then(
@@ -131,6 +135,7 @@ pub fn sessions_filter(
 ) -> impl Filter<Extract = (Response,), Error = warp::Rejection> + Clone {
     warp::path!("api" / "sites" / String / "sessions")
         .and(warp::get())
+        .and(authorized(renderer.clone(), Scope::Read))
         .and(warp::query::<SessionsQuery>())
         .and(with_renderer(renderer))
         .and_then(
@@ -191,6 +196,7 @@ pub fn timeline_filter(
 ) -> impl Filter<Extract = (Response,), Error = warp::Rejection> + Clone {
     warp::path!("api" / "sites" / String / "sessions" / String / "timeline")
         .and(warp::get())
+        .and(authorized(renderer.clone(), Scope::Read))
         .and(warp::query::<TimelineQuery>())
         .and(with_renderer(renderer))
         .and_then(|site: String, session: String, query: TimelineQuery, renderer: Arc<Renderer>| async move {
@@ -198,7 +204,8 @@ pub fn timeline_filter(
         })
 }
 
-async fn timeline(
+/// Answers a timeline request.
+pub async fn timeline(
     site: &str,
     session: &str,
     query: &TimelineQuery,

@@ -1,15 +1,22 @@
 //! The read API's routes. Each handler answers with a response, turning its [`RenderError`]
-//! into a JSON error through [`error_response`].
+//! into a JSON error through [`error_response`]. Every `/api/` route needs a token (see
+//! [`auth`]); `/share/` routes need a signed link instead; the viewer's files need nothing.
 //!
 //! # Layout
+//! - [`auth`] — the token check as a filter, and the `recover` of read-side servers.
 //! - [`heatmap`] — `GET /api/sites/{site}/heatmap.png`.
 //! - [`elements`] — a page's most clicked elements.
 //! - [`listing`] — pages, scroll depth, sessions and timelines.
+//! - [`share`] — making share links, and the `/share/` routes that open them.
+//! - [`tokens`] — `GET /api/tokens`, the token list, for admin tokens.
 //! - [`viewer`] — the web viewer's built-in assets at `/`.
 
+pub mod auth;
 pub mod elements;
 pub mod heatmap;
 pub mod listing;
+pub mod share;
+pub mod tokens;
 pub mod viewer;
 
 use std::sync::Arc;
@@ -27,13 +34,21 @@ use crate::query::{RangeQuery, parse_device, parse_segment, resolve_page};
 use crate::render::{HeatmapKind, HeatmapRequest};
 use crate::state::Renderer;
 
-/// Returns the JSON error response of `err`.
+/// Returns the JSON error response of `err`; a 401 also says, in `WWW-Authenticate`, that a
+/// bearer token is expected.
 pub fn error_response(err: &RenderError) -> Response {
     let status = err.status();
     if status.is_server_error() {
         tracing::error!(error = %err, "read request failed");
     }
-    heatpipe_io::http::json_error(status, &err.to_string())
+    let mut response = heatpipe_io::http::json_error(status, &err.to_string());
+    if status == warp::http::StatusCode::UNAUTHORIZED {
+        response.headers_mut().insert(
+            "www-authenticate",
+            warp::http::HeaderValue::from_static("Bearer realm=\"heatpipe\""),
+        );
+    }
+    response
 }
 
 /// Returns `value` as JSON, or the error as a JSON error.

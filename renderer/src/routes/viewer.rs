@@ -1,4 +1,5 @@
 //! The web viewer's assets, built into the binary: `/`, `/viewer.js`, `/player.js`, `/viewer.css`.
+//! They hold no data, so they need no token; every data call the viewer makes does.
 
 use warp::http::HeaderValue;
 use warp::reply::Response;
@@ -11,19 +12,30 @@ const VIEWER_CSS: &str = include_str!("../../assets/viewer.css");
 
 fn asset(body: &'static str, content_type: &'static str) -> Response {
     let mut response = body.into_response();
+    let headers = response.headers_mut();
+    headers.insert("content-type", HeaderValue::from_static(content_type));
+    // A shared view's address holds its signature: the framed page must not see it.
+    headers.insert("referrer-policy", HeaderValue::from_static("no-referrer"));
     response
-        .headers_mut()
-        .insert("content-type", HeaderValue::from_static(content_type));
-    response
+}
+
+/// Returns the viewer's page, which also opens share links (`/share/…`).
+pub fn index_response() -> Response {
+    asset(INDEX_HTML, "text/html; charset=utf-8")
 }
 
 /// Matches the viewer's assets.
 pub fn viewer_filter() -> impl Filter<Extract = (Response,), Error = warp::Rejection> + Clone {
-    let index = warp::path::end().map(|| asset(INDEX_HTML, "text/html; charset=utf-8"));
-    let js =
-        warp::path!("viewer.js").map(|| asset(VIEWER_JS, "application/javascript; charset=utf-8"));
-    let player =
-        warp::path!("player.js").map(|| asset(PLAYER_JS, "application/javascript; charset=utf-8"));
-    let css = warp::path!("viewer.css").map(|| asset(VIEWER_CSS, "text/css; charset=utf-8"));
-    warp::get().and(index.or(js).unify().or(player).unify().or(css).unify())
+    // The path before the method: a POST to another listener's path is 404 here, not 405.
+    let index = warp::path::end().and(warp::get()).map(index_response);
+    let js = warp::path!("viewer.js")
+        .and(warp::get())
+        .map(|| asset(VIEWER_JS, "application/javascript; charset=utf-8"));
+    let player = warp::path!("player.js")
+        .and(warp::get())
+        .map(|| asset(PLAYER_JS, "application/javascript; charset=utf-8"));
+    let css = warp::path!("viewer.css")
+        .and(warp::get())
+        .map(|| asset(VIEWER_CSS, "text/css; charset=utf-8"));
+    index.or(js).unify().or(player).unify().or(css).unify()
 }
