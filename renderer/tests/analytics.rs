@@ -31,7 +31,7 @@ fn url(path: &str) -> String {
 /// - s3 (day 2, mobile 390 × 844): / with a click at 1 s nothing answers (a dead click) and moves
 ///   at 2.5 s and 5 s. Active 4000.
 /// - s4 (day 2): /checkout → /product/3 2 s later → / 2 s later, where it scrolls 300, 0, 300, 0
-///   once a second (excessive scrolling). Active 0 + 0 + 4000.
+///   from the top, once a second (excessive scrolling). Active 0 + 0 + 4000.
 async fn serve() -> Api {
     use warp::Filter;
     let store: Arc<dyn ObjectStore> = Arc::new(MemoryStore::default());
@@ -70,6 +70,7 @@ async fn serve() -> Api {
             .moves(&[(0, 10, 10)])
             .next_page(HOME, 2_000)
             .moves(&[(0, 10, 10)])
+            .scroll(500, 0)
             .scroll(1_000, 300)
             .scroll(2_000, 0)
             .scroll(3_000, 300)
