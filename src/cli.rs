@@ -1,5 +1,5 @@
 //! The command line: `heatpipe demo | serve | collect | process | merge | render | snapshot |
-//! token | fixtures`.
+//! export | token | fixtures`.
 
 use std::path::PathBuf;
 
@@ -33,6 +33,8 @@ pub enum Command {
     Render(RenderArgs),
     /// Takes full-page screenshots with headless Chromium, as heatmap backgrounds.
     Snapshot(SnapshotArgs),
+    /// Writes a day's sessions and page views as Parquet, for a CRM, a CDP or a warehouse.
+    Export(ExportArgs),
     /// Creates, lists and revokes the API tokens of the read side.
     Token(TokenArgs),
     /// Generates synthetic traffic into a store or a collector.
@@ -150,6 +152,22 @@ pub struct RenderArgs {
     #[arg(long)]
     pub date: Option<String>,
     /// A folder or s3://bucket/prefix the images are written to.
+    #[arg(long)]
+    pub out: String,
+}
+
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    /// A folder or s3://bucket/prefix [default: ./data].
+    #[arg(long)]
+    pub store: Option<String>,
+    #[arg(long)]
+    pub site: String,
+    /// The UTC day, YYYY-MM-DD [default: yesterday].
+    #[arg(long)]
+    pub date: Option<String>,
+    /// A folder or s3://bucket/prefix the files are written to, as
+    /// {out}/{site}/{date}/{sessions,page_views}.parquet.
     #[arg(long)]
     pub out: String,
 }

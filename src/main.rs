@@ -54,6 +54,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Merge(args) => commands::process::merge(args, config).await,
         Command::Render(args) => commands::render::run(args, config).await,
         Command::Snapshot(args) => commands::snapshot::run(args, config).await,
+        Command::Export(args) => commands::export::run(args, config).await,
         Command::Token(args) => commands::token::run(args, config).await,
         Command::Fixtures(args) => commands::fixtures::run(args).await,
     }

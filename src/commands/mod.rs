@@ -1,6 +1,7 @@
 //! One module per subcommand; each takes its parsed flags and the loaded configuration.
 
 pub mod demo;
+pub mod export;
 pub mod fixtures;
 pub mod process;
 pub mod render;
