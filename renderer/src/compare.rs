@@ -165,8 +165,7 @@ fn reach_difference(a: &SegmentAgg, b: &SegmentAgg, size: (u32, u32)) -> Field {
         reach_by_row(&a.scroll, rows_px),
         reach_by_row(&b.scroll, rows_px),
     );
-    let (reached_a, reached_b): (Vec<(u32, u64)>, Vec<(u32, u64)>) =
-        (a.scroll.reached_px(), b.scroll.reached_px());
+    let (reached_a, reached_b) = (a.scroll.reached_px(), b.scroll.reached_px());
     let views = |scroll: &ScrollDepth| scroll.views;
     let p_values: Vec<Option<f64>> = (0..field.rows as u32)
         .map(|row| {

@@ -124,7 +124,7 @@ fn steps_are_urls_keys_or_prefixes() {
         "/a",
         "/a,,",
         "/a,ftp://x/",
-        &vec!["/a"; MAX_STEPS + 1].join(","),
+        &["/a"; MAX_STEPS + 1].join(","),
     ] {
         assert!(Funnel::parse(Some(bad), None).is_err(), "{bad}");
     }
