@@ -121,6 +121,9 @@ fn read_routes(f: &Fixture) -> Vec<Call> {
             body: None,
             admin: true,
         },
+        get(format!("{site}/dashboard")),
+        get(format!("{site}/funnel?steps={},{}", f.page, f.page)),
+        get(format!("{site}/paths?page={}", f.page)),
     ]
 }
 
@@ -280,7 +283,15 @@ async fn every_read_route_needs_a_valid_token_of_the_right_scope() {
         "{text}"
     );
     // The viewer's own files hold no data and need no token.
-    for asset in ["/", "/viewer.js", "/player.js", "/viewer.css"] {
+    for asset in [
+        "/",
+        "/viewer.js",
+        "/player.js",
+        "/analytics.js",
+        "/viewer.css",
+        "/assets/charts.js",
+        "/assets/charts.css",
+    ] {
         let response = client
             .get(format!("{base}{asset}"))
             .send()

@@ -16,6 +16,7 @@ use heatpipe_core::session::SessionIndex;
 use heatpipe_fixtures::{TrafficSpec, generate_traffic, write_chunks};
 use heatpipe_processor::process_day;
 use heatpipe_renderer::snapshot::{SnapshotOptions, capture};
+use serde_json::Value;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn viewer_draws_heatmaps_over_the_page_and_replays_sessions_in_chromium() {
@@ -102,6 +103,90 @@ async fn viewer_draws_heatmaps_over_the_page_and_replays_sessions_in_chromium() 
     assert!(
         replay["end"]["marker_items"].as_u64().expect("items") > 0,
         "markers are listed: {replay}"
+    );
+
+    // The element table lists each element once, even after two controls changed at once.
+    let rows: Vec<&str> = done["elements"]
+        .as_array()
+        .expect("element rows")
+        .iter()
+        .map(|r| r.as_str().expect("selector"))
+        .collect();
+    let mut unique = rows.clone();
+    unique.sort_unstable();
+    unique.dedup();
+    assert!(!rows.is_empty(), "the element table is filled");
+    assert_eq!(
+        unique.len(),
+        rows.len(),
+        "no element listed twice: {rows:?}"
+    );
+
+    // The dashboard shows the API's figures, draws the trend, and a figure opens its sessions.
+    let dashboard = &done["dashboard"];
+    let api = &dashboard["api"];
+    assert_eq!(api["sessions"].as_u64(), Some(index.sessions.len() as u64));
+    assert_eq!(dashboard["cards"]["sessions"], api["sessions"].to_string());
+    assert_eq!(
+        dashboard["cards"]["page_views"],
+        api["page_views"].to_string()
+    );
+    let per_day: Vec<&Value> = api["days"]
+        .as_array()
+        .expect("days")
+        .iter()
+        .map(|d| &d["sessions"])
+        .collect();
+    let drawn: Vec<&Value> = dashboard["trend"]["ys"]
+        .as_array()
+        .expect("trend")
+        .iter()
+        .collect();
+    assert_eq!(drawn, per_day, "the trend plots the sessions of each day");
+    assert!(
+        dashboard["coloured_chart_pixels"].as_u64().expect("pixels") > 50,
+        "uPlot drew the line: {dashboard}"
+    );
+    assert_eq!(
+        dashboard["table_rows"].as_u64(),
+        api["pages"].as_array().map(|p| p.len() as u64)
+    );
+    let raging = index
+        .sessions
+        .iter()
+        .filter(|s| s.frustration.rage_clicks > 0)
+        .count() as u64;
+    assert!(raging > 0, "the generated traffic rage-clicks");
+    assert_eq!(dashboard["rage_sessions"]["api"].as_u64(), Some(raging));
+    assert_eq!(dashboard["rage_sessions"]["listed"].as_u64(), Some(raging));
+
+    // The funnel: two bars in proportion, and the drop-off's sessions listed.
+    let funnel = &done["funnel"];
+    let landed = index
+        .sessions
+        .iter()
+        .filter(|s| s.page_views.iter().any(|v| v.url.ends_with("/demo/")))
+        .count() as u64;
+    assert_eq!(funnel["api"]["steps"][0]["sessions"].as_u64(), Some(landed));
+    let widths: Vec<f64> = funnel["widths"]
+        .as_array()
+        .expect("widths")
+        .iter()
+        .map(|w| w.as_f64().expect("width"))
+        .collect();
+    let second = funnel["api"]["steps"][1]["from_first"]
+        .as_f64()
+        .expect("conversion");
+    assert!(
+        (widths[1] - widths[0] * second).abs() <= 2.0,
+        "the second bar is {second} of the first: {widths:?}"
+    );
+    assert_eq!(funnel["drops"], 1);
+    let dropped = &funnel["dropped"];
+    assert!(!dropped["api"].as_array().expect("dropped").is_empty());
+    assert_eq!(
+        dropped["listed"], dropped["api"],
+        "the drop-off lists its sessions"
     );
 
     // A screenshot of the demo page, then the overlay composited over it.

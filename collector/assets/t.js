@@ -84,6 +84,31 @@
   }
   function record(list, event) { list.push(event); if (count() >= MAX_EVENTS) flush(false); }
 
+  /* What the page did in the second after a click, appended to it: "url" when the address
+     changed or the page was left, "dom" when the document changed (a MutationObserver counts
+     changes; nothing of them is kept), else "none". The click is recorded once that is known. */
+  var REACTION_MS = 1000, mutations = 0, observer = null, watched = [];
+  function watchReaction(event) {
+    if (!w.MutationObserver) { record(clicks, event); return; }
+    if (!observer) observer = new MutationObserver(function (changes) { mutations += changes.length; });
+    if (!watched.length) observer.observe(d.documentElement, { childList: true, subtree: true, attributes: true, characterData: true });
+    var click = { event: event, mutations: mutations, href: location.href };
+    click.timer = setTimeout(function () { settleReaction(click, false); }, REACTION_MS);
+    watched.push(click);
+  }
+  function settleReaction(click, leaving) {
+    var at = watched.indexOf(click);
+    if (at < 0) return;
+    watched.splice(at, 1);
+    clearTimeout(click.timer);
+    if (observer) mutations += observer.takeRecords().length;
+    if (!watched.length && observer) observer.disconnect();
+    if (click.event.length === 4) click.event.push(null, null);
+    click.event.push(leaving || location.href !== click.href ? 'url' : mutations > click.mutations ? 'dom' : 'none');
+    record(clicks, click.event);
+  }
+  function settleReactions() { watched.slice().forEach(function (click) { settleReaction(click, true); }); }
+
   d.addEventListener('mousemove', function (e) {
     var t = now(), point = [t, Math.round(e.pageX), Math.round(e.pageY)];
     if (t - lastMove >= MOVE_MS) { lastMove = t; pendingMove = null; record(moves, point); } else { pendingMove = point; }
@@ -97,7 +122,7 @@
         event.push(Math.min(1, Math.max(0, (e.clientX - r.left) / r.width)), Math.min(1, Math.max(0, (e.clientY - r.top) / r.height)));
       }
     }
-    record(clicks, event);
+    watchReaction(event);
   }, { passive: true, capture: true });
   w.addEventListener('scroll', function () {
     var t = now();
@@ -105,7 +130,7 @@
     if (t - lastScroll >= SCROLL_MS) take(); else if (!scrollTimer) scrollTimer = setTimeout(take, SCROLL_MS);
   }, { passive: true });
   w.addEventListener('resize', function () { record(resizes, [now(), w.innerWidth, w.innerHeight]); }, { passive: true });
-  w.addEventListener('pagehide', function () { flush(true); });
+  w.addEventListener('pagehide', function () { settleReactions(); flush(true); });
   d.addEventListener('visibilitychange', function () { if (d.visibilityState === 'hidden') flush(true); });
   setInterval(function () { flush(false); }, FLUSH_MS);
 

@@ -6,6 +6,8 @@
 
 use std::ops::Range;
 
+use crate::event::ClickReaction;
+
 /// A rage click needs at least this many clicks…
 pub const RAGE_MIN_CLICKS: usize = 3;
 /// …all within this long of the first…
@@ -23,12 +25,13 @@ pub const EXCESSIVE_SCROLL_WINDOW_MS: u32 = 10_000;
 /// A page left within this long, for the page before it, is a quick back.
 pub const QUICK_BACK_MS: i64 = 7_000;
 
-/// A click's time and page position.
+/// A click's time and page position, and what the tracker saw the page do after it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ClickAt {
     pub t_ms: u32,
     pub x: i32,
     pub y: i32,
+    pub reaction: ClickReaction,
 }
 
 /// What happened during one page view, each list sorted by time (ms since the view started).
@@ -71,7 +74,11 @@ impl ViewActivity<'_> {
 
     /// A click is dead when, within [`DEAD_WINDOW_MS`] after it, there is no scroll, no page
     /// change and no navigation, while the recording shows that window (a click at the very end
-    /// of a recording is not judged: what followed it is unknown).
+    /// of a recording is not judged: what followed it is unknown). A click after which the
+    /// tracker saw the document change (a menu, a modal, a toast, a counter) or the URL change
+    /// is never dead; one after which it saw neither is judged on the scroll and navigation
+    /// alone, its window being observed; one the tracker did not watch (older trackers, rrweb
+    /// recordings) falls back to the document's size.
     fn dead_clicks(&self) -> Vec<usize> {
         fn any_within(mut times: impl Iterator<Item = u32>, from: u32, to: u32) -> bool {
             times.any(|t| t > from && t <= to)
@@ -80,8 +87,13 @@ impl ViewActivity<'_> {
             .iter()
             .enumerate()
             .filter(|(_, click)| {
+                if click.reaction.reacted() {
+                    return false;
+                }
                 let end = click.t_ms.saturating_add(DEAD_WINDOW_MS);
-                let observed = self.observed_until_ms >= end || self.left_at_ms.is_some();
+                let watched = click.reaction == ClickReaction::Nothing;
+                let observed =
+                    watched || self.observed_until_ms >= end || self.left_at_ms.is_some();
                 let navigated = self.left_at_ms.is_some_and(|t| t <= end);
                 observed
                     && !navigated

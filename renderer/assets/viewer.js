@@ -153,11 +153,31 @@
     return query;
   }
 
-  function legend() {
-    var mode = $('compare-mode').value, text = '';
-    if (mode === 'segments') text = 'Red: more per page view in ' + $('compare-a').value + ' · blue: more in ' + $('compare-b').value + ' · clear: no difference.';
-    if (mode === 'range') text = 'Red: more per page view in ' + $('from').value + '–' + $('to').value + ' · blue: more in ' + $('compare-from').value + '–' + $('compare-to').value + '.';
+  /* A difference map's legend: which side is which colour, that only significant differences
+     are coloured, and how many page views each side has. */
+  var legendSeq = 0;
+  function legend(page) {
+    var mode = $('compare-mode').value, text = '', seq = ++legendSeq;
+    var segment = $('segment').value.trim(), joined = function (extra) { return [segment, extra].filter(Boolean).join(','); };
+    var sides = [];
+    if (mode === 'segments') {
+      text = 'Red: more per page view in ' + $('compare-a').value + ' · blue: more in ' + $('compare-b').value;
+      sides = [{ segment: joined($('compare-a').value.trim()) }, { segment: joined($('compare-b').value.trim()) }];
+    }
+    if (mode === 'range') {
+      text = 'Red: more per page view in ' + $('from').value + '–' + $('to').value + ' · blue: more in ' + $('compare-from').value + '–' + $('compare-to').value;
+      sides = [{ segment: segment }, { segment: segment, from: $('compare-from').value, to: $('compare-to').value }];
+    }
+    if (text) text += ' · coloured only where the difference is statistically significant (false discovery rate 5 %), clear elsewhere.';
     $('legend').textContent = text; $('legend').hidden = !text;
+    if (!text) return;
+    Promise.all(sides.map(function (side) {
+      return hp.getJson(hp.api('scroll-depth', Object.assign({ page: page.key }, side))).then(function (d) { return d.views; }, function () { return 0; });
+    })).then(function (views) {
+      if (seq !== legendSeq) return;
+      $('legend').textContent = text + ' Page views: ' + views[0] + ' (red side) and ' + views[1] + ' (blue side).';
+      $('legend').dataset.views = views.join(',');
+    });
   }
 
   function showPage(page) {
@@ -170,7 +190,7 @@
     frame.hidden = composite; snapshot.hidden = !composite; overlay.hidden = composite;
     frame.style.width = width + 'px';
     if (!composite && frame.dataset.url !== page.url) { frame.dataset.url = page.url; frame.src = page.url; }
-    legend();
+    legend(page);
     hp.setStatus('Loading the ' + $('kind').value + ' map of ' + page.url + '…');
     var url = hp.api('heatmap.png', heatmapQuery(page));
     var target = composite ? snapshot : overlay;
@@ -219,10 +239,15 @@
     } catch (e) { /* a page on another origin cannot be reached */ }
   }
 
+  /* Only the newest answer fills the table, replacing what was there: a control changed while
+     an answer was on its way must not append a second copy of every row. */
+  var elementsSeq = 0;
   function loadElements(page) {
     var body = $('elements').tBodies[0];
-    body.textContent = '';
+    var seq = ++elementsSeq;
     hp.getJson(hp.api('elements', { page: page.key, segment: $('segment').value.trim(), limit: 15 })).then(function (rows) {
+      if (seq !== elementsSeq) return;
+      body.textContent = '';
       rows.forEach(function (row) {
         var tr = body.insertRow();
         [row.selector, row.clicks + ' (' + Math.round(row.share * 100) + '%)', row.rage_clicks, row.dead_clicks].forEach(function (text) {
@@ -234,10 +259,18 @@
     }).catch(function () {});
   }
 
+  /* Opens the session list at `url` (a link from the dashboard or a funnel), said as `label`,
+     until a filter is changed. */
+  hp.showSessions = function (url, label) {
+    state.sessionsLink = { url: url + (url.indexOf('?') < 0 ? '?' : '&') + 'limit=200', label: label };
+    tab('sessions');
+  };
+
   function loadSessions() {
     var query = { limit: 200, page: $('f-page').value, frustration: $('f-frustration').value, tag: $('f-tag').value.trim(),
                   min_duration: $('f-min').value, max_duration: $('f-max').value };
-    return hp.getJson(hp.api('sessions', query)).then(function (sessions) {
+    var link = state.sessionsLink;
+    return hp.getJson(link ? link.url : hp.api('sessions', query)).then(function (sessions) {
       var list = $('sessions'); list.textContent = '';
       sessions.forEach(function (s) {
         var when = new Date(s.started_at).toISOString().replace('T', ' ').slice(0, 19);
@@ -249,23 +282,31 @@
         if (signals.length) item.classList.add('frustrated');
         list.appendChild(item);
       });
-      hp.setStatus(sessions.length ? sessions.length + ' sessions. Pick one to replay.' : 'No sessions match.');
+      var of = link ? ' — ' + link.label + ' (change a filter to see all)' : '';
+      hp.setStatus((sessions.length ? sessions.length + ' sessions' + of + '. Pick one to replay.' : 'No sessions match' + of + '.'));
+      $('sessions').dataset.ready = link ? link.url : 'filters';
     }).catch(function (err) { hp.failed('Could not load sessions', err); });
   }
 
+  var TABS = ['dashboard', 'pages', 'funnel', 'sessions'];
   function tab(name) {
     state.tab = name;
-    var sessions = name === 'sessions';
-    $('pages-panel').hidden = sessions; $('sessions-panel').hidden = !sessions;
-    $('heatmap-controls').hidden = sessions; $('player-controls').hidden = !sessions;
-    $('tab-pages').classList.toggle('active', !sessions); $('tab-sessions').classList.toggle('active', sessions);
+    var sessions = name === 'sessions', pages = name === 'pages', analytics = !sessions && !pages;
+    $('pages-panel').hidden = !pages; $('sessions-panel').hidden = !sessions;
+    $('stage').hidden = analytics; $('analytics').hidden = !analytics;
+    $('heatmap-controls').hidden = !pages; $('player-controls').hidden = !sessions;
+    TABS.forEach(function (t) { $('tab-' + t).classList.toggle('active', t === name); });
     $('legend').hidden = true;
-    if (sessions) { hp.stopReplay && hp.stopReplay(); $('overlay').removeAttribute('src'); loadSessions(); }
-    else { hp.stopReplay && hp.stopReplay(); if (state.page) showPage(state.page); else loadPages(); }
+    hp.stopReplay && hp.stopReplay();
+    if (sessions) { $('overlay').removeAttribute('src'); loadSessions(); }
+    else if (pages) { if (state.page) showPage(state.page); else loadPages(); }
+    else hp.showAnalytics(name);
   }
+  hp.tab = tab;
 
-  $('tab-pages').addEventListener('click', function () { tab('pages'); });
-  $('tab-sessions').addEventListener('click', function () { tab('sessions'); });
+  TABS.forEach(function (t) {
+    $('tab-' + t).addEventListener('click', function () { if (t === 'sessions') state.sessionsLink = null; tab(t); });
+  });
   $('compare-mode').addEventListener('change', function () {
     $('compare-segments').hidden = $('compare-mode').value !== 'segments';
     $('compare-range').hidden = $('compare-mode').value !== 'range';
@@ -276,10 +317,17 @@
   ['site', 'from', 'to', 'device'].forEach(function (id) {
     $(id).addEventListener('change', function () {
       if (id === 'site') state.page = null;
-      loadPages().then(function () { if (state.tab === 'sessions') loadSessions(); else if (state.page) showPage(state.page); });
+      state.sessionsLink = null;
+      loadPages().then(function () {
+        if (state.tab === 'sessions') loadSessions();
+        else if (state.tab === 'pages') { if (state.page) showPage(state.page); }
+        else hp.showAnalytics(state.tab);
+      });
     });
   });
-  Array.prototype.forEach.call($('session-filters').elements, function (el) { el.addEventListener('change', loadSessions); });
+  Array.prototype.forEach.call($('session-filters').elements, function (el) {
+    el.addEventListener('change', function () { state.sessionsLink = null; loadSessions(); });
+  });
   $('session-filters').addEventListener('submit', function (e) { e.preventDefault(); loadSessions(); });
   hp.loadSessions = loadSessions;
 
@@ -316,5 +364,11 @@
     }).catch(function (err) { hp.failed('Could not load the shared heatmap', err); });
   }
 
-  if (hp.shared) openShared(); else loadPages();
+  /* The dashboard first (analytics.js, loaded after this file, draws it), or ?tab=pages|funnel|sessions. */
+  if (hp.shared) { $('stage').hidden = false; $('analytics').hidden = true; openShared(); }
+  else {
+    var first = TABS.indexOf(params.get('tab')) >= 0 ? params.get('tab') : 'dashboard';
+    state.tab = first;
+    loadPages().then(function () { tab(first); });
+  }
 })();

@@ -7,14 +7,21 @@
 //! to the 99th percentile of its magnitude and drawn with a diverging ramp: orange-red where A
 //! has more, blue where B has more, transparent where they agree (both ends stay distinct under
 //! the common colour-vision deficiencies).
+//!
+//! Only differences that are statistically significant are drawn (see [`crate::significance`]:
+//! a test per cell at the kernel's scale, with the false discovery rate controlled over the
+//! cells): two samples of the same behaviour give a clear map, not red and blue noise.
 
-use heatpipe_core::agg::{Grid, SegmentAgg};
+use heatpipe_core::agg::{GRID_CELL_PX, Grid, SCROLL_BUCKET_PX, ScrollDepth, SegmentAgg};
 
 use crate::density::Field;
 use crate::error::RenderResult;
 use crate::png::{IndexedImage, check_size};
 use crate::render::{HeatmapKind, HeatmapRequest, page_size};
 use crate::scroll_map::reach_by_row;
+use crate::significance::{
+    FALSE_DISCOVERY_RATE, benjamini_hochberg, significant_cells, two_proportions,
+};
 
 /// Palette indexes 1..=127 are B's side, 129..=255 A's side (128 is unused); 0 is transparent.
 const STEPS: f32 = 127.0;
@@ -85,14 +92,24 @@ pub fn render_difference(
                     &side.move_grid
                 }
             }
-            let mut field =
-                per_view_density(grid(a, request.kind), a.views, size, request.radius_px);
-            let other = per_view_density(grid(b, request.kind), b.views, size, request.radius_px);
+            let (grid_a, grid_b) = (grid(a, request.kind), grid(b, request.kind));
+            let mut field = per_view_density(grid_a, a.views, size, request.radius_px);
+            let other = per_view_density(grid_b, b.views, size, request.radius_px);
             field
                 .values
                 .iter_mut()
                 .zip(&other.values)
                 .for_each(|(x, y)| *x -= y);
+            let (cols, rows) = (field.cols, field.rows);
+            let reach = (request.radius_px / GRID_CELL_PX).max(1) as usize;
+            let significant = significant_cells(
+                &cell_counts(grid_a, cols, rows),
+                &cell_counts(grid_b, cols, rows),
+                cols,
+                reach,
+                (a.views, b.views),
+            );
+            keep_only(&mut field, &significant);
             field
         }
         HeatmapKind::Scroll => reach_difference(a, b, size),
@@ -111,18 +128,62 @@ pub fn render_difference(
     })
 }
 
-/// The difference in the share of page views that reached each cell row.
+/// The counts of `grid` in the cells of a `cols` × `rows` field (cells outside the grid: 0).
+fn cell_counts(grid: &Grid, cols: usize, rows: usize) -> Vec<u64> {
+    let mut counts = vec![0u64; cols * rows];
+    for row in 0..rows.min(grid.rows as usize) {
+        for col in 0..cols.min(grid.cols as usize) {
+            counts[row * cols + col] = u64::from(grid.get(col as u32, row as u32));
+        }
+    }
+    counts
+}
+
+/// Clears every cell of `field` that is not `significant`.
+fn keep_only(field: &mut Field, significant: &[bool]) {
+    field
+        .values
+        .iter_mut()
+        .zip(significant)
+        .filter(|(_, keep)| !**keep)
+        .for_each(|(value, _)| *value = 0.0);
+}
+
+/// Page views of `scroll` that reached page row `y`.
+fn reached_at(reached: &[(u32, u64)], y: u32) -> u64 {
+    reached
+        .get((y / SCROLL_BUCKET_PX) as usize)
+        .map_or(0, |(_, views)| *views)
+}
+
+/// The difference in the share of page views that reached each cell row, where it is
+/// significant (a two-proportion test per row, the false discovery rate controlled over rows).
 fn reach_difference(a: &SegmentAgg, b: &SegmentAgg, size: (u32, u32)) -> Field {
     let mut field = Field::for_image(size.0, size.1);
-    let rows_px = field.rows as u32 * heatpipe_core::agg::GRID_CELL_PX;
+    let rows_px = field.rows as u32 * GRID_CELL_PX;
     let (reach_a, reach_b) = (
         reach_by_row(&a.scroll, rows_px),
         reach_by_row(&b.scroll, rows_px),
     );
+    let (reached_a, reached_b) = (a.scroll.reached_px(), b.scroll.reached_px());
+    let views = |scroll: &ScrollDepth| scroll.views;
+    let p_values: Vec<Option<f64>> = (0..field.rows as u32)
+        .map(|row| {
+            let y = row * GRID_CELL_PX;
+            let (xa, xb) = (reached_at(&reached_a, y), reached_at(&reached_b, y));
+            (xa + xb > 0).then(|| two_proportions(xa, views(&a.scroll), xb, views(&b.scroll)))
+        })
+        .collect();
+    let significant = benjamini_hochberg(&p_values, FALSE_DISCOVERY_RATE);
     let cols = field.cols;
     for (row, values) in field.values.chunks_exact_mut(cols).enumerate() {
-        let y = row * heatpipe_core::agg::GRID_CELL_PX as usize;
-        values.fill(reach_a[y] - reach_b[y]);
+        let y = row * GRID_CELL_PX as usize;
+        let difference = if significant[row] {
+            reach_a[y] - reach_b[y]
+        } else {
+            0.0
+        };
+        values.fill(difference);
     }
     field
 }
@@ -175,11 +236,13 @@ mod tests {
     fn scroll_differences_follow_the_share_of_views_reaching_each_row() {
         let mut a = side(0, &[]);
         let mut b = side(0, &[]);
-        for _ in 0..4 {
+        for _ in 0..40 {
             a.scroll.add_view(1_000, 1_000, 300);
         }
-        b.scroll.add_view(1_000, 1_000, 300);
-        b.scroll.add_view(300, 1_000, 300);
+        for _ in 0..10 {
+            b.scroll.add_view(1_000, 1_000, 300);
+            b.scroll.add_view(300, 1_000, 300);
+        }
         a.max_document_height_px = 1_000;
         b.max_document_height_px = 1_000;
         let image =
@@ -201,5 +264,95 @@ mod tests {
         let palette = diverging_palette(1.0);
         assert_eq!(palette[255][..3], [179, 24, 43]);
         assert_eq!(palette[127][..3], [33, 102, 172]);
+    }
+
+    /// A deterministic stream of numbers in 0..1 (xorshift), for sampled clicks.
+    struct Samples(u64);
+
+    impl Samples {
+        fn uniform(&mut self) -> f64 {
+            self.0 ^= self.0 << 13;
+            self.0 ^= self.0 >> 7;
+            self.0 ^= self.0 << 17;
+            (self.0 >> 11) as f64 / (1u64 << 53) as f64
+        }
+
+        /// A point near one of `blobs` ((x, y, spread), equally likely).
+        fn near(&mut self, blobs: &[(f64, f64, f64)]) -> (i32, i32) {
+            let (x, y, spread) = blobs[(self.uniform() * blobs.len() as f64) as usize];
+            let radius = (-2.0 * (1.0 - self.uniform()).ln()).sqrt() * spread;
+            let angle = self.uniform() * std::f64::consts::TAU;
+            (
+                (x + radius * angle.cos()) as i32,
+                (y + radius * angle.sin()) as i32,
+            )
+        }
+    }
+
+    const BLOBS: [(f64, f64, f64); 3] = [
+        (200.0, 200.0, 30.0),
+        (600.0, 300.0, 30.0),
+        (400.0, 600.0, 30.0),
+    ];
+
+    /// A side of `views` page views on an 800 × 800 page with `clicks` near the common blobs.
+    fn sampled(samples: &mut Samples, views: u64, clicks: usize) -> SegmentAgg {
+        let mut segment = side(views, &[]);
+        segment.max_document_width_px = 800;
+        segment.max_document_height_px = 800;
+        for _ in 0..clicks {
+            let (x, y) = samples.near(&BLOBS);
+            segment.click_grid.add(x, y);
+        }
+        segment
+    }
+
+    fn coloured_share(image: &IndexedImage) -> f64 {
+        image.pixels.iter().filter(|p| **p != 0).count() as f64 / image.pixels.len() as f64
+    }
+
+    #[test]
+    fn two_samples_of_one_behaviour_give_a_clear_map() {
+        let request = HeatmapRequest::new(HeatmapKind::Click);
+        for seed in [1u64, 2, 3] {
+            let mut samples = Samples(0x9e37_79b9_7f4a_7c15 ^ seed);
+            // Twice the traffic on A, the same clicks per page view.
+            let a = sampled(&mut samples, 2_000, 3_000);
+            let b = sampled(&mut samples, 1_000, 1_500);
+            let image = render_difference(&a, &b, &request).expect("render");
+            let share = coloured_share(&image);
+            assert!(
+                share < 0.005,
+                "seed {seed}: {share} of the map coloured by noise"
+            );
+        }
+    }
+
+    #[test]
+    fn a_planted_difference_is_found_where_it_was_planted_and_nowhere_else() {
+        let request = HeatmapRequest::new(HeatmapKind::Click);
+        let mut samples = Samples(0x2545_f491_4f6c_dd1d);
+        let mut a = sampled(&mut samples, 2_000, 3_000);
+        let b = sampled(&mut samples, 1_000, 1_500);
+        // A alone clicks a new button at (650, 650): 0.05 more clicks per page view there.
+        for _ in 0..100 {
+            let (x, y) = samples.near(&[(650.0, 650.0, 10.0)]);
+            a.click_grid.add(x, y);
+        }
+        let image = render_difference(&a, &b, &request).expect("render");
+        let planted = image.rgba_at(650, 650);
+        assert!(
+            planted[3] > 100 && planted[0] > 150 && planted[2] < 100,
+            "red: {planted:?}"
+        );
+        for (x, y, _) in BLOBS {
+            assert_eq!(
+                image.rgba_at(x as u32, y as u32)[3],
+                0,
+                "no difference at ({x}, {y})"
+            );
+        }
+        let share = coloured_share(&image);
+        assert!(share < 0.03, "only around the planted button: {share}");
     }
 }

@@ -4,6 +4,7 @@
 //!
 //! # Layout
 //! - [`config`] — `RendererConfig`.
+//! - [`analytics`] — the dashboard, funnels and page paths over the session indexes.
 //! - [`auth`] — API tokens, their cached list, and signed share links.
 //! - [`state`] — `Renderer`, the state every request shares.
 //! - [`png_cache`] — rendered PNGs kept by ETag.
@@ -13,6 +14,7 @@
 //! - [`density`] — kernel density over grid cells, painted into palette indexes.
 //! - [`png`] — heatmap palettes and normalization, palette PNG encoding.
 //! - [`compare`] — diverging difference maps of two segments or date ranges.
+//! - [`significance`] — the tests that decide which differences a difference map draws.
 //! - [`composite`] — overlays blended over stored page screenshots.
 //! - [`render`] — one page's heatmap image, for the endpoint and the batch command.
 //! - [`scroll_map`] — scroll maps and the scroll-depth report.
@@ -23,6 +25,7 @@
 //!
 //! This file wires them: [`routes()`] is every renderer route, [`serve`] runs them alone.
 
+pub mod analytics;
 pub mod auth;
 pub mod compare;
 pub mod composite;
@@ -37,6 +40,7 @@ pub mod render;
 pub mod routes;
 pub mod scroll_map;
 pub mod sessions;
+pub mod significance;
 pub mod snapshot;
 pub mod state;
 pub mod timeline;
@@ -56,8 +60,14 @@ pub use state::Renderer;
 pub fn routes(
     renderer: Arc<Renderer>,
 ) -> impl Filter<Extract = (Response,), Error = warp::Rejection> + Clone {
-    use routes::{elements, heatmap, listing, share, tokens, viewer};
+    use routes::{analytics, elements, heatmap, listing, share, tokens, viewer};
     heatmap::heatmap_filter(renderer.clone())
+        .or(analytics::dashboard_filter(renderer.clone()))
+        .unify()
+        .or(analytics::funnel_filter(renderer.clone()))
+        .unify()
+        .or(analytics::paths_filter(renderer.clone()))
+        .unify()
         .or(listing::pages_filter(renderer.clone()))
         .unify()
         .or(elements::elements_filter(renderer.clone()))

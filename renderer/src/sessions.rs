@@ -7,12 +7,14 @@ use std::borrow::Cow;
 use std::cmp::{Ordering, Reverse};
 use std::collections::BinaryHeap;
 use std::ops::{ControlFlow, RangeInclusive};
+use std::sync::Arc;
 
 use chrono::NaiveDate;
 use heatpipe_core::event::DeviceClass;
 use heatpipe_core::session::{BlockRef, Frustration, SessionSummary};
 use serde::Serialize;
 
+use crate::analytics::funnel::Funnel;
 use crate::data::DaySessions;
 
 /// One row of `GET /api/sites/{site}/sessions`.
@@ -60,21 +62,52 @@ pub struct SessionFilter {
     /// Tags the session's first page view carried, all of them.
     pub tags: Vec<(String, String)>,
     pub duration_ms: RangeInclusive<u64>,
+    /// Sessions that reached exactly this many steps of this funnel: those that dropped off
+    /// after that step (or, for the last step, converted).
+    pub funnel: Option<(Arc<Funnel>, usize)>,
 }
 
 impl SessionFilter {
+    /// Every session of every device and segment.
+    pub fn everything() -> Self {
+        SessionFilter {
+            page_key: None,
+            device: None,
+            frustration: None,
+            tags: Vec::new(),
+            duration_ms: 0..=u64::MAX,
+            funnel: None,
+        }
+    }
+
+    /// Whether the filter keeps `s`. With both a page and a signal, the signal must have been
+    /// seen on that page: the sessions behind a page's figure on the dashboard.
     pub fn matches(&self, s: &SessionSummary) -> bool {
+        let signal = |f: &Frustration, kind: &str| match kind {
+            "any" => f.any(),
+            kind => f.count(kind).unwrap_or(0) > 0,
+        };
+        let on_page = |key: &String| {
+            s.page_views.iter().any(|v| {
+                &v.key == key
+                    && self
+                        .frustration
+                        .as_deref()
+                        .is_none_or(|kind| signal(&v.frustration, kind))
+            })
+        };
         self.duration_ms.contains(&s.duration_ms)
             && self.device.is_none_or(|device| s.device == device)
-            && self.frustration.as_deref().is_none_or(|kind| match kind {
-                "any" => s.frustration.any(),
-                kind => s.frustration.count(kind).unwrap_or(0) > 0,
-            })
-            && self.tags.iter().all(|tag| s.tags.contains(tag))
             && self
-                .page_key
+                .frustration
+                .as_deref()
+                .is_none_or(|kind| signal(&s.frustration, kind))
+            && self.tags.iter().all(|tag| s.tags.contains(tag))
+            && self.page_key.as_ref().is_none_or(on_page)
+            && self
+                .funnel
                 .as_ref()
-                .is_none_or(|key| s.page_views.iter().any(|v| &v.key == key))
+                .is_none_or(|(funnel, reached)| funnel.reached(s) == *reached)
     }
 }
 
@@ -219,7 +252,6 @@ pub fn find_session(days: &[(NaiveDate, DaySessions)], id: &str) -> Option<Found
 mod tests {
     use super::*;
     use heatpipe_core::session::SessionIndex;
-    use std::sync::Arc;
 
     fn summary(id: &str, started_at_ms: i64) -> SessionSummary {
         SessionSummary {
@@ -256,13 +288,7 @@ mod tests {
     }
 
     fn every_session() -> SessionFilter {
-        SessionFilter {
-            page_key: None,
-            device: None,
-            frustration: None,
-            tags: Vec::new(),
-            duration_ms: 0..=u64::MAX,
-        }
+        SessionFilter::everything()
     }
 
     #[test]

@@ -15,7 +15,7 @@ const result = {};
 try {
   const page = await browser.newPage({ viewport: { width: 1600, height: 1000 } });
   page.on('pageerror', (err) => { result.page_errors = (result.page_errors || []).concat(String(err)); });
-  await page.goto(`${base}/?site=demo`);
+  await page.goto(`${base}/?site=demo&tab=pages`);
   await page.waitForSelector('#pages li');
   await page.locator('#pages li .title').filter({ hasText: /\/demo\/$/ }).click();
   await page.waitForFunction(() => {
@@ -44,6 +44,65 @@ try {
              width: img.naturalWidth, frame_width: frame.clientWidth };
   });
   await page.screenshot({ path: `${shots}/viewer-heatmap.png` });
+
+  // Two controls changed at once: the element table must still list each element once.
+  await page.evaluate(() => {
+    for (const [id, value] of [['radius', '40'], ['palette', 'viridis']]) {
+      const el = document.getElementById(id); el.value = value; el.dispatchEvent(new Event('change'));
+    }
+  });
+  await page.waitForTimeout(1500);
+  result.elements = await page.evaluate(() => Array.from(document.querySelectorAll('#elements tbody tr td:first-child')).map((td) => td.textContent));
+
+  // The dashboard: figures, a trend drawn by uPlot, the top pages; a figure opens its sessions.
+  await page.click('#tab-dashboard');
+  await page.waitForFunction(() => window.heatpipe.analytics.dashboard && document.getElementById('dash-view').dataset.ready);
+  await page.waitForSelector('#dash-chart canvas');
+  result.dashboard = await page.evaluate(async () => {
+    const hp = window.heatpipe;
+    const api = await hp.getJson(hp.api('dashboard', { pages: 50 }));
+    const cards = {};
+    document.querySelectorAll('#dash-cards .card').forEach((c) => { cards[c.dataset.figure] = c.querySelector('strong').textContent; });
+    const canvas = document.querySelector('#dash-chart canvas');
+    const data = canvas.getContext('2d').getImageData(0, 0, canvas.width, canvas.height).data;
+    let drawn = 0;
+    for (let i = 0; i < data.length; i += 4) if (data[i + 3] > 0 && (data[i] !== data[i + 1] || data[i + 1] !== data[i + 2])) drawn++;
+    return { api, cards, trend: hp.analytics.trend, coloured_chart_pixels: drawn,
+             table_rows: document.querySelectorAll('#dash-pages tbody tr').length };
+  });
+  await page.screenshot({ path: `${shots}/viewer-dashboard.png` });
+  await page.click('#dash-cards .card[data-figure="rage_click_share"]');
+  await page.waitForFunction((url) => (document.getElementById('sessions').dataset.ready || '').startsWith(url),
+    result.dashboard.api.links.rage_click_share);
+  result.dashboard.rage_sessions = await page.evaluate(async (url) => ({
+    listed: document.querySelectorAll('#sessions li').length,
+    api: (await window.heatpipe.getJson(url + '&limit=200')).length,
+  }), result.dashboard.api.links.rage_click_share);
+
+  // The funnel: the landing page, then pricing; bars per step; a drop-off lists its sessions.
+  await page.click('#tab-funnel');
+  await page.waitForSelector('#funnel-steps li');
+  await page.evaluate(() => {
+    document.getElementById('funnel-steps').textContent = '';
+    window.heatpipe.addFunnelStep('/demo/');
+    window.heatpipe.addFunnelStep('/demo/pricing.html');
+  });
+  await page.click('#funnel-show');
+  await page.waitForFunction(() => document.querySelectorAll('#funnel-bars .bar-row').length === 2 && document.querySelector('#funnel-bars .bar-row[data-step="2"]'));
+  result.funnel = await page.evaluate(async () => {
+    const hp = window.heatpipe;
+    const api = await hp.getJson(hp.api('funnel', { steps: '/demo/,/demo/pricing.html' }));
+    const widths = Array.from(document.querySelectorAll('#funnel-bars .bar')).map((b) => b.getBoundingClientRect().width);
+    return { api, widths, drops: document.querySelectorAll('#funnel-bars .drop').length };
+  });
+  await page.screenshot({ path: `${shots}/viewer-funnel.png` });
+  await page.click('#funnel-bars .drop');
+  const dropped = result.funnel.api.steps[0].dropped_sessions_url;
+  await page.waitForFunction((url) => (document.getElementById('sessions').dataset.ready || '').startsWith(url), dropped);
+  result.funnel.dropped = await page.evaluate(async (url) => ({
+    listed: Array.from(document.querySelectorAll('#sessions li')).map((li) => li.dataset.session).sort(),
+    api: (await window.heatpipe.getJson(url + '&limit=200')).map((s) => s.id).sort(),
+  }), dropped);
 
   await page.click('#tab-sessions');
   await page.waitForSelector('#sessions li');

@@ -38,7 +38,7 @@ try {
   const context = await browser.newContext({ viewport: { width: 1600, height: 1000 } });
   const page = await context.newPage();
   page.on('pageerror', (err) => result.page_errors.push(String(err)));
-  await page.goto(`${base}/?site=demo`);
+  await page.goto(`${base}/?site=demo&tab=pages`);
 
   // No token: the form asks for one.
   await page.waitForSelector('#auth-panel:not([hidden])');

@@ -5,7 +5,19 @@
 use super::*;
 
 fn click(t_ms: u32, x: i32, y: i32) -> ClickAt {
-    ClickAt { t_ms, x, y }
+    ClickAt {
+        t_ms,
+        x,
+        y,
+        reaction: ClickReaction::NotObserved,
+    }
+}
+
+fn reacting(t_ms: u32, reaction: ClickReaction) -> ClickAt {
+    ClickAt {
+        reaction,
+        ..click(t_ms, 100, 100)
+    }
 }
 
 fn view<'a>(
@@ -209,4 +221,43 @@ fn leaving_a_page_quickly_for_the_previous_one_is_a_quick_back() {
     assert!(quick_backs(&onward).is_empty());
     let reloads = [visit("a", 0), visit("a", 1_000), visit("a", 2_000)];
     assert!(quick_backs(&reloads).is_empty());
+}
+
+#[test]
+fn a_click_the_tracker_saw_change_the_dom_or_the_url_is_never_dead() {
+    // A menu, a fixed modal or a cart counter: no scroll, no size change, no navigation.
+    for reaction in [ClickReaction::DomChanged, ClickReaction::Navigated] {
+        let clicks = [reacting(1_000, reaction)];
+        assert!(
+            view(&clicks, &[], &[], 5_000, None)
+                .signals()
+                .dead_clicks
+                .is_empty(),
+            "{reaction:?}"
+        );
+    }
+}
+
+#[test]
+fn a_click_the_tracker_saw_nothing_follow_is_dead_even_at_the_end_of_a_recording() {
+    let clicks = [reacting(1_000, ClickReaction::Nothing)];
+    assert_eq!(
+        view(&clicks, &[], &[], 1_000, None).signals().dead_clicks,
+        [0]
+    );
+    // A scroll in the second after it (an anchor link) still answers it.
+    assert!(
+        view(&clicks, &[(1_500, 400)], &[], 5_000, None)
+            .signals()
+            .dead_clicks
+            .is_empty()
+    );
+    // An unwatched click at the very end stays unjudged, as before.
+    let unwatched = [reacting(1_000, ClickReaction::NotObserved)];
+    assert!(
+        view(&unwatched, &[], &[], 1_000, None)
+            .signals()
+            .dead_clicks
+            .is_empty()
+    );
 }

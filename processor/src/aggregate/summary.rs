@@ -97,6 +97,7 @@ pub(crate) fn finish_views(views: &mut [PageViewAcc]) -> Vec<FinishedView<'_>> {
                 t_ms: c.t_ms,
                 x: c.x,
                 y: c.y,
+                reaction: c.reaction,
             }));
             let signals = view_signals(
                 &clicks,

@@ -14,6 +14,7 @@ use super::{checked_site, json_or_error, page_segment, with_renderer};
 use crate::auth::Scope;
 use heatpipe_io::on_blocking;
 
+use crate::analytics::funnel::Funnel;
 use crate::data;
 use crate::error::{RenderError, RenderResult};
 use crate::query::{RangeQuery, parse_device, parse_frustration, parse_segment, resolve_page};
@@ -126,10 +127,16 @@ pub struct SessionsQuery {
     /// `variant:B`: sessions whose first page view carried that tag.
     pub tag: Option<String>,
     pub limit: Option<usize>,
+    /// With `dropped_after=k`: the funnel's steps, as `funnel?steps=` takes them.
+    pub funnel: Option<String>,
+    /// The funnel's time limit, as `funnel?within=` takes it.
+    pub within: Option<String>,
+    /// Sessions that reached step `k` of `funnel` but not the next (the last step: converted).
+    pub dropped_after: Option<usize>,
 }
 
 /// Matches `GET /api/sites/{site}/sessions?from&to&page&min_duration&max_duration&device
-/// &frustration&tag&limit`.
+/// &frustration&tag&limit&funnel&within&dropped_after`.
 pub fn sessions_filter(
     renderer: Arc<Renderer>,
 ) -> impl Filter<Extract = (Response,), Error = warp::Rejection> + Clone {
@@ -171,6 +178,7 @@ async fn sessions(
             ..=query
                 .max_duration
                 .map_or(u64::MAX, |s| s.saturating_mul(1000)),
+        funnel: funnel_drop_off(query)?,
     };
     let limit = query
         .limit
@@ -180,6 +188,27 @@ async fn sessions(
         data::load_session_indexes(&renderer.store, &renderer.session_indexes, site, &days).await?;
     // A day read one session at a time takes seconds of CPU: off the async workers.
     Ok(on_blocking(move || newest_sessions(&indexes, &filter, limit)).await?)
+}
+
+/// The funnel filter of a session list: `funnel` and `dropped_after` together, or neither.
+fn funnel_drop_off(query: &SessionsQuery) -> RenderResult<Option<(Arc<Funnel>, usize)>> {
+    let (steps, step) = match (query.funnel.as_deref(), query.dropped_after) {
+        (None | Some(""), None) => return Ok(None),
+        (Some(steps), Some(step)) if !steps.is_empty() => (steps, step),
+        _ => {
+            return Err(RenderError::BadRequest(
+                "funnel and dropped_after go together: the funnel's steps and a step number".into(),
+            ));
+        }
+    };
+    let funnel = Funnel::parse(Some(steps), query.within.as_deref())?;
+    if !(1..=funnel.steps.len()).contains(&step) {
+        return Err(RenderError::BadRequest(format!(
+            "dropped_after must be a step of the funnel, 1 to {}, not {step}",
+            funnel.steps.len()
+        )));
+    }
+    Ok(Some((Arc::new(funnel), step)))
 }
 
 #[derive(Debug, Deserialize)]

@@ -4,6 +4,7 @@
 //!
 //! # Layout
 //! - [`auth`] — the token check as a filter, and the `recover` of read-side servers.
+//! - [`analytics`] — the dashboard, funnels and page paths.
 //! - [`heatmap`] — `GET /api/sites/{site}/heatmap.png`.
 //! - [`elements`] — a page's most clicked elements.
 //! - [`listing`] — pages, scroll depth, sessions and timelines.
@@ -11,6 +12,7 @@
 //! - [`tokens`] — `GET /api/tokens`, the token list, for admin tokens.
 //! - [`viewer`] — the web viewer's built-in assets at `/`.
 
+pub mod analytics;
 pub mod auth;
 pub mod elements;
 pub mod heatmap;

@@ -1,5 +1,7 @@
-//! The web viewer's assets, built into the binary: `/`, `/viewer.js`, `/player.js`, `/viewer.css`.
-//! They hold no data, so they need no token; every data call the viewer makes does.
+//! The web viewer's assets, built into the binary: `/`, `/viewer.js`, `/player.js`,
+//! `/analytics.js`, `/viewer.css`, and uPlot from npm (`/assets/charts.js`, `/assets/charts.css`,
+//! see `heatpipe-web`). They hold no data, so they need no token; every data call the viewer
+//! makes does.
 
 use warp::http::HeaderValue;
 use warp::reply::Response;
@@ -9,8 +11,9 @@ const INDEX_HTML: &str = include_str!("../../assets/index.html");
 const VIEWER_JS: &str = include_str!("../../assets/viewer.js");
 const PLAYER_JS: &str = include_str!("../../assets/player.js");
 const VIEWER_CSS: &str = include_str!("../../assets/viewer.css");
+const ANALYTICS_JS: &str = include_str!("../../assets/analytics.js");
 
-fn asset(body: &'static str, content_type: &'static str) -> Response {
+fn asset(body: &'static [u8], content_type: &'static str) -> Response {
     let mut response = body.into_response();
     let headers = response.headers_mut();
     headers.insert("content-type", HeaderValue::from_static(content_type));
@@ -21,21 +24,56 @@ fn asset(body: &'static str, content_type: &'static str) -> Response {
 
 /// Returns the viewer's page, which also opens share links (`/share/…`).
 pub fn index_response() -> Response {
-    asset(INDEX_HTML, "text/html; charset=utf-8")
+    asset(INDEX_HTML.as_bytes(), "text/html; charset=utf-8")
 }
 
 /// Matches the viewer's assets.
 pub fn viewer_filter() -> impl Filter<Extract = (Response,), Error = warp::Rejection> + Clone {
     // The path before the method: a POST to another listener's path is 404 here, not 405.
     let index = warp::path::end().and(warp::get()).map(index_response);
-    let js = warp::path!("viewer.js")
-        .and(warp::get())
-        .map(|| asset(VIEWER_JS, "application/javascript; charset=utf-8"));
-    let player = warp::path!("player.js")
-        .and(warp::get())
-        .map(|| asset(PLAYER_JS, "application/javascript; charset=utf-8"));
+    let js = warp::path!("viewer.js").and(warp::get()).map(|| {
+        asset(
+            VIEWER_JS.as_bytes(),
+            "application/javascript; charset=utf-8",
+        )
+    });
+    let player = warp::path!("player.js").and(warp::get()).map(|| {
+        asset(
+            PLAYER_JS.as_bytes(),
+            "application/javascript; charset=utf-8",
+        )
+    });
     let css = warp::path!("viewer.css")
         .and(warp::get())
-        .map(|| asset(VIEWER_CSS, "text/css; charset=utf-8"));
-    index.or(js).unify().or(player).unify().or(css).unify()
+        .map(|| asset(VIEWER_CSS.as_bytes(), "text/css; charset=utf-8"));
+    let analytics = warp::path!("analytics.js").and(warp::get()).map(|| {
+        asset(
+            ANALYTICS_JS.as_bytes(),
+            "application/javascript; charset=utf-8",
+        )
+    });
+    let charts = warp::path!("assets" / "charts.js")
+        .and(warp::get())
+        .map(|| {
+            asset(
+                heatpipe_web::CHARTS_JS,
+                "application/javascript; charset=utf-8",
+            )
+        });
+    let charts_css = warp::path!("assets" / "charts.css")
+        .and(warp::get())
+        .map(|| asset(heatpipe_web::CHARTS_CSS, "text/css; charset=utf-8"));
+    index
+        .or(js)
+        .unify()
+        .or(player)
+        .unify()
+        .or(css)
+        .unify()
+        .or(analytics)
+        .unify()
+        .or(charts)
+        .unify()
+        .or(charts_css)
+        .unify()
 }

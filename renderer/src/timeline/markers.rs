@@ -194,7 +194,16 @@ mod tests {
     use super::*;
 
     fn click(t_ms: u32, x: i32, y: i32) -> (ClickAt, String) {
-        (ClickAt { t_ms, x, y }, format!("#b{x}"))
+        let reaction = heatpipe_core::event::ClickReaction::NotObserved;
+        (
+            ClickAt {
+                t_ms,
+                x,
+                y,
+                reaction,
+            },
+            format!("#b{x}"),
+        )
     }
 
     fn view(index: u32, page: &str, offset_ms: i64) -> ViewEvents {

@@ -259,6 +259,7 @@ fn add_view_events(view: &mut ViewEvents, stream: &Stream) {
                 t_ms: c.t_ms,
                 x: c.x,
                 y: c.y,
+                reaction: c.reaction,
             },
             c.selector.clone(),
         )
