@@ -141,8 +141,9 @@ pub struct MergeArgs {
     pub spill_dir: Option<std::path::PathBuf>,
 }
 
+/// One site's processed day in a store: what `render` and `export` read.
 #[derive(Debug, Args)]
-pub struct RenderArgs {
+pub struct StoredDay {
     /// A folder or s3://bucket/prefix [default: ./data].
     #[arg(long)]
     pub store: Option<String>,
@@ -151,6 +152,12 @@ pub struct RenderArgs {
     /// The UTC day, YYYY-MM-DD [default: yesterday].
     #[arg(long)]
     pub date: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct RenderArgs {
+    #[command(flatten)]
+    pub day: StoredDay,
     /// A folder or s3://bucket/prefix the images are written to.
     #[arg(long)]
     pub out: String,
@@ -158,14 +165,8 @@ pub struct RenderArgs {
 
 #[derive(Debug, Args)]
 pub struct ExportArgs {
-    /// A folder or s3://bucket/prefix [default: ./data].
-    #[arg(long)]
-    pub store: Option<String>,
-    #[arg(long)]
-    pub site: String,
-    /// The UTC day, YYYY-MM-DD [default: yesterday].
-    #[arg(long)]
-    pub date: Option<String>,
+    #[command(flatten)]
+    pub day: StoredDay,
     /// A folder or s3://bucket/prefix the files are written to, as
     /// {out}/{site}/{date}/{sessions,page_views}.parquet.
     #[arg(long)]

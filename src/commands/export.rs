@@ -3,25 +3,23 @@
 //! CRM or a warehouse to join with its customer records. Prints one line per file written.
 
 use anyhow::Context;
-use heatpipe_core::keys::validate_site;
 use heatpipe_export::export_day;
 
-use super::{date_or_yesterday, store_at};
+use super::{open_day, store_at};
 use crate::cli::ExportArgs;
 use crate::config::Config;
 
 /// Exports the day; fails (exit 1) when the day was not processed or the store fails.
 pub async fn run(args: ExportArgs, config: Config) -> anyhow::Result<()> {
-    validate_site(&args.site).context("--site")?;
-    let date = date_or_yesterday(args.date.as_deref())?;
-    let store = store_at(args.store.as_deref().unwrap_or(&config.store)).await?;
+    let (store, date) = open_day(&args.day, &config).await?;
+    let site = &args.day.site;
     let out = store_at(&args.out).await.context("--out")?;
-    let exported = export_day(store.as_ref(), &args.site, date, out.as_ref())
+    let exported = export_day(store.as_ref(), site, date, out.as_ref())
         .await
-        .with_context(|| format!("exporting {} {date}", args.site))?;
+        .with_context(|| format!("exporting {} {date}", site))?;
     println!(
         "{} {date}: {} sessions, {} page views",
-        args.site, exported.sessions, exported.page_views
+        site, exported.sessions, exported.page_views
     );
     for (key, len) in &exported.files {
         println!("  {}/{key} ({len} bytes)", args.out.trim_end_matches('/'));

@@ -14,9 +14,12 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use chrono::NaiveDate;
-use heatpipe_core::keys::parse_date;
+use heatpipe_core::keys::{parse_date, validate_site};
 use heatpipe_io::store::{ObjectStore, StoreLocation, open_store};
 use indicatif::{ProgressBar, ProgressStyle};
+
+use crate::cli::StoredDay;
+use crate::config::Config;
 
 /// Opens the store named by `--store` (or the configuration), as every command does: through
 /// [`open_store`], so that its operations are retried by a `RetryStore` when the store times out
@@ -36,6 +39,18 @@ pub fn date_or_yesterday(date: Option<&str>) -> anyhow::Result<NaiveDate> {
         Some(value) => parse_date(value).context("--date"),
         None => Ok(chrono::Utc::now().date_naive() - chrono::Days::new(1)),
     }
+}
+
+/// Checks `day`'s site and opens its store (the configured one unless `--store` names one);
+/// returns the store and the day.
+pub async fn open_day(
+    day: &StoredDay,
+    config: &Config,
+) -> anyhow::Result<(Arc<dyn ObjectStore>, NaiveDate)> {
+    validate_site(&day.site).context("--site")?;
+    let date = date_or_yesterday(day.date.as_deref())?;
+    let store = store_at(day.store.as_deref().unwrap_or(&config.store)).await?;
+    Ok((store, date))
 }
 
 /// A progress bar on stderr counting `unit`, only when stderr is a terminal.

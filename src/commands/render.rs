@@ -10,7 +10,6 @@ use anyhow::Context;
 use bytes::Bytes;
 use heatpipe_core::agg::{PageAgg, PageSummary};
 use heatpipe_core::event::DeviceClass;
-use heatpipe_core::keys::validate_site;
 use heatpipe_core::segment::SegmentFilter;
 use heatpipe_io::store::ObjectStore;
 use heatpipe_renderer::composite::{
@@ -19,35 +18,34 @@ use heatpipe_renderer::composite::{
 use heatpipe_renderer::data::{load_index, load_page};
 use heatpipe_renderer::render::{HeatmapKind, HeatmapRequest, page_size, render_segment_image};
 
-use super::{date_or_yesterday, progress_bar, store_at};
+use super::{open_day, progress_bar, store_at};
 use crate::cli::RenderArgs;
 use crate::config::Config;
 
 /// Renders and writes every image of the day; prints how many.
 pub async fn run(args: RenderArgs, config: Config) -> anyhow::Result<()> {
-    validate_site(&args.site).context("--site")?;
-    let date = date_or_yesterday(args.date.as_deref())?;
-    let store = store_at(args.store.as_deref().unwrap_or(&config.store)).await?;
+    let (store, date) = open_day(&args.day, &config).await?;
+    let site = &args.day.site;
     let out = store_at(&args.out).await.context("--out")?;
     let days = [date];
-    let index = load_index(&store, &args.site, &days)
+    let index = load_index(&store, site, &days)
         .await
         .context("loading the page index")?;
-    let prefix = format!("{}/{date}", args.site);
+    let prefix = format!("{}/{date}", site);
     let bar = progress_bar(&prefix, "pages");
     if let Some(bar) = &bar {
         bar.set_length(index.pages.len() as u64);
     }
     let (mut overlays, mut composites) = (0usize, 0usize);
     for page in &index.pages {
-        let Some(loaded) = load_page(&store, &args.site, &days, &page.key)
+        let Some(loaded) = load_page(&store, site, &days, &page.key)
             .await
             .with_context(|| format!("loading page {}", page.url))?
         else {
             continue;
         };
         let width = page_size(&loaded.agg.combined(|_| true), None).0;
-        let snapshot = nearest_snapshot(&store, &args.site, &page.key, width).await?;
+        let snapshot = nearest_snapshot(&store, site, &page.key, width).await?;
         let agg = loaded.agg;
         let images = tokio::task::spawn_blocking(move || page_images(&agg, snapshot.as_ref()))
             .await?
