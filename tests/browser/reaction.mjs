@@ -2,7 +2,7 @@
 // size does not change) and one that does nothing, on a page served under the collector's origin
 // with the real tracker. Prints the session id, for the Rust test to read what was stored.
 //   node reaction.mjs http://127.0.0.1:PORT
-import { chromium } from 'playwright-core';
+import { launchChromium } from './launch.mjs';
 
 const base = process.argv[2];
 const html = `<!doctype html>
@@ -19,10 +19,7 @@ const html = `<!doctype html>
   });
 </script>
 </body></html>`;
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-});
+const browser = await launchChromium();
 try {
   const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
   const page = await context.newPage();

@@ -3,13 +3,10 @@
 // scroll position reached, the session id), for the Rust test to compare with what was stored.
 // A second tab of the same browser profile then visits again: a new session, of a returning visitor.
 //   node tracker.mjs http://127.0.0.1:PORT
-import { chromium } from 'playwright-core';
+import { launchChromium } from './launch.mjs';
 
 const base = process.argv[2];
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-});
+const browser = await launchChromium();
 try {
   const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
   const page = await context.newPage();

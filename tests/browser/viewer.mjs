@@ -4,13 +4,10 @@
 // most clicked element (located in the live page inside the viewer's frame). Replay: opens the
 // session with the most clicks, lets it play, then jumps to a click and to the end. Prints JSON
 // for the Rust test to check against the stored data; saves a screenshot of each step.
-import { chromium } from 'playwright-core';
+import { launchChromium } from './launch.mjs';
 
 const [base, shots] = process.argv.slice(2);
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-});
+const browser = await launchChromium();
 const result = {};
 try {
   const page = await browser.newPage({ viewport: { width: 1600, height: 1000 } });

@@ -5,13 +5,10 @@
 // read as viewer.mjs does. An admin-only call is refused in words. Then the Share button's link
 // is opened in a fresh browser context (no token): it shows that heatmap alone; a tampered copy
 // is refused. Prints JSON for the Rust test; saves a screenshot of each step.
-import { chromium } from 'playwright-core';
+import { launchChromium } from './launch.mjs';
 
 const [base, shots, token] = process.argv.slice(2);
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-});
+const browser = await launchChromium();
 const result = { page_errors: [] };
 
 /* The overlay's pixel over the centre of `selector` in the framed page, and its size. */
