@@ -62,38 +62,64 @@ async fn process(store: &Arc<dyn ObjectStore>, date: &str, streams: &[Stream]) {
     .expect("process");
 }
 
-async fn serve() -> (Api, Arc<dyn ObjectStore>) {
+/// `count` visitors of `variant` starting `start`, a minute apart, the first `buyers` clicking
+/// `#buy` and all of them the footer when `footer`.
+fn visitors(
+    prefix: &str,
+    start: i64,
+    count: i64,
+    variant: &str,
+    buyers: i64,
+    footer: bool,
+) -> Vec<Stream> {
+    (0..count)
+        .flat_map(|i| {
+            visitor(
+                &format!("{prefix}{i}"),
+                start + i * 60_000,
+                variant,
+                i < buyers,
+                footer,
+            )
+        })
+        .collect()
+}
+
+/// A store holding `today` processed on [`DATE`] and `before` on [`EARLIER`], and the read API
+/// over it.
+async fn serve_days(today: &[Stream], before: &[Stream]) -> (Api, Arc<dyn ObjectStore>) {
     use warp::Filter;
     let store: Arc<dyn ObjectStore> = Arc::new(MemoryStore::default());
-    let start = date_start_ms(parse_date(DATE).expect("date")) + 3_600_000;
-    let mut today = Vec::new();
-    for i in 0..4 {
-        today.extend(visitor(
-            &format!("a{i}"),
-            start + i * 60_000,
-            "A",
-            true,
-            false,
-        ));
-    }
+    process(&store, DATE, today).await;
+    process(&store, EARLIER, before).await;
+    let api = routes(Renderer::new(store.clone(), RendererConfig::default()).on_loopback()).boxed();
+    (api, store)
+}
+
+fn hour_into(date: &str) -> i64 {
+    date_start_ms(parse_date(date).expect("date")) + 3_600_000
+}
+
+/// A few sessions: four A visitors on `#buy`, two B visitors on the footer (one also on `#buy`),
+/// the replayed session, and three earlier B visitors on the footer.
+async fn serve() -> (Api, Arc<dyn ObjectStore>) {
+    let start = hour_into(DATE);
+    let mut today = visitors("a", start, 4, "A", 4, false);
     today.extend(visitor("b0", start + 300_000, "B", true, true));
     today.extend(visitor("b1", start + 360_000, "B", false, true));
     today.extend(replayed(start + 400_000));
-    process(&store, DATE, &today).await;
-    let earlier = date_start_ms(parse_date(EARLIER).expect("date")) + 3_600_000;
-    let mut before = Vec::new();
-    for i in 0..3 {
-        before.extend(visitor(
-            &format!("e{i}"),
-            earlier + i * 60_000,
-            "B",
-            false,
-            true,
-        ));
-    }
-    process(&store, EARLIER, &before).await;
-    let api = routes(Renderer::new(store.clone(), RendererConfig::default()).on_loopback()).boxed();
-    (api, store)
+    let before = visitors("e", hour_into(EARLIER), 3, "B", 0, true);
+    serve_days(&today, &before).await
+}
+
+/// Enough page views for the differences to be significant: 20 A visitors all on `#buy`; 20 B
+/// visitors all on the footer, 2 of them also on `#buy`; 20 earlier B visitors on the footer.
+async fn serve_for_comparison() -> (Api, Arc<dyn ObjectStore>) {
+    let start = hour_into(DATE);
+    let mut today = visitors("a", start, 20, "A", 20, false);
+    today.extend(visitors("b", start + 30 * 60_000, 20, "B", 2, true));
+    let before = visitors("e", hour_into(EARLIER), 20, "B", 0, true);
+    serve_days(&today, &before).await
 }
 
 async fn get(api: &Api, path: &str, etag: Option<&str>) -> warp::http::Response<Bytes> {
@@ -129,8 +155,8 @@ fn heatmap(query: &str) -> String {
 
 #[tokio::test]
 async fn segments_and_ranges_are_compared_per_page_view() {
-    let (api, _) = serve().await;
-    // A: 5 views (4 visitors and the replayed session), 7 clicks on #buy; B: 2 views, 1 on #buy.
+    let (api, _) = serve_for_comparison().await;
+    // A: 20 views, 20 clicks on #buy; B: 20 views, 2 on #buy and 20 on the footer.
     let answer = get(&api, &heatmap("&compare=variant:A,variant:B"), None).await;
     assert_eq!(answer.status(), 200);
     let png = answer.body();
@@ -138,7 +164,7 @@ async fn segments_and_ranges_are_compared_per_page_view() {
     assert!(is_blue(pixel(png, 500, 1_500)), "#footer: only B");
     assert_eq!(pixel(png, 700, 700)[3], 0, "nothing anywhere else");
 
-    // Today against the day before: the earlier day's 3 views all clicked the footer.
+    // Today against the day before: today half the 40 views clicked the footer, before all 20.
     let answer = get(
         &api,
         &heatmap(&format!("&compare_from={EARLIER}&compare_to={EARLIER}")),
