@@ -291,6 +291,17 @@ mod tests {
             .sum();
         let clicked: u64 = streams.iter().map(|s| s.clicks.len() as u64).sum();
         assert_eq!(clicks, clicked, "every click counted on its element once");
+        let segments = || whole.values().flat_map(|page| page.segments.values());
+        let views: u64 = segments().map(|segment| segment.views).sum();
+        let attention_views: u64 = segments().map(|segment| segment.attention.views).sum();
+        assert_eq!(
+            attention_views, views,
+            "every view counted in its attention once"
+        );
+        let seen_ms: u64 = segments()
+            .flat_map(|segment| &segment.attention.band_ms)
+            .sum();
+        assert!(seen_ms > 0, "the splits below compare attention too");
         for split in [1, keys.len() / 2, keys.len() - 1] {
             let (first, second) = keys.split_at(split);
             let mut pages = partial.pages.clone();
