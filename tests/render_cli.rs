@@ -113,7 +113,7 @@ async fn render_writes_every_overlay_and_composite_to_s3() {
                     .any(|k| k.contains(&format!("device={d}")))
             }))
             .collect();
-        for kind in ["click", "move", "scroll"] {
+        for kind in ["click", "move", "scroll", "attention"] {
             for device in &devices {
                 expected.insert(format!("{SITE}/{DATE}/{}/{kind}-{device}.png", page.key));
                 overlays += 1;

@@ -1,6 +1,7 @@
 //! The viewer in real headless Chromium (playwright-core, `tests/browser/viewer.mjs`) on a
 //! processed, seeded demo day: the heatmap overlay is hot over the most clicked element of the
-//! live page, and the replay player advances and shows exactly the session's clicks. Then
+//! live page, the attention map is offered and drawn with its legend in seconds per view, and
+//! the replay player advances and shows exactly the session's clicks. Then
 //! `heatpipe snapshot`'s capture (our own DevTools client) stores a screenshot, and
 //! `composite=1` draws the overlay over it. Screenshots of each step are kept in
 //! `target/browser-screenshots/`.
@@ -70,6 +71,41 @@ async fn viewer_draws_heatmaps_over_the_page_and_replays_sessions_in_chromium() 
         heatmap["width"], heatmap["frame_width"],
         "overlay as wide as the page"
     );
+
+    // Attention: the kind is offered and drawn; the legend's scale is the API's peak, in seconds
+    // per view; the most seen band is the ramp's top colour and rows below the last seen clear.
+    let attention = &done["attention"];
+    let peak = attention["api_peak"].as_f64().expect("peak");
+    assert!(peak > 0.0, "{attention}");
+    assert_eq!(attention["legend_peak"].as_f64(), Some(peak), "{attention}");
+    let legend = attention["legend"].as_str().expect("legend");
+    assert!(
+        legend.contains(&format!("{peak:.1} s per view")),
+        "{legend}"
+    );
+    let palette = heatpipe_renderer::png::Palette::parse(attention["palette"].as_str())
+        .expect("the viewer's palette");
+    let top = palette.colour(1.0);
+    let peak_rgba: Vec<u64> = attention["peak_rgba"]
+        .as_array()
+        .expect("rgba")
+        .iter()
+        .map(|v| v.as_u64().expect("byte"))
+        .collect();
+    assert!(
+        peak_rgba[3] > 100
+            && peak_rgba[..3]
+                .iter()
+                .zip(top)
+                .all(|(got, want)| got.abs_diff(u64::from(want)) <= 2),
+        "the most seen band is the ramp's top {top:?}: {attention}"
+    );
+    if let Some(below) = attention["below_rgba"].as_array() {
+        assert_eq!(
+            below[3], 0,
+            "below the lowest band in view: clear ({attention})"
+        );
+    }
 
     // Replay: it advanced while playing, and at the end it had shown every click of the session.
     let replay = &done["replay"];

@@ -6,6 +6,11 @@
 //! that are shorter than [`INACTIVE_GAP_MS`]. It is computed batch by batch, so that a view
 //! need not keep its events: each batch keeps its first and last event times and its own active
 //! time, and a view adds its batches' times plus the short gaps between consecutive batches.
+//!
+//! The same rule gives a view's active *spans* (stretches of time with no inactive gap), which
+//! the attention map spreads over the rows in the viewport: a batch's spans
+//! ([`BatchActivity::of_with_spans`]) and the short gaps between batches ([`view_gap_spans`])
+//! add up to exactly [`view_active_ms`].
 
 use serde::{Deserialize, Serialize};
 
@@ -28,31 +33,62 @@ impl BatchActivity {
     /// Returns the activity of `stream`'s events, or None if it has none. Each kind of event is
     /// in time order in a stream, so the kinds are merged in one pass.
     pub fn of(stream: &StreamRef<'_>) -> Option<Self> {
+        Self::of_with_spans(stream, |_| {})
+    }
+
+    /// Returns the activity of `stream`'s events as [`BatchActivity::of`] does, and hands
+    /// `span` each of its active spans in time order: runs of events less than
+    /// [`INACTIVE_GAP_MS`] apart, from a run's first event to its last (a run of one event is no
+    /// time and is left out). The spans' lengths add up to `active_ms`.
+    pub fn of_with_spans(stream: &StreamRef<'_>, mut span: impl FnMut(ActiveSpan)) -> Option<Self> {
         let mut events = EventsInTime {
             moves: stream.moves,
             clicks: stream.clicks,
             scrolls: stream.scrolls,
             resizes: stream.resizes,
         };
-        let mut previous: Option<u32> = None;
         let mut activity: Option<BatchActivity> = None;
+        let mut run_start = 0;
         while let Some(t_ms) = events.next_time() {
-            match (previous, activity.as_mut()) {
-                (Some(before), Some(so_far)) => {
-                    so_far.active_ms += active_gap(before, t_ms);
-                    so_far.last_t_ms = so_far.last_t_ms.max(t_ms);
-                }
-                _ => {
-                    activity = Some(BatchActivity {
-                        first_t_ms: t_ms,
-                        last_t_ms: t_ms,
-                        active_ms: 0,
-                    })
-                }
+            let Some(so_far) = activity.as_mut() else {
+                activity = Some(BatchActivity {
+                    first_t_ms: t_ms,
+                    last_t_ms: t_ms,
+                    active_ms: 0,
+                });
+                run_start = t_ms;
+                continue;
+            };
+            if t_ms.saturating_sub(so_far.last_t_ms) >= INACTIVE_GAP_MS {
+                emit_span(run_start, so_far.last_t_ms, &mut span);
+                run_start = t_ms;
             }
-            previous = Some(t_ms);
+            so_far.active_ms += active_gap(so_far.last_t_ms, t_ms);
+            so_far.last_t_ms = so_far.last_t_ms.max(t_ms);
+        }
+        if let Some(done) = &activity {
+            emit_span(run_start, done.last_t_ms, &mut span);
         }
         activity
+    }
+}
+
+/// An active stretch of a page view: from `start_ms` to `end_ms` after the view started.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct ActiveSpan {
+    pub start_ms: u32,
+    pub end_ms: u32,
+}
+
+impl ActiveSpan {
+    pub fn len_ms(self) -> u32 {
+        self.end_ms.saturating_sub(self.start_ms)
+    }
+}
+
+fn emit_span(start_ms: u32, end_ms: u32, span: &mut impl FnMut(ActiveSpan)) {
+    if end_ms > start_ms {
+        span(ActiveSpan { start_ms, end_ms });
     }
 }
 
@@ -62,19 +98,29 @@ impl BatchActivity {
 /// overlap add their own active time only.
 pub fn view_active_ms(batches: &mut [BatchActivity]) -> u64 {
     batches.sort_unstable();
-    let mut total = 0u64;
+    let mut total: u64 = batches.iter().map(|b| u64::from(b.active_ms)).sum();
+    view_gap_spans(batches, |gap| total += u64::from(gap.len_ms()));
+    total
+}
+
+/// Hands `span` the gaps between a view's consecutive batches that count as active time (see
+/// [`view_active_ms`]); `batches` must be sorted. With each batch's own spans
+/// ([`BatchActivity::of_with_spans`]) they cover the view's active time exactly.
+pub fn view_gap_spans(batches: &[BatchActivity], mut span: impl FnMut(ActiveSpan)) {
     let mut previous_last: Option<u32> = None;
-    for batch in batches.iter() {
-        total += u64::from(batch.active_ms);
+    for batch in batches {
         if let Some(last) = previous_last
             && batch.first_t_ms >= last
+            && active_gap(last, batch.first_t_ms) > 0
         {
-            total += u64::from(active_gap(last, batch.first_t_ms));
+            span(ActiveSpan {
+                start_ms: last,
+                end_ms: batch.first_t_ms,
+            });
         }
         previous_last =
             Some(previous_last.map_or(batch.last_t_ms, |last| last.max(batch.last_t_ms)));
     }
-    total
 }
 
 /// The part of the gap from `before` to `after` that is active: all of it when it is shorter
@@ -207,18 +253,52 @@ mod tests {
         assert_eq!(view_active_ms(&mut []), 0);
     }
 
+    fn spans_of(stream: &Stream) -> Vec<(u32, u32)> {
+        let mut spans = Vec::new();
+        stream.with_ref(|stream| {
+            BatchActivity::of_with_spans(stream, |s| spans.push((s.start_ms, s.end_ms)))
+        });
+        spans
+    }
+
+    #[test]
+    fn a_batch_spans_its_runs_of_events_and_they_add_up_to_its_active_time() {
+        // Runs 0..2000, 7000..9999; 12999 alone (3000 ms after the last) is no time.
+        let batch = stream(&[0, 2000, 9999], &[1000], &[7000, 12_999]);
+        assert_eq!(spans_of(&batch), [(0, 2000), (7000, 9999)]);
+        assert_eq!(spans_of(&stream(&[], &[40], &[])), []);
+        // Two events at one time are no time either, and do not split a run.
+        let batch = stream(&[100, 100, 2_000], &[100], &[6_000, 8_999]);
+        assert_eq!(spans_of(&batch), [(100, 2_000), (6_000, 8_999)]);
+        let total: u32 = spans_of(&batch).iter().map(|(a, b)| b - a).sum();
+        assert_eq!(Some(total), activity(&batch).map(|a| a.active_ms));
+    }
+
     #[test]
     fn a_view_cut_into_batches_has_the_active_time_of_the_whole() {
-        let moves: Vec<u32> = (0..200)
+        // Moves in any order; and moves with 4.9 s pauses every 40 of them.
+        let shuffled: Vec<u32> = (0..200)
             .map(|i| i * 137 % 9_000 + (i / 50) * 4_000)
             .collect();
-        let mut sorted = moves.clone();
-        sorted.sort_unstable();
-        let whole = activity(&stream(&sorted, &[], &[])).map_or(0, |a| u64::from(a.active_ms));
-        let mut parts: Vec<BatchActivity> = sorted
-            .chunks(37)
-            .filter_map(|part| activity(&stream(part, &[], &[])))
-            .collect();
-        assert_eq!(view_active_ms(&mut parts), whole);
+        let paused: Vec<u32> = (0..200).map(|i| i * 100 + (i / 40) * 4_900).collect();
+        for (moves, runs) in [(shuffled, 1), (paused, 5)] {
+            let mut sorted = moves.clone();
+            sorted.sort_unstable();
+            let whole = activity(&stream(&sorted, &[], &[])).map_or(0, |a| u64::from(a.active_ms));
+            assert_eq!(spans_of(&stream(&sorted, &[], &[])).len(), runs);
+            let mut parts: Vec<BatchActivity> = sorted
+                .chunks(37)
+                .filter_map(|part| activity(&stream(part, &[], &[])))
+                .collect();
+            assert_eq!(view_active_ms(&mut parts), whole);
+            // The parts' spans and the short gaps between them cover the same time.
+            let mut spans: Vec<(u32, u32)> = sorted
+                .chunks(37)
+                .flat_map(|part| spans_of(&stream(part, &[], &[])))
+                .collect();
+            view_gap_spans(&parts, |s| spans.push((s.start_ms, s.end_ms)));
+            let covered: u64 = spans.iter().map(|(a, b)| u64::from(b - a)).sum();
+            assert_eq!(covered, whole);
+        }
     }
 }

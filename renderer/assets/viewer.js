@@ -169,8 +169,8 @@
       sides = [{ segment: segment }, { segment: segment, from: $('compare-from').value, to: $('compare-to').value }];
     }
     if (text) text += ' · coloured only where the difference is statistically significant (false discovery rate 5 %), clear elsewhere.';
-    $('legend').textContent = text; $('legend').hidden = !text;
-    if (!text) return;
+    if (!text) { bandLegend(page, seq); return; }
+    $('legend').textContent = text; $('legend').hidden = false;
     Promise.all(sides.map(function (side) {
       return hp.getJson(hp.api('scroll-depth', Object.assign({ page: page.key }, side))).then(function (d) { return d.views; }, function () { return 0; });
     })).then(function (views) {
@@ -178,6 +178,29 @@
       $('legend').textContent = text + ' Page views: ' + views[0] + ' (red side) and ' + views[1] + ' (blue side).';
       $('legend').dataset.views = views.join(',');
     });
+  }
+
+  /* The legend of a band map: the attention map's scale in seconds per page view, the scroll
+     map's fold lines (the viewport heights at load: median solid, quartiles dashed). */
+  function bandLegend(page, seq) {
+    var kind = $('kind').value;
+    $('legend').hidden = true; $('legend').textContent = '';
+    delete $('legend').dataset.peak;
+    if (kind !== 'attention' && kind !== 'scroll') return;
+    hp.getJson(hp.api('scroll-depth', { page: page.key, segment: $('segment').value.trim() })).then(function (depth) {
+      if (seq !== legendSeq) return;
+      var text, fold = depth.fold_px, px = function (v) { return v == null ? '–' : v + ' px'; };
+      if (kind === 'attention') {
+        var peak = depth.attention.peak_seconds_per_view;
+        text = 'Attention: seconds each part of the page was in view, per page view (inactive gaps of 3 s or more left out) · clear: never in view · top colour: ' +
+          peak.toFixed(1) + ' s per view · ' + depth.attention.views + ' page views.';
+        $('legend').dataset.peak = String(peak);
+      } else {
+        text = 'Fold (viewport height at load): median ' + px(fold.p50) + ' (solid line) · 25 % of views ' + px(fold.p25) +
+          ', 75 % ' + px(fold.p75) + ' (dashed lines) · colour: share of ' + depth.views + ' page views that scrolled this far.';
+      }
+      $('legend').textContent = text; $('legend').hidden = false;
+    }).catch(function () {});
   }
 
   function showPage(page) {
@@ -227,7 +250,7 @@
   function describeScroll(page) {
     hp.getJson(hp.api('scroll-depth', { page: page.key, segment: $('segment').value.trim() })).then(function (depth) {
       var half = depth.reached_percent[50], bottom = depth.reached_percent[100];
-      hp.setStatus(page.url + ' — average fold at ' + depth.average_fold_px + ' px; ' +
+      hp.setStatus(page.url + ' — fold at ' + (depth.fold_px.p50 == null ? '–' : depth.fold_px.p50) + ' px (median; average ' + depth.average_fold_px + ' px); ' +
         (half ? Math.round(half.share * 100) : 0) + '% of views reached half the page, ' + (bottom ? Math.round(bottom.share * 100) : 0) + '% the end.');
     }).catch(function () {});
   }

@@ -15,7 +15,7 @@
 use heatpipe_core::agg::{GRID_CELL_PX, Grid, SCROLL_BUCKET_PX, ScrollDepth, SegmentAgg};
 
 use crate::density::Field;
-use crate::error::RenderResult;
+use crate::error::{RenderError, RenderResult};
 use crate::png::{IndexedImage, check_size};
 use crate::render::{HeatmapKind, HeatmapRequest, page_size};
 use crate::scroll_map::reach_by_row;
@@ -113,6 +113,12 @@ pub fn render_difference(
             field
         }
         HeatmapKind::Scroll => reach_difference(a, b, size),
+        HeatmapKind::Attention => {
+            return Err(RenderError::BadRequest(
+                "an attention map cannot be compared yet: compare click, move or scroll maps"
+                    .into(),
+            ));
+        }
     };
     let peak = difference.robust_peak();
     let pixels = if peak > 0.0 {
@@ -354,5 +360,20 @@ mod tests {
         }
         let share = coloured_share(&image);
         assert!(share < 0.03, "only around the planted button: {share}");
+    }
+
+    #[test]
+    fn an_attention_map_is_refused_in_compare_mode_not_drawn_wrong() {
+        let side = SegmentAgg {
+            views: 1,
+            max_document_width_px: 100,
+            max_document_height_px: 100,
+            ..SegmentAgg::default()
+        };
+        let request = HeatmapRequest::new(HeatmapKind::Attention);
+        assert!(matches!(
+            render_difference(&side, &side, &request),
+            Err(RenderError::BadRequest(message)) if message.contains("attention")
+        ));
     }
 }

@@ -5,6 +5,7 @@ use heatpipe_core::agg::{GRID_CELL_PX, PageAgg, SCROLL_BUCKET_PX, SegmentAgg};
 use heatpipe_core::event::DeviceClass;
 use heatpipe_core::segment::SegmentFilter;
 
+use crate::attention_map::render_attention_map;
 use crate::error::{RenderError, RenderResult};
 use crate::png::{HeatmapStyle, IndexedImage, Palette, check_size, render_density};
 use crate::scroll_map::render_scroll_map;
@@ -15,18 +16,26 @@ pub enum HeatmapKind {
     Click,
     Move,
     Scroll,
+    /// Seconds each band of rows was in view, per page view.
+    Attention,
 }
 
 impl HeatmapKind {
-    pub const ALL: [HeatmapKind; 3] = [HeatmapKind::Click, HeatmapKind::Move, HeatmapKind::Scroll];
+    pub const ALL: [HeatmapKind; 4] = [
+        HeatmapKind::Click,
+        HeatmapKind::Move,
+        HeatmapKind::Scroll,
+        HeatmapKind::Attention,
+    ];
 
     pub fn parse(value: Option<&str>) -> RenderResult<Self> {
         match value {
             None | Some("click") => Ok(HeatmapKind::Click),
             Some("move") => Ok(HeatmapKind::Move),
             Some("scroll") => Ok(HeatmapKind::Scroll),
+            Some("attention") => Ok(HeatmapKind::Attention),
             Some(other) => Err(RenderError::BadRequest(format!(
-                "kind must be click, move or scroll, not {other:?}"
+                "kind must be click, move, scroll or attention, not {other:?}"
             ))),
         }
     }
@@ -36,6 +45,7 @@ impl HeatmapKind {
             HeatmapKind::Click => "click",
             HeatmapKind::Move => "move",
             HeatmapKind::Scroll => "scroll",
+            HeatmapKind::Attention => "attention",
         }
     }
 
@@ -127,6 +137,13 @@ pub fn render_segment_image(
         HeatmapKind::Move => render_density(&segment.move_grid, &style),
         HeatmapKind::Scroll => render_scroll_map(
             &segment.scroll,
+            width_px,
+            height_px,
+            request.palette,
+            request.opacity,
+        ),
+        HeatmapKind::Attention => render_attention_map(
+            &segment.attention,
             width_px,
             height_px,
             request.palette,

@@ -1,10 +1,12 @@
 //! Scroll maps: every row of the page coloured by the share of page views that reached it,
-//! with the average fold drawn as a line.
+//! with the fold's percentiles drawn as lines; and the band drawing the attention map shares
+//! (see [`crate::attention_map`]).
 
-use heatpipe_core::agg::{SCROLL_BUCKET_PX, ScrollDepth};
+use heatpipe_core::agg::{SCROLL_BUCKET_PX, ScrollDepth, SegmentAgg};
 use rayon::prelude::*;
 use serde::Serialize;
 
+use crate::attention_map::{AttentionReport, attention_report};
 use crate::png::{IndexedImage, Palette};
 
 /// Returns, for each pixel row of a page `height_px` tall, the share of views that reached it.
@@ -23,12 +25,97 @@ pub fn reach_by_row(scroll: &ScrollDepth, height_px: u32) -> Vec<f32> {
         .collect()
 }
 
-/// Palette index of the average fold line in a scroll map.
+/// The highest palette index of a band map's colour ramp (1..=RAMP_TOP; 0 is clear).
+const RAMP_TOP: u8 = 253;
+/// Palette index of the fold's quartile lines (p25, p75), and of its median line (p50).
+const FOLD_QUARTILE_INDEX: u8 = 254;
 const FOLD_INDEX: u8 = 255;
-/// The fold line's colour.
+/// The fold's median line colour, and its quartile lines' (lighter, and dashed).
 pub const FOLD_COLOUR: [u8; 4] = [20, 20, 20, 230];
+pub const FOLD_QUARTILE_COLOUR: [u8; 4] = [20, 20, 20, 130];
+/// Length of a dash (and of the gap after it) of a dashed line.
+const DASH_PX: usize = 8;
 
-/// Renders the scroll map: index 0 where nobody reached, 1..=254 by share, the fold line 255.
+/// A horizontal line across a band map, 3 px thick, centred on `y_px`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BandLine {
+    pub y_px: u32,
+    /// Solid (the fold's median), or dashed and lighter (its quartiles).
+    pub solid: bool,
+}
+
+/// Returns the fold's lines: its 25th and 75th percentiles dashed, its median solid (none
+/// without views).
+pub fn fold_lines(scroll: &ScrollDepth) -> Vec<BandLine> {
+    [(25, false), (75, false), (50, true)]
+        .into_iter()
+        .filter_map(|(percent, solid)| {
+            let y_px = scroll.fold_percentile_px(percent)?;
+            Some(BandLine { y_px, solid })
+        })
+        .collect()
+}
+
+/// Draws a band map: pixel row `y` coloured by `levels[y]` (0..=1 of the ramp; 0 is clear),
+/// `lines` over it (a solid line over a dashed one where they meet). Shared by the scroll map
+/// and the attention map.
+pub fn render_band_map(
+    levels: &[f32],
+    width_px: u32,
+    palette: Palette,
+    opacity: f32,
+    lines: &[BandLine],
+) -> IndexedImage {
+    let height_px = levels.len() as u32;
+    let alpha = (opacity * 0.75 * 255.0).round() as u8;
+    let steps = f32::from(RAMP_TOP - 1);
+    let colours: Vec<[u8; 4]> = std::iter::once([0, 0, 0, 0])
+        .chain((1..=RAMP_TOP).map(|index| {
+            let [r, g, b] = palette.colour(f32::from(index - 1) / steps);
+            [r, g, b, alpha]
+        }))
+        .chain([FOLD_QUARTILE_COLOUR, FOLD_COLOUR])
+        .collect();
+    let on_line = |y: usize, solid: bool| {
+        lines
+            .iter()
+            .any(|line| line.solid == solid && y.abs_diff(line.y_px as usize) <= 1)
+    };
+    let mut pixels = vec![0u8; width_px as usize * height_px as usize];
+    pixels
+        .par_chunks_mut(width_px.max(1) as usize)
+        .enumerate()
+        .for_each(|(y, row)| {
+            let level = levels[y].clamp(0.0, 1.0);
+            let band = if level > 0.0 {
+                1 + (level * steps).round() as u8
+            } else {
+                0
+            };
+            if on_line(y, true) {
+                row.fill(FOLD_INDEX);
+            } else if on_line(y, false) {
+                for (x, pixel) in row.iter_mut().enumerate() {
+                    *pixel = if (x / DASH_PX).is_multiple_of(2) {
+                        FOLD_QUARTILE_INDEX
+                    } else {
+                        band
+                    };
+                }
+            } else {
+                row.fill(band);
+            }
+        });
+    IndexedImage {
+        width_px,
+        height_px,
+        palette: colours,
+        pixels,
+    }
+}
+
+/// Renders the scroll map: each row by the share of views that reached it, with the fold's
+/// median (solid) and quartiles (dashed) marked.
 pub fn render_scroll_map(
     scroll: &ScrollDepth,
     width_px: u32,
@@ -37,35 +124,7 @@ pub fn render_scroll_map(
     opacity: f32,
 ) -> IndexedImage {
     let shares = reach_by_row(scroll, height_px);
-    let fold = scroll.average_fold_px() as usize;
-    let alpha = (opacity * 0.75 * 255.0).round() as u8;
-    let colours: Vec<[u8; 4]> = std::iter::once([0, 0, 0, 0])
-        .chain((1..=254u32).map(|index| {
-            let [r, g, b] = palette.colour((index - 1) as f32 / 253.0);
-            [r, g, b, alpha]
-        }))
-        .chain(std::iter::once(FOLD_COLOUR))
-        .collect();
-    let mut pixels = vec![0u8; width_px as usize * height_px as usize];
-    pixels
-        .par_chunks_mut(width_px as usize)
-        .enumerate()
-        .for_each(|(y, row)| {
-            let index = if scroll.views > 0 && y.abs_diff(fold) <= 1 {
-                FOLD_INDEX
-            } else if shares[y] > 0.0 {
-                1 + (shares[y] * 253.0).round() as u8
-            } else {
-                0
-            };
-            row.fill(index);
-        });
-    IndexedImage {
-        width_px,
-        height_px,
-        palette: colours,
-        pixels,
-    }
+    render_band_map(&shares, width_px, palette, opacity, &fold_lines(scroll))
 }
 
 /// One point of the reach curve.
@@ -82,20 +141,33 @@ pub struct ReachPoint {
     pub share: f64,
 }
 
+/// The fold's percentiles (nearest rank of the viewport heights at load, to 8 px); null
+/// without views.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct FoldPercentiles {
+    pub p25: Option<u32>,
+    pub p50: Option<u32>,
+    pub p75: Option<u32>,
+}
+
 /// The `scroll-depth` answer.
 #[derive(Debug, Clone, Serialize)]
 pub struct ScrollDepthReport {
     pub views: u64,
     pub views_with_height: u64,
     pub average_fold_px: u32,
+    pub fold_px: FoldPercentiles,
     /// Reach every `SCROLL_BUCKET_PX`, down to the deepest view.
     pub reached_px: Vec<ReachPoint>,
     /// Reach per percent of the page, for views whose document height is known.
     pub reached_percent: Vec<ReachPoint>,
+    /// The attention map's numbers, for its legend.
+    pub attention: AttentionReport,
 }
 
-/// Builds the scroll-depth report of `scroll`.
-pub fn scroll_depth_report(scroll: &ScrollDepth) -> ScrollDepthReport {
+/// Builds the scroll-depth report of `segment`: its scroll depth and its attention.
+pub fn scroll_depth_report(segment: &SegmentAgg) -> ScrollDepthReport {
+    let scroll = &segment.scroll;
     let share = |views: u64, of: u64| {
         if of == 0 {
             0.0
@@ -107,6 +179,11 @@ pub fn scroll_depth_report(scroll: &ScrollDepth) -> ScrollDepthReport {
         views: scroll.views,
         views_with_height: scroll.views_with_height,
         average_fold_px: scroll.average_fold_px(),
+        fold_px: FoldPercentiles {
+            p25: scroll.fold_percentile_px(25),
+            p50: scroll.fold_percentile_px(50),
+            p75: scroll.fold_percentile_px(75),
+        },
         reached_px: scroll
             .reached_px()
             .into_iter()
@@ -127,6 +204,7 @@ pub fn scroll_depth_report(scroll: &ScrollDepth) -> ScrollDepthReport {
                 share: share(views, scroll.views_with_height),
             })
             .collect(),
+        attention: attention_report(&segment.attention),
     }
 }
 
@@ -142,7 +220,7 @@ mod tests {
         let image = render_scroll_map(&scroll, 10, 3000, Palette::Classic, 1.0);
         let at = |y: u32| image.rgba_at(5, y);
         assert_eq!(at(100)[..3], Palette::Classic.colour(1.0));
-        // Shares are drawn in 253 steps: half the views is within one step of the ramp's middle.
+        // Shares are drawn in 252 steps: half the views is within one step of the ramp's middle.
         let half = Palette::Classic.colour(0.5);
         assert!(
             at(1500)[..3]
@@ -153,9 +231,70 @@ mod tests {
             at(1500)
         );
         assert_eq!(at(2500)[3], 0, "nobody reached 2500 px");
-        assert_eq!(at(800), FOLD_COLOUR, "the average fold is marked");
-        let report = scroll_depth_report(&scroll);
+        assert_eq!(
+            at(800),
+            FOLD_COLOUR,
+            "every percentile of the fold is at 800 px"
+        );
+        let report = scroll_depth_report(&SegmentAgg {
+            scroll: scroll.clone(),
+            ..SegmentAgg::default()
+        });
         assert_eq!((report.views, report.average_fold_px), (2, 800));
         assert_eq!(report.reached_percent[50].share, 0.5);
+    }
+
+    #[test]
+    fn the_fold_median_is_solid_and_its_quartiles_dashed() {
+        // Viewports at load of 600, 600, 704, 896 and 896 px (multiples of the 8 px buckets): nearest ranks 2, 3 and 4 give
+        // p25 600, p50 704 and p75 896.
+        let mut scroll = ScrollDepth::default();
+        for fold in [896, 600, 704, 896, 600] {
+            scroll.add_view(2000, 3000, fold);
+        }
+        let image = render_scroll_map(&scroll, 40, 3000, Palette::Classic, 1.0);
+        // p50 = 704: a solid line 3 px thick, across the whole width.
+        for y in 703..=705 {
+            assert!(
+                (0..40).all(|x| image.rgba_at(x, y) == FOLD_COLOUR),
+                "row {y}"
+            );
+        }
+        assert_ne!(image.rgba_at(5, 706), FOLD_COLOUR);
+        // p25 and p75: dashed (8 px dashes, 8 px gaps) and lighter.
+        assert_eq!(image.rgba_at(0, 600), FOLD_QUARTILE_COLOUR);
+        assert_eq!(
+            image.rgba_at(12, 599)[..3],
+            Palette::Classic.colour(1.0),
+            "a gap"
+        );
+        assert_eq!(image.rgba_at(0, 896), FOLD_QUARTILE_COLOUR);
+        assert_eq!(image.rgba_at(7, 896), FOLD_QUARTILE_COLOUR);
+        assert_eq!(
+            image.rgba_at(8, 896)[..3],
+            Palette::Classic.colour(1.0),
+            "a gap"
+        );
+        assert_eq!(image.rgba_at(16, 897), FOLD_QUARTILE_COLOUR);
+        let report = scroll_depth_report(&SegmentAgg {
+            scroll,
+            ..SegmentAgg::default()
+        });
+        assert_eq!(
+            report.fold_px,
+            FoldPercentiles {
+                p25: Some(600),
+                p50: Some(704),
+                p75: Some(896),
+            }
+        );
+        assert_eq!(
+            scroll_depth_report(&SegmentAgg::default()).fold_px,
+            FoldPercentiles {
+                p25: None,
+                p50: None,
+                p75: None,
+            }
+        );
     }
 }

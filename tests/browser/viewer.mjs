@@ -51,6 +51,31 @@ try {
   await page.waitForTimeout(1500);
   result.elements = await page.evaluate(() => Array.from(document.querySelectorAll('#elements tbody tr td:first-child')).map((td) => td.textContent));
 
+  // The attention map: offered by the kind selector, drawn, with its legend in seconds per view.
+  await page.selectOption('#kind', 'attention');
+  await page.waitForFunction(() => {
+    const img = document.getElementById('overlay');
+    return img.complete && img.naturalWidth > 0 && /kind=attention/.test(document.getElementById('canvas').dataset.ready || '')
+      && document.getElementById('canvas').dataset.ready === img.dataset.url && document.getElementById('legend').dataset.peak;
+  });
+  result.attention = await page.evaluate(async () => {
+    const hp = window.heatpipe, img = document.getElementById('overlay');
+    const depth = await hp.getJson(hp.api('scroll-depth', { page: new URLSearchParams(document.getElementById('canvas').dataset.ready.split('?')[1]).get('page') }));
+    const seconds = depth.attention.seconds_per_view, band = depth.attention.band_px;
+    const peakBand = seconds.indexOf(Math.max.apply(null, seconds));
+    const canvas = document.createElement('canvas');
+    canvas.width = img.naturalWidth; canvas.height = img.naturalHeight;
+    const ctx = canvas.getContext('2d');
+    ctx.drawImage(img, 0, 0);
+    const rowAt = (band_index) => Array.from(ctx.getImageData(20, band_index * band + band / 2, 1, 1).data);
+    return { legend: document.getElementById('legend').textContent, legend_peak: Number(document.getElementById('legend').dataset.peak),
+             api_peak: depth.attention.peak_seconds_per_view, views: depth.attention.views, peak_band: peakBand,
+             peak_rgba: rowAt(peakBand), below_rgba: seconds.length * band < img.naturalHeight ? rowAt(seconds.length) : null,
+             height: img.naturalHeight, bands: seconds.length, palette: document.getElementById('palette').value };
+  });
+  await page.screenshot({ path: `${shots}/viewer-attention.png` });
+  await page.selectOption('#kind', 'click');
+
   // The dashboard: figures, a trend drawn by uPlot, the top pages; a figure opens its sessions.
   await page.click('#tab-dashboard');
   await page.waitForFunction(() => window.heatpipe.analytics.dashboard && document.getElementById('dash-view').dataset.ready);

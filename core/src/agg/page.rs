@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+use super::attention::Attention;
 use super::elements::{ElementAgg, keep_top_elements};
 use super::grid::{GRID_CELL_PX, Grid};
 use super::scroll_depth::ScrollDepth;
@@ -13,10 +14,11 @@ use crate::frame::{FRAME_ZSTD_LEVEL, FrameKind, decode_frame, encode_frame};
 
 const PAGE_AGG_KIND: FrameKind = FrameKind {
     magic: *b"HPAP",
-    version: 2,
-    // Version 2 changed the stored fields: a version 1 file is refused as outdated (process the
-    // day again), not misread as corrupt.
-    oldest_version: 2,
+    version: 3,
+    // Version 2 changed the stored fields, and version 3 added the attention map and the fold
+    // histogram: an older file is refused as outdated (process the day again), not misread as
+    // corrupt.
+    oldest_version: 3,
     name: "page aggregate",
     zstd_level: FRAME_ZSTD_LEVEL,
 };
@@ -37,6 +39,8 @@ pub struct SegmentAgg {
     pub scroll: ScrollDepth,
     /// The most clicked elements, by selector.
     pub elements: BTreeMap<String, ElementAgg>,
+    /// How long each band of rows was in view.
+    pub attention: Attention,
 }
 
 impl SegmentAgg {
@@ -63,6 +67,7 @@ impl SegmentAgg {
                 .merge(element);
         }
         keep_top_elements(&mut self.elements);
+        self.attention.merge(&other.attention);
     }
 }
 
@@ -137,6 +142,8 @@ mod tests {
             .or_default();
         segment.click_grid.add(100, 200);
         segment.scroll.add_view(900, 0, 900);
+        segment.attention.band_ms = vec![1_000, 0, 250];
+        segment.attention.views = 1;
         let bytes = page.encode().expect("encode");
         assert_eq!(PageAgg::decode(&bytes).expect("decode"), page);
 
@@ -148,16 +155,21 @@ mod tests {
     }
 
     #[test]
-    fn a_version_1_page_aggregate_is_outdated_not_corrupt() {
+    fn older_page_aggregates_are_outdated_not_corrupt() {
         let page = PageAgg::new("https://a.example/".into(), "k".into());
-        let version_1 = FrameKind {
-            version: 1,
-            ..PAGE_AGG_KIND
-        };
-        let bytes = encode_frame(version_1, &page).expect("encode");
-        assert!(matches!(
-            PageAgg::decode(&bytes),
-            Err(FormatError::Outdated { version: 1, .. })
-        ));
+        for version in [1, 2] {
+            let older = FrameKind {
+                version,
+                ..PAGE_AGG_KIND
+            };
+            let bytes = encode_frame(older, &page).expect("encode");
+            assert!(
+                matches!(
+                    PageAgg::decode(&bytes),
+                    Err(FormatError::Outdated { version: v, .. }) if v == version
+                ),
+                "version {version}"
+            );
+        }
     }
 }

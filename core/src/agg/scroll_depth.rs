@@ -1,5 +1,6 @@
 //! Scroll depth: how far down each page view reached, as histograms in pixels and in percent of
-//! the page, with the curves of views that reached at least each depth.
+//! the page, with the curves of views that reached at least each depth; and where the fold
+//! lies, as a histogram of viewport heights at load with its percentiles.
 
 use serde::{Deserialize, Serialize};
 
@@ -7,6 +8,10 @@ use super::grid::MAX_GRID_HEIGHT_PX;
 
 /// Height of one scroll-depth histogram bucket in CSS pixels.
 pub const SCROLL_BUCKET_PX: u32 = 10;
+/// Width of one bucket of the viewport-height (fold) histogram in CSS pixels.
+pub const FOLD_BUCKET_PX: u32 = 8;
+/// Viewports taller than this are counted in the fold histogram's last bucket.
+pub const MAX_FOLD_PX: u32 = 8_192;
 
 /// How deep page views reached: histograms of each view's deepest point.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -19,6 +24,9 @@ pub struct ScrollDepth {
     pub views_with_height: u64,
     /// Sum of the viewport heights at load, for the average fold.
     pub fold_px_sum: u64,
+    /// Views whose viewport height at load fell in bucket `i` of `FOLD_BUCKET_PX` (the last
+    /// bucket holds every height from `MAX_FOLD_PX` on), for the fold's percentiles.
+    pub fold_histogram: Vec<u64>,
 }
 
 impl ScrollDepth {
@@ -33,6 +41,11 @@ impl ScrollDepth {
         self.deepest_px[bucket] += 1;
         self.views += 1;
         self.fold_px_sum += u64::from(fold_px);
+        let fold_bucket = (fold_px.min(MAX_FOLD_PX) / FOLD_BUCKET_PX) as usize;
+        if self.fold_histogram.len() <= fold_bucket {
+            self.fold_histogram.resize(fold_bucket + 1, 0);
+        }
+        self.fold_histogram[fold_bucket] += 1;
         if document_height_px > 0 {
             let percent =
                 (u64::from(depth_px) * 100 / u64::from(document_height_px)).min(100) as usize;
@@ -51,6 +64,7 @@ impl ScrollDepth {
         self.views += other.views;
         self.views_with_height += other.views_with_height;
         self.fold_px_sum += other.fold_px_sum;
+        add_vectors(&mut self.fold_histogram, &other.fold_histogram);
     }
 
     /// Returns, for each bucket start in pixels, how many views reached at least that deep.
@@ -79,6 +93,26 @@ impl ScrollDepth {
     /// Returns the average viewport height at load, in pixels.
     pub fn average_fold_px(&self) -> u32 {
         self.fold_px_sum.checked_div(self.views).unwrap_or(0) as u32
+    }
+
+    /// Returns the `percent` percentile (nearest rank, 0..=100) of the viewport heights at
+    /// load, rounded down to its `FOLD_BUCKET_PX` bucket; None without views. At least
+    /// `percent` % of the views had a viewport this tall or shorter (to the bucket).
+    pub fn fold_percentile_px(&self, percent: u32) -> Option<u32> {
+        let total: u64 = self.fold_histogram.iter().sum();
+        if total == 0 {
+            return None;
+        }
+        // Nearest rank: the smallest height with at least ⌈p/100 · n⌉ views at or below it.
+        let rank = (u64::from(percent.min(100)) * total).div_ceil(100).max(1);
+        let mut seen = 0;
+        self.fold_histogram
+            .iter()
+            .enumerate()
+            .find_map(|(bucket, &count)| {
+                seen += count;
+                (seen >= rank).then_some(bucket as u32 * FOLD_BUCKET_PX)
+            })
     }
 }
 
@@ -123,5 +157,52 @@ mod tests {
         assert_eq!(percent[51], (51, 1));
         assert_eq!(percent[100], (100, 1));
         assert_eq!(depth.average_fold_px(), 800);
+    }
+
+    fn with_folds(folds: &[u32]) -> ScrollDepth {
+        let mut depth = ScrollDepth::default();
+        for &fold in folds {
+            depth.add_view(fold, 0, fold);
+        }
+        depth
+    }
+
+    #[test]
+    fn fold_percentiles_are_nearest_ranks_of_the_viewport_heights() {
+        // Ten views: 4 phones at 640, 3 laptops at 800, 2 desktops at 1000, one 1200 tall.
+        let depth = with_folds(&[800, 640, 1000, 640, 800, 1200, 640, 800, 640, 1000]);
+        let p = |percent| depth.fold_percentile_px(percent);
+        // Ranks ⌈2.5⌉ = 3 (a phone), 5 (a laptop), ⌈7.5⌉ = 8 (a desktop).
+        assert_eq!((p(25), p(50), p(75)), (Some(640), Some(800), Some(1000)));
+        assert_eq!(
+            (p(0), p(40), p(41), p(100)),
+            (Some(640), Some(640), Some(800), Some(1200))
+        );
+        // Heights are rounded down to their 8 px bucket; beyond the cap into the last one.
+        let odd = with_folds(&[803, 20_000]);
+        assert_eq!(odd.fold_percentile_px(50), Some(800));
+        assert_eq!(odd.fold_percentile_px(100), Some(MAX_FOLD_PX));
+        assert_eq!(ScrollDepth::default().fold_percentile_px(50), None);
+    }
+
+    #[test]
+    fn merged_fold_percentiles_are_the_percentiles_of_the_union() {
+        let a: Vec<u32> = (0..37).map(|i| 560 + i * 53 % 700).collect();
+        let b: Vec<u32> = (0..23).map(|i| 300 + i * 97 % 1500).collect();
+        let mut merged = with_folds(&a);
+        merged.merge(&with_folds(&b));
+        let union = with_folds(&[a.clone(), b.clone()].concat());
+        assert_eq!(merged, union);
+        // Reference: sort every height (to its bucket) and take the nearest rank.
+        let mut heights: Vec<u32> = a.iter().chain(&b).map(|h| h / 8 * 8).collect();
+        heights.sort_unstable();
+        for percent in [1, 25, 50, 75, 99, 100] {
+            let rank = (percent as usize * heights.len()).div_ceil(100);
+            assert_eq!(
+                merged.fold_percentile_px(percent),
+                Some(heights[rank - 1]),
+                "p{percent}"
+            );
+        }
     }
 }

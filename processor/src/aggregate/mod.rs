@@ -3,6 +3,7 @@
 //! are finished one at a time) and is tested alone, on rayon at most.
 
 pub mod accumulate;
+mod attention;
 pub mod finalize;
 mod grids;
 pub(crate) mod pending;

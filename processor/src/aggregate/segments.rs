@@ -1,14 +1,15 @@
 //! What finished page views add to their page segments: views, sessions, scroll depth,
-//! frustration counts and element clicks. Each rayon task tallies the sessions it finishes
-//! while they are still in cache, without locks, into numbered slots; tallies add up by slot,
-//! and [`SegmentSums`] add them up by name, whichever pages they were numbered from, until they
-//! are added into the day's pages. Everything tallied is a sum, so the order of sessions and
+//! attention, frustration counts and element clicks. Each rayon task tallies the sessions it
+//! finishes while they are still in cache, without locks, into numbered slots; tallies add up
+//! by slot, and [`SegmentSums`] add them up by name, whichever pages they were numbered from,
+//! until they are added into the day's pages. Everything tallied is a sum, so the order of sessions and
 //! tasks does not change the result.
 
 use std::collections::hash_map::Entry;
 
-use heatpipe_core::agg::{ElementAgg, PageAgg, ScrollDepth, SegmentAgg};
+use heatpipe_core::agg::{AttentionSums, ElementAgg, PageAgg, ScrollDepth, SegmentAgg};
 
+use crate::aggregate::attention::add_view_attention;
 use crate::aggregate::summary::FinishedView;
 use crate::types::FastMap;
 
@@ -59,6 +60,7 @@ struct SegmentAdds {
     rage_clicks: u64,
     dead_clicks: u64,
     scroll: ScrollDepth,
+    attention: AttentionSums,
     elements: FastMap<String, ElementAgg>,
 }
 
@@ -68,6 +70,7 @@ impl SegmentAdds {
         self.views += 1;
         self.scroll
             .add_view(view.deepest_px, view.document_height_px, view.fold_px);
+        add_view_attention(&mut self.attention, view);
         self.rage_clicks += signals.rage_bursts.len() as u64;
         self.dead_clicks += signals.dead_clicks.len() as u64;
         for click in &view.clicks {
@@ -109,6 +112,7 @@ impl SegmentAdds {
         self.rage_clicks += other.rage_clicks;
         self.dead_clicks += other.dead_clicks;
         self.scroll.merge(&other.scroll);
+        self.attention.merge(&other.attention);
         for (selector, element) in other.elements {
             self.elements.entry(selector).or_default().merge(&element);
         }
@@ -201,6 +205,7 @@ impl SegmentAdds {
         segment.rage_clicks += self.rage_clicks;
         segment.dead_clicks += self.dead_clicks;
         segment.scroll.merge(&self.scroll);
+        segment.attention.merge(&self.attention.finish());
         for (selector, element) in self.elements {
             segment
                 .elements
@@ -286,6 +291,17 @@ mod tests {
             .sum();
         let clicked: u64 = streams.iter().map(|s| s.clicks.len() as u64).sum();
         assert_eq!(clicks, clicked, "every click counted on its element once");
+        let segments = || whole.values().flat_map(|page| page.segments.values());
+        let views: u64 = segments().map(|segment| segment.views).sum();
+        let attention_views: u64 = segments().map(|segment| segment.attention.views).sum();
+        assert_eq!(
+            attention_views, views,
+            "every view counted in its attention once"
+        );
+        let seen_ms: u64 = segments()
+            .flat_map(|segment| &segment.attention.band_ms)
+            .sum();
+        assert!(seen_ms > 0, "the splits below compare attention too");
         for split in [1, keys.len() / 2, keys.len() - 1] {
             let (first, second) = keys.split_at(split);
             let mut pages = partial.pages.clone();

@@ -80,6 +80,8 @@ pub(crate) fn finish_views(views: &mut [PageViewAcc]) -> Vec<FinishedView<'_>> {
         sort_in_time_order(&mut view.clicks);
         sort_in_time_order(&mut view.scrolls);
         sort_in_time_order(&mut view.heights);
+        sort_in_time_order(&mut view.spans);
+        sort_in_time_order(&mut view.resizes);
         active.push(view_active_ms(&mut view.activity));
     }
     let next_starts = views

@@ -7,7 +7,7 @@ use std::collections::HashSet;
 use std::hash::BuildHasher;
 use std::sync::Arc;
 
-use heatpipe_core::activity::BatchActivity;
+use heatpipe_core::activity::{ActiveSpan, BatchActivity};
 use heatpipe_core::event::{ClickReaction, DeviceClass, TargetPoint};
 use heatpipe_core::stream_ref::StreamRef;
 use serde::{Deserialize, Serialize};
@@ -193,6 +193,10 @@ pub struct PageViewAcc {
     pub heights: Vec<(u32, u32)>,
     /// Each batch's event span and active time, for the view's active time.
     pub activity: Vec<BatchActivity>,
+    /// Each batch's active spans, for the attention map.
+    pub spans: Vec<ActiveSpan>,
+    /// Viewport resizes (t, new height).
+    pub resizes: Vec<(u32, u32)>,
     /// The identified visitor's key, from any batch that carried one.
     pub visitor_key: Option<Arc<str>>,
 }
@@ -215,6 +219,8 @@ impl PageViewAcc {
         self.scrolls.extend(other.scrolls);
         self.heights.extend(other.heights);
         self.activity.extend(other.activity);
+        self.spans.extend(other.spans);
+        self.resizes.extend(other.resizes);
         if self.visitor_key.is_none() {
             self.visitor_key = other.visitor_key;
         }
@@ -247,6 +253,16 @@ fn with_room_for_more<T>(
 /// How many batches' worth of events a page view's vectors start with room for.
 const BATCHES_PER_VIEW_ROOM: usize = 3;
 
+/// A batch's activity; its active spans are added to `spans`.
+fn batch_activity(stream: &StreamRef<'_>, spans: &mut Vec<ActiveSpan>) -> Option<BatchActivity> {
+    BatchActivity::of_with_spans(stream, |span| spans.push(span))
+}
+
+/// A batch's viewport resizes as a view keeps them: (t, new height).
+fn resizes_of<'s>(stream: &'s StreamRef<'_>) -> impl Iterator<Item = (u32, u32)> + 's {
+    stream.resizes.iter().map(|r| (r.t_ms, r.height_px))
+}
+
 fn click_records<'s>(
     stream: &'s StreamRef<'_>,
     names: &'s mut Names,
@@ -270,6 +286,8 @@ impl PageViewAcc {
         names: &mut Names,
     ) -> Self {
         let page = &stream.page;
+        let mut spans = Vec::new();
+        let activity = with_room_for_more(batch_activity(stream, &mut spans));
         PageViewAcc {
             index: stream.page_view_index,
             url: names.get(page.url),
@@ -287,7 +305,9 @@ impl PageViewAcc {
             clicks: with_room_for_more(click_records(stream, names)),
             scrolls: with_room_for_more(stream.scrolls.iter().map(|s| (s.t_ms, s.y))),
             heights: with_room_for_more([(stream.first_t_ms(), page.document_height_px)]),
-            activity: with_room_for_more(BatchActivity::of(stream)),
+            activity,
+            spans,
+            resizes: resizes_of(stream).collect(),
             visitor_key: page.visitor_key.map(|key| names.get(key)),
         }
     }
@@ -312,7 +332,9 @@ impl PageViewAcc {
             .extend(stream.scrolls.iter().map(|s| (s.t_ms, s.y)));
         self.heights
             .push((stream.first_t_ms(), page.document_height_px));
-        self.activity.extend(BatchActivity::of(stream));
+        self.activity
+            .extend(batch_activity(stream, &mut self.spans));
+        self.resizes.extend(resizes_of(stream));
         if self.visitor_key.is_none() {
             self.visitor_key = page.visitor_key.map(|key| names.get(key));
         }
@@ -355,6 +377,8 @@ mod tests {
             view.clicks.sort_unstable();
             view.heights.sort_unstable();
             view.activity.sort_unstable();
+            view.spans.sort_unstable();
+            view.resizes.sort_unstable();
         }
         session
     }

@@ -36,9 +36,10 @@ use crate::types::FastMap;
 const PARTIAL_KIND: FrameKind = FrameKind {
     magic: *b"HPPD",
     // Version 2 keeps page views by session; version 3 a session's position in each block;
-    // version 4 click reactions, visitor keys and each batch's activity.
-    version: 4,
-    oldest_version: 4,
+    // version 4 click reactions, visitor keys and each batch's activity; version 5 each batch's
+    // active spans and resizes, and page aggregates with attention and the fold histogram.
+    version: 5,
+    oldest_version: 5,
     name: "partial day",
     zstd_level: FRAME_ZSTD_LEVEL,
 };

@@ -108,7 +108,7 @@ async fn scroll_depth(
     Ok(ScrollDepthAnswer {
         url: page.url,
         key: page.key,
-        report: scroll_depth_report(&segment.scroll),
+        report: scroll_depth_report(&segment),
     })
 }
 
