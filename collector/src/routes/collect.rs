@@ -11,6 +11,7 @@ use warp::reply::Response;
 use super::{
     IngestRequest, accepted, answered, ingest_request, not_durable, preflight, refused, rejected,
 };
+use crate::admission::Refusal;
 use crate::state::Collector;
 
 /// Matches `POST /v1/collect` (and its CORS preflight).
@@ -58,7 +59,7 @@ async fn collect(
     let parsed = tokio::task::spawn_blocking(move || admit_batch(&admitting, request)).await;
     let (converted, sampled_in) = match parsed {
         Ok(Ok(admitted)) => admitted,
-        Ok(Err((site, refusal))) => return (site, refusal, 0),
+        Ok(Err((site, refusal))) => return (site, refused(&refusal), 0),
         Err(err) => {
             let message = format!("the batch could not be parsed: {err}");
             return (
@@ -80,9 +81,9 @@ async fn collect(
     )
 }
 
-/// A batch that may be logged, and whether it is sampled in; or its site (when known) and the
-/// refusal.
-type Admitted = Result<(Converted, bool), (Option<String>, Response)>;
+/// A batch that may be logged, and whether it is sampled in; or its site (when known) and why
+/// it is refused.
+type Admitted = Result<(Converted, bool), (Option<String>, Refusal)>;
 
 /// Decompresses and parses a batch body, checks its site and origin, then validates it: CPU
 /// work, run on the blocking pool.
@@ -90,17 +91,17 @@ fn admit_batch(collector: &Collector, request: IngestRequest) -> Admitted {
     let body = request
         .body
         .decode(collector.config.max_decompressed_bytes)
-        .map_err(|err| (None, rejected(err.status, &err.message)))?;
+        .map_err(|err| (None, Refusal::new(err.status, err.message)))?;
     let batch: NativeBatch = serde_json::from_slice(&body).map_err(|err| {
         let message = format!("batch is not valid JSON of the native shape: {err}");
-        (None, rejected(StatusCode::BAD_REQUEST, &message))
+        (None, Refusal::new(StatusCode::BAD_REQUEST, message))
     })?;
     let sampled_in = collector
         .admission
         .check_site(&batch.site, request.origin.as_deref(), &batch.session)
-        .map_err(|refusal| (Some(batch.site.clone()), refused(&refusal)))?;
+        .map_err(|refusal| (Some(batch.site.clone()), refusal))?;
     let converted = batch
         .into_stream(&collector.limits)
-        .map_err(|err| (None, rejected(StatusCode::BAD_REQUEST, &err.0)))?;
+        .map_err(|err| (None, Refusal::new(StatusCode::BAD_REQUEST, err.0)))?;
     Ok((converted, sampled_in))
 }

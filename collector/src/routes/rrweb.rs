@@ -13,6 +13,7 @@ use warp::reply::Response;
 use super::{
     IngestRequest, accepted, answered, ingest_request, not_durable, preflight, refused, rejected,
 };
+use crate::admission::Refusal;
 use crate::body::RawBody;
 use crate::rrweb::RrwebEvent;
 use crate::state::Collector;
@@ -86,7 +87,7 @@ async fn rrweb(
     .await;
     let streams = match converted {
         Ok(Ok(streams)) => streams,
-        Ok(Err(refusal)) => return (refusal, 0),
+        Ok(Err(refusal)) => return (refused(&refusal), 0),
         Err(err) => {
             let message = format!("the batch could not be converted: {err}");
             return (rejected(StatusCode::INTERNAL_SERVER_ERROR, &message), 0);
@@ -109,19 +110,16 @@ fn convert_body(
     site: &str,
     session: &str,
     body: RawBody,
-) -> Result<Vec<Stream>, Response> {
+) -> Result<Vec<Stream>, Refusal> {
     let body = body
         .decode(collector.config.max_decompressed_bytes)
-        .map_err(|err| rejected(err.status, &err.message))?;
+        .map_err(|err| Refusal::new(err.status, err.message))?;
     let events: Vec<RrwebEvent> = serde_json::from_slice(&body).map_err(|err| {
-        rejected(
-            StatusCode::BAD_REQUEST,
-            &format!(
-                "body must be a JSON array of rrweb events ({{type, data, timestamp}}): {err}"
-            ),
-        )
+        let message =
+            format!("body must be a JSON array of rrweb events ({{type, data, timestamp}}): {err}");
+        Refusal::new(StatusCode::BAD_REQUEST, message)
     })?;
     collector
         .convert_rrweb(site, session, &events)
-        .map_err(|err| rejected(StatusCode::BAD_REQUEST, &err.0))
+        .map_err(|err| Refusal::new(StatusCode::BAD_REQUEST, err.0))
 }
