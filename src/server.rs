@@ -7,6 +7,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use anyhow::Context;
 use heatpipe_collector::Collector;
 use heatpipe_io::store::ObjectStore;
 use heatpipe_renderer::Renderer;
@@ -51,9 +52,10 @@ pub async fn serve(
     options: ServeOptions,
     listeners: impl Into<Listeners>,
     shutdown: impl Future<Output = ()> + Send + 'static,
-) -> std::io::Result<()> {
+) -> anyhow::Result<()> {
     let Listeners { main, read } = listeners.into();
-    let collector = Collector::open(store.clone(), config.collector.clone())?;
+    let collector = Collector::open(store.clone(), config.collector.clone())
+        .context("opening the collector's write-ahead log")?;
     let renderer = Renderer::new(store.clone(), config.renderer.clone());
     let read_address = read.as_ref().unwrap_or(&main).local_addr()?;
     renderer

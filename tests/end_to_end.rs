@@ -24,7 +24,7 @@ fn test_config(wal_dir: &Path) -> Config {
         process_every_s: 0,
         ..Config::default()
     };
-    config.collector.wal_dir = wal_dir.to_path_buf();
+    config.collector.wal_dir = Some(wal_dir.to_path_buf());
     config
 }
 

@@ -62,7 +62,7 @@ async fn batches_wait_in_the_log_through_a_store_outage() {
         process_every_s: 0,
         ..Config::default()
     };
-    config.collector.wal_dir = folder.path().join("wal");
+    config.collector.wal_dir = Some(folder.path().join("wal"));
     config.collector.seal_age_ms = 100;
     config.collector.seal_size_bytes = 16 * 1024;
     config.collector.max_pending_bytes = MAX_PENDING_BYTES;

@@ -58,8 +58,17 @@ pub struct Refusal {
     pub message: String,
 }
 
+impl Refusal {
+    pub fn new(status: StatusCode, message: impl Into<String>) -> Refusal {
+        Refusal {
+            status,
+            message: message.into(),
+        }
+    }
+}
+
 fn refuse(status: StatusCode, message: String) -> Refusal {
-    Refusal { status, message }
+    Refusal::new(status, message)
 }
 
 /// The admission rules of one collector.

@@ -21,8 +21,9 @@ pub struct CollectorConfig {
     pub max_decompressed_bytes: u64,
     /// Largest number of events in one batch.
     pub max_events_per_batch: usize,
-    /// Folder of the write-ahead log; a batch is acknowledged once it is fsynced there.
-    pub wal_dir: PathBuf,
+    /// Folder of the write-ahead log; a batch is acknowledged once it is fsynced there. By
+    /// default it follows the store ([`default_wal_dir`]), so a log is never shared by two stores.
+    pub wal_dir: Option<PathBuf>,
     /// A log segment is sealed (and its chunks uploaded) once it holds this many bytes…
     pub seal_size_bytes: u64,
     /// …or once it has been open this long.
@@ -53,7 +54,7 @@ impl Default for CollectorConfig {
             max_body_bytes: 1 << 20,
             max_decompressed_bytes: 8 << 20,
             max_events_per_batch: 20_000,
-            wal_dir: PathBuf::from("heatpipe-wal"),
+            wal_dir: None,
             seal_size_bytes: 8 << 20,
             seal_age_ms: 60_000,
             max_pending_bytes: 1 << 30,
@@ -78,16 +79,43 @@ impl CollectorConfig {
         }
     }
 
-    /// Returns how this collector's write-ahead log seals and refuses.
-    pub fn wal_settings(&self) -> WalSettings {
+    /// Returns how this collector's write-ahead log, feeding the store named `store_identity`,
+    /// seals and refuses.
+    pub fn wal_settings(&self, store_identity: &str) -> WalSettings {
         WalSettings {
-            dir: self.wal_dir.clone(),
+            dir: self
+                .wal_dir
+                .clone()
+                .unwrap_or_else(|| default_wal_dir(store_identity)),
+            store_identity: store_identity.to_owned(),
             collector_id: self.collector_id.clone(),
             segment_max_bytes: self.seal_size_bytes,
             segment_max_age: Duration::from_millis(self.seal_age_ms),
             max_pending_bytes: self.max_pending_bytes,
         }
     }
+}
+
+/// Where the log of the store named `store_identity` lives unless configured: inside a local
+/// store (`{root}/.wal`, a name no store key can take), else a folder of its own under the user's
+/// state directory (`$XDG_STATE_HOME`, or `~/.local/state`): `heatpipe/wal/{store}-{hash}`.
+pub fn default_wal_dir(store_identity: &str) -> PathBuf {
+    if let Some(root) = store_identity.strip_prefix("file://") {
+        return PathBuf::from(root).join(".wal");
+    }
+    let state = std::env::var_os("XDG_STATE_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|home| PathBuf::from(home).join(".local/state")))
+        .unwrap_or_else(|| PathBuf::from(".heatpipe-state"));
+    let readable: String = store_identity
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
+        .take(80)
+        .collect();
+    let hash = crc32fast::hash(store_identity.as_bytes());
+    state
+        .join("heatpipe/wal")
+        .join(format!("{}-{hash:08x}", readable.trim_matches('-')))
 }
 
 /// A random id per process, so two collectors sharing a store never write the same key.

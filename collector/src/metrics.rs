@@ -12,8 +12,9 @@ use warp::http::StatusCode;
 const UPLOAD_BUCKETS_S: [f64; 11] = [
     0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
 ];
-/// Why batches are rejected, one counter each, named from the answer's status.
-const REASONS: [(u16, &str); 9] = [
+/// Why batches are rejected, one counter each. An answer counts under the reason it carries
+/// ([`RefusalReason`]), else under the first reason of its status.
+const REASONS: [(u16, &str); 11] = [
     (400, "malformed"),
     (403, "origin_not_allowed"),
     (404, "unknown_site"),
@@ -22,8 +23,15 @@ const REASONS: [(u16, &str); 9] = [
     (415, "unsupported_type_or_encoding"),
     (429, "rate_limited"),
     (503, "log_full"),
+    (503, "log_write_failed"),
+    (507, "disk_full"),
     (0, "other"),
 ];
+
+/// The reason a refusal is counted under, attached to the response by the route that refused;
+/// one of the names in [`REASONS`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RefusalReason(pub &'static str);
 
 /// The collector's counters.
 #[derive(Debug, Default)]
@@ -40,17 +48,27 @@ pub struct Metrics {
 }
 
 impl Metrics {
-    /// Counts an answered batch request by its status.
-    pub fn record_answer(&self, status: StatusCode, num_events: usize) {
+    /// Counts an answered batch request by its reason (when it carries one) or its status.
+    pub fn record_answer(
+        &self,
+        status: StatusCode,
+        reason: Option<RefusalReason>,
+        num_events: usize,
+    ) {
         if status.is_success() {
             self.batches_accepted.fetch_add(1, Ordering::Relaxed);
             self.events_accepted
                 .fetch_add(num_events as u64, Ordering::Relaxed);
             return;
         }
-        let index = REASONS
-            .iter()
-            .position(|(code, _)| *code == status.as_u16())
+        let by_reason = reason
+            .and_then(|RefusalReason(name)| REASONS.iter().position(|(_, known)| *known == name));
+        let index = by_reason
+            .or_else(|| {
+                REASONS
+                    .iter()
+                    .position(|(code, _)| *code == status.as_u16())
+            })
             .unwrap_or(REASONS.len() - 1);
         self.rejected[index].fetch_add(1, Ordering::Relaxed);
     }
@@ -183,10 +201,15 @@ mod tests {
     #[test]
     fn answers_are_counted_by_reason_and_rendered() {
         let metrics = Metrics::default();
-        metrics.record_answer(StatusCode::OK, 7);
-        metrics.record_answer(StatusCode::BAD_REQUEST, 0);
-        metrics.record_answer(StatusCode::BAD_REQUEST, 0);
-        metrics.record_answer(StatusCode::TOO_MANY_REQUESTS, 0);
+        metrics.record_answer(StatusCode::OK, None, 7);
+        metrics.record_answer(StatusCode::BAD_REQUEST, None, 0);
+        metrics.record_answer(StatusCode::BAD_REQUEST, None, 0);
+        metrics.record_answer(StatusCode::TOO_MANY_REQUESTS, None, 0);
+        metrics.record_answer(StatusCode::SERVICE_UNAVAILABLE, None, 0);
+        let write_failed = Some(RefusalReason("log_write_failed"));
+        metrics.record_answer(StatusCode::SERVICE_UNAVAILABLE, write_failed, 0);
+        metrics.record_answer(StatusCode::SERVICE_UNAVAILABLE, write_failed, 0);
+        metrics.record_answer(StatusCode::INSUFFICIENT_STORAGE, None, 0);
         metrics.record_upload(Duration::from_millis(30), 2);
         let text = metrics.render(1234);
         for line in [
@@ -194,6 +217,9 @@ mod tests {
             "heatpipe_collector_events_accepted_total 7",
             "heatpipe_collector_batches_rejected_total{reason=\"malformed\"} 2",
             "heatpipe_collector_batches_rejected_total{reason=\"rate_limited\"} 1",
+            "heatpipe_collector_batches_rejected_total{reason=\"log_full\"} 1",
+            "heatpipe_collector_batches_rejected_total{reason=\"log_write_failed\"} 2",
+            "heatpipe_collector_batches_rejected_total{reason=\"disk_full\"} 1",
             "heatpipe_collector_log_pending_bytes 1234",
             "heatpipe_collector_upload_seconds_bucket{le=\"0.025\"} 0",
             "heatpipe_collector_upload_seconds_bucket{le=\"0.05\"} 1",

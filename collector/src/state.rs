@@ -18,7 +18,7 @@ use crate::config::CollectorConfig;
 use crate::metrics::Metrics;
 use crate::rrweb::{RrwebEvent, RrwebSession};
 use crate::uploader::run_uploader;
-use crate::wal::{Wal, WalError, WalRecord};
+use crate::wal::{Wal, WalError, WalOpenError, WalRecord};
 
 /// The collector's state, shared by every request.
 #[derive(Debug)]
@@ -39,8 +39,8 @@ impl Collector {
     pub fn open(
         store: Arc<dyn ObjectStore>,
         config: CollectorConfig,
-    ) -> std::io::Result<Arc<Self>> {
-        let (wal, leftovers, sealed) = Wal::open(config.wal_settings())?;
+    ) -> Result<Arc<Self>, WalOpenError> {
+        let (wal, leftovers, sealed) = Wal::open(config.wal_settings(&store.identity()))?;
         if !leftovers.is_empty() {
             tracing::info!(
                 segments = leftovers.len(),
@@ -77,14 +77,14 @@ impl Collector {
 
     /// Logs accepted streams of `site` durably; returns once they are on disk.
     pub async fn accept(&self, site: &str, streams: Vec<Stream>) -> Result<(), WalError> {
-        for stream in streams {
-            self.wal
-                .append(&WalRecord {
-                    site: site.to_owned(),
-                    stream,
-                })
-                .await?;
-        }
+        let records: Vec<WalRecord> = streams
+            .into_iter()
+            .map(|stream| WalRecord {
+                site: site.to_owned(),
+                stream,
+            })
+            .collect();
+        self.wal.append_all(&records).await?;
         let mut sites = self
             .sites_seen
             .lock()
@@ -150,11 +150,13 @@ impl Collector {
         };
         let _ = draining.send(true);
         let timeout = Duration::from_millis(self.config.shutdown_timeout_ms);
-        let abort = task.abort_handle();
-        match tokio::time::timeout(timeout, task).await {
+        let mut task = task;
+        match tokio::time::timeout(timeout, &mut task).await {
             Ok(_) => tracing::info!("everything acknowledged is stored"),
             Err(_) => {
-                abort.abort();
+                task.abort();
+                // Wait until the uploader is gone, so that its hold on the log ends with us.
+                let _ = task.await;
                 tracing::warn!(
                     pending_bytes = self.wal.pending_bytes(),
                     "shutdown timeout: the rest stays in the log for the next start"

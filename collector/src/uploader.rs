@@ -35,7 +35,9 @@ pub async fn upload_segment(
         .await
         .map_err(|e| e.to_string())?
         .map_err(|e| e.to_string())?;
-    let (records, dropped) = read_segment(&bytes);
+    // A segment sealed after a failed write ends at its last acknowledged record.
+    let acknowledged = bytes.len().min(segment.size_bytes as usize);
+    let (records, dropped) = read_segment(&bytes[..acknowledged]);
     if dropped > 0 {
         tracing::warn!(segment = %segment.path.display(), dropped_bytes = dropped, "log segment ends in a torn record (never acknowledged); dropping it");
     }

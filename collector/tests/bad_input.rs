@@ -27,7 +27,7 @@ impl Drop for TestCollector {
 async fn start(configure: impl FnOnce(&mut CollectorConfig)) -> TestCollector {
     let folder = tempfile::tempdir().expect("tempdir");
     let mut config = CollectorConfig {
-        wal_dir: folder.path().join("wal"),
+        wal_dir: Some(folder.path().join("wal")),
         max_body_bytes: 64 * 1024,
         max_decompressed_bytes: 256 * 1024,
         max_events_per_batch: 100,

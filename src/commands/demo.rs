@@ -28,8 +28,6 @@ pub async fn run(args: DemoArgs, mut config: Config) -> anyhow::Result<()> {
     config.process_every_s = args.process_every;
     // Short sealing so a visitor's own clicks reach the heatmap within one processing pass.
     config.collector.seal_age_ms = 2_000;
-    // The log lives beside the data; a dot-folder is invisible to the local store.
-    config.collector.wal_dir = std::path::Path::new(&args.store).join(".wal");
     let store = store_at(&config.store).await?;
 
     let now = chrono::Utc::now();

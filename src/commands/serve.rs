@@ -24,7 +24,7 @@ pub async fn run(args: ServeArgs, mut config: Config, collector_only: bool) -> a
     }
     config.collector.sites.extend(args.sites);
     if let Some(wal_dir) = args.wal_dir {
-        config.collector.wal_dir = wal_dir;
+        config.collector.wal_dir = Some(wal_dir);
     }
     apply_read_listen(args.read_listen, &mut config, collector_only)?;
     let store = store_at(&config.store).await?;
@@ -38,12 +38,7 @@ pub async fn run(args: ServeArgs, mut config: Config, collector_only: bool) -> a
             config.store
         );
         let collector = heatpipe_collector::Collector::open(store, config.collector.clone())
-            .with_context(|| {
-                format!(
-                    "opening the write-ahead log in {}",
-                    config.collector.wal_dir.display()
-                )
-            })?;
+            .context("opening the collector's write-ahead log")?;
         heatpipe_collector::serve(collector, listener, shutdown_signal()).await;
     } else {
         let listeners = read_side_listeners(listener, &config).await?;
@@ -67,12 +62,7 @@ pub async fn run(args: ServeArgs, mut config: Config, collector_only: bool) -> a
             shutdown_signal(),
         )
         .await
-        .with_context(|| {
-            format!(
-                "opening the write-ahead log in {}",
-                config.collector.wal_dir.display()
-            )
-        })?;
+        .context("serving")?;
     }
     Ok(())
 }

@@ -20,7 +20,7 @@ pub async fn demo_server(folder: &Path) -> (ServerHandle, Arc<dyn ObjectStore>, 
         process_every_s: 0,
         ..Config::default()
     };
-    config.collector.wal_dir = folder.join("wal");
+    config.collector.wal_dir = Some(folder.join("wal"));
     let server = ServerHandle::start(
         store.clone(),
         config.clone(),

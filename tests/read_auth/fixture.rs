@@ -34,7 +34,7 @@ pub(crate) fn test_config(folder: &std::path::Path) -> Config {
         process_every_s: 0,
         ..Config::default()
     };
-    config.collector.wal_dir = folder.join("wal");
+    config.collector.wal_dir = Some(folder.join("wal"));
     config.renderer.token_refresh_ms = 200;
     config
 }

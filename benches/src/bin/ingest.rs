@@ -173,7 +173,7 @@ impl RunningCollector {
     async fn start(folder: &Path) -> anyhow::Result<Self> {
         let store = Arc::new(LocalStore::open(folder.join("store"))?);
         let config = CollectorConfig {
-            wal_dir: folder.join("wal"),
+            wal_dir: Some(folder.join("wal")),
             rate_limit_per_s: 0,
             ..CollectorConfig::default()
         };

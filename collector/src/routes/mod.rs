@@ -22,6 +22,7 @@ use warp::{Filter, Reply};
 
 use crate::admission::Refusal;
 use crate::body::{RawBody, raw_body};
+use crate::metrics::RefusalReason;
 use crate::state::Collector;
 use crate::wal::WalError;
 
@@ -59,9 +60,10 @@ pub fn answered(
     site: Option<&str>,
     origin: Option<&str>,
 ) -> Response {
+    let reason = response.extensions().get::<RefusalReason>().copied();
     collector
         .metrics
-        .record_answer(response.status(), num_events);
+        .record_answer(response.status(), reason, num_events);
     with_cors(response, collector, site, origin)
 }
 
@@ -146,11 +148,22 @@ pub fn refused(refusal: &Refusal) -> Response {
     response
 }
 
-/// 503 with `Retry-After`: the batch could not be made durable, so it is not acknowledged.
-pub fn unavailable(err: &WalError) -> Response {
-    let mut response = rejected(StatusCode::SERVICE_UNAVAILABLE, &err.to_string());
+/// The answer to a batch the log could not make durable (nothing of it is acknowledged): `507`
+/// when the log's disk is full, `503` when too much waits for the store or a write failed, each
+/// with `Retry-After` and counted under its own reason.
+pub fn not_durable(err: &WalError) -> Response {
+    let (status, reason, retry_after_s) = match err {
+        WalError::Full { .. } => (StatusCode::SERVICE_UNAVAILABLE, "log_full", "5"),
+        WalError::NoSpace(_) => (StatusCode::INSUFFICIENT_STORAGE, "disk_full", "10"),
+        WalError::Io(_) | WalError::Closed => {
+            (StatusCode::SERVICE_UNAVAILABLE, "log_write_failed", "5")
+        }
+        WalError::Encode(_) => (StatusCode::INTERNAL_SERVER_ERROR, "other", "5"),
+    };
+    let mut response = rejected(status, &err.to_string());
     response
         .headers_mut()
-        .insert("retry-after", HeaderValue::from_static("5"));
+        .insert("retry-after", HeaderValue::from_static(retry_after_s));
+    response.extensions_mut().insert(RefusalReason(reason));
     response
 }

@@ -3,6 +3,7 @@
 use std::convert::Infallible;
 use std::sync::Arc;
 
+use heatpipe_core::event::Stream;
 use heatpipe_core::keys::validate_site;
 use heatpipe_core::wire::validate_session_id;
 use warp::Filter;
@@ -10,8 +11,10 @@ use warp::http::StatusCode;
 use warp::reply::Response;
 
 use super::{
-    IngestRequest, accepted, answered, ingest_request, preflight, refused, rejected, unavailable,
+    IngestRequest, accepted, answered, ingest_request, not_durable, preflight, refused, rejected,
 };
+use crate::admission::Refusal;
+use crate::body::RawBody;
 use crate::rrweb::RrwebEvent;
 use crate::state::Collector;
 
@@ -58,7 +61,7 @@ async fn rrweb(
     site: &str,
     session: &str,
     request: IngestRequest,
-    collector: &Collector,
+    collector: &Arc<Collector>,
 ) -> (Response, usize) {
     if let Err(refusal) = collector.admission.check_rate(request.client) {
         return (refused(&refusal), 0);
@@ -76,35 +79,47 @@ async fn rrweb(
         Ok(sampled_in) => sampled_in,
         Err(refusal) => return (refused(&refusal), 0),
     };
-    let body = match request.body.decode(collector.config.max_decompressed_bytes) {
-        Ok(body) => body,
-        Err(err) => return (rejected(err.status, &err.message), 0),
-    };
-    let events: Vec<RrwebEvent> = match serde_json::from_slice(&body) {
-        Ok(events) => events,
+    let converting = collector.clone();
+    let (site_owned, session_owned) = (site.to_owned(), session.to_owned());
+    let converted = tokio::task::spawn_blocking(move || {
+        convert_body(&converting, &site_owned, &session_owned, request.body)
+    })
+    .await;
+    let streams = match converted {
+        Ok(Ok(streams)) => streams,
+        Ok(Err(refusal)) => return (refused(&refusal), 0),
         Err(err) => {
-            return (
-                rejected(
-                    StatusCode::BAD_REQUEST,
-                    &format!(
-                        "body must be a JSON array of rrweb events ({{type, data, timestamp}}): {err}"
-                    ),
-                ),
-                0,
-            );
+            let message = format!("the batch could not be converted: {err}");
+            return (rejected(StatusCode::INTERNAL_SERVER_ERROR, &message), 0);
         }
-    };
-    let streams = match collector.convert_rrweb(site, session, &events) {
-        Ok(streams) => streams,
-        Err(err) => return (rejected(StatusCode::BAD_REQUEST, &err.0), 0),
     };
     let num_events = streams.iter().map(|s| s.num_events()).sum();
     let num_streams = streams.len();
     if sampled_in && let Err(err) = collector.accept(site, streams).await {
-        return (unavailable(&err), 0);
+        return (not_durable(&err), 0);
     }
     (
         accepted(num_events, num_streams, sampled_in, &[]),
         num_events,
     )
+}
+
+/// Decompresses, parses and converts an rrweb body: CPU work, run on the blocking pool.
+fn convert_body(
+    collector: &Collector,
+    site: &str,
+    session: &str,
+    body: RawBody,
+) -> Result<Vec<Stream>, Refusal> {
+    let body = body
+        .decode(collector.config.max_decompressed_bytes)
+        .map_err(|err| Refusal::new(err.status, err.message))?;
+    let events: Vec<RrwebEvent> = serde_json::from_slice(&body).map_err(|err| {
+        let message =
+            format!("body must be a JSON array of rrweb events ({{type, data, timestamp}}): {err}");
+        Refusal::new(StatusCode::BAD_REQUEST, message)
+    })?;
+    collector
+        .convert_rrweb(site, session, &events)
+        .map_err(|err| Refusal::new(StatusCode::BAD_REQUEST, err.0))
 }

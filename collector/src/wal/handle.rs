@@ -7,6 +7,7 @@ use std::sync::{Arc, mpsc};
 
 use tokio::sync::oneshot;
 
+use super::ownership::{LogLock, WalOpenError, claim_for_store, lock_folder, remove_empty_folders};
 use super::recovery::{existing_segments, first_segment};
 use super::segment::{encode_record, sync_folder};
 use super::writer::{Command, Writer};
@@ -18,22 +19,32 @@ pub struct Wal {
     commands: mpsc::Sender<Command>,
     pending_bytes: Arc<AtomicU64>,
     max_pending_bytes: u64,
+    _lock: LogLock,
 }
 
+/// What [`Wal::open`] gives: the handle, the segments earlier runs left (to upload first), and
+/// the channel on which newly sealed segments arrive.
+pub type OpenedWal = (
+    Wal,
+    Vec<SealedSegment>,
+    tokio::sync::mpsc::UnboundedReceiver<SealedSegment>,
+);
+
 impl Wal {
-    /// Opens the log: returns the handle, the segments left by earlier runs (to upload first),
-    /// and the channel on which newly sealed segments arrive.
-    pub fn open(
-        settings: WalSettings,
-    ) -> std::io::Result<(
-        Wal,
-        Vec<SealedSegment>,
-        tokio::sync::mpsc::UnboundedReceiver<SealedSegment>,
-    )> {
+    /// Opens the log for this process and `settings.store_identity`: locks the folder, checks
+    /// that what earlier runs left belongs to the same store, and starts the writer thread.
+    pub fn open(settings: WalSettings) -> Result<OpenedWal, WalOpenError> {
+        let lock = lock_folder(&settings.dir)?;
+        let io = |source| WalOpenError::Io {
+            dir: settings.dir.clone(),
+            source,
+        };
+        let leftovers = existing_segments(&settings.dir).map_err(io)?;
+        claim_for_store(&settings.dir, &settings.store_identity, &leftovers)?;
+        remove_empty_folders(&settings.dir, &settings.collector_id);
         let own_folder = settings.dir.join(&settings.collector_id);
-        fs::create_dir_all(&own_folder)?;
-        sync_folder(&settings.dir)?;
-        let leftovers = existing_segments(&settings.dir)?;
+        fs::create_dir_all(&own_folder).map_err(io)?;
+        sync_folder(&settings.dir).map_err(io)?;
         let pending_bytes = Arc::new(AtomicU64::new(leftovers.iter().map(|s| s.size_bytes).sum()));
         let first_segment = first_segment(&settings.collector_id, &leftovers);
         let (commands, receiver) = mpsc::channel();
@@ -43,15 +54,18 @@ impl Wal {
             first_segment,
             pending_bytes.clone(),
             sealed_sender,
-        )?;
+        )
+        .map_err(io)?;
         std::thread::Builder::new()
             .name("heatpipe-wal".into())
-            .spawn(move || writer.run(receiver))?;
+            .spawn(move || writer.run(receiver))
+            .map_err(io)?;
         Ok((
             Wal {
                 commands,
                 pending_bytes,
                 max_pending_bytes: settings.max_pending_bytes,
+                _lock: lock,
             },
             leftovers,
             sealed,
@@ -60,6 +74,12 @@ impl Wal {
 
     /// Appends `record` and waits until it is on disk.
     pub async fn append(&self, record: &WalRecord) -> Result<(), WalError> {
+        self.append_all(std::slice::from_ref(record)).await
+    }
+
+    /// Appends `records`, all of them or none (one write, one fsync), and waits until they are
+    /// on disk.
+    pub async fn append_all(&self, records: &[WalRecord]) -> Result<(), WalError> {
         let pending_bytes = self.pending_bytes.load(Ordering::Relaxed);
         if pending_bytes > self.max_pending_bytes {
             return Err(WalError::Full {
@@ -67,18 +87,18 @@ impl Wal {
                 limit_bytes: self.max_pending_bytes,
             });
         }
-        let framed = encode_record(record)?;
+        let mut framed = Vec::new();
+        for record in records {
+            framed.extend(encode_record(record)?);
+        }
         let (ack, acked) = oneshot::channel();
         self.commands
             .send(Command::Append {
-                record: framed,
+                records: framed,
                 ack,
             })
             .map_err(|_| WalError::Closed)?;
-        acked
-            .await
-            .map_err(|_| WalError::Closed)?
-            .map_err(WalError::Io)
+        acked.await.map_err(|_| WalError::Closed)?
     }
 
     /// Seals the current segment (if it holds anything) and waits until it is handed over.

@@ -5,22 +5,27 @@
 //! handed to the uploader, which deletes it only once its chunks are stored.
 //!
 //! ```text
+//! {dir}/LOCK                                  flock of the process that owns the log (its pid inside)
+//! {dir}/STORE                                 the identity of the store the segments go to
 //! {dir}/{collector_id}/{segment:016}.log      records: len u32 LE | crc32 u32 LE | bincode (site, stream)
 //! ```
 //! A crash can leave a torn record at the end of the last segment: it was never acknowledged,
-//! and reading stops there.
+//! and reading stops there. A failed write or fsync refuses its batch and cuts the segment back
+//! to its last acknowledged record (see `writer`), so nothing is ever appended after a torn one.
 //!
 //! # Layout
 //! - `mod.rs` (here) — what the log speaks of: [`WalRecord`], [`SealedSegment`],
 //!   [`WalSettings`], [`WalError`].
 //! - `segment` — segment file names and the record framing: [`encode_record`],
 //!   [`read_segment`].
+//! - `ownership` — the folder's lock and store record ([`WalOpenError`]).
 //! - `recovery` — the segments an earlier run left ([`existing_segments`]) and where numbering
 //!   goes on.
 //! - `writer` — the writer thread: group commit, sealing by size and age.
 //! - `handle` — [`Wal`], the handle requests append through.
 
 mod handle;
+mod ownership;
 mod recovery;
 mod segment;
 mod writer;
@@ -31,12 +36,14 @@ use std::time::Duration;
 use heatpipe_core::event::Stream;
 use serde::{Deserialize, Serialize};
 
-pub use handle::Wal;
+pub use handle::{OpenedWal, Wal};
+pub use ownership::{LogLock, WalOpenError};
 pub use recovery::existing_segments;
 pub use segment::{encode_record, read_segment};
 
-/// Why a batch could not be made durable.
-#[derive(Debug, thiserror::Error)]
+/// Why a batch could not be made durable. Every kind leaves the log as it was before the batch:
+/// nothing of a refused batch is acknowledged, nothing acknowledged is lost.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum WalError {
     #[error(
         "the collector's log holds {pending_bytes} bytes not yet stored (limit {limit_bytes}); retry later"
@@ -45,10 +52,26 @@ pub enum WalError {
         pending_bytes: u64,
         limit_bytes: u64,
     },
-    #[error("write-ahead log: {0}")]
+    #[error("the collector's log disk is full ({0}); retry later")]
+    NoSpace(String),
+    #[error("the collector's log could not be written ({0}); retry later")]
     Io(String),
+    #[error("a record could not be encoded for the log: {0}")]
+    Encode(String),
     #[error("the write-ahead log is closed")]
     Closed,
+}
+
+impl WalError {
+    /// Classifies a failed write, sync or file creation of the log.
+    pub(crate) fn from_io(err: &std::io::Error) -> WalError {
+        match err.kind() {
+            std::io::ErrorKind::StorageFull | std::io::ErrorKind::QuotaExceeded => {
+                WalError::NoSpace(err.to_string())
+            }
+            _ => WalError::Io(err.to_string()),
+        }
+    }
 }
 
 /// One logged batch.
@@ -71,6 +94,11 @@ pub struct SealedSegment {
 #[derive(Debug, Clone)]
 pub struct WalSettings {
     pub dir: PathBuf,
+    /// The store the log's segments go to ([`ObjectStore::identity`]); a log holding segments
+    /// of another store is refused.
+    ///
+    /// [`ObjectStore::identity`]: heatpipe_io::store::ObjectStore::identity
+    pub store_identity: String,
     pub collector_id: String,
     pub segment_max_bytes: u64,
     pub segment_max_age: Duration,
@@ -91,6 +119,7 @@ pub(crate) mod testing {
     pub fn settings(dir: &Path) -> WalSettings {
         WalSettings {
             dir: dir.to_path_buf(),
+            store_identity: "memory:test".into(),
             collector_id: "c1".into(),
             segment_max_bytes: 1 << 20,
             segment_max_age: Duration::from_secs(3600),

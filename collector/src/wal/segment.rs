@@ -1,8 +1,10 @@
-//! Segment files and the records in them: where a segment lives, how a record is framed
+//! Segment files and the records in them: where a segment lives, the few file operations the
+//! writer needs ([`SegmentFile`], so tests can make them fail), how a record is framed
 //! (`len u32 LE | crc32 u32 LE | bincode`), and reading a segment back up to its last whole
 //! record.
 
-use std::fs::File;
+use std::fs::{File, OpenOptions};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use heatpipe_core::frame::bincode_config;
@@ -12,6 +14,43 @@ use super::{WalError, WalRecord};
 /// Returns the file of `segment` of `collector_id` under the log folder `dir`.
 pub(super) fn segment_path(dir: &Path, collector_id: &str, segment: u64) -> PathBuf {
     dir.join(collector_id).join(format!("{segment:016}.log"))
+}
+
+/// The operations the writer performs on its open segment.
+pub(super) trait SegmentFile: Send {
+    /// Appends `bytes`; on error, any prefix of them may have been written.
+    fn append(&mut self, bytes: &[u8]) -> std::io::Result<()>;
+    /// Makes everything appended durable.
+    fn sync(&mut self) -> std::io::Result<()>;
+    /// Cuts the file back to `len` bytes and makes that durable.
+    fn cut_to(&mut self, len: u64) -> std::io::Result<()>;
+}
+
+impl SegmentFile for File {
+    fn append(&mut self, bytes: &[u8]) -> std::io::Result<()> {
+        self.write_all(bytes)
+    }
+
+    fn sync(&mut self) -> std::io::Result<()> {
+        self.sync_data()
+    }
+
+    fn cut_to(&mut self, len: u64) -> std::io::Result<()> {
+        self.set_len(len)?;
+        self.sync_data()
+    }
+}
+
+/// Opens the segment files of a log; tests swap in one whose files fail on purpose.
+pub(super) type SegmentOpener = Box<dyn Fn(&Path) -> std::io::Result<Box<dyn SegmentFile>> + Send>;
+
+/// The opener of real segment files: creates the file (it must not exist).
+pub(super) fn open_segment_file(path: &Path) -> std::io::Result<Box<dyn SegmentFile>> {
+    let file = OpenOptions::new()
+        .create_new(true)
+        .append(true)
+        .open(path)?;
+    Ok(Box::new(file))
 }
 
 /// Syncs `folder`, so the files created or removed in it survive a crash.
@@ -46,8 +85,9 @@ pub fn read_segment(bytes: &[u8]) -> (Vec<WalRecord>, usize) {
 /// Frames one record for the log.
 pub fn encode_record(record: &WalRecord) -> Result<Vec<u8>, WalError> {
     let payload = bincode::serde::encode_to_vec(record, bincode_config())
-        .map_err(|e| WalError::Io(e.to_string()))?;
-    let len = u32::try_from(payload.len()).map_err(|_| WalError::Io("record too large".into()))?;
+        .map_err(|e| WalError::Encode(e.to_string()))?;
+    let len =
+        u32::try_from(payload.len()).map_err(|_| WalError::Encode("record too large".into()))?;
     let mut framed = Vec::with_capacity(payload.len() + 8);
     framed.extend_from_slice(&len.to_le_bytes());
     framed.extend_from_slice(&crc32fast::hash(&payload).to_le_bytes());

@@ -22,6 +22,8 @@ static TEMP_COUNTER: AtomicU64 = AtomicU64::new(0);
 #[derive(Debug, Clone)]
 pub struct LocalStore {
     root: PathBuf,
+    /// `root` made absolute, for [`ObjectStore::identity`].
+    canonical: PathBuf,
 }
 
 impl LocalStore {
@@ -30,7 +32,9 @@ impl LocalStore {
         let root = root.as_ref().to_path_buf();
         fs::create_dir_all(&root)
             .map_err(|err| io_error("open", &root.display().to_string(), err))?;
-        Ok(LocalStore { root })
+        let canonical = fs::canonicalize(&root)
+            .map_err(|err| io_error("open", &root.display().to_string(), err))?;
+        Ok(LocalStore { root, canonical })
     }
 
     /// Returns the folder this store keeps its files in.
@@ -207,6 +211,10 @@ impl ObjectStore for LocalStore {
             other => other,
         })
         .await
+    }
+
+    fn identity(&self) -> String {
+        format!("file://{}", self.canonical.display())
     }
 }
 

@@ -3,16 +3,30 @@
 use std::collections::BTreeMap;
 use std::ops::Range;
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use async_trait::async_trait;
 use bytes::Bytes;
 
 use super::{ObjectMeta, ObjectStore, StoreError, StoreErrorKind, StoreResult, validate_key};
 
+/// Numbers the memory stores of a process, each its own [`ObjectStore::identity`].
+static NEXT_ID: AtomicU64 = AtomicU64::new(0);
+
 /// Objects in a sorted map behind a mutex.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct MemoryStore {
     objects: Mutex<BTreeMap<String, Bytes>>,
+    id: u64,
+}
+
+impl Default for MemoryStore {
+    fn default() -> Self {
+        MemoryStore {
+            objects: Mutex::default(),
+            id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
+        }
+    }
 }
 
 impl MemoryStore {
@@ -70,5 +84,9 @@ impl ObjectStore for MemoryStore {
         validate_key("delete", key)?;
         self.objects().remove(key);
         Ok(())
+    }
+
+    fn identity(&self) -> String {
+        format!("memory:{}", self.id)
     }
 }

@@ -115,6 +115,9 @@ pub trait ObjectStore: fmt::Debug + Send + Sync + 'static {
     async fn list(&self, prefix: &str) -> StoreResult<Vec<ObjectMeta>>;
     /// Deletes `key`. Deleting a missing key is not an error.
     async fn delete(&self, key: &str) -> StoreResult<()>;
+    /// Names the data this store reaches (`file:///abs/folder`, `s3://bucket/prefix`), so that
+    /// what was meant for one store (a collector's log) is never written into another.
+    fn identity(&self) -> String;
 }
 
 /// Checks that `key` is relative, has no empty, `.` or `..` segments and no odd characters.

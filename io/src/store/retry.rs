@@ -211,6 +211,10 @@ impl ObjectStore for RetryStore {
         self.retry("delete", key, timeout, || self.inner.delete(key))
             .await
     }
+
+    fn identity(&self) -> String {
+        self.inner.identity()
+    }
 }
 
 #[cfg(test)]
@@ -298,6 +302,9 @@ mod tests {
         async fn delete(&self, key: &str) -> StoreResult<()> {
             self.attempt("delete", key).await?;
             self.inner.delete(key).await
+        }
+        fn identity(&self) -> String {
+            self.inner.identity()
         }
     }
 

@@ -282,6 +282,10 @@ impl ObjectStore for S3Store {
             .map_err(|err| sdk_error("delete", key, err))?;
         Ok(())
     }
+
+    fn identity(&self) -> String {
+        format!("s3://{}/{}", self.bucket, self.prefix.trim_end_matches('/'))
+    }
 }
 
 #[cfg(test)]

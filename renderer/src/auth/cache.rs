@@ -399,5 +399,8 @@ mod tests {
         async fn delete(&self, key: &str) -> heatpipe_io::StoreResult<()> {
             self.0.delete(key).await
         }
+        fn identity(&self) -> String {
+            self.0.identity()
+        }
     }
 }
