@@ -1,5 +1,5 @@
 //! The command line: `heatpipe demo | serve | collect | process | merge | render | snapshot |
-//! export | token | fixtures`.
+//! export | token | retention | fixtures`.
 
 use std::path::PathBuf;
 
@@ -37,6 +37,8 @@ pub enum Command {
     Export(ExportArgs),
     /// Creates, lists and revokes the API tokens of the read side.
     Token(TokenArgs),
+    /// Deletes every day past its lane's retention (for cron; `serve` runs it once a day).
+    Retention(RetentionArgs),
     /// Generates synthetic traffic into a store or a collector.
     Fixtures(FixturesArgs),
 }
@@ -236,6 +238,27 @@ pub enum TokenAction {
         /// The token's name.
         name: String,
     },
+}
+
+/// `heatpipe retention`: a day is past a lane's limit of N days when its date is before
+/// today - N days (UTC); with N = 30 on 2026-12-04, 2026-11-03 goes and 2026-11-04 stays.
+#[derive(Debug, Args)]
+pub struct RetentionArgs {
+    /// A folder or s3://bucket/prefix [default: ./data].
+    #[arg(long)]
+    pub store: Option<String>,
+    /// Print what would be deleted, and delete nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Days of raw/, replay/ and partial/ kept [default: the configuration's, 30].
+    #[arg(long)]
+    pub raw_days: Option<u32>,
+    /// Days of sessions/ kept [default: the configuration's, 90].
+    #[arg(long)]
+    pub sessions_days: Option<u32>,
+    /// Days of agg/ kept [default: the configuration's, 395].
+    #[arg(long)]
+    pub aggregates_days: Option<u32>,
 }
 
 #[derive(Debug, Args)]

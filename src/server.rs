@@ -1,6 +1,6 @@
 //! The combined server of `serve` and `demo`: collector and read API on one port or on two
 //! (`--read-listen`), the demo site when asked, and periodic processing of the sites it collects
-//! for.
+//! for, and retention once a day.
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -16,7 +16,7 @@ use tokio::task::JoinHandle;
 use warp::Filter;
 
 use crate::config::Config;
-use crate::periodic::process_periodically;
+use crate::periodic::{apply_retention_daily, process_periodically};
 
 /// What to run besides the collector and the read API.
 #[derive(Debug, Clone, Default)]
@@ -61,6 +61,7 @@ pub async fn serve(
         .set_open_without_tokens(read_address.ip().is_loopback());
     // Its first reload is at once; a request before it ends reads the list itself.
     let refresh = tokio::spawn(renderer.clone().refresh_auth());
+    let retention = tokio::spawn(apply_retention_daily(store.clone(), config.retention));
     let processing = (config.process_every_s > 0).then(|| {
         let every = Duration::from_secs(config.process_every_s);
         tokio::spawn(process_periodically(
@@ -108,6 +109,7 @@ pub async fn serve(
         }
     }
     refresh.abort();
+    retention.abort();
     if let Some(processing) = processing {
         processing.abort();
     }

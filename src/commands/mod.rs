@@ -5,6 +5,7 @@ pub mod export;
 pub mod fixtures;
 pub mod process;
 pub mod render;
+pub mod retention;
 pub mod serve;
 pub mod snapshot;
 pub mod token;
