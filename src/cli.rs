@@ -1,5 +1,5 @@
 //! The command line: `heatpipe demo | serve | collect | process | merge | render | snapshot |
-//! export | token | retention | fixtures`.
+//! export | token | forget | retention | fixtures`.
 
 use std::path::PathBuf;
 
@@ -37,6 +37,9 @@ pub enum Command {
     Export(ExportArgs),
     /// Creates, lists and revokes the API tokens of the read side.
     Token(TokenArgs),
+    /// Erases a session or an identified visitor everywhere: raw chunks, session indexes,
+    /// aggregates (days processed again), with an audit record.
+    Forget(ForgetArgs),
     /// Deletes every day past its lane's retention (for cron; `serve` runs it once a day).
     Retention(RetentionArgs),
     /// Generates synthetic traffic into a store or a collector.
@@ -238,6 +241,25 @@ pub enum TokenAction {
         /// The token's name.
         name: String,
     },
+}
+
+#[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("subject").required(true).args(["session", "visitor"])))]
+pub struct ForgetArgs {
+    /// A folder or s3://bucket/prefix [default: ./data].
+    #[arg(long)]
+    pub store: Option<String>,
+    #[arg(long)]
+    pub site: String,
+    /// The session id to erase.
+    #[arg(long)]
+    pub session: Option<String>,
+    /// The id the site passed to `heatpipe('identify', ID)`: every session of that visitor.
+    #[arg(long)]
+    pub visitor: Option<String>,
+    /// Print what would be removed, and change nothing.
+    #[arg(long)]
+    pub dry_run: bool,
 }
 
 /// `heatpipe retention`: a day is past a lane's limit of N days when its date is before

@@ -55,6 +55,10 @@ pub async fn serve(
     let Listeners { main, read } = listeners.into();
     let collector = Collector::open(store.clone(), config.collector.clone())?;
     let renderer = Renderer::new(store.clone(), config.renderer.clone());
+    renderer.set_eraser(Arc::new(crate::erasure::StoreEraser {
+        store: store.clone(),
+        processor: config.processor.clone(),
+    }));
     let read_address = read.as_ref().unwrap_or(&main).local_addr()?;
     renderer
         .tokens

@@ -57,15 +57,31 @@ fn to_hex(bytes: &[u8]) -> String {
     bytes.iter().map(|byte| format!("{byte:02x}")).collect()
 }
 
+/// Returns the visitor key of `id` under `site`'s visitor secret: the first 128 bits of
+/// HMAC-SHA256, as 32 lowercase hex digits (what a stream's `visitor_key` holds).
+pub fn visitor_key(secret: &StoredSecret, id: &str) -> String {
+    secret.keyed_hash_prefix(id.as_bytes(), 16)
+}
+
+/// Reads the secret at `key`, or None if there is none yet.
+pub async fn load_secret(
+    store: &dyn ObjectStore,
+    key: &str,
+) -> Result<Option<StoredSecret>, StoreError> {
+    match store.get(key).await {
+        Ok(bytes) => parse(key, &bytes).map(Some),
+        Err(err) if err.is_not_found() => Ok(None),
+        Err(err) => Err(err),
+    }
+}
+
 /// Reads the secret at `key`, creating it first if there is none (see the module docs).
 pub async fn load_or_create_secret(
     store: &dyn ObjectStore,
     key: &str,
 ) -> Result<StoredSecret, StoreError> {
-    match store.get(key).await {
-        Ok(bytes) => return parse(key, &bytes),
-        Err(err) if err.is_not_found() => {}
-        Err(err) => return Err(err),
+    if let Some(secret) = load_secret(store, key).await? {
+        return Ok(secret);
     }
     let mut fresh = [0u8; SECRET_BYTES];
     rand::rngs::OsRng
@@ -118,6 +134,13 @@ mod tests {
             first.keyed_hash(b"s-1")[..32]
         );
         assert_eq!(format!("{first:?}"), "StoredSecret(redacted)");
+        assert_eq!(visitor_key(&first, "crm-1").len(), 32);
+        assert!(
+            load_secret(&store, "auth/none")
+                .await
+                .expect("load")
+                .is_none()
+        );
         store
             .put("auth/bad", Bytes::from_static(b"short"))
             .await

@@ -3,6 +3,7 @@
 pub mod demo;
 pub mod export;
 pub mod fixtures;
+pub mod forget;
 pub mod process;
 pub mod render;
 pub mod retention;

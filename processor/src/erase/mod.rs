@@ -57,6 +57,20 @@ impl Subject {
     }
 }
 
+/// Returns the subject of a visitor the site identified as `id`: its visitor key under the
+/// site's secret (`auth/visitor-keys/{site}`), as the collector stores it; None when the site has
+/// no secret yet, so that no visitor of it was ever identified.
+pub async fn visitor_subject(
+    store: &dyn ObjectStore,
+    site: &str,
+    id: &str,
+) -> Result<Option<Subject>, EraseError> {
+    let key = heatpipe_io::secret::visitor_secret_key(site);
+    Ok(heatpipe_io::secret::load_secret(store, &key)
+        .await?
+        .map(|secret| Subject::Visitor(heatpipe_io::secret::visitor_key(&secret, id))))
+}
+
 /// Why an erasure failed. What it already rewrote stays rewritten; running it again finishes it.
 #[derive(Debug, thiserror::Error)]
 pub enum EraseError {
