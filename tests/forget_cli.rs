@@ -400,3 +400,141 @@ async fn the_delete_route_erases_for_admin_tokens_only() {
     assert_eq!(again["num_sessions"], 0, "{again}");
     server.shutdown().await;
 }
+
+/// The sessions of visitor `key` on a day's traffic: `session` carries it from its second batch
+/// on (identified mid-session), so its first batch must go too.
+fn identify(streams: &mut [Stream], session: &str, key: &str) {
+    let mut seen = 0;
+    for stream in streams.iter_mut().filter(|s| s.session_id == session) {
+        if seen > 0 {
+            stream.page.visitor_key = Some(key.to_owned());
+        }
+        seen += 1;
+    }
+    assert!(seen >= 3, "{session} has {seen} batches");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn forget_visitor_erases_its_sessions_across_two_days() {
+    use heatpipe_io::secret::{load_or_create_secret, visitor_key, visitor_secret_key};
+
+    let folder = tempfile::tempdir().expect("tempdir");
+    let store: Arc<dyn ObjectStore> =
+        Arc::new(LocalStore::open(folder.path().join("store")).expect("store"));
+    let reference: Arc<dyn ObjectStore> =
+        Arc::new(LocalStore::open(folder.path().join("reference")).expect("store"));
+    let secret = load_or_create_secret(store.as_ref(), &visitor_secret_key(SITE))
+        .await
+        .expect("secret");
+    let key = visitor_key(&secret, "crm-42");
+    let other_key = visitor_key(&secret, "crm-7");
+    let mut erased = Vec::new();
+    for (date, seed) in [("2026-11-21", 27), ("2026-11-22", 28)] {
+        let start = date_start_ms(parse_date(date).expect("date"));
+        let mut streams = generate_traffic(&TrafficSpec {
+            seed,
+            origin: "https://shop.example".into(),
+            num_sessions: 30,
+            window_ms: start..start + 2 * 3_600_000,
+        });
+        let session = victim(&streams);
+        identify(&mut streams, &session, &key);
+        let bystander = victim(
+            &streams
+                .iter()
+                .filter(|s| s.session_id != session)
+                .cloned()
+                .collect::<Vec<_>>(),
+        );
+        identify(&mut streams, &bystander, &other_key);
+        let without: Vec<Stream> = streams
+            .iter()
+            .filter(|s| s.session_id != session)
+            .cloned()
+            .collect();
+        for (target, day) in [(&store, streams), (&reference, without)] {
+            let mut day = day;
+            write_sealed_chunks(target.as_ref(), SITE, "c1", &mut day, 20_000)
+                .await
+                .expect("chunks");
+            let options = ProcessorConfig::default().options(SITE, parse_date(date).expect("date"));
+            process_day(target.clone(), &options)
+                .await
+                .expect("process");
+        }
+        erased.push(session);
+    }
+    let location = folder.path().join("store").to_string_lossy().into_owned();
+    let run = heatpipe(
+        vec![
+            "forget".into(),
+            "--store".into(),
+            location.clone(),
+            "--site".into(),
+            SITE.into(),
+            "--visitor".into(),
+            "crm-42".into(),
+        ],
+        Vec::new(),
+    )
+    .await;
+    assert!(run.status.success(), "{run:?}");
+    let out = String::from_utf8_lossy(&run.stdout);
+    assert!(out.starts_with("forget visitor "), "{out}");
+    assert!(out.contains("removed 2 session(s)"), "{out}");
+    for date in ["2026-11-21", "2026-11-22"] {
+        assert!(
+            out.contains(&format!("  {date}: 1 session(s) in the index, reprocessed")),
+            "{out}"
+        );
+    }
+    assert!(!out.contains("crm-42") && !out.contains(&key), "{out}");
+    for session in &erased {
+        assert_eq!(
+            objects_naming(store.as_ref(), session).await.0,
+            0,
+            "{session}"
+        );
+    }
+    assert_eq!(
+        objects_naming(store.as_ref(), &key).await.0,
+        0,
+        "the visitor key is gone"
+    );
+    assert!(
+        objects_naming(store.as_ref(), &other_key).await.0 > 0,
+        "another visitor stays"
+    );
+    assert_eq!(
+        objects(store.as_ref(), &["raw/", "agg/", "sessions/"]).await,
+        objects(reference.as_ref(), &["raw/", "agg/", "sessions/"]).await,
+        "both days equal runs that never had the visitor"
+    );
+    for (_, bytes) in objects(store.as_ref(), &["audit/"]).await {
+        let text = String::from_utf8_lossy(&bytes);
+        assert!(text.contains("\"kind\": \"visitor\""), "{text}");
+        assert!(!text.contains("crm-42") && !text.contains(&key), "{text}");
+    }
+
+    let mut config = Config {
+        process_every_s: 0,
+        ..Config::default()
+    };
+    config.collector.wal_dir = folder.path().join("wal");
+    let server = ServerHandle::start(store.clone(), config, ServeOptions::default())
+        .await
+        .expect("server");
+    let url = format!("{}/api/sites/{SITE}/visitors/crm-7", server.read_url());
+    let report: serde_json::Value = reqwest::Client::new()
+        .delete(&url)
+        .send()
+        .await
+        .expect("send")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(report["kind"], "visitor", "{report}");
+    assert_eq!(report["num_sessions"], 2, "{report}");
+    assert_eq!(objects_naming(store.as_ref(), &other_key).await.0, 0);
+    server.shutdown().await;
+}
