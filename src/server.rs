@@ -55,6 +55,7 @@ pub async fn serve(
     let Listeners { main, read } = listeners.into();
     let collector = Collector::open(store.clone(), config.collector.clone())?;
     let renderer = Renderer::new(store.clone(), config.renderer.clone());
+    let visitor_keys = heatpipe_collector::identify::VisitorKeys::new(store.clone());
     renderer.set_eraser(Arc::new(crate::erasure::StoreEraser {
         store: store.clone(),
         processor: config.processor.clone(),
@@ -76,7 +77,7 @@ pub async fn serve(
         ))
     });
     let stopped = shared_shutdown(shutdown);
-    let collector_routes = heatpipe_collector::routes(collector.clone())
+    let collector_routes = heatpipe_collector::routes(collector.clone(), Some(visitor_keys))
         .or(crate::demo_site::demo_site_filter(options.demo_site))
         .unify()
         .or(heatpipe_io::http::healthz_filter())

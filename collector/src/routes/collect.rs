@@ -1,4 +1,6 @@
-//! `POST /v1/collect`: one native batch (JSON, optionally gzip or zstd encoded).
+//! `POST /v1/collect`: one native batch (JSON, optionally gzip or zstd encoded). A batch's
+//! `page.identify` id is replaced by its visitor key (see [`crate::identify`]) before the
+//! stream is logged; the id is never logged or stored.
 
 use std::convert::Infallible;
 use std::sync::Arc;
@@ -11,11 +13,13 @@ use warp::reply::Response;
 use super::{
     IngestRequest, accepted, answered, ingest_request, preflight, refused, rejected, unavailable,
 };
+use crate::identify::{VisitorKeys, validate_identify};
 use crate::state::Collector;
 
 /// Matches `POST /v1/collect` (and its CORS preflight).
 pub fn collect_filter(
     collector: Arc<Collector>,
+    visitor_keys: Option<Arc<VisitorKeys>>,
 ) -> impl Filter<Extract = (Response,), Error = warp::Rejection> + Clone {
     let for_preflight = collector.clone();
     let preflight = warp::path!("v1" / "collect")
@@ -26,6 +30,7 @@ pub fn collect_filter(
         .and(warp::post())
         .and(ingest_request(collector.config.max_body_bytes))
         .and(warp::any().map(move || collector.clone()))
+        .and(warp::any().map(move || visitor_keys.clone()))
         .and_then(handle_collect);
     preflight.or(post).unify()
 }
@@ -33,9 +38,10 @@ pub fn collect_filter(
 async fn handle_collect(
     request: IngestRequest,
     collector: Arc<Collector>,
+    visitor_keys: Option<Arc<VisitorKeys>>,
 ) -> Result<Response, Infallible> {
     let origin = request.origin.clone();
-    let (site, response, num_events) = collect(request, &collector).await;
+    let (site, response, num_events) = collect(request, &collector, visitor_keys.as_deref()).await;
     Ok(answered(
         response,
         num_events,
@@ -50,6 +56,7 @@ async fn handle_collect(
 async fn collect(
     request: IngestRequest,
     collector: &Collector,
+    visitor_keys: Option<&VisitorKeys>,
 ) -> (Option<String>, Response, usize) {
     if let Err(refusal) = collector.admission.check_rate(request.client) {
         return (None, refused(&refusal), 0);
@@ -58,7 +65,7 @@ async fn collect(
         Ok(body) => body,
         Err(err) => return (None, rejected(err.status, &err.message), 0),
     };
-    let batch: NativeBatch = match serde_json::from_slice(&body) {
+    let mut batch: NativeBatch = match serde_json::from_slice(&body) {
         Ok(batch) => batch,
         Err(err) => {
             return (
@@ -79,11 +86,37 @@ async fn collect(
             Ok(sampled_in) => sampled_in,
             Err(refusal) => return (Some(batch.site), refused(&refusal), 0),
         };
+    let identify = batch.page.identify.take();
+    if let Some(id) = &identify
+        && let Err(message) = validate_identify(id)
+    {
+        return (None, rejected(StatusCode::BAD_REQUEST, &message), 0);
+    }
     let converted = match batch.into_stream(&collector.limits) {
         Ok(converted) => converted,
         Err(err) => return (None, rejected(StatusCode::BAD_REQUEST, &err.0), 0),
     };
-    let (site, stream, warnings) = (converted.site, converted.stream, converted.warnings);
+    let (site, mut stream, mut warnings) = (converted.site, converted.stream, converted.warnings);
+    match (identify, visitor_keys) {
+        (None, _) => {}
+        (Some(id), Some(keys)) => match keys.key_of(&site, &id).await {
+            Ok(key) => stream.page.visitor_key = Some(key),
+            Err(err) => {
+                tracing::warn!(%site, error = %err, "cannot read the visitor-key secret");
+                let mut response = rejected(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "cannot read the site's visitor-key secret from the store",
+                );
+                response
+                    .headers_mut()
+                    .insert("retry-after", warp::http::HeaderValue::from_static("5"));
+                return (Some(site), response, 0);
+            }
+        },
+        (Some(_), None) => {
+            warnings.push("page.identify ignored: this collector makes no visitor keys".to_owned())
+        }
+    }
     let num_events = stream.num_events();
     if sampled_in && let Err(err) = collector.accept(&site, vec![stream]).await {
         return (Some(site), unavailable(&err), 0);
