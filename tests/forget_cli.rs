@@ -349,6 +349,17 @@ async fn the_delete_route_erases_for_admin_tokens_only() {
 
     let anonymous = client.delete(&url).send().await.expect("send");
     assert_eq!(anonymous.status().as_u16(), 401);
+    let wrong = client
+        .delete(&url)
+        .bearer_auth("hp_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA")
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(wrong.status().as_u16(), 401);
+    assert_eq!(
+        wrong.headers()["www-authenticate"],
+        "Bearer realm=\"heatpipe\""
+    );
     let refused = client
         .delete(&url)
         .bearer_auth(read.expose())
