@@ -97,25 +97,10 @@ async fn collect(
         Err(err) => return (None, rejected(StatusCode::BAD_REQUEST, &err.0), 0),
     };
     let (site, mut stream, mut warnings) = (converted.site, converted.stream, converted.warnings);
-    match (identify, visitor_keys) {
-        (None, _) => {}
-        (Some(id), Some(keys)) => match keys.key_of(&site, &id).await {
-            Ok(key) => stream.page.visitor_key = Some(key),
-            Err(err) => {
-                tracing::warn!(%site, error = %err, "cannot read the visitor-key secret");
-                let mut response = rejected(
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    "cannot read the site's visitor-key secret from the store",
-                );
-                response
-                    .headers_mut()
-                    .insert("retry-after", warp::http::HeaderValue::from_static("5"));
-                return (Some(site), response, 0);
-            }
-        },
-        (Some(_), None) => {
-            warnings.push("page.identify ignored: this collector makes no visitor keys".to_owned())
-        }
+    if let Err(response) =
+        apply_identify(identify, visitor_keys, &site, &mut stream, &mut warnings).await
+    {
+        return (Some(site), response, 0);
     }
     let num_events = stream.num_events();
     if sampled_in && let Err(err) = collector.accept(&site, vec![stream]).await {
@@ -126,4 +111,40 @@ async fn collect(
         accepted(num_events, 1, sampled_in, &warnings),
         num_events,
     )
+}
+
+/// Sets `stream`'s visitor key from the batch's `identify` id, if it had one; a collector
+/// without visitor keys drops the id and says so in `warnings`. A secret the store cannot give
+/// is a 503 (`Retry-After`), so that the batch is sent again rather than stored unidentified.
+async fn apply_identify(
+    identify: Option<String>,
+    visitor_keys: Option<&VisitorKeys>,
+    site: &str,
+    stream: &mut heatpipe_core::event::Stream,
+    warnings: &mut Vec<String>,
+) -> Result<(), Response> {
+    match (identify, visitor_keys) {
+        (None, _) => Ok(()),
+        (Some(id), Some(keys)) => match keys.key_of(site, &id).await {
+            Ok(key) => {
+                stream.page.visitor_key = Some(key);
+                Ok(())
+            }
+            Err(err) => {
+                tracing::warn!(%site, error = %err, "cannot read the visitor-key secret");
+                let mut response = rejected(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "cannot read the site's visitor-key secret from the store",
+                );
+                response
+                    .headers_mut()
+                    .insert("retry-after", warp::http::HeaderValue::from_static("5"));
+                Err(response)
+            }
+        },
+        (Some(_), None) => {
+            warnings.push("page.identify ignored: this collector makes no visitor keys".to_owned());
+            Ok(())
+        }
+    }
 }

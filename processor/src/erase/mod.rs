@@ -18,10 +18,10 @@ pub mod audit;
 pub mod days;
 pub mod raw;
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use heatpipe_core::error::FormatError;
 use heatpipe_io::TaskFailed;
 use heatpipe_io::store::{ObjectStore, StoreError};
@@ -145,25 +145,8 @@ pub async fn forget(
     raw.unreadable.sort();
     raw.unreadable.dedup();
 
-    let mut affected = raw.changed_dates();
-    for date in raw.changed_midnight_lanes() {
-        if let Some(before) = date.pred_opt()
-            && indexed.contains(&before)
-        {
-            affected.insert(before);
-        }
-    }
-    let mut in_index = std::collections::BTreeMap::new();
-    for date in &indexed {
-        if let Some(index) = days::read_index(store.as_ref(), site, *date).await? {
-            let count = days::count_indexed(&index, &sessions);
-            if count > 0 {
-                in_index.insert(*date, count);
-                affected.insert(*date);
-            }
-        }
-    }
-
+    let (affected, in_index) =
+        affected_days(store.as_ref(), site, &raw, &indexed, &sessions).await?;
     let mut report_days = Vec::new();
     for date in affected {
         let day = DayErasure {
@@ -174,12 +157,11 @@ pub async fn forget(
             num_partials_deleted: 0,
         };
         // A day never processed is left to its first run, which reads the rewritten chunks.
-        let processed = indexed.contains(&date);
-        let has_raw = raw_days.contains_key(&date);
-        if dry_run || !processed {
+        if dry_run || !indexed.contains(&date) {
             report_days.push(day);
             continue;
         }
+        let has_raw = raw_days.contains_key(&date);
         let settled = days::settle_day(&store, config, site, date, has_raw, &sessions, day).await?;
         report_days.push(settled);
     }
@@ -201,13 +183,43 @@ pub async fn forget(
     Ok(report)
 }
 
+/// Returns the days to settle (raw objects changed, or the index lists one of `sessions`), and
+/// how many of `sessions` each day's index lists.
+async fn affected_days(
+    store: &dyn ObjectStore,
+    site: &str,
+    raw: &RawErasure,
+    indexed: &BTreeSet<NaiveDate>,
+    sessions: &BTreeSet<String>,
+) -> Result<(BTreeSet<NaiveDate>, BTreeMap<NaiveDate, u64>), EraseError> {
+    let mut affected = raw.changed_dates();
+    for date in raw.changed_midnight_lanes() {
+        if let Some(before) = date.pred_opt()
+            && indexed.contains(&before)
+        {
+            affected.insert(before);
+        }
+    }
+    let mut in_index = BTreeMap::new();
+    for date in indexed {
+        if let Some(index) = days::read_index(store, site, *date).await? {
+            let count = days::count_indexed(&index, sessions);
+            if count > 0 {
+                in_index.insert(*date, count);
+                affected.insert(*date);
+            }
+        }
+    }
+    Ok((affected, in_index))
+}
+
 /// Returns how many sessions were found: a visitor's all, a named session one if any raw
 /// object or index held it.
 fn found_sessions(
     subject: &Subject,
     sessions: &BTreeSet<String>,
     raw: &RawErasure,
-    in_index: &std::collections::BTreeMap<chrono::NaiveDate, u64>,
+    in_index: &BTreeMap<NaiveDate, u64>,
 ) -> u64 {
     match subject {
         Subject::Visitor(_) => sessions.len() as u64,
@@ -226,7 +238,7 @@ async fn find_sessions(
     site: &str,
     subject: &Subject,
     raw_days: &raw::RawDays,
-    indexed: &BTreeSet<chrono::NaiveDate>,
+    indexed: &BTreeSet<NaiveDate>,
     concurrency: usize,
 ) -> Result<(BTreeSet<String>, Vec<String>), EraseError> {
     match subject {
