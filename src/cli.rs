@@ -41,6 +41,11 @@ pub enum Command {
     /// aggregates (days processed again), with an audit record.
     Forget(ForgetArgs),
     /// Deletes every day past its lane's retention (for cron; `serve` runs it once a day).
+    ///
+    /// A day is past a lane's limit of N days when its date is before today - N days (UTC):
+    /// with --raw-days 30 on 2026-12-04, raw/…/2026-11-03/ is deleted and 2026-11-04 is kept.
+    /// raw/, replay/ and partial/ keep raw_days; sessions/ sessions_days; agg/ aggregates_days.
+    /// Prints `deleted LANE SITE DATE objects=N` per lane-day; a second run deletes nothing.
     Retention(RetentionArgs),
     /// Generates synthetic traffic into a store or a collector.
     Fixtures(FixturesArgs),
@@ -262,8 +267,7 @@ pub struct ForgetArgs {
     pub dry_run: bool,
 }
 
-/// `heatpipe retention`: a day is past a lane's limit of N days when its date is before
-/// today - N days (UTC); with N = 30 on 2026-12-04, 2026-11-03 goes and 2026-11-04 stays.
+/// `heatpipe retention`'s flags (see [`Command::Retention`]).
 #[derive(Debug, Args)]
 pub struct RetentionArgs {
     /// A folder or s3://bucket/prefix [default: ./data].
