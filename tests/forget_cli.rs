@@ -379,6 +379,16 @@ async fn the_delete_route_erases_for_admin_tokens_only() {
         "a refused erasure erases nothing"
     );
 
+    let malformed = client
+        .delete(format!(
+            "{}/api/sites/{SITE}/sessions/not.an.id",
+            server.read_url()
+        ))
+        .bearer_auth(admin.expose())
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(malformed.status().as_u16(), 400);
     let erased = client
         .delete(&url)
         .bearer_auth(admin.expose())

@@ -3,6 +3,7 @@
 
 use anyhow::Context;
 use heatpipe_core::keys::validate_site;
+use heatpipe_core::wire::validate_session_id;
 use heatpipe_processor::erase::ErasureReport;
 use heatpipe_renderer::erasure::ErasureTarget;
 
@@ -17,7 +18,10 @@ pub async fn run(args: ForgetArgs, config: Config) -> anyhow::Result<()> {
     let location = args.store.unwrap_or(config.store);
     let store = store_at(&location).await?;
     let (target, kind) = match (args.session, args.visitor) {
-        (Some(id), None) => (ErasureTarget::Session(id), "session"),
+        (Some(id), None) => {
+            validate_session_id(&id).context("--session")?;
+            (ErasureTarget::Session(id), "session")
+        }
         (None, Some(id)) => (ErasureTarget::Visitor(id), "visitor"),
         _ => anyhow::bail!("give one of --session ID and --visitor ID"),
     };

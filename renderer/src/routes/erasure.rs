@@ -4,6 +4,7 @@
 use std::convert::Infallible;
 use std::sync::Arc;
 
+use heatpipe_core::wire::validate_session_id;
 use warp::Filter;
 use warp::reply::Response;
 
@@ -52,13 +53,15 @@ async fn erase(
     target: ErasureTarget,
 ) -> RenderResult<serde_json::Value> {
     checked_site(site)?;
-    let id = match &target {
-        ErasureTarget::Session(id) | ErasureTarget::Visitor(id) => id,
-    };
-    if id.is_empty() || id.len() > 256 {
-        return Err(RenderError::BadRequest(
-            "an id is 1 to 256 characters".into(),
-        ));
+    match &target {
+        ErasureTarget::Session(id) => validate_session_id(id)
+            .map_err(|err| RenderError::BadRequest(format!("session: {err}")))?,
+        ErasureTarget::Visitor(id) if id.is_empty() || id.len() > 256 => {
+            return Err(RenderError::BadRequest(
+                "a visitor id is 1 to 256 bytes".into(),
+            ));
+        }
+        ErasureTarget::Visitor(_) => {}
     }
     let eraser = renderer.eraser().ok_or_else(|| {
         RenderError::Unsupported("this read side cannot erase; run `heatpipe forget`".into())
