@@ -1,5 +1,5 @@
 //! The command line: `heatpipe demo | serve | collect | process | merge | render | snapshot |
-//! export | token | fixtures`.
+//! export | token | forget | retention | fixtures`.
 
 use std::path::PathBuf;
 
@@ -37,6 +37,16 @@ pub enum Command {
     Export(ExportArgs),
     /// Creates, lists and revokes the API tokens of the read side.
     Token(TokenArgs),
+    /// Erases a session or an identified visitor everywhere: raw chunks, session indexes,
+    /// aggregates (days processed again), with an audit record.
+    Forget(ForgetArgs),
+    /// Deletes every day past its lane's retention (for cron; `serve` runs it once a day).
+    ///
+    /// A day is past a lane's limit of N days when its date is before today - N days (UTC):
+    /// with --raw-days 30 on 2026-12-04, raw/…/2026-11-03/ is deleted and 2026-11-04 is kept.
+    /// raw/, replay/ and partial/ keep raw_days; sessions/ sessions_days; agg/ aggregates_days.
+    /// Prints `deleted LANE SITE DATE objects=N` per lane-day; a second run deletes nothing.
+    Retention(RetentionArgs),
     /// Generates synthetic traffic into a store or a collector.
     Fixtures(FixturesArgs),
 }
@@ -236,6 +246,45 @@ pub enum TokenAction {
         /// The token's name.
         name: String,
     },
+}
+
+#[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("subject").required(true).args(["session", "visitor"])))]
+pub struct ForgetArgs {
+    /// A folder or s3://bucket/prefix [default: ./data].
+    #[arg(long)]
+    pub store: Option<String>,
+    #[arg(long)]
+    pub site: String,
+    /// The session id to erase.
+    #[arg(long)]
+    pub session: Option<String>,
+    /// The id the site passed to `heatpipe('identify', ID)`: every session of that visitor.
+    #[arg(long)]
+    pub visitor: Option<String>,
+    /// Print what would be removed, and change nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+/// `heatpipe retention`'s flags (see [`Command::Retention`]).
+#[derive(Debug, Args)]
+pub struct RetentionArgs {
+    /// A folder or s3://bucket/prefix [default: ./data].
+    #[arg(long)]
+    pub store: Option<String>,
+    /// Print what would be deleted, and delete nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Days of raw/, replay/ and partial/ kept [default: the configuration's, 30].
+    #[arg(long)]
+    pub raw_days: Option<u32>,
+    /// Days of sessions/ kept [default: the configuration's, 90].
+    #[arg(long)]
+    pub sessions_days: Option<u32>,
+    /// Days of agg/ kept [default: the configuration's, 395].
+    #[arg(long)]
+    pub aggregates_days: Option<u32>,
 }
 
 #[derive(Debug, Args)]

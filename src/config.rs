@@ -5,7 +5,7 @@ use std::path::Path;
 
 use anyhow::Context;
 use heatpipe_collector::CollectorConfig;
-use heatpipe_processor::ProcessorConfig;
+use heatpipe_processor::{ProcessorConfig, RetentionConfig};
 use heatpipe_renderer::RendererConfig;
 use serde::Deserialize;
 
@@ -25,6 +25,8 @@ pub struct Config {
     pub collector: CollectorConfig,
     pub processor: ProcessorConfig,
     pub renderer: RendererConfig,
+    /// How many days each lane keeps (`heatpipe retention`, and `serve` once a day).
+    pub retention: RetentionConfig,
 }
 
 impl Default for Config {
@@ -37,13 +39,16 @@ impl Default for Config {
             collector: CollectorConfig::default(),
             processor: ProcessorConfig::default(),
             renderer: RendererConfig::default(),
+            retention: RetentionConfig::default(),
         }
     }
 }
 
 impl Config {
     /// Loads the defaults, overridden by the TOML file at `path` (if given), then by the
-    /// environment (`HEATPIPE_STORE`, `HEATPIPE_LISTEN`, `HEATPIPE_PROCESS_EVERY_S`).
+    /// environment (`HEATPIPE_STORE`, `HEATPIPE_LISTEN`, `HEATPIPE_PROCESS_EVERY_S`,
+    /// `HEATPIPE_RETENTION_RAW_DAYS`, `HEATPIPE_RETENTION_SESSIONS_DAYS`,
+    /// `HEATPIPE_RETENTION_AGGREGATES_DAYS`).
     pub fn load(path: Option<&Path>) -> anyhow::Result<Config> {
         let mut config = match path {
             Some(path) => {
@@ -74,6 +79,24 @@ impl Config {
                 format!("HEATPIPE_PROCESS_EVERY_S must be whole seconds, got {every:?}")
             })?;
         }
+        let retention = &mut self.retention;
+        for (name, days) in [
+            ("HEATPIPE_RETENTION_RAW_DAYS", &mut retention.raw_days),
+            (
+                "HEATPIPE_RETENTION_SESSIONS_DAYS",
+                &mut retention.sessions_days,
+            ),
+            (
+                "HEATPIPE_RETENTION_AGGREGATES_DAYS",
+                &mut retention.aggregates_days,
+            ),
+        ] {
+            if let Some(value) = lookup(name) {
+                *days = value
+                    .parse()
+                    .with_context(|| format!("{name} must be whole days, got {value:?}"))?;
+            }
+        }
         Ok(())
     }
 }
@@ -88,7 +111,7 @@ mod tests {
         let path = folder.path().join("heatpipe.toml");
         std::fs::write(
             &path,
-            "store = \"s3://bucket/p\"\nprocess_every_s = 5\n[collector]\nseal_age_ms = 250\n[processor]\nsegment_tags = [\"tier\"]\n",
+            "store = \"s3://bucket/p\"\nprocess_every_s = 5\n[collector]\nseal_age_ms = 250\n[processor]\nsegment_tags = [\"tier\"]\n[retention]\nraw_days = 7\n",
         )
         .expect("write");
         let mut config = Config::load(Some(&path)).expect("load");
@@ -101,12 +124,29 @@ mod tests {
             ("s3://bucket/p", 5, 250)
         );
         assert_eq!(config.processor.segment_tags, ["tier"]);
+        assert_eq!(
+            config.retention,
+            RetentionConfig {
+                raw_days: 7,
+                ..RetentionConfig::default()
+            }
+        );
         config
-            .apply_environment(|name| {
-                (name == "HEATPIPE_LISTEN").then(|| "127.0.0.1:9999".to_owned())
+            .apply_environment(|name| match name {
+                "HEATPIPE_LISTEN" => Some("127.0.0.1:9999".to_owned()),
+                "HEATPIPE_RETENTION_SESSIONS_DAYS" => Some("60".to_owned()),
+                _ => None,
             })
             .expect("env");
         assert_eq!(config.listen, "127.0.0.1:9999");
+        assert_eq!(
+            (
+                config.retention.raw_days,
+                config.retention.sessions_days,
+                config.retention.aggregates_days
+            ),
+            (7, 60, 395)
+        );
         assert!(config.apply_environment(|_| Some("x".into())).is_err());
         std::fs::write(&path, "unknown_key = 1\n").expect("write");
         assert!(

@@ -7,11 +7,13 @@
 //! - [`server`] — collector + read API (+ demo site) on one port, and a test handle.
 //! - [`periodic`] — processing every few seconds inside `serve` and `demo`.
 //! - [`demo_site`] — the demo pages at `/demo/`.
+//! - [`erasure`] — the read side's eraser: the processor's `forget` on the served store.
 //! - [`commands`] — one module per subcommand.
 
 pub mod cli;
 pub mod commands;
 pub mod config;
 pub mod demo_site;
+pub mod erasure;
 pub mod periodic;
 pub mod server;

@@ -56,6 +56,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Snapshot(args) => commands::snapshot::run(args, config).await,
         Command::Export(args) => commands::export::run(args, config).await,
         Command::Token(args) => commands::token::run(args, config).await,
+        Command::Forget(args) => commands::forget::run(args, config).await,
+        Command::Retention(args) => commands::retention::run(args, config).await,
         Command::Fixtures(args) => commands::fixtures::run(args).await,
     }
 }

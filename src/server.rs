@@ -1,6 +1,6 @@
 //! The combined server of `serve` and `demo`: collector and read API on one port or on two
 //! (`--read-listen`), the demo site when asked, and periodic processing of the sites it collects
-//! for.
+//! for, and retention once a day.
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -17,7 +17,7 @@ use tokio::task::JoinHandle;
 use warp::Filter;
 
 use crate::config::Config;
-use crate::periodic::process_periodically;
+use crate::periodic::{apply_retention_daily, process_periodically};
 
 /// What to run besides the collector and the read API.
 #[derive(Debug, Clone, Default)]
@@ -57,12 +57,18 @@ pub async fn serve(
     let collector = Collector::open(store.clone(), config.collector.clone())
         .context("opening the collector's write-ahead log")?;
     let renderer = Renderer::new(store.clone(), config.renderer.clone());
+    let visitor_keys = heatpipe_collector::identify::VisitorKeys::new(store.clone());
+    renderer.set_eraser(Arc::new(crate::erasure::StoreEraser {
+        store: store.clone(),
+        processor: config.processor.clone(),
+    }));
     let read_address = read.as_ref().unwrap_or(&main).local_addr()?;
     renderer
         .tokens
         .set_open_without_tokens(read_address.ip().is_loopback());
     // Its first reload is at once; a request before it ends reads the list itself.
     let refresh = tokio::spawn(renderer.clone().refresh_auth());
+    let retention = tokio::spawn(apply_retention_daily(store.clone(), config.retention));
     let processing = (config.process_every_s > 0).then(|| {
         let every = Duration::from_secs(config.process_every_s);
         tokio::spawn(process_periodically(
@@ -73,7 +79,7 @@ pub async fn serve(
         ))
     });
     let stopped = shared_shutdown(shutdown);
-    let collector_routes = heatpipe_collector::routes(collector.clone())
+    let collector_routes = heatpipe_collector::routes(collector.clone(), Some(visitor_keys))
         .or(crate::demo_site::demo_site_filter(options.demo_site))
         .unify()
         .or(heatpipe_io::http::healthz_filter())
@@ -110,6 +116,7 @@ pub async fn serve(
         }
     }
     refresh.abort();
+    retention.abort();
     if let Some(processing) = processing {
         processing.abort();
     }

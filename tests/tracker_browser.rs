@@ -1,11 +1,13 @@
 //! The tracker in real headless Chromium (Debian's `chromium`, driven by playwright-core from
 //! `tests/browser/`): real pointer moves, clicks and wheel scrolling on the demo page; afterwards
 //! the store holds exactly those clicks at the right page coordinates, the scroll depth reached,
-//! and the tag the page set.
+//! the tag the page set, and the visitor key of the id it identified the visitor with (never the
+//! id itself).
 
 use heatpipe_core::chunk::decode_chunk;
 use heatpipe_core::event::Stream;
 use heatpipe_core::keys::raw_day_prefix;
+use heatpipe_io::secret::{load_secret, visitor_key, visitor_secret_key};
 
 mod common;
 
@@ -112,4 +114,33 @@ async fn tracker_records_real_clicks_scrolls_and_tags_in_chromium() {
         ours.iter().all(|s| s.page.document_height_px == 2600),
         "document height is the demo page's"
     );
+    let secret = load_secret(store.as_ref(), &visitor_secret_key("demo"))
+        .await
+        .expect("read")
+        .expect("the collector made the site's visitor secret");
+    let key = visitor_key(&secret, "crm-browser-1");
+    assert!(
+        ours.iter()
+            .all(|s| s.page.visitor_key.as_deref() == Some(key.as_str())),
+        "every batch of the identified tab carries the visitor key"
+    );
+    assert!(
+        again.iter().all(|s| s.page.visitor_key.is_none()),
+        "the second tab was not identified"
+    );
+    let mut files = vec![folder.path().to_path_buf()];
+    while let Some(path) = files.pop() {
+        if path.is_dir() {
+            for entry in std::fs::read_dir(&path).expect("read dir").flatten() {
+                files.push(entry.path());
+            }
+        } else {
+            let bytes = std::fs::read(&path).expect("read");
+            assert!(
+                !bytes.windows(13).any(|window| window == b"crm-browser-1"),
+                "{} holds the identify id",
+                path.display()
+            );
+        }
+    }
 }

@@ -32,6 +32,9 @@
   var startedAt = Date.now();
   var consent = script.getAttribute('data-consent') !== 'required';
   var tags = { visitor: get('visitor') || 'new' };
+  // The site's own id of a known visitor, for the rest of the tab's session; the collector
+  // stores only a keyed hash of it.
+  var identity = get('identify');
   var moves = [], clicks = [], scrolls = [], resizes = [];
   var lastMove = -MOVE_MS, lastScroll = -SCROLL_MS, pendingMove = null, scrollTimer = null;
   var retryQueue = [], retryDelay = 1000;
@@ -59,7 +62,7 @@
     set('seq', seq + 1);
     return JSON.stringify({
       site: site, session: sid, seq: seq, page_view: pageView,
-      page: { url: location.href, viewport: [w.innerWidth, w.innerHeight], document: size(), started_at: startedAt, tags: tags },
+      page: { url: location.href, viewport: [w.innerWidth, w.innerHeight], document: size(), started_at: startedAt, tags: tags, identify: identity || undefined },
       moves: moves.splice(0), clicks: clicks.splice(0), scrolls: scrolls.splice(0), resizes: resizes.splice(0)
     });
   }
@@ -138,6 +141,7 @@
     if (command === 'tag' && typeof a === 'string') tags[a] = String(b);
     else if (command === 'consent') { consent = a !== false; if (consent) flush(false); }
     else if (command === 'flush') flush(false);
+    else if (command === 'identify' && (typeof a === 'string' || typeof a === 'number') && String(a)) { identity = String(a); set('identify', identity); }
   };
   var queued = (w.heatpipe && w.heatpipe.q) || [];
   w.heatpipe = api;

@@ -7,6 +7,7 @@
 //! - [`config`] — `CollectorConfig`, and the log settings and wire limits it implies.
 //! - [`state`] — `Collector`, the state every request shares, and the shutdown sequence.
 //! - [`admission`] — configured sites, origins, sampling, per-client rate limits.
+//! - [`identify`] — `identify` ids → visitor keys, with the sites' secrets from the store.
 //! - [`body`] — content type, content encoding and bounded decompression.
 //! - [`rrweb`] — rrweb events → streams, with per-session state.
 //! - [`wal`] — the write-ahead log: record framing, group commit, segments, recovery.
@@ -19,6 +20,7 @@
 pub mod admission;
 pub mod body;
 pub mod config;
+pub mod identify;
 pub mod metrics;
 pub mod routes;
 pub mod rrweb;
@@ -37,11 +39,13 @@ pub use config::CollectorConfig;
 pub use state::Collector;
 
 /// All collector routes: `/v1/collect`, `/v1/rrweb/{site}/{session}`, `/t.js`, `/metrics`.
+/// Without `visitor_keys`, a batch's `identify` id is dropped (and the client told so).
 pub fn routes(
     collector: Arc<Collector>,
+    visitor_keys: Option<Arc<identify::VisitorKeys>>,
 ) -> impl Filter<Extract = (Response,), Error = warp::Rejection> + Clone {
     let collector_for_metrics = collector.clone();
-    routes::collect::collect_filter(collector.clone())
+    routes::collect::collect_filter(collector.clone(), visitor_keys)
         .or(routes::rrweb::rrweb_filter(collector))
         .unify()
         .or(routes::tracker::tracker_filter())
@@ -51,13 +55,23 @@ pub fn routes(
 }
 
 /// Serves the collector alone on `listener` until `shutdown` resolves, then seals and uploads
-/// everything buffered before returning.
+/// everything buffered before returning. `identify` ids are dropped; see [`serve_with`].
 pub async fn serve(
     collector: Arc<Collector>,
     listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) {
-    let filter = routes(collector.clone())
+    serve_with(collector, None, listener, shutdown).await;
+}
+
+/// [`serve`], turning `identify` ids into visitor keys with `visitor_keys`.
+pub async fn serve_with(
+    collector: Arc<Collector>,
+    visitor_keys: Option<Arc<identify::VisitorKeys>>,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) {
+    let filter = routes(collector.clone(), visitor_keys)
         .or(heatpipe_io::http::healthz_filter())
         .recover(heatpipe_io::http::recover);
     let server = warp::serve(filter)

@@ -8,11 +8,13 @@
 //!   wrapper that every opened store comes in, and the conformance suite they all pass (feature
 //!   `conformance`).
 //! - [`blocking`] — [`on_blocking`] and [`on_rayon`]: CPU work run off the async runtime's threads.
+//! - [`secret`] — secrets kept under `auth/` and the keyed hashes (HMAC-SHA256) made with them.
 //! - `http` (feature `http`) — JSON error replies and warp's rejections as JSON.
 
 pub mod blocking;
 #[cfg(feature = "http")]
 pub mod http;
+pub mod secret;
 pub mod store;
 
 pub use blocking::{TaskFailed, on_blocking, on_rayon};

@@ -42,11 +42,16 @@
 //!   - `output` — the write of a day's page aggregates, session index and page index.
 //!   - [`shard`](pipeline::shard) — `--shard I/N` partials and [`merge_shards`].
 //!   - [`report`](pipeline::report) — [`ProcessSummary`]: what a run did.
+//! - [`erase`] — [`forget`](erase::forget): a session or a visitor removed from raw chunks,
+//!   session indexes and aggregates (days processed again), with an audit record.
+//! - [`retention`] — [`apply_retention`]: the days past each lane's limit, deleted by prefix.
 
 pub mod aggregate;
+pub mod erase;
 mod error;
 pub mod options;
 pub mod pipeline;
+pub mod retention;
 pub mod types;
 
 pub use error::ProcessError;
@@ -54,3 +59,4 @@ pub use options::{MergeOptions, ProcessOptions, ProcessorConfig, ProgressHook, S
 pub use pipeline::report::ProcessSummary;
 pub use pipeline::run::process_day;
 pub use pipeline::shard::merge_shards;
+pub use retention::{RetentionConfig, RetentionReport, apply_retention};

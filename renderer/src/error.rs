@@ -31,6 +31,9 @@ pub enum RenderError {
     Image(String),
     #[error(transparent)]
     Worker(#[from] TaskFailed),
+    /// The request needs a part this read side was started without (erasure).
+    #[error("{0}")]
+    Unsupported(String),
     /// Something that should not fail did: no randomness, a record that cannot be encoded.
     #[error("{0}")]
     Internal(String),
@@ -47,6 +50,7 @@ impl RenderError {
             RenderError::Forbidden(_) => StatusCode::FORBIDDEN,
             RenderError::NotFound(_) => StatusCode::NOT_FOUND,
             RenderError::Conflict(_) => StatusCode::CONFLICT,
+            RenderError::Unsupported(_) => StatusCode::NOT_IMPLEMENTED,
             RenderError::Store(err) => match err.kind {
                 StoreErrorKind::NotFound => StatusCode::NOT_FOUND,
                 StoreErrorKind::InvalidKey => StatusCode::BAD_REQUEST,

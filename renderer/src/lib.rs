@@ -9,6 +9,7 @@
 //! - [`state`] — `Renderer`, the state every request shares.
 //! - [`png_cache`] — rendered PNGs kept by ETag.
 //! - [`error`] — `RenderError` and its HTTP status.
+//! - [`erasure`] — the `Eraser` a server installs for the erasure routes.
 //! - [`query`] — date ranges, page and device parameters.
 //! - [`data`] — loading and merging stored aggregates and indexes over a range.
 //! - [`density`] — kernel density over grid cells, painted into palette indexes.
@@ -34,6 +35,7 @@ pub mod composite;
 pub mod config;
 pub mod data;
 pub mod density;
+pub mod erasure;
 pub mod error;
 pub mod png;
 pub mod png_cache;
@@ -62,7 +64,7 @@ pub use state::Renderer;
 pub fn routes(
     renderer: Arc<Renderer>,
 ) -> impl Filter<Extract = (Response,), Error = warp::Rejection> + Clone {
-    use routes::{analytics, elements, heatmap, listing, share, tokens, viewer};
+    use routes::{analytics, elements, erasure, heatmap, listing, share, tokens, viewer};
     heatmap::heatmap_filter(renderer.clone())
         .or(analytics::dashboard_filter(renderer.clone()))
         .unify()
@@ -83,6 +85,10 @@ pub fn routes(
         .or(share::share_filter(renderer.clone()))
         .unify()
         .or(tokens::tokens_filter(renderer.clone()))
+        .unify()
+        .or(erasure::forget_session_filter(renderer.clone()))
+        .unify()
+        .or(erasure::forget_visitor_filter(renderer.clone()))
         .unify()
         .or(share::shared_filter(renderer))
         .unify()

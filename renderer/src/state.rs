@@ -2,7 +2,7 @@
 //! rendered PNGs and the decoded session indexes it keeps between requests, the token list and
 //! the share-link key.
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use bytes::Bytes;
 use heatpipe_io::store::ObjectStore;
@@ -10,6 +10,7 @@ use heatpipe_io::store::ObjectStore;
 use crate::auth::{ShareKeyCache, TokenCache};
 use crate::config::RendererConfig;
 use crate::data::SessionIndexCache;
+use crate::erasure::Eraser;
 use crate::png_cache::PngCache;
 
 /// The renderer's state, shared by every request.
@@ -24,6 +25,8 @@ pub struct Renderer {
     pub tokens: TokenCache,
     /// The key share links are signed with, as last read from the store.
     pub share_key: ShareKeyCache,
+    /// What erases sessions and visitors, once the embedding server installs it.
+    eraser: OnceLock<Arc<dyn Eraser>>,
 }
 
 impl Renderer {
@@ -38,6 +41,7 @@ impl Renderer {
             session_indexes,
             tokens: TokenCache::new(),
             share_key: ShareKeyCache::default(),
+            eraser: OnceLock::new(),
         })
     }
 
@@ -62,6 +66,16 @@ impl Renderer {
                 tracing::warn!(error = %err, "cannot reload the share key; keeping the last one");
             }
         }
+    }
+
+    /// Installs what the erasure routes call; a second call changes nothing.
+    pub fn set_eraser(&self, eraser: Arc<dyn Eraser>) {
+        let _ = self.eraser.set(eraser);
+    }
+
+    /// Returns the installed eraser, if any.
+    pub fn eraser(&self) -> Option<&Arc<dyn Eraser>> {
+        self.eraser.get()
     }
 
     /// Returns the cached PNG of `etag`, if any.

@@ -3,8 +3,10 @@
 pub mod demo;
 pub mod export;
 pub mod fixtures;
+pub mod forget;
 pub mod process;
 pub mod render;
+pub mod retention;
 pub mod serve;
 pub mod snapshot;
 pub mod token;

@@ -37,9 +37,11 @@ pub async fn run(args: ServeArgs, mut config: Config, collector_only: bool) -> a
             "heatpipe collector on http://{address} (store {})",
             config.store
         );
+        let visitor_keys = heatpipe_collector::identify::VisitorKeys::new(store.clone());
         let collector = heatpipe_collector::Collector::open(store, config.collector.clone())
             .context("opening the collector's write-ahead log")?;
-        heatpipe_collector::serve(collector, listener, shutdown_signal()).await;
+        heatpipe_collector::serve_with(collector, Some(visitor_keys), listener, shutdown_signal())
+            .await;
     } else {
         let listeners = read_side_listeners(listener, &config).await?;
         refuse_unprotected_read_side(&store, &listeners, &config.store).await?;

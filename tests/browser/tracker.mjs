@@ -1,7 +1,8 @@
 // Drives the tracker on the demo page in real headless Chromium: real pointer moves, clicks and
 // wheel scrolling. Prints, as JSON, what the browser did (page coordinates of each click, the
 // scroll position reached, the session id), for the Rust test to compare with what was stored.
-// A second tab of the same browser profile then visits again: a new session, of a returning visitor.
+// A second tab of the same browser profile then visits again: a new session, of a returning
+// visitor, not identified (identify lasts a tab's session).
 //   node tracker.mjs http://127.0.0.1:PORT
 import { launchChromium } from './launch.mjs';
 
@@ -13,6 +14,8 @@ try {
   await page.goto(`${base}/demo/`);
   await page.waitForFunction(() => typeof window.heatpipe === 'function');
   await page.evaluate(() => window.heatpipe('tag', 'variant', 'B'));
+  // A site that knows its visitor: the collector must store only a keyed hash of this id.
+  await page.evaluate(() => window.heatpipe('identify', 'crm-browser-1'));
   const clicks = [];
   let deepest = 0;
   async function clickCentre(selector) {

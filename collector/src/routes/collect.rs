@@ -1,4 +1,6 @@
-//! `POST /v1/collect`: one native batch (JSON, optionally gzip or zstd encoded).
+//! `POST /v1/collect`: one native batch (JSON, optionally gzip or zstd encoded). A batch's
+//! `page.identify` id is replaced by its visitor key (see [`crate::identify`]) before the
+//! stream is logged; the id is never logged or stored.
 
 use std::convert::Infallible;
 use std::sync::Arc;
@@ -12,11 +14,13 @@ use super::{
     IngestRequest, accepted, answered, ingest_request, not_durable, preflight, refused, rejected,
 };
 use crate::admission::Refusal;
+use crate::identify::{VisitorKeys, validate_identify};
 use crate::state::Collector;
 
 /// Matches `POST /v1/collect` (and its CORS preflight).
 pub fn collect_filter(
     collector: Arc<Collector>,
+    visitor_keys: Option<Arc<VisitorKeys>>,
 ) -> impl Filter<Extract = (Response,), Error = warp::Rejection> + Clone {
     let for_preflight = collector.clone();
     let preflight = warp::path!("v1" / "collect")
@@ -27,6 +31,7 @@ pub fn collect_filter(
         .and(warp::post())
         .and(ingest_request(collector.config.max_body_bytes))
         .and(warp::any().map(move || collector.clone()))
+        .and(warp::any().map(move || visitor_keys.clone()))
         .and_then(handle_collect);
     preflight.or(post).unify()
 }
@@ -34,9 +39,10 @@ pub fn collect_filter(
 async fn handle_collect(
     request: IngestRequest,
     collector: Arc<Collector>,
+    visitor_keys: Option<Arc<VisitorKeys>>,
 ) -> Result<Response, Infallible> {
     let origin = request.origin.clone();
-    let (site, response, num_events) = collect(request, &collector).await;
+    let (site, response, num_events) = collect(request, &collector, visitor_keys.as_deref()).await;
     Ok(answered(
         response,
         num_events,
@@ -51,13 +57,14 @@ async fn handle_collect(
 async fn collect(
     request: IngestRequest,
     collector: &Arc<Collector>,
+    visitor_keys: Option<&VisitorKeys>,
 ) -> (Option<String>, Response, usize) {
     if let Err(refusal) = collector.admission.check_rate(request.client) {
         return (None, refused(&refusal), 0);
     }
     let admitting = collector.clone();
     let parsed = tokio::task::spawn_blocking(move || admit_batch(&admitting, request)).await;
-    let (converted, sampled_in) = match parsed {
+    let admitted = match parsed {
         Ok(Ok(admitted)) => admitted,
         Ok(Err((site, refusal))) => return (site, refused(&refusal), 0),
         Err(err) => {
@@ -69,7 +76,17 @@ async fn collect(
             );
         }
     };
-    let (site, stream, warnings) = (converted.site, converted.stream, converted.warnings);
+    let Admitted {
+        converted,
+        sampled_in,
+        identify,
+    } = admitted;
+    let (site, mut stream, mut warnings) = (converted.site, converted.stream, converted.warnings);
+    if let Err(response) =
+        apply_identify(identify, visitor_keys, &site, &mut stream, &mut warnings).await
+    {
+        return (Some(site), response, 0);
+    }
     let num_events = stream.num_events();
     if sampled_in && let Err(err) = collector.accept(&site, vec![stream]).await {
         return (Some(site), not_durable(&err), 0);
@@ -81,18 +98,27 @@ async fn collect(
     )
 }
 
-/// A batch that may be logged, and whether it is sampled in; or its site (when known) and why
-/// it is refused.
-type Admitted = Result<(Converted, bool), (Option<String>, Refusal)>;
+/// A batch that may be logged: its stream, whether it is sampled in, and the `identify` id it
+/// carried (to be replaced by a visitor key, never logged).
+#[derive(Debug)]
+struct Admitted {
+    converted: Converted,
+    sampled_in: bool,
+    identify: Option<String>,
+}
 
-/// Decompresses and parses a batch body, checks its site and origin, then validates it: CPU
-/// work, run on the blocking pool.
-fn admit_batch(collector: &Collector, request: IngestRequest) -> Admitted {
+/// Decompresses and parses a batch body, checks its site, origin and `identify` id, then
+/// validates it: CPU work, run on the blocking pool. A refusal comes with the batch's site when
+/// it is known.
+fn admit_batch(
+    collector: &Collector,
+    request: IngestRequest,
+) -> Result<Admitted, (Option<String>, Refusal)> {
     let body = request
         .body
         .decode(collector.config.max_decompressed_bytes)
         .map_err(|err| (None, Refusal::new(err.status, err.message)))?;
-    let batch: NativeBatch = serde_json::from_slice(&body).map_err(|err| {
+    let mut batch: NativeBatch = serde_json::from_slice(&body).map_err(|err| {
         let message = format!("batch is not valid JSON of the native shape: {err}");
         (None, Refusal::new(StatusCode::BAD_REQUEST, message))
     })?;
@@ -100,8 +126,53 @@ fn admit_batch(collector: &Collector, request: IngestRequest) -> Admitted {
         .admission
         .check_site(&batch.site, request.origin.as_deref(), &batch.session)
         .map_err(|refusal| (Some(batch.site.clone()), refusal))?;
+    let identify = batch.page.identify.take();
+    if let Some(id) = &identify {
+        validate_identify(id)
+            .map_err(|message| (None, Refusal::new(StatusCode::BAD_REQUEST, message)))?;
+    }
     let converted = batch
         .into_stream(&collector.limits)
         .map_err(|err| (None, Refusal::new(StatusCode::BAD_REQUEST, err.0)))?;
-    Ok((converted, sampled_in))
+    Ok(Admitted {
+        converted,
+        sampled_in,
+        identify,
+    })
+}
+
+/// Sets `stream`'s visitor key from the batch's `identify` id, if it had one; a collector
+/// without visitor keys drops the id and says so in `warnings`. A secret the store cannot give
+/// is a 503 (`Retry-After`), so that the batch is sent again rather than stored unidentified.
+async fn apply_identify(
+    identify: Option<String>,
+    visitor_keys: Option<&VisitorKeys>,
+    site: &str,
+    stream: &mut heatpipe_core::event::Stream,
+    warnings: &mut Vec<String>,
+) -> Result<(), Response> {
+    match (identify, visitor_keys) {
+        (None, _) => Ok(()),
+        (Some(id), Some(keys)) => match keys.key_of(site, &id).await {
+            Ok(key) => {
+                stream.page.visitor_key = Some(key);
+                Ok(())
+            }
+            Err(err) => {
+                tracing::warn!(%site, error = %err, "cannot read the visitor-key secret");
+                let mut response = rejected(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "cannot read the site's visitor-key secret from the store",
+                );
+                response
+                    .headers_mut()
+                    .insert("retry-after", warp::http::HeaderValue::from_static("5"));
+                Err(response)
+            }
+        },
+        (Some(_), None) => {
+            warnings.push("page.identify ignored: this collector makes no visitor keys".to_owned());
+            Ok(())
+        }
+    }
 }

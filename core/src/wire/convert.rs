@@ -292,6 +292,7 @@ impl WirePage {
             }),
             started_at: page.started_at_ms,
             tags: page.tags.iter().cloned().collect(),
+            identify: None,
         }
     }
 

@@ -85,6 +85,11 @@ pub struct WirePage {
     pub started_at: i64,
     #[serde(default)]
     pub tags: BTreeMap<String, String>,
+    /// The id the site passed to `heatpipe('identify', id)`. The collector replaces it by its
+    /// keyed hash (the page view's `visitor_key`) before anything is logged or stored; the
+    /// conversion to a stream never copies it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub identify: Option<String>,
 }
 
 /// `[t, x, y, selector]`, `[t, x, y, selector, x inside 0..1, y inside 0..1]`, or either

@@ -7,6 +7,7 @@
 //! - [`analytics`] — the dashboard, funnels and page paths.
 //! - [`heatmap`] — `GET /api/sites/{site}/heatmap.png`.
 //! - [`elements`] — a page's most clicked elements.
+//! - [`erasure`] — `DELETE` of a session or a visitor, for admin tokens.
 //! - [`listing`] — pages, scroll depth, sessions and timelines.
 //! - [`share`] — making share links, and the `/share/` routes that open them.
 //! - [`tokens`] — `GET /api/tokens`, the token list, for admin tokens.
@@ -15,6 +16,7 @@
 pub mod analytics;
 pub mod auth;
 pub mod elements;
+pub mod erasure;
 pub mod heatmap;
 pub mod listing;
 pub mod share;
