@@ -13,6 +13,7 @@ use super::{
 };
 use crate::admission::Refusal;
 use crate::state::Collector;
+use crate::wal::LoggedBatch;
 
 /// Matches `POST /v1/collect` (and its CORS preflight).
 pub fn collect_filter(
@@ -71,7 +72,11 @@ async fn collect(
     };
     let (site, stream, warnings) = (converted.site, converted.stream, converted.warnings);
     let num_events = stream.num_events();
-    if sampled_in && let Err(err) = collector.accept(&site, vec![stream]).await {
+    if sampled_in
+        && let Err(err) = collector
+            .accept(&site, vec![LoggedBatch::Stream(stream)])
+            .await
+    {
         return (Some(site), not_durable(&err), 0);
     }
     (
