@@ -37,9 +37,11 @@ fn logged_size(session: &str) -> u64 {
     let native: NativeBatch = serde_json::from_value(batch(session)).expect("batch");
     let converted = native.into_stream(&WireLimits::default()).expect("valid");
     let (site, stream) = (converted.site, converted.stream);
-    heatpipe_collector::wal::encode_record(&heatpipe_collector::wal::WalRecord { site, stream })
-        .expect("encode")
-        .len() as u64
+    heatpipe_collector::wal::encode_record(&heatpipe_collector::wal::WalRecord::stream(
+        site, stream,
+    ))
+    .expect("encode")
+    .len() as u64
 }
 
 async fn post(client: &reqwest::Client, url: &str, session: &str) -> reqwest::Response {

@@ -43,8 +43,6 @@ pub struct CollectorConfig {
     pub rate_limit_per_s: u32,
     /// Batches a client may send at once before the rate applies.
     pub rate_limit_burst: u32,
-    /// How many rrweb sessions' conversion state (open page view, scroll offset) is kept.
-    pub max_rrweb_sessions: usize,
 }
 
 impl Default for CollectorConfig {
@@ -61,7 +59,6 @@ impl Default for CollectorConfig {
             shutdown_timeout_ms: 10_000,
             zstd_level: heatpipe_core::chunk::DEFAULT_ZSTD_LEVEL,
             keep_query: false,
-            max_rrweb_sessions: 100_000,
             sites: Vec::new(),
             rate_limit_per_s: 200,
             rate_limit_burst: 400,

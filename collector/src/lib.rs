@@ -1,7 +1,9 @@
 //! heatpipe-collector: the ingest server. It accepts native batches from the tracker and rrweb
 //! recorder events, validates them, appends them to a write-ahead log and acknowledges them once
-//! fsynced; sealed log segments become `.hpc` chunks under `raw/` in the store, and a segment is
-//! deleted only once stored. Segments left by a crash are uploaded at the next start.
+//! fsynced; sealed log segments become `.hpc` chunks (and `.hpr` rrweb lane objects, kept in the
+//! viewport terms rrweb recorded; the processor converts whole sessions) under `raw/` in the
+//! store, and a segment is deleted only once stored. Segments left by a crash are uploaded at the
+//! next start. No session state is kept between requests: collectors are interchangeable.
 //!
 //! # Layout
 //! - [`config`] — `CollectorConfig`, and the log settings and wire limits it implies.
@@ -9,7 +11,6 @@
 //! - [`admission`] — configured sites, origins, sampling, per-client rate limits.
 //! - [`identify`] — `identify` ids → visitor keys, with the sites' secrets from the store.
 //! - [`body`] — content type, content encoding and bounded decompression.
-//! - [`rrweb`] — rrweb events → streams, with per-session state.
 //! - [`wal`] — the write-ahead log: record framing, group commit, segments, recovery.
 //! - [`uploader`] — sealed segments → chunks in the store, with retries.
 //! - [`metrics`] — counters served at `/metrics`.
@@ -23,7 +24,6 @@ pub mod config;
 pub mod identify;
 pub mod metrics;
 pub mod routes;
-pub mod rrweb;
 pub mod state;
 pub mod uploader;
 pub mod wal;

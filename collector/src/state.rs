@@ -1,14 +1,14 @@
 //! The collector's state, shared by every request: its configuration, admission, the
-//! write-ahead log, the metrics, the rrweb sessions being converted and the uploader task. Routes
-//! reach everything through [`Collector`]; [`Collector::run_alongside`] is the shutdown sequence.
+//! write-ahead log, the metrics and the uploader task. It keeps nothing of any session between
+//! requests, so any batch may reach any collector. Routes reach everything through
+//! [`Collector`]; [`Collector::run_alongside`] is the shutdown sequence.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
 use std::future::Future;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use heatpipe_core::event::Stream;
-use heatpipe_core::wire::{WireError, WireLimits};
+use heatpipe_core::wire::WireLimits;
 use heatpipe_io::store::ObjectStore;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
@@ -16,9 +16,8 @@ use tokio::task::JoinHandle;
 use crate::admission::Admission;
 use crate::config::CollectorConfig;
 use crate::metrics::Metrics;
-use crate::rrweb::{RrwebEvent, RrwebSession};
 use crate::uploader::run_uploader;
-use crate::wal::{Wal, WalError, WalOpenError, WalRecord};
+use crate::wal::{LoggedBatch, Wal, WalError, WalOpenError, WalRecord};
 
 /// The collector's state, shared by every request.
 #[derive(Debug)]
@@ -29,7 +28,6 @@ pub struct Collector {
     pub wal: Arc<Wal>,
     pub metrics: Arc<Metrics>,
     uploader: Mutex<Option<(JoinHandle<()>, watch::Sender<bool>)>>,
-    rrweb_sessions: Mutex<HashMap<(String, String), (RrwebSession, Instant)>>,
     sites_seen: Mutex<BTreeSet<String>>,
 }
 
@@ -70,18 +68,17 @@ impl Collector {
             wal,
             metrics,
             uploader: Mutex::new(Some((uploader, draining))),
-            rrweb_sessions: Mutex::new(HashMap::new()),
             sites_seen: Mutex::new(BTreeSet::new()),
         }))
     }
 
-    /// Logs accepted streams of `site` durably; returns once they are on disk.
-    pub async fn accept(&self, site: &str, streams: Vec<Stream>) -> Result<(), WalError> {
-        let records: Vec<WalRecord> = streams
+    /// Logs accepted batches of `site` durably, all or none; returns once they are on disk.
+    pub async fn accept(&self, site: &str, batches: Vec<LoggedBatch>) -> Result<(), WalError> {
+        let records: Vec<WalRecord> = batches
             .into_iter()
-            .map(|stream| WalRecord {
+            .map(|batch| WalRecord {
                 site: site.to_owned(),
-                stream,
+                batch,
             })
             .collect();
         self.wal.append_all(&records).await?;
@@ -103,35 +100,6 @@ impl Collector {
             .iter()
             .cloned()
             .collect()
-    }
-
-    /// Converts a batch of rrweb events of `site`/`session`, carrying state between batches.
-    pub fn convert_rrweb(
-        &self,
-        site: &str,
-        session: &str,
-        events: &[RrwebEvent],
-    ) -> Result<Vec<Stream>, WireError> {
-        let mut sessions = self
-            .rrweb_sessions
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        let key = (site.to_owned(), session.to_owned());
-        if !sessions.contains_key(&key) && sessions.len() >= self.config.max_rrweb_sessions {
-            // Forget the least recently used session; it starts over at its next Meta event.
-            if let Some(oldest) = sessions
-                .iter()
-                .min_by_key(|(_, (_, used))| *used)
-                .map(|(k, _)| k.clone())
-            {
-                sessions.remove(&oldest);
-            }
-        }
-        let (state, used) = sessions
-            .entry(key)
-            .or_insert_with(|| (RrwebSession::default(), Instant::now()));
-        *used = Instant::now();
-        state.convert(session, events, &self.limits)
     }
 
     /// Runs `server`; once it returns (no request in flight), seals the log and keeps uploading

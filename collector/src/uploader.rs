@@ -1,8 +1,9 @@
-//! Turns sealed log segments into chunks in the store. A segment's records are grouped by
-//! partition (site, UTC date and hour of the page view start); each partition becomes the chunk
-//! `raw/{site}/{date}/{hour}/{collector_id}-{segment}.hpc`, so uploading the same segment again —
-//! after a crash, or a retry — replaces the same objects. The segment file is deleted only once
-//! all its chunks are stored. Failed uploads are retried with exponential backoff and jitter.
+//! Turns sealed log segments into objects in the store. A segment's records are grouped by
+//! partition (site, UTC date and hour: of the page view start for native batches, of the first
+//! event for rrweb batches); each partition becomes the chunk
+//! `raw/{site}/{date}/{hour}/{collector_id}-{segment}.hpc` or the rrweb lane object `….hpr`, so
+//! uploading the same segment again — after a crash, or a retry — replaces the same objects. The
+//! segment file is deleted only once all its objects are stored. Failed uploads are retried with exponential backoff and jitter.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -12,50 +13,31 @@ use std::time::Duration;
 use bytes::Bytes;
 use heatpipe_core::chunk::encode_chunk;
 use heatpipe_core::event::Stream;
-use heatpipe_core::keys::{chunk_key, date_hour_of_ms};
+use heatpipe_core::keys::{chunk_key, date_hour_of_ms, rrweb_lane_key};
+use heatpipe_core::rrweb::{RrwebBatch, encode_lane};
 use heatpipe_io::store::ObjectStore;
 use rand::Rng;
 use tokio::sync::{mpsc, watch};
 
 use crate::metrics::Metrics;
-use crate::wal::{SealedSegment, Wal, read_segment};
+use crate::wal::{LoggedBatch, SealedSegment, Wal, read_segment};
 
 /// First retry delay; doubles per failure up to [`MAX_BACKOFF`].
 const FIRST_BACKOFF: Duration = Duration::from_millis(200);
 const MAX_BACKOFF: Duration = Duration::from_secs(30);
 
-/// Stores one sealed segment's chunks and deletes the segment; returns how many chunks.
+/// Stores one sealed segment's objects and deletes the segment; returns how many objects.
 pub async fn upload_segment(
     store: &dyn ObjectStore,
     segment: &SealedSegment,
     zstd_level: i32,
 ) -> Result<usize, String> {
-    let path = segment.path.clone();
-    let bytes = tokio::task::spawn_blocking(move || std::fs::read(path))
+    let reading = segment.clone();
+    let objects = tokio::task::spawn_blocking(move || segment_objects(&reading, zstd_level))
         .await
-        .map_err(|e| e.to_string())?
-        .map_err(|e| e.to_string())?;
-    // A segment sealed after a failed write ends at its last acknowledged record.
-    let acknowledged = bytes.len().min(segment.size_bytes as usize);
-    let (records, dropped) = read_segment(&bytes[..acknowledged]);
-    if dropped > 0 {
-        tracing::warn!(segment = %segment.path.display(), dropped_bytes = dropped, "log segment ends in a torn record (never acknowledged); dropping it");
-    }
-    let mut partitions: BTreeMap<(String, chrono::NaiveDate, u32), Vec<Stream>> = BTreeMap::new();
-    for record in records {
-        let (date, hour) = date_hour_of_ms(record.stream.page.started_at_ms);
-        partitions
-            .entry((record.site, date, hour))
-            .or_default()
-            .push(record.stream);
-    }
-    let num_chunks = partitions.len();
-    for ((site, date, hour), streams) in partitions {
-        let key = chunk_key(&site, date, hour, &segment.collector_id, segment.segment);
-        let encoded = tokio::task::spawn_blocking(move || encode_chunk(&streams, zstd_level))
-            .await
-            .map_err(|e| e.to_string())?
-            .map_err(|e| e.to_string())?;
+        .map_err(|e| e.to_string())??;
+    let num_objects = objects.len();
+    for (key, encoded) in objects {
         store
             .put(&key, Bytes::from(encoded))
             .await
@@ -72,7 +54,61 @@ pub async fn upload_segment(
     .await
     .map_err(|e| e.to_string())?
     .map_err(|e| e.to_string())?;
-    Ok(num_chunks)
+    Ok(num_objects)
+}
+
+/// The segment's batches grouped by (site, UTC date, hour), each group encoded under its key:
+/// native streams as a chunk (by the page view's start), rrweb batches as an `.hpr` lane object
+/// (by the batch's first event).
+fn segment_objects(
+    segment: &SealedSegment,
+    zstd_level: i32,
+) -> Result<Vec<(String, Vec<u8>)>, String> {
+    let bytes = std::fs::read(&segment.path).map_err(|e| e.to_string())?;
+    // A segment sealed after a failed write ends at its last acknowledged record.
+    let acknowledged = bytes.len().min(segment.size_bytes as usize);
+    let (records, dropped) = read_segment(&bytes[..acknowledged]);
+    if dropped > 0 {
+        tracing::warn!(segment = %segment.path.display(), dropped_bytes = dropped, "log segment ends in a torn record (never acknowledged); dropping it");
+    }
+    type Partition = (String, chrono::NaiveDate, u32);
+    let mut streams: BTreeMap<Partition, Vec<Stream>> = BTreeMap::new();
+    let mut rrweb: BTreeMap<Partition, Vec<RrwebBatch>> = BTreeMap::new();
+    for record in records {
+        match record.batch {
+            LoggedBatch::Stream(stream) => {
+                let (date, hour) = date_hour_of_ms(stream.page.started_at_ms);
+                streams
+                    .entry((record.site, date, hour))
+                    .or_default()
+                    .push(stream);
+            }
+            LoggedBatch::Rrweb(batch) => {
+                let Some(first_at_ms) = batch.first_at_ms() else {
+                    continue;
+                };
+                let (date, hour) = date_hour_of_ms(first_at_ms);
+                rrweb
+                    .entry((record.site, date, hour))
+                    .or_default()
+                    .push(batch);
+            }
+        }
+    }
+    let (collector_id, number) = (&segment.collector_id, segment.segment);
+    let mut objects = Vec::with_capacity(streams.len() + rrweb.len());
+    for ((site, date, hour), streams) in streams {
+        let encoded = encode_chunk(&streams, zstd_level).map_err(|e| e.to_string())?;
+        objects.push((chunk_key(&site, date, hour, collector_id, number), encoded));
+    }
+    for ((site, date, hour), batches) in rrweb {
+        let encoded = encode_lane(&batches).map_err(|e| e.to_string())?;
+        objects.push((
+            rrweb_lane_key(&site, date, hour, collector_id, number),
+            encoded,
+        ));
+    }
+    Ok(objects)
 }
 
 /// Uploads `leftovers`, then every segment sealed from now on, retrying each until it is stored.
@@ -144,13 +180,7 @@ mod tests {
         let b = SessionBuilder::new("b", "https://x.example/", 1_795_132_800_000 + hour_ms).build();
         let mut bytes = Vec::new();
         for (site, stream) in [("shop", &a[0]), ("shop", &b[0]), ("blog", &a[0])] {
-            bytes.extend(
-                encode_record(&WalRecord {
-                    site: site.into(),
-                    stream: stream.clone(),
-                })
-                .expect("encode"),
-            );
+            bytes.extend(encode_record(&WalRecord::stream(site, stream.clone())).expect("encode"));
         }
         let path = dir.path().join("0000000000000007.log");
         std::fs::write(&path, &bytes).expect("write");

@@ -342,18 +342,6 @@ fn cases() -> Vec<Case> {
     );
     special(
         case(
-            "rrweb events before any Meta event",
-            serde_json::to_vec(
-                &json!([{"type": 3, "data": {"source": 1, "positions": []}, "timestamp": 1}]),
-            )
-            .expect("json"),
-            400,
-            "before any Meta event",
-        ),
-        &|c| c.path = "/v1/rrweb/shop/r-2".into(),
-    );
-    special(
-        case(
             "rrweb unknown site",
             serde_json::to_vec(&rrweb_meta).expect("json"),
             404,

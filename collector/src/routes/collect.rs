@@ -16,6 +16,7 @@ use super::{
 use crate::admission::Refusal;
 use crate::identify::{VisitorKeys, validate_identify};
 use crate::state::Collector;
+use crate::wal::LoggedBatch;
 
 /// Matches `POST /v1/collect` (and its CORS preflight).
 pub fn collect_filter(
@@ -88,7 +89,11 @@ async fn collect(
         return (Some(site), response, 0);
     }
     let num_events = stream.num_events();
-    if sampled_in && let Err(err) = collector.accept(&site, vec![stream]).await {
+    if sampled_in
+        && let Err(err) = collector
+            .accept(&site, vec![LoggedBatch::Stream(stream)])
+            .await
+    {
         return (Some(site), not_durable(&err), 0);
     }
     (

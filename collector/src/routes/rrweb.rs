@@ -3,8 +3,8 @@
 use std::convert::Infallible;
 use std::sync::Arc;
 
-use heatpipe_core::event::Stream;
 use heatpipe_core::keys::validate_site;
+use heatpipe_core::rrweb::{RrwebBatch, RrwebEvent, parse_batch};
 use heatpipe_core::wire::validate_session_id;
 use warp::Filter;
 use warp::http::StatusCode;
@@ -15,8 +15,8 @@ use super::{
 };
 use crate::admission::Refusal;
 use crate::body::RawBody;
-use crate::rrweb::RrwebEvent;
 use crate::state::Collector;
+use crate::wal::LoggedBatch;
 
 /// Matches `POST /v1/rrweb/{site}/{session}` (and its CORS preflight).
 pub fn rrweb_filter(
@@ -79,38 +79,37 @@ async fn rrweb(
         Ok(sampled_in) => sampled_in,
         Err(refusal) => return (refused(&refusal), 0),
     };
-    let converting = collector.clone();
-    let (site_owned, session_owned) = (site.to_owned(), session.to_owned());
-    let converted = tokio::task::spawn_blocking(move || {
-        convert_body(&converting, &site_owned, &session_owned, request.body)
-    })
-    .await;
-    let streams = match converted {
-        Ok(Ok(streams)) => streams,
+    let parsing = collector.clone();
+    let session_id = session.to_owned();
+    let parsed =
+        tokio::task::spawn_blocking(move || parse_body(&parsing, &session_id, request.body)).await;
+    let batch = match parsed {
+        Ok(Ok(batch)) => batch,
         Ok(Err(refusal)) => return (refused(&refusal), 0),
         Err(err) => {
-            let message = format!("the batch could not be converted: {err}");
+            let message = format!("the batch could not be parsed: {err}");
             return (rejected(StatusCode::INTERNAL_SERVER_ERROR, &message), 0);
         }
     };
-    let num_events = streams.iter().map(|s| s.num_events()).sum();
-    let num_streams = streams.len();
-    if sampled_in && let Err(err) = collector.accept(site, streams).await {
+    let num_events = batch.num_recorded_events();
+    // A batch with nothing for heatmaps (DOM mutations only) is acknowledged and not logged.
+    let worth_logging = sampled_in && !batch.events.is_empty();
+    if worth_logging
+        && let Err(err) = collector
+            .accept(site, vec![LoggedBatch::Rrweb(batch)])
+            .await
+    {
         return (not_durable(&err), 0);
     }
     (
-        accepted(num_events, num_streams, sampled_in, &[]),
+        accepted(num_events, usize::from(worth_logging), sampled_in, &[]),
         num_events,
     )
 }
 
-/// Decompresses, parses and converts an rrweb body: CPU work, run on the blocking pool.
-fn convert_body(
-    collector: &Collector,
-    site: &str,
-    session: &str,
-    body: RawBody,
-) -> Result<Vec<Stream>, Refusal> {
+/// Decompresses and checks an rrweb body, keeping its pointer events as recorded: CPU work, run
+/// on the blocking pool.
+fn parse_body(collector: &Collector, session: &str, body: RawBody) -> Result<RrwebBatch, Refusal> {
     let body = body
         .decode(collector.config.max_decompressed_bytes)
         .map_err(|err| Refusal::new(err.status, err.message))?;
@@ -119,7 +118,6 @@ fn convert_body(
             format!("body must be a JSON array of rrweb events ({{type, data, timestamp}}): {err}");
         Refusal::new(StatusCode::BAD_REQUEST, message)
     })?;
-    collector
-        .convert_rrweb(site, session, &events)
+    parse_batch(session, &events, &collector.limits)
         .map_err(|err| Refusal::new(StatusCode::BAD_REQUEST, err.0))
 }

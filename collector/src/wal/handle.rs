@@ -143,15 +143,9 @@ mod tests {
         let segment = sealed.recv().await.expect("sealed segment");
         let (records, dropped) = read_segment(&fs::read(&segment.path).expect("read"));
         assert_eq!((records.len(), dropped), (50, 0));
-        let mut sessions: Vec<_> = records
-            .iter()
-            .map(|r| r.stream.session_id.clone())
-            .collect();
+        let mut sessions: Vec<_> = records.iter().map(|r| r.session_id().to_owned()).collect();
         sessions.sort();
-        let mut expected: Vec<_> = appends
-            .iter()
-            .map(|r| r.stream.session_id.clone())
-            .collect();
+        let mut expected: Vec<_> = appends.iter().map(|r| r.session_id().to_owned()).collect();
         expected.sort();
         assert_eq!(sessions, expected);
     }

@@ -7,7 +7,7 @@
 //! ```text
 //! {dir}/LOCK                                  flock of the process that owns the log (its pid inside)
 //! {dir}/STORE                                 the identity of the store the segments go to
-//! {dir}/{collector_id}/{segment:016}.log      records: len u32 LE | crc32 u32 LE | bincode (site, stream)
+//! {dir}/{collector_id}/{segment:016}.log      records: len u32 LE | crc32 u32 LE | bincode (site, batch)
 //! ```
 //! A crash can leave a torn record at the end of the last segment: it was never acknowledged,
 //! and reading stops there. A failed write or fsync refuses its batch and cuts the segment back
@@ -34,7 +34,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use heatpipe_core::event::Stream;
-use serde::{Deserialize, Serialize};
+use heatpipe_core::rrweb::RrwebBatch;
 
 pub use handle::{OpenedWal, Wal};
 pub use ownership::{LogLock, WalOpenError};
@@ -74,11 +74,45 @@ impl WalError {
     }
 }
 
-/// One logged batch.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// One logged batch of a site.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct WalRecord {
     pub site: String,
-    pub stream: Stream,
+    pub batch: LoggedBatch,
+}
+
+/// What a logged batch holds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LoggedBatch {
+    /// A native batch: one page view's events, already in page coordinates.
+    Stream(Stream),
+    /// An rrweb batch as recorded, in viewport terms; the processor converts a session's
+    /// batches together.
+    Rrweb(RrwebBatch),
+}
+
+impl WalRecord {
+    pub fn stream(site: impl Into<String>, stream: Stream) -> WalRecord {
+        WalRecord {
+            site: site.into(),
+            batch: LoggedBatch::Stream(stream),
+        }
+    }
+
+    pub fn rrweb(site: impl Into<String>, batch: RrwebBatch) -> WalRecord {
+        WalRecord {
+            site: site.into(),
+            batch: LoggedBatch::Rrweb(batch),
+        }
+    }
+
+    /// Returns the session the batch belongs to.
+    pub fn session_id(&self) -> &str {
+        match &self.batch {
+            LoggedBatch::Stream(stream) => &stream.session_id,
+            LoggedBatch::Rrweb(batch) => &batch.session_id,
+        }
+    }
 }
 
 /// A sealed segment waiting to be uploaded.
@@ -132,9 +166,6 @@ pub(crate) mod testing {
             .click(5, 1, 2, "#x")
             .build()
             .remove(0);
-        WalRecord {
-            site: "shop".into(),
-            stream,
-        }
+        WalRecord::stream("shop", stream)
     }
 }

@@ -1,6 +1,6 @@
 //! Segment files and the records in them: where a segment lives, the few file operations the
 //! writer needs ([`SegmentFile`], so tests can make them fail), how a record is framed
-//! (`len u32 LE | crc32 u32 LE | bincode`), and reading a segment back up to its last whole
+//! (`len u32 LE | crc32 u32 LE | bincode`, the length's top bit marking an rrweb batch), and reading a segment back up to its last whole
 //! record.
 
 use std::fs::{File, OpenOptions};
@@ -9,7 +9,10 @@ use std::path::{Path, PathBuf};
 
 use heatpipe_core::frame::bincode_config;
 
-use super::{WalError, WalRecord};
+use heatpipe_core::event::Stream;
+use heatpipe_core::rrweb::RrwebBatch;
+
+use super::{LoggedBatch, WalError, WalRecord};
 
 /// Returns the file of `segment` of `collector_id` under the log folder `dir`.
 pub(super) fn segment_path(dir: &Path, collector_id: &str, segment: u64) -> PathBuf {
@@ -58,38 +61,67 @@ pub(super) fn sync_folder(folder: &Path) -> std::io::Result<()> {
     File::open(folder)?.sync_all()
 }
 
+/// The top bit of a record's length marks an rrweb batch; records of native batches (the only
+/// kind earlier versions wrote) leave it clear, so their segments read as before.
+const RRWEB_RECORD: u32 = 1 << 31;
+
 /// Reads a segment's records, stopping at a torn or corrupt tail; returns them and the number
 /// of bytes dropped there.
 pub fn read_segment(bytes: &[u8]) -> (Vec<WalRecord>, usize) {
     let mut records = Vec::new();
     let mut at = 0usize;
     while bytes.len() - at >= 8 {
-        let len =
-            u32::from_le_bytes([bytes[at], bytes[at + 1], bytes[at + 2], bytes[at + 3]]) as usize;
+        let word = u32::from_le_bytes([bytes[at], bytes[at + 1], bytes[at + 2], bytes[at + 3]]);
         let crc = u32::from_le_bytes([bytes[at + 4], bytes[at + 5], bytes[at + 6], bytes[at + 7]]);
+        let len = (word & !RRWEB_RECORD) as usize;
         let Some(payload) = bytes.get(at + 8..at + 8 + len) else {
             break;
         };
         if crc32fast::hash(payload) != crc {
             break;
         }
-        match bincode::serde::decode_from_slice::<WalRecord, _>(payload, bincode_config()) {
-            Ok((record, _)) => records.push(record),
-            Err(_) => break,
-        }
+        let Some(record) = decode_payload(payload, word & RRWEB_RECORD != 0) else {
+            break;
+        };
+        records.push(record);
         at += 8 + len;
     }
     (records, bytes.len() - at)
 }
 
+fn decode_payload(payload: &[u8], rrweb: bool) -> Option<WalRecord> {
+    let config = bincode_config();
+    if rrweb {
+        let ((site, batch), _): ((String, RrwebBatch), _) =
+            bincode::serde::decode_from_slice(payload, config).ok()?;
+        Some(WalRecord::rrweb(site, batch))
+    } else {
+        let ((site, stream), _): ((String, Stream), _) =
+            bincode::serde::decode_from_slice(payload, config).ok()?;
+        Some(WalRecord::stream(site, stream))
+    }
+}
+
 /// Frames one record for the log.
 pub fn encode_record(record: &WalRecord) -> Result<Vec<u8>, WalError> {
-    let payload = bincode::serde::encode_to_vec(record, bincode_config())
-        .map_err(|e| WalError::Encode(e.to_string()))?;
-    let len =
-        u32::try_from(payload.len()).map_err(|_| WalError::Encode("record too large".into()))?;
+    let config = bincode_config();
+    let (payload, kind) = match &record.batch {
+        LoggedBatch::Stream(stream) => (
+            bincode::serde::encode_to_vec((&record.site, stream), config),
+            0,
+        ),
+        LoggedBatch::Rrweb(batch) => (
+            bincode::serde::encode_to_vec((&record.site, batch), config),
+            RRWEB_RECORD,
+        ),
+    };
+    let payload = payload.map_err(|e| WalError::Encode(e.to_string()))?;
+    let len = u32::try_from(payload.len())
+        .ok()
+        .filter(|len| len & RRWEB_RECORD == 0)
+        .ok_or_else(|| WalError::Encode("record too large".into()))?;
     let mut framed = Vec::with_capacity(payload.len() + 8);
-    framed.extend_from_slice(&len.to_le_bytes());
+    framed.extend_from_slice(&(len | kind).to_le_bytes());
     framed.extend_from_slice(&crc32fast::hash(&payload).to_le_bytes());
     framed.extend_from_slice(&payload);
     Ok(framed)
@@ -116,5 +148,51 @@ mod tests {
             1,
             "a corrupt record ends the readable log"
         );
+    }
+
+    #[test]
+    fn native_and_rrweb_records_read_back_in_order() {
+        let rrweb = WalRecord::rrweb(
+            "shop",
+            RrwebBatch {
+                session_id: "r".into(),
+                events: vec![heatpipe_core::rrweb::PointerEvent::Move {
+                    at_ms: 1_800_000_000_000,
+                    x: 3,
+                    y: 4,
+                }],
+            },
+        );
+        let mut bytes = encode_record(&record("a")).expect("encode");
+        bytes.extend(encode_record(&rrweb).expect("encode"));
+        bytes.extend(encode_record(&record("b")).expect("encode"));
+        let (records, dropped) = read_segment(&bytes);
+        assert_eq!(dropped, 0);
+        assert_eq!(records, [record("a"), rrweb, record("b")]);
+    }
+
+    #[test]
+    fn segments_written_before_rrweb_records_still_read() {
+        /// A record as earlier versions framed it: bincode of `{site, stream}`.
+        #[derive(serde::Serialize)]
+        struct Earlier {
+            site: String,
+            stream: Stream,
+        }
+        let LoggedBatch::Stream(stream) = record("a").batch else {
+            panic!("a native record");
+        };
+        let payload = bincode::serde::encode_to_vec(
+            Earlier {
+                site: "shop".into(),
+                stream,
+            },
+            bincode_config(),
+        )
+        .expect("encode");
+        let mut bytes = (payload.len() as u32).to_le_bytes().to_vec();
+        bytes.extend(crc32fast::hash(&payload).to_le_bytes());
+        bytes.extend(&payload);
+        assert_eq!(read_segment(&bytes), (vec![record("a")], 0));
     }
 }

@@ -40,14 +40,17 @@ pub fn convert_session(
         ..ConvertedSession::default()
     };
     let mut state = SessionState::default();
-    for (number, batch) in ordered.into_iter().enumerate() {
+    // Each stream gets its own sequence number, in order: a batch that spans two page views
+    // gives two streams, which must not look like repeats of each other.
+    let mut next_seq = 0;
+    for batch in ordered {
         let mut events: Vec<&PointerEvent> = batch.events.iter().collect();
         // A batch's moves carry their own offsets: put everything in time order, keeping
         // rrweb's order among events of the same millisecond.
         events.sort_by_key(|event| event.at_ms());
         let mut out = BatchStreams {
             session_id,
-            batch_seq: number as u64,
+            next_seq,
             streams: Vec::new(),
         };
         for event in events {
@@ -58,6 +61,7 @@ pub fn convert_session(
         for stream in &mut out.streams {
             stream.moves.sort_by_key(|m| m.t_ms);
         }
+        next_seq = out.next_seq;
         converted.streams.extend(out.streams);
     }
     converted
@@ -192,10 +196,10 @@ fn clamp_i32(value: i64) -> i32 {
     value.clamp(i64::from(i32::MIN), i64::from(i32::MAX)) as i32
 }
 
-/// The streams one batch fills: one per page view it touches.
+/// The streams one batch fills: one per page view it touches, numbered from `next_seq` on.
 struct BatchStreams<'a> {
     session_id: &'a str,
-    batch_seq: u64,
+    next_seq: u64,
     streams: Vec<Stream>,
 }
 
@@ -208,9 +212,10 @@ impl BatchStreams<'_> {
             .last()
             .is_some_and(|s| s.page_view_index == page.index);
         if !reuse {
+            self.next_seq += 1;
             self.streams.push(Stream {
                 session_id: self.session_id.to_owned(),
-                batch_seq: self.batch_seq,
+                batch_seq: self.next_seq - 1,
                 page_view_index: page.index,
                 page: page.view.clone(),
                 moves: Vec::new(),
@@ -319,6 +324,39 @@ mod tests {
             (later.batch_seq, later.page_view_index, later.clicks[0].y),
             (1, 0, 501)
         );
+    }
+
+    #[test]
+    fn a_batch_spanning_two_page_views_gives_each_its_own_seq() {
+        let mut spanning = first_batch();
+        let second_view_at = spanning
+            .events
+            .iter()
+            .map(PointerEvent::at_ms)
+            .max()
+            .unwrap_or(0)
+            + 10;
+        spanning.events.extend([
+            PointerEvent::Meta {
+                at_ms: second_view_at,
+                url: "https://shop.example/cart".into(),
+                width_px: 1280,
+                height_px: 800,
+            },
+            PointerEvent::Click {
+                at_ms: second_view_at + 5,
+                x: 10,
+                y: 20,
+                node: 3,
+            },
+        ]);
+        let converted = convert_session("s1", &[spanning, second_batch()], MAX_T_MS);
+        let seqs: Vec<(u32, u64)> = converted
+            .streams
+            .iter()
+            .map(|s| (s.page_view_index, s.batch_seq))
+            .collect();
+        assert_eq!(seqs, [(0, 0), (1, 1), (1, 2)]);
     }
 
     #[test]

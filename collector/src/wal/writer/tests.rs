@@ -133,7 +133,7 @@ fn stored_sessions(
         let bytes = std::fs::read(&segment.path).expect("read segment");
         let (records, dropped) = read_segment(&bytes[..segment.size_bytes as usize]);
         assert_eq!(dropped, 0, "a sealed segment ends at a whole record");
-        sessions.extend(records.into_iter().map(|r| r.stream.session_id));
+        sessions.extend(records.iter().map(|r| r.session_id().to_owned()));
     }
     sessions
 }
