@@ -13,6 +13,7 @@
 //! - [`body`] — content type, content encoding and bounded decompression.
 //! - [`wal`] — the write-ahead log: record framing, group commit, segments, recovery.
 //! - [`uploader`] — sealed segments → chunks in the store, with retries.
+//! - [`erased`] — the erasure tombstones the uploader honours.
 //! - [`metrics`] — counters served at `/metrics`.
 //! - [`routes`] — the HTTP routes and the tracker script.
 //!
@@ -21,6 +22,7 @@
 pub mod admission;
 pub mod body;
 pub mod config;
+pub mod erased;
 pub mod identify;
 pub mod metrics;
 pub mod routes;

@@ -3,9 +3,10 @@
 //! event for rrweb batches); each partition becomes the chunk
 //! `raw/{site}/{date}/{hour}/{collector_id}-{segment}.hpc` or the rrweb lane object `….hpr`, so
 //! uploading the same segment again — after a crash, or a retry — replaces the same objects. The
-//! segment file is deleted only once all its objects are stored. Failed uploads are retried with exponential backoff and jitter.
+//! segment file is deleted only once all its objects are stored. Batches of sessions erased
+//! while they waited in the log are left out (see [`crate::erased`]). Failed uploads are retried with exponential backoff and jitter.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
@@ -19,23 +20,32 @@ use heatpipe_io::store::ObjectStore;
 use rand::Rng;
 use tokio::sync::{mpsc, watch};
 
+use crate::erased::Erased;
 use crate::metrics::Metrics;
-use crate::wal::{LoggedBatch, SealedSegment, Wal, read_segment};
+use crate::wal::{LoggedBatch, SealedSegment, Wal, WalRecord, read_segment};
 
 /// First retry delay; doubles per failure up to [`MAX_BACKOFF`].
 const FIRST_BACKOFF: Duration = Duration::from_millis(200);
 const MAX_BACKOFF: Duration = Duration::from_secs(30);
 
 /// Stores one sealed segment's objects and deletes the segment; returns how many objects.
+/// Batches of sessions or visitors erased since they were logged are left out.
 pub async fn upload_segment(
     store: &dyn ObjectStore,
     segment: &SealedSegment,
     zstd_level: i32,
 ) -> Result<usize, String> {
     let reading = segment.clone();
-    let objects = tokio::task::spawn_blocking(move || segment_objects(&reading, zstd_level))
+    let mut records = tokio::task::spawn_blocking(move || read_acknowledged(&reading))
         .await
         .map_err(|e| e.to_string())??;
+    leave_out_erased(store, &mut records).await?;
+    let (collector_id, number) = (segment.collector_id.clone(), segment.segment);
+    let objects = tokio::task::spawn_blocking(move || {
+        encode_objects(records, &collector_id, number, zstd_level)
+    })
+    .await
+    .map_err(|e| e.to_string())??;
     let num_objects = objects.len();
     for (key, encoded) in objects {
         store
@@ -57,13 +67,8 @@ pub async fn upload_segment(
     Ok(num_objects)
 }
 
-/// The segment's batches grouped by (site, UTC date, hour), each group encoded under its key:
-/// native streams as a chunk (by the page view's start), rrweb batches as an `.hpr` lane object
-/// (by the batch's first event).
-fn segment_objects(
-    segment: &SealedSegment,
-    zstd_level: i32,
-) -> Result<Vec<(String, Vec<u8>)>, String> {
+/// Reads the segment's acknowledged records.
+fn read_acknowledged(segment: &SealedSegment) -> Result<Vec<WalRecord>, String> {
     let bytes = std::fs::read(&segment.path).map_err(|e| e.to_string())?;
     // A segment sealed after a failed write ends at its last acknowledged record.
     let acknowledged = bytes.len().min(segment.size_bytes as usize);
@@ -71,6 +76,42 @@ fn segment_objects(
     if dropped > 0 {
         tracing::warn!(segment = %segment.path.display(), dropped_bytes = dropped, "log segment ends in a torn record (never acknowledged); dropping it");
     }
+    Ok(records)
+}
+
+/// Drops the records of sessions and visitors erased since they were logged.
+async fn leave_out_erased(
+    store: &dyn ObjectStore,
+    records: &mut Vec<WalRecord>,
+) -> Result<(), String> {
+    let sites: BTreeSet<String> = records.iter().map(|r| r.site.clone()).collect();
+    let mut erased = BTreeMap::new();
+    for site in sites {
+        let tombstones = Erased::load(store, &site)
+            .await
+            .map_err(|e| e.to_string())?;
+        erased.insert(site, tombstones);
+    }
+    let before = records.len();
+    records.retain(|record| !erased.get(&record.site).is_some_and(|e| e.covers(record)));
+    if records.len() < before {
+        tracing::info!(
+            batches = before - records.len(),
+            "left out batches of erased sessions"
+        );
+    }
+    Ok(())
+}
+
+/// The records grouped by (site, UTC date, hour), each group encoded under its key: native
+/// streams as a chunk (by the page view's start), rrweb batches as an `.hpr` lane object (by the
+/// batch's first event).
+fn encode_objects(
+    records: Vec<WalRecord>,
+    collector_id: &str,
+    number: u64,
+    zstd_level: i32,
+) -> Result<Vec<(String, Vec<u8>)>, String> {
     type Partition = (String, chrono::NaiveDate, u32);
     let mut streams: BTreeMap<Partition, Vec<Stream>> = BTreeMap::new();
     let mut rrweb: BTreeMap<Partition, Vec<RrwebBatch>> = BTreeMap::new();
@@ -95,7 +136,6 @@ fn segment_objects(
             }
         }
     }
-    let (collector_id, number) = (&segment.collector_id, segment.segment);
     let mut objects = Vec::with_capacity(streams.len() + rrweb.len());
     for ((site, date, hour), streams) in streams {
         let encoded = encode_chunk(&streams, zstd_level).map_err(|e| e.to_string())?;
@@ -165,7 +205,7 @@ pub async fn run_uploader(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::wal::{WalRecord, encode_record};
+    use crate::wal::encode_record;
     use heatpipe_core::chunk::decode_chunk;
     use heatpipe_fixtures::SessionBuilder;
     use heatpipe_io::store::MemoryStore;

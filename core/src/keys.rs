@@ -76,6 +76,20 @@ pub fn converted_rrweb_key(site: &str, date: NaiveDate) -> String {
     format!("raw/{site}/{date}/rrweb.hpc")
 }
 
+/// `audit/{site}/erased/`: one empty object per erased subject, named
+/// `{kind}-{keyed hash}` (see [`erasure_tombstone_key`]).
+pub fn erasure_tombstone_prefix(site: &str) -> String {
+    format!("audit/{site}/erased/")
+}
+
+/// `audit/{site}/erased/{kind}-{subject_hmac}`: says that the session or visitor whose keyed hash
+/// (HMAC-SHA256 under `auth/audit-key`, in hex) is `subject_hmac` was erased, so that what a
+/// collector's log still holds of it is left out when it is uploaded. `kind` is `session` or
+/// `visitor`.
+pub fn erasure_tombstone_key(site: &str, kind: &str, subject_hmac: &str) -> String {
+    format!("{}{kind}-{subject_hmac}", erasure_tombstone_prefix(site))
+}
+
 /// `raw/{site}/{date}/{HH}/`: the chunks and rrweb batches of one hour.
 pub fn raw_hour_prefix(site: &str, date: NaiveDate, hour: u32) -> String {
     format!("raw/{site}/{date}/{hour:02}/")

@@ -6,8 +6,8 @@
 use heatpipe_core::agg::{ATTENTION_BAND_PX, Attention};
 use serde::Serialize;
 
+use crate::band_map::render_band_map;
 use crate::png::{IndexedImage, Palette};
-use crate::scroll_map::render_band_map;
 
 /// Returns, for each pixel row of a page `height_px` tall, its seconds in view per page view
 /// over the page's most seen band (0..=1).

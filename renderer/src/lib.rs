@@ -18,7 +18,8 @@
 //! - [`significance`] — the tests that decide which differences a difference map draws.
 //! - [`composite`] — overlays blended over stored page screenshots.
 //! - [`render`] — one page's heatmap image, for the endpoint and the batch command.
-//! - [`scroll_map`] — scroll maps, the band drawing they share, and the scroll-depth report.
+//! - [`band_map`] — the band drawing scroll and attention maps share.
+//! - [`scroll_map`] — scroll maps and the scroll-depth report.
 //! - [`attention_map`] — attention maps: seconds in view per page view, by band of rows.
 //! - [`sessions`] — the filtered session list and one session's lookup, day by day.
 //! - [`snapshot`] — full-page screenshots with headless Chromium, for composites.
@@ -30,6 +31,7 @@
 pub mod analytics;
 pub mod attention_map;
 pub mod auth;
+pub mod band_map;
 pub mod compare;
 pub mod composite;
 pub mod config;

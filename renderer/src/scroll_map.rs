@@ -1,12 +1,12 @@
 //! Scroll maps: every row of the page coloured by the share of page views that reached it,
-//! with the fold's percentiles drawn as lines; and the band drawing the attention map shares
-//! (see [`crate::attention_map`]).
+//! with the fold's percentiles drawn as lines (drawn by [`crate::band_map`]), and the
+//! scroll-depth report.
 
 use heatpipe_core::agg::{SCROLL_BUCKET_PX, ScrollDepth, SegmentAgg};
-use rayon::prelude::*;
 use serde::Serialize;
 
 use crate::attention_map::{AttentionReport, attention_report};
+use crate::band_map::{BandLine, render_band_map};
 use crate::png::{IndexedImage, Palette};
 
 /// Returns, for each pixel row of a page `height_px` tall, the share of views that reached it.
@@ -25,25 +25,6 @@ pub fn reach_by_row(scroll: &ScrollDepth, height_px: u32) -> Vec<f32> {
         .collect()
 }
 
-/// The highest palette index of a band map's colour ramp (1..=RAMP_TOP; 0 is clear).
-const RAMP_TOP: u8 = 253;
-/// Palette index of the fold's quartile lines (p25, p75), and of its median line (p50).
-const FOLD_QUARTILE_INDEX: u8 = 254;
-const FOLD_INDEX: u8 = 255;
-/// The fold's median line colour, and its quartile lines' (lighter, and dashed).
-pub const FOLD_COLOUR: [u8; 4] = [20, 20, 20, 230];
-pub const FOLD_QUARTILE_COLOUR: [u8; 4] = [20, 20, 20, 130];
-/// Length of a dash (and of the gap after it) of a dashed line.
-const DASH_PX: usize = 8;
-
-/// A horizontal line across a band map, 3 px thick, centred on `y_px`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct BandLine {
-    pub y_px: u32,
-    /// Solid (the fold's median), or dashed and lighter (its quartiles).
-    pub solid: bool,
-}
-
 /// Returns the fold's lines: its 25th and 75th percentiles dashed, its median solid (none
 /// without views).
 pub fn fold_lines(scroll: &ScrollDepth) -> Vec<BandLine> {
@@ -54,64 +35,6 @@ pub fn fold_lines(scroll: &ScrollDepth) -> Vec<BandLine> {
             Some(BandLine { y_px, solid })
         })
         .collect()
-}
-
-/// Draws a band map: pixel row `y` coloured by `levels[y]` (0..=1 of the ramp; 0 is clear),
-/// `lines` over it (a solid line over a dashed one where they meet). Shared by the scroll map
-/// and the attention map.
-pub fn render_band_map(
-    levels: &[f32],
-    width_px: u32,
-    palette: Palette,
-    opacity: f32,
-    lines: &[BandLine],
-) -> IndexedImage {
-    let height_px = levels.len() as u32;
-    let alpha = (opacity * 0.75 * 255.0).round() as u8;
-    let steps = f32::from(RAMP_TOP - 1);
-    let colours: Vec<[u8; 4]> = std::iter::once([0, 0, 0, 0])
-        .chain((1..=RAMP_TOP).map(|index| {
-            let [r, g, b] = palette.colour(f32::from(index - 1) / steps);
-            [r, g, b, alpha]
-        }))
-        .chain([FOLD_QUARTILE_COLOUR, FOLD_COLOUR])
-        .collect();
-    let on_line = |y: usize, solid: bool| {
-        lines
-            .iter()
-            .any(|line| line.solid == solid && y.abs_diff(line.y_px as usize) <= 1)
-    };
-    let mut pixels = vec![0u8; width_px as usize * height_px as usize];
-    pixels
-        .par_chunks_mut(width_px.max(1) as usize)
-        .enumerate()
-        .for_each(|(y, row)| {
-            let level = levels[y].clamp(0.0, 1.0);
-            let band = if level > 0.0 {
-                1 + (level * steps).round() as u8
-            } else {
-                0
-            };
-            if on_line(y, true) {
-                row.fill(FOLD_INDEX);
-            } else if on_line(y, false) {
-                for (x, pixel) in row.iter_mut().enumerate() {
-                    *pixel = if (x / DASH_PX).is_multiple_of(2) {
-                        FOLD_QUARTILE_INDEX
-                    } else {
-                        band
-                    };
-                }
-            } else {
-                row.fill(band);
-            }
-        });
-    IndexedImage {
-        width_px,
-        height_px,
-        palette: colours,
-        pixels,
-    }
 }
 
 /// Renders the scroll map: each row by the share of views that reached it, with the fold's
@@ -211,6 +134,7 @@ pub fn scroll_depth_report(segment: &SegmentAgg) -> ScrollDepthReport {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::band_map::{FOLD_COLOUR, FOLD_QUARTILE_COLOUR};
 
     #[test]
     fn rows_are_coloured_by_reach_and_the_fold_is_marked() {

@@ -8,8 +8,8 @@ use heatpipe_core::keys::{date_start_ms, parse_date};
 use heatpipe_fixtures::{SessionBuilder, write_chunks};
 use heatpipe_io::store::{MemoryStore, ObjectStore};
 use heatpipe_processor::{ProcessOptions, process_day};
+use heatpipe_renderer::band_map::{FOLD_COLOUR, FOLD_QUARTILE_COLOUR};
 use heatpipe_renderer::png::Palette;
-use heatpipe_renderer::scroll_map::{FOLD_COLOUR, FOLD_QUARTILE_COLOUR};
 use heatpipe_renderer::{Renderer, RendererConfig, routes};
 use serde_json::{Value, json};
 

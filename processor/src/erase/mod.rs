@@ -3,13 +3,15 @@
 //!
 //! 1. The sessions: the one named, or those whose chunk streams or session summaries carry the
 //!    visitor's key, on any day.
-//! 2. [`raw`]: every chunk and rrweb batch object of the site that holds them is rewritten without
+//! 2. [`tombstones`]: one per erased session (and visitor) under `audit/{site}/erased/`, so that
+//!    collectors leave out what their logs still hold of them when they upload it.
+//! 3. [`raw`]: every chunk and rrweb batch object of the site that holds them is rewritten without
 //!    them under the same key, or deleted when nothing else is left in it.
-//! 3. [`days`]: every day whose raw objects changed or whose session index lists them is
+//! 4. [`days`]: every day whose raw objects changed or whose session index lists them is
 //!    processed again (session index, page aggregates, page index), its orphaned page aggregates
 //!    and its shard partials deleted. Timelines and replays are read from the index and the
 //!    chunks, so they are gone with them.
-//! 4. [`audit`]: a record under `audit/{site}/…` with the subject only as a keyed hash.
+//! 5. [`audit`]: a record under `audit/{site}/…` with the subject only as a keyed hash.
 //!
 //! Erasure is idempotent: a second run finds nothing, changes nothing, and says so (its audit
 //! record counts zero). A dry run reports the same and writes nothing, not even the audit record.
@@ -17,6 +19,7 @@
 pub mod audit;
 pub mod days;
 pub mod raw;
+pub mod tombstones;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
@@ -138,6 +141,9 @@ pub async fn forget(
         concurrency,
     )
     .await?;
+    if !dry_run {
+        tombstones::write_tombstones(store.as_ref(), site, subject, &sessions).await?;
+    }
     let sessions = Arc::new(sessions);
     let mut raw =
         raw::erase_raw(store.as_ref(), &raw_days, &sessions, dry_run, concurrency).await?;
