@@ -11,19 +11,16 @@
 
 mod common;
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use common::collector_process::CollectorProcess;
 use common::hostile::{self, HostileLog};
 use common::load::{self, CLICKS_PER_BATCH, Ledger};
 use common::monitor::{self, Samples};
+use common::rig::Rig;
 use common::stored::stored_clicks;
-use common::target::Target;
-use common::tmpfs::Tmpfs;
-use heatpipe_fixtures::s3_server::S3TestServer;
 use heatpipe_io::store::ObjectStore;
 
 const SITE: &str = "soak";
@@ -50,109 +47,6 @@ fn soak_seconds() -> u64 {
         .max(20)
 }
 
-/// The collector's processes, their log and their store.
-struct Rig {
-    folder: tempfile::TempDir,
-    log_disk: Tmpfs,
-    s3: S3TestServer,
-    target: Arc<Target>,
-    collector: Option<CollectorProcess>,
-    starts: usize,
-    down_for: Duration,
-}
-
-impl Rig {
-    async fn new() -> Rig {
-        let folder = tempfile::tempdir().expect("tempdir");
-        let log_disk = Tmpfs::mount(&folder.path().join("wal"), LOG_DISK);
-        let s3 = S3TestServer::start(&folder.path().join("s3"), BUCKET)
-            .await
-            .expect("s3 server");
-        let config = format!(
-            "store = \"s3://{BUCKET}/{PREFIX}\"\n[collector]\nwal_dir = {:?}\nseal_age_ms = 100\n\
-             seal_size_bytes = 65536\nmax_pending_bytes = 1073741824\n\
-             shutdown_timeout_ms = 60000\nrate_limit_per_s = 0\n",
-            log_disk.path.display().to_string()
-        );
-        std::fs::write(folder.path().join("heatpipe.toml"), config).expect("config");
-        let mut rig = Rig {
-            folder,
-            log_disk,
-            s3,
-            target: Arc::new(Target::default()),
-            collector: None,
-            starts: 0,
-            down_for: Duration::ZERO,
-        };
-        rig.start().await;
-        rig
-    }
-
-    /// Starts a collector process (off the runtime: it waits for the address line).
-    async fn start(&mut self) {
-        let settings = self.s3.settings();
-        let envs = vec![
-            ("AWS_ENDPOINT_URL", settings.endpoint_url.expect("endpoint")),
-            ("AWS_REGION", settings.region),
-            ("AWS_ACCESS_KEY_ID", settings.access_key_id),
-            ("AWS_SECRET_ACCESS_KEY", settings.secret_access_key),
-            ("RUST_LOG", "warn".to_owned()),
-        ];
-        self.starts += 1;
-        let config = self.folder.path().join("heatpipe.toml");
-        let log = self
-            .folder
-            .path()
-            .join(format!("collector-{}.log", self.starts));
-        let collector = tokio::task::spawn_blocking(move || {
-            CollectorProcess::start(&config, &envs, Some(&log))
-        })
-        .await
-        .expect("join");
-        self.target.up(&collector.url, collector.pid());
-        self.collector = Some(collector);
-    }
-
-    /// SIGKILL, and a new process at once on the same log.
-    async fn kill_and_restart(&mut self) {
-        let down = Instant::now();
-        self.target.down();
-        let collector = self.collector.take().expect("running");
-        tokio::task::spawn_blocking(move || collector.kill())
-            .await
-            .expect("join");
-        self.start().await;
-        self.down_for += down.elapsed();
-    }
-
-    /// SIGTERM, which uploads what the log holds before exiting.
-    async fn stop(&mut self) {
-        self.target.down();
-        let collector = self.collector.take().expect("running");
-        let status = tokio::task::spawn_blocking(move || collector.terminate())
-            .await
-            .expect("join");
-        assert!(status.success(), "graceful stop exits 0: {status}");
-    }
-
-    /// Segments left in the log, of every collector id.
-    fn segments_in_log(&self) -> usize {
-        heatpipe_collector::wal::existing_segments(&self.log_disk.path)
-            .expect("log folder")
-            .len()
-    }
-
-    fn collector_logs(&self) -> String {
-        (1..=self.starts)
-            .map(|n| {
-                let path = self.folder.path().join(format!("collector-{n}.log"));
-                std::fs::read_to_string(path).unwrap_or_default()
-            })
-            .collect::<Vec<_>>()
-            .join("\n")
-    }
-}
-
 async fn sleep_until(started: Instant, at: Duration) {
     tokio::time::sleep_until((started + at).into()).await;
 }
@@ -172,7 +66,7 @@ async fn wait_for(ledger: &Mutex<Ledger>, limit: Duration, done: impl Fn(&Ledger
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_collector_loses_nothing_when_every_fault_comes_at_once() {
     let seconds = soak_seconds();
-    let mut rig = Rig::new().await;
+    let mut rig = Rig::new(LOG_DISK, BUCKET, PREFIX).await;
     let (ledger, hostiles) = (
         Arc::new(Mutex::new(Ledger::default())),
         Arc::new(Mutex::new(HostileLog::default())),
@@ -191,6 +85,7 @@ async fn the_collector_loses_nothing_when_every_fault_comes_at_once() {
         })
         .collect();
     let hostile_requests = hostile::requests(&load::batch(SITE, "hostile-1", T0));
+    let hostile_kinds = hostile_requests.len();
     let hostile = tokio::spawn(hostile::run(
         hostile_requests,
         rig.target.clone(),
@@ -204,8 +99,11 @@ async fn the_collector_loses_nothing_when_every_fault_comes_at_once() {
     rig.kill_and_restart().await;
 
     sleep_until(started, at(0.30)).await;
+    let acknowledged_before = ledger.lock().expect("lock").acknowledged.len();
     rig.s3.stop();
     tokio::time::sleep(Duration::from_secs(3)).await;
+    let acknowledged_in_outage =
+        ledger.lock().expect("lock").acknowledged.len() - acknowledged_before;
     rig.s3.restart().await.expect("s3 back");
 
     // The store stays down until the log disk is full, then comes back.
@@ -253,152 +151,209 @@ async fn the_collector_loses_nothing_when_every_fault_comes_at_once() {
     let store: Arc<dyn ObjectStore> = Arc::new(rig.s3.store(BUCKET, PREFIX));
     let stored = stored_clicks(store, SITE, DATE).await;
 
-    let ledger = ledger.lock().expect("lock");
-    let hostiles = hostiles.lock().expect("lock");
-    report(&ledger, &hostiles, &samples, &stored, &rig, load_time);
-    check(&ledger, &hostiles, &samples, &stored, seconds, &rig);
+    let run = Run {
+        ledger: take(&ledger),
+        hostiles: take(&hostiles),
+        hostile_kinds,
+        samples,
+        stored,
+        seconds,
+        load_time,
+        acknowledged_in_outage,
+    };
+    run.report(&rig);
+    run.check(&rig);
 }
 
-/// Prints the figures of the run.
-fn report(
-    ledger: &Ledger,
-    hostiles: &HostileLog,
-    samples: &Samples,
-    stored: &std::collections::BTreeMap<String, u64>,
-    rig: &Rig,
+/// Takes what a client task left behind.
+fn take<T: Default>(shared: &Mutex<T>) -> T {
+    std::mem::take(&mut *shared.lock().expect("lock"))
+}
+
+/// What the run ended with.
+struct Run {
+    ledger: Ledger,
+    hostiles: HostileLog,
+    hostile_kinds: usize,
+    samples: Samples,
+    stored: BTreeMap<String, u64>,
+    seconds: u64,
     load_time: Duration,
-) {
-    let lost = ledger
-        .acknowledged
-        .iter()
-        .filter(|s| !stored.contains_key(*s))
-        .count();
-    let peak = samples.peak_rss_kib(Duration::ZERO, Duration::MAX);
-    println!(
-        "soak: {:.1} s of load, {} collector processes, 2 kills ({:.2} s down)",
-        load_time.as_secs_f64(),
-        rig.starts,
-        rig.down_for.as_secs_f64()
-    );
-    println!(
-        "  batches acknowledged {}, stored sessions {}, lost {lost}",
-        ledger.acknowledged.len(),
-        stored.len()
-    );
-    for ((status, reason), n) in &ledger.reasons {
-        println!("  refused {status} ({reason}): {n}");
+    acknowledged_in_outage: usize,
+}
+
+impl Run {
+    fn lost(&self) -> Vec<&String> {
+        let acknowledged = self.ledger.acknowledged.iter();
+        acknowledged
+            .filter(|s| !self.stored.contains_key(*s))
+            .collect()
     }
-    println!(
-        "  unanswered (in flight at a kill) {}, of which stored {}",
-        ledger.unanswered.len(),
-        ledger
+
+    /// Peak RSS in KiB of the first and of the last third of the load.
+    fn rss_thirds(&self) -> (u64, u64) {
+        let third = Duration::from_secs(self.seconds) / 3;
+        (
+            self.samples.peak_rss_kib(Duration::ZERO, third),
+            self.samples.peak_rss_kib(third * 2, Duration::MAX),
+        )
+    }
+
+    /// Prints the figures of the run.
+    fn report(&self, rig: &Rig) {
+        let (ledger, samples) = (&self.ledger, &self.samples);
+        let (first, last) = self.rss_thirds();
+        let mib = |kib: u64| kib as f64 / 1024.0;
+        println!(
+            "soak: {:.1} s of load; {} kills, {:.2} s down in all, batches in the log at \
+             each kill {:?}",
+            self.load_time.as_secs_f64(),
+            rig.starts - 1,
+            rig.down_for.as_secs_f64(),
+            rig.logged_at_kills
+        );
+        println!(
+            "  batches acknowledged {} ({} during the 3 s S3 stop), stored sessions {}, lost {}",
+            ledger.acknowledged.len(),
+            self.acknowledged_in_outage,
+            self.stored.len(),
+            self.lost().len()
+        );
+        for ((status, reason), n) in &ledger.reasons {
+            println!("  refused {status} ({reason}): {n}");
+        }
+        let unanswered_stored = ledger
             .unanswered
             .iter()
-            .filter(|s| stored.contains_key(*s))
-            .count()
-    );
-    println!("  hostile requests {}:", hostiles.sent);
-    for (name, statuses) in &hostiles.statuses {
-        println!("    {name}: {statuses:?}");
+            .filter(|s| self.stored.contains_key(*s));
+        println!(
+            "  unanswered (in flight at a kill) {}, of them stored {}",
+            ledger.unanswered.len(),
+            unanswered_stored.count()
+        );
+        println!(
+            "  hostile requests {} (status: count; 0 = no answer, at a kill):",
+            self.hostiles.sent
+        );
+        for (name, statuses) in &self.hostiles.statuses {
+            println!("    {name}: {statuses:?}");
+        }
+        println!(
+            "  RSS peak {:.1} MiB, first third {:.1} MiB, last third {:.1} MiB",
+            mib(samples.peak_rss_kib(Duration::ZERO, Duration::MAX)),
+            mib(first),
+            mib(last)
+        );
+        println!(
+            "  healthz: {} answered, {} while down, {} failures outside the down windows",
+            samples.healthy,
+            samples.while_down,
+            samples.failures.len()
+        );
     }
-    println!(
-        "  peak RSS {:.1} MiB; healthz ok {}, while down {}, failures while up {}",
-        peak as f64 / 1024.0,
-        samples.healthy,
-        samples.while_down,
-        samples.failures.len()
-    );
-}
 
-/// The promises: exactly once, 4xx for hostile requests, healthz while up, bounded memory.
-fn check(
-    ledger: &Ledger,
-    hostiles: &HostileLog,
-    samples: &Samples,
-    stored: &std::collections::BTreeMap<String, u64>,
-    seconds: u64,
-    rig: &Rig,
-) {
-    let logs = || rig.collector_logs();
-    assert!(
-        ledger.unexpected.is_empty(),
-        "valid batches answered otherwise than 200/503/507: {:?}\n{}",
-        &ledger.unexpected[..ledger.unexpected.len().min(10)],
-        logs()
-    );
-    assert!(
-        hostiles.unexpected.is_empty(),
-        "hostile requests: {:?}",
-        &hostiles.unexpected[..hostiles.unexpected.len().min(10)]
-    );
-    assert!(
-        samples.failures.is_empty(),
-        "/healthz failed while the process was up: {:?}\n{}",
-        samples.failures,
-        logs()
-    );
-    let lost: Vec<&String> = ledger
-        .acknowledged
-        .iter()
-        .filter(|s| !stored.contains_key(*s))
-        .collect();
-    assert!(
-        lost.is_empty(),
-        "{} acknowledged batches lost, e.g. {:?}",
-        lost.len(),
-        &lost[..lost.len().min(5)]
-    );
-    let refused: BTreeSet<&String> = ledger.refused.values().flatten().collect();
-    let stored_refused: Vec<_> = refused
-        .iter()
-        .filter(|s| stored.contains_key(**s))
-        .collect();
-    assert!(
-        stored_refused.is_empty(),
-        "refused batches stored: {stored_refused:?}"
-    );
-    let strangers: Vec<_> = stored
-        .keys()
-        .filter(|s| !ledger.acknowledged.contains(*s) && !ledger.unanswered.contains(*s))
-        .collect();
-    assert!(
-        strangers.is_empty(),
-        "stored but never acknowledged nor in flight: {strangers:?}"
-    );
-    let not_once: Vec<_> = stored
-        .iter()
-        .filter(|(_, n)| **n != CLICKS_PER_BATCH)
-        .collect();
-    assert!(
-        not_once.is_empty(),
-        "counted other than once ({CLICKS_PER_BATCH} clicks): {not_once:?}"
-    );
-    assert!(
-        ledger.num_refused(507) >= 20,
-        "the full disk gave {} 507s",
-        ledger.num_refused(507)
-    );
-    assert!(
-        ledger.acknowledged.len() >= 1000,
-        "only {} batches acknowledged",
-        ledger.acknowledged.len()
-    );
-    assert!(
-        hostiles.sent >= 10 * hostiles.statuses.len(),
-        "{} hostile requests",
-        hostiles.sent
-    );
+    /// The promises: exactly once, 4xx for hostile requests, healthz while up, bounded memory.
+    fn check(&self, rig: &Rig) {
+        let (ledger, hostiles, samples) = (&self.ledger, &self.hostiles, &self.samples);
+        let first_ten = |list: &[String]| list[..list.len().min(10)].to_vec();
+        assert!(
+            ledger.unexpected.is_empty(),
+            "valid batches answered otherwise than 200/503/507: {:?}\n{}",
+            first_ten(&ledger.unexpected),
+            rig.collector_logs()
+        );
+        assert!(
+            hostiles.unexpected.is_empty(),
+            "hostile requests: {:?}",
+            first_ten(&hostiles.unexpected)
+        );
+        assert!(
+            samples.failures.is_empty(),
+            "/healthz failed while the process was up: {:?}\n{}",
+            samples.failures,
+            rig.collector_logs()
+        );
+        let lost = self.lost();
+        assert!(
+            lost.is_empty(),
+            "{} acknowledged batches lost, e.g. {:?}",
+            lost.len(),
+            &lost[..lost.len().min(5)]
+        );
+        let refused: BTreeSet<&String> = ledger.refused.values().flatten().collect();
+        let stored_refused: Vec<_> = refused
+            .iter()
+            .filter(|s| self.stored.contains_key(**s))
+            .collect();
+        assert!(
+            stored_refused.is_empty(),
+            "refused batches stored: {stored_refused:?}"
+        );
+        let strangers: Vec<_> = self
+            .stored
+            .keys()
+            .filter(|s| !ledger.acknowledged.contains(*s) && !ledger.unanswered.contains(*s))
+            .collect();
+        assert!(
+            strangers.is_empty(),
+            "stored but neither acknowledged nor in flight at a kill: {strangers:?}"
+        );
+        let not_once: Vec<_> = self
+            .stored
+            .iter()
+            .filter(|(_, n)| **n != CLICKS_PER_BATCH)
+            .collect();
+        assert!(
+            not_once.is_empty(),
+            "counted other than once ({CLICKS_PER_BATCH} clicks): {not_once:?}"
+        );
 
-    let third = Duration::from_secs(seconds) / 3;
-    let first = samples.peak_rss_kib(Duration::ZERO, third);
-    let last = samples.peak_rss_kib(third * 2, Duration::MAX);
-    let bound = (first as f64 * RSS_FACTOR) as u64 + RSS_SLACK_MIB * 1024;
-    assert!(
-        first > 0 && last > 0,
-        "RSS was sampled in both thirds: {first} KiB, {last} KiB"
-    );
-    assert!(
-        last <= bound,
-        "RSS grew: peak of the last third {last} KiB > {RSS_FACTOR} x the first third's {first} KiB + {RSS_SLACK_MIB} MiB"
-    );
+        // Each fault really happened.
+        assert!(
+            rig.logged_at_kills.iter().all(|n| *n > 0),
+            "a kill found nothing in the log: {:?}",
+            rig.logged_at_kills
+        );
+        assert!(
+            self.acknowledged_in_outage > 0,
+            "no batch was acknowledged while S3 was stopped"
+        );
+        assert!(
+            ledger.num_refused(507) >= 20,
+            "the full disk gave {} 507s",
+            ledger.num_refused(507)
+        );
+        assert!(
+            ledger.acknowledged.len() >= 1000,
+            "only {} batches acknowledged",
+            ledger.acknowledged.len()
+        );
+        assert_eq!(
+            hostiles.statuses.len(),
+            self.hostile_kinds,
+            "every hostile request was sent"
+        );
+        assert!(
+            hostiles.sent >= 10 * self.hostile_kinds,
+            "{} hostile requests",
+            hostiles.sent
+        );
+        assert!(
+            samples.healthy as u64 >= self.seconds,
+            "healthz sampled {} times",
+            samples.healthy
+        );
+
+        let (first, last) = self.rss_thirds();
+        let bound = (first as f64 * RSS_FACTOR) as u64 + RSS_SLACK_MIB * 1024;
+        assert!(
+            first > 0 && last > 0,
+            "RSS sampled in both thirds: {first} KiB, {last} KiB"
+        );
+        assert!(
+            last <= bound,
+            "RSS grew without bound: peak of the last third {last} KiB > {RSS_FACTOR} x the \
+             first third's peak {first} KiB + {RSS_SLACK_MIB} MiB"
+        );
+    }
 }

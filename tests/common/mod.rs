@@ -8,6 +8,7 @@ pub mod collector_process;
 pub mod hostile;
 pub mod load;
 pub mod monitor;
+pub mod rig;
 pub mod stored;
 pub mod target;
 pub mod tmpfs;
