@@ -205,7 +205,7 @@ impl Run {
         let (first, last) = self.rss_thirds();
         let mib = |kib: u64| kib as f64 / 1024.0;
         println!(
-            "soak: {:.1} s of load; {} kills, {:.2} s down in all, batches in the log at \
+            "soak: {:.1} s of load; {} kills, {:.2} s down in all, batches in the log after \
              each kill {:?}",
             self.load_time.as_secs_f64(),
             rig.starts - 1,
@@ -243,6 +243,13 @@ impl Run {
             mib(samples.peak_rss_kib(Duration::ZERO, Duration::MAX)),
             mib(first),
             mib(last)
+        );
+        let (pid, own_first, own_last) = samples.longest_lived();
+        println!(
+            "  longest-lived process (pid {pid}): RSS peak of its first third {:.1} MiB, of its \
+             last third {:.1} MiB",
+            mib(own_first),
+            mib(own_last)
         );
         println!(
             "  healthz: {} answered, {} while down, {} failures outside the down windows",
@@ -344,6 +351,14 @@ impl Run {
             samples.healthy
         );
 
+        let (_, own_first, own_last) = samples.longest_lived();
+        let own_bound = (own_first as f64 * RSS_FACTOR) as u64 + RSS_SLACK_MIB * 1024;
+        assert!(
+            own_first > 0 && own_last <= own_bound,
+            "RSS of the longest-lived process grew without bound: peak of its last third \
+             {own_last} KiB > {RSS_FACTOR} x its first third's peak {own_first} KiB + \
+             {RSS_SLACK_MIB} MiB"
+        );
         let (first, last) = self.rss_thirds();
         let bound = (first as f64 * RSS_FACTOR) as u64 + RSS_SLACK_MIB * 1024;
         assert!(

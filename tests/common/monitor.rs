@@ -10,8 +10,8 @@ use super::target::Target;
 /// What the monitor saw.
 #[derive(Debug, Default)]
 pub struct Samples {
-    /// Resident memory in KiB, with the time since the start.
-    pub rss_kib: Vec<(Duration, u64)>,
+    /// Resident memory in KiB, with the time since the start and the process id.
+    pub rss_kib: Vec<(Duration, u32, u64)>,
     /// `/healthz` answered 200.
     pub healthy: usize,
     /// Samples taken while no process was up, or whose process went down meanwhile.
@@ -25,10 +25,31 @@ impl Samples {
     pub fn peak_rss_kib(&self, from: Duration, to: Duration) -> u64 {
         self.rss_kib
             .iter()
-            .filter(|(at, _)| *at >= from && *at < to)
-            .map(|(_, kib)| *kib)
+            .filter(|(at, _, _)| *at >= from && *at < to)
+            .map(|(_, _, kib)| *kib)
             .max()
             .unwrap_or(0)
+    }
+
+    /// The process sampled most often, with the peak RSS (KiB) of the first and of the last
+    /// third of its samples.
+    pub fn longest_lived(&self) -> (u32, u64, u64) {
+        let mut counts = std::collections::BTreeMap::<u32, usize>::new();
+        for (_, pid, _) in &self.rss_kib {
+            *counts.entry(*pid).or_default() += 1;
+        }
+        let Some((pid, _)) = counts.into_iter().max_by_key(|(_, n)| *n) else {
+            return (0, 0, 0);
+        };
+        let own: Vec<u64> = self
+            .rss_kib
+            .iter()
+            .filter(|(_, p, _)| *p == pid)
+            .map(|(_, _, kib)| *kib)
+            .collect();
+        let third = own.len() / 3;
+        let peak = |part: &[u64]| part.iter().copied().max().unwrap_or(0);
+        (pid, peak(&own[..third]), peak(&own[own.len() - third..]))
     }
 }
 
@@ -48,7 +69,7 @@ pub async fn watch(target: Arc<Target>, stop: Arc<AtomicBool>, started: Instant)
             continue;
         };
         if let Some(kib) = rss_kib(up.pid) {
-            samples.rss_kib.push((started.elapsed(), kib));
+            samples.rss_kib.push((started.elapsed(), up.pid, kib));
         }
         let health = match http.get(format!("{}/healthz", up.url)).send().await {
             Ok(response) if response.status() == 200 => Ok(()),

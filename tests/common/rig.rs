@@ -22,7 +22,7 @@ pub struct Rig {
     pub starts: usize,
     /// Time between each kill and its restart's address line, summed.
     pub down_for: Duration,
-    /// Batches in the log (not yet stored, or not yet deleted after storing) at each kill.
+    /// Batches the log held (not yet stored, or stored but not yet deleted) after each kill.
     pub logged_at_kills: Vec<usize>,
     log_disk: Tmpfs,
     folder: tempfile::TempDir,
@@ -83,15 +83,16 @@ impl Rig {
         self.collector = Some(collector);
     }
 
-    /// SIGKILL, and a new process at once on the same log.
+    /// SIGKILL, and a new process at once on the same log (after counting the batches the
+    /// dead process left in it).
     pub async fn kill_and_restart(&mut self) {
         let down = Instant::now();
         self.target.down();
-        let logged = self.batches_in_log();
         let collector = self.collector.take().expect("running");
         tokio::task::spawn_blocking(move || collector.kill())
             .await
             .expect("join");
+        let logged = self.batches_in_log();
         self.start().await;
         self.down_for += down.elapsed();
         self.logged_at_kills.push(logged);
