@@ -3,14 +3,15 @@
 //! same log; after a graceful stop and `process`, every acknowledged batch is counted exactly
 //! once and none twice.
 
+mod common;
+
 use std::collections::{BTreeMap, BTreeSet};
-use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use common::collector_process::CollectorProcess;
 use heatpipe_core::keys::{parse_date, session_index_key};
 use heatpipe_core::session::SessionIndex;
 use heatpipe_io::store::{LocalStore, ObjectStore};
@@ -23,31 +24,9 @@ const DATE: &str = "2026-11-20";
 const T0: i64 = 1_795_168_800_000;
 const CLICKS_PER_BATCH: u64 = 3;
 
-/// Starts `heatpipe collect` and returns it with its base URL.
-fn start_collector(folder: &Path) -> (Child, String) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_heatpipe"))
-        .args([
-            "--config",
-            &folder.join("heatpipe.toml").display().to_string(),
-            "collect",
-            "--listen",
-            "127.0.0.1:0",
-        ])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start heatpipe collect");
-    let stdout = child.stdout.take().expect("stdout");
-    let mut line = String::new();
-    BufReader::new(stdout)
-        .read_line(&mut line)
-        .expect("first line");
-    let url = line
-        .split_whitespace()
-        .find(|w| w.starts_with("http://"))
-        .expect("address line")
-        .to_owned();
-    (child, url)
+/// Starts `heatpipe collect` on the configuration in `folder`.
+fn start_collector(folder: &Path) -> CollectorProcess {
+    CollectorProcess::start(&folder.join("heatpipe.toml"), &[], None)
 }
 
 fn batch(session: &str) -> Vec<u8> {
@@ -119,7 +98,8 @@ async fn acknowledged_batches_survive_kill_9_exactly_once() {
     );
     std::fs::write(folder.path().join("heatpipe.toml"), config).expect("config");
 
-    let (mut first, url) = start_collector(folder.path());
+    let first = start_collector(folder.path());
+    let url = first.url.clone();
     let acknowledged = Arc::new(Mutex::new(BTreeSet::new()));
     let sent = Arc::new(AtomicUsize::new(0));
     let clients = tokio::spawn(load(url, 8, acknowledged.clone(), sent.clone()));
@@ -129,8 +109,7 @@ async fn acknowledged_batches_survive_kill_9_exactly_once() {
     {
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
-    first.kill().expect("kill -9");
-    first.wait().expect("reap");
+    first.kill();
     clients.await.expect("clients");
     let acknowledged = acknowledged.lock().expect("lock").clone();
     assert!(
@@ -155,7 +134,8 @@ async fn acknowledged_batches_survive_kill_9_exactly_once() {
     assert!(logged > 0, "the kill left logged batches to recover");
 
     // Start again on the same log, then stop gracefully: the leftovers must reach the store.
-    let (mut second, url) = start_collector(folder.path());
+    let second = start_collector(folder.path());
+    let url = second.url.clone();
     assert_eq!(
         reqwest::get(format!("{url}/healthz"))
             .await
@@ -163,15 +143,7 @@ async fn acknowledged_batches_survive_kill_9_exactly_once() {
             .status(),
         200
     );
-    let stopped = Command::new("kill")
-        .args(["-TERM", &second.id().to_string()])
-        .status()
-        .expect("kill -TERM");
-    assert!(stopped.success());
-    assert!(
-        second.wait().expect("wait").success(),
-        "graceful stop exits 0"
-    );
+    assert!(second.terminate().success(), "graceful stop exits 0");
 
     let store: Arc<dyn ObjectStore> = Arc::new(LocalStore::open(&store_dir).expect("store"));
     let date = parse_date(DATE).expect("date");

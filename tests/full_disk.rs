@@ -6,19 +6,19 @@
 //! acknowledged batch is counted exactly once and no refused one at all, and `/healthz` answered
 //! throughout.
 
+mod common;
+
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use common::stored::stored_clicks;
+use common::tmpfs::Tmpfs;
 use heatpipe::config::Config;
 use heatpipe::server::{ServeOptions, ServerHandle};
-use heatpipe_core::keys::{parse_date, session_index_key};
-use heatpipe_core::session::SessionIndex;
 use heatpipe_fixtures::s3_server::S3TestServer;
 use heatpipe_io::store::ObjectStore;
-use heatpipe_processor::{ProcessOptions, process_day};
 use serde_json::json;
 
 const SITE: &str = "fulldisk";
@@ -26,36 +26,6 @@ const DATE: &str = "2026-11-20";
 /// 2026-11-20 10:00:00 UTC.
 const T0: i64 = 1_795_168_800_000;
 const LOG_DISK: &str = "1m";
-
-/// A `tmpfs` mounted for the test's lifetime.
-struct Tmpfs {
-    path: PathBuf,
-}
-
-impl Tmpfs {
-    fn mount(path: &Path, size: &str) -> Tmpfs {
-        std::fs::create_dir_all(path).expect("mount point");
-        let output = Command::new("mount")
-            .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
-            .arg(path)
-            .output()
-            .expect("run mount");
-        assert!(
-            output.status.success(),
-            "this test mounts a tmpfs as the collector's log disk and needs root (CI runs as root): {}",
-            String::from_utf8_lossy(&output.stderr)
-        );
-        Tmpfs {
-            path: path.to_path_buf(),
-        }
-    }
-}
-
-impl Drop for Tmpfs {
-    fn drop(&mut self) {
-        let _ = Command::new("umount").arg(&self.path).status();
-    }
-}
 
 /// A batch of about 2 KiB: three clicks and 150 moves.
 fn batch(session: &str) -> serde_json::Value {
@@ -233,7 +203,7 @@ async fn a_full_log_disk_costs_refusals_never_acknowledged_batches() {
         "everything reached the store"
     );
 
-    let stored = stored_clicks(store).await;
+    let stored = stored_clicks(store, SITE, DATE).await;
     let sessions: BTreeSet<String> = stored.keys().cloned().collect();
     let lost: Vec<&String> = ledger.acknowledged.difference(&sessions).collect();
     println!(
@@ -260,24 +230,4 @@ fn count_segments(wal_dir: &Path) -> usize {
         .flatten()
         .filter(|entry| entry.path().extension().is_some_and(|e| e == "log"))
         .count()
-}
-
-/// Processes the day and returns each stored session's clicks.
-async fn stored_clicks(store: Arc<dyn ObjectStore>) -> BTreeMap<String, u64> {
-    let date = parse_date(DATE).expect("date");
-    process_day(store.clone(), &ProcessOptions::new(SITE, date))
-        .await
-        .expect("process");
-    let index = SessionIndex::decode(
-        &store
-            .get(&session_index_key(SITE, date))
-            .await
-            .expect("index"),
-    )
-    .expect("decode");
-    index
-        .sessions
-        .into_iter()
-        .map(|s| (s.id, s.num_clicks))
-        .collect()
 }

@@ -1,7 +1,17 @@
-//! Helpers shared by the browser tests: a demo server, the playwright-core folder and running
-//! its scripts.
+//! Helpers shared by the tests: a demo server, the playwright-core folder and running its
+//! scripts (browser tests); a real collector process, a tmpfs log disk, load and hostile
+//! clients, a health and memory monitor, and the processed day's sessions (fault tests).
 // Each test binary uses some of them.
 #![allow(dead_code)]
+
+pub mod collector_process;
+pub mod hostile;
+pub mod load;
+pub mod monitor;
+pub mod rig;
+pub mod stored;
+pub mod target;
+pub mod tmpfs;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
