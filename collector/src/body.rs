@@ -45,7 +45,11 @@ pub fn raw_body(
     warp::body::content_length_limit(max_body_bytes)
         .and(warp::header::optional::<String>("content-type"))
         .and(warp::header::optional::<String>("content-encoding"))
-        .and(warp::body::bytes())
+        .and(warp::body::bytes().or_else(|_| async {
+            Err(warp::reject::custom(heatpipe_io::http::BadRequest(
+                "the request body ended before its announced length".into(),
+            )))
+        }))
         .map(|content_type, content_encoding, bytes| RawBody {
             content_type,
             content_encoding,

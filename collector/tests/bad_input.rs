@@ -515,3 +515,31 @@ async fn a_client_over_its_rate_gets_429_with_retry_after() {
             .contains("slow down")
     );
 }
+
+#[tokio::test]
+async fn a_body_cut_short_gets_400_not_405() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let collector = start(|_| {}).await;
+    let address = collector.url.trim_start_matches("http://");
+    let mut connection = tokio::net::TcpStream::connect(address)
+        .await
+        .expect("connect");
+    let body = serde_json::to_vec(&good()).expect("json");
+    let head = format!(
+        "POST /v1/collect HTTP/1.1\r\nhost: {address}\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n",
+        body.len()
+    );
+    connection.write_all(head.as_bytes()).await.expect("head");
+    connection
+        .write_all(&body[..body.len() / 2])
+        .await
+        .expect("half the body");
+    connection.shutdown().await.expect("close the sending side");
+    let mut answer = String::new();
+    let _ = connection.read_to_string(&mut answer).await;
+    assert!(answer.starts_with("HTTP/1.1 400"), "{answer}");
+    assert!(
+        answer.contains("ended before its announced length"),
+        "{answer}"
+    );
+}

@@ -20,6 +20,13 @@ pub struct ErrorDetail<'a> {
     pub message: &'a str,
 }
 
+/// A request refused as malformed before any route saw it (a body that ended before its
+/// announced length, for example): [`recover`] answers it 400 with its message.
+#[derive(Debug)]
+pub struct BadRequest(pub String);
+
+impl warp::reject::Reject for BadRequest {}
+
 /// Returns a JSON error response with `status` and `message`.
 pub fn json_error(status: StatusCode, message: &str) -> Response {
     let body = ErrorBody {
@@ -68,6 +75,8 @@ pub async fn recover(rejection: warp::Rejection) -> Result<Response, Infallible>
         (StatusCode::BAD_REQUEST, err.to_string())
     } else if let Some(err) = rejection.find::<reject::MissingHeader>() {
         (StatusCode::BAD_REQUEST, err.to_string())
+    } else if let Some(BadRequest(message)) = rejection.find::<BadRequest>() {
+        (StatusCode::BAD_REQUEST, message.clone())
     } else if rejection.find::<reject::MethodNotAllowed>().is_some() {
         (
             StatusCode::METHOD_NOT_ALLOWED,
