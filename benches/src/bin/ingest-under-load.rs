@@ -9,6 +9,10 @@
 //!
 //! `cargo run --release -p heatpipe-benches --bin ingest-under-load [SECONDS]`
 
+// The collector's and the renderer's filter chains, both served from this one crate, nest
+// deeper than the default limit in a release build.
+#![recursion_limit = "256"]
+
 use std::io::Write;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
