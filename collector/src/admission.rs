@@ -8,8 +8,9 @@ use std::num::NonZeroU32;
 
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use serde::Deserialize;
-use warp::http::StatusCode;
 use xxhash_rust::xxh3::xxh3_64;
+
+use crate::error::IngestError;
 
 /// One site the collector accepts.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -49,26 +50,6 @@ impl SiteConfig {
 
 fn normalize_origin(origin: &str) -> String {
     origin.trim().trim_end_matches('/').to_ascii_lowercase()
-}
-
-/// A refused request: its status and the reason to tell the client.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Refusal {
-    pub status: StatusCode,
-    pub message: String,
-}
-
-impl Refusal {
-    pub fn new(status: StatusCode, message: impl Into<String>) -> Refusal {
-        Refusal {
-            status,
-            message: message.into(),
-        }
-    }
-}
-
-fn refuse(status: StatusCode, message: String) -> Refusal {
-    Refusal::new(status, message)
 }
 
 /// The admission rules of one collector.
@@ -113,7 +94,7 @@ impl Admission {
     }
 
     /// Checks the client's rate; 429 past it.
-    pub fn check_rate(&self, client: Option<IpAddr>) -> Result<(), Refusal> {
+    pub fn check_rate(&self, client: Option<IpAddr>) -> Result<(), IngestError> {
         let (Some(limiter), Some(client)) = (&self.limiter, client) else {
             return Ok(());
         };
@@ -121,8 +102,7 @@ impl Admission {
             limiter.retain_recent();
         }
         limiter.check_key(&client).map_err(|_| {
-            refuse(
-                StatusCode::TOO_MANY_REQUESTS,
+            IngestError::RateLimited(
                 "too many batches from this client; slow down and retry later".into(),
             )
         })
@@ -134,22 +114,21 @@ impl Admission {
         site: &str,
         origin: Option<&str>,
         session: &str,
-    ) -> Result<bool, Refusal> {
+    ) -> Result<bool, IngestError> {
         if self.sites.is_empty() {
             return Ok(true);
         }
         let config = self
             .sites
             .get(site)
-            .ok_or_else(|| refuse(StatusCode::NOT_FOUND, format!("unknown site {site:?}")))?;
+            .ok_or_else(|| IngestError::UnknownSite(format!("unknown site {site:?}")))?;
         if let Some(origin) = origin
             && !config.allowed_origins.is_empty()
             && !config.allowed_origins.contains(&normalize_origin(origin))
         {
-            return Err(refuse(
-                StatusCode::FORBIDDEN,
-                format!("origin {origin} may not send data for site {site:?}"),
-            ));
+            return Err(IngestError::OriginNotAllowed(format!(
+                "origin {origin} may not send data for site {site:?}"
+            )));
         }
         Ok(sampled_in(session, config.sample_rate))
     }
@@ -181,6 +160,7 @@ fn sampled_in(session: &str, rate: f64) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use warp::http::StatusCode;
 
     fn admission() -> Admission {
         let shop = SiteConfig::parse_flag("shop=https://Shop.example/,https://www.shop.example")
@@ -209,14 +189,14 @@ mod tests {
             rules
                 .check_site("shop", Some("https://evil.example"), "s")
                 .expect_err("origin")
-                .status,
+                .status(),
             StatusCode::FORBIDDEN
         );
         assert_eq!(
             rules
                 .check_site("nope", None, "s")
                 .expect_err("site")
-                .status,
+                .status(),
             StatusCode::NOT_FOUND
         );
         assert!(rules.allows_origin(None, "https://www.shop.example"));
@@ -252,7 +232,7 @@ mod tests {
         );
         assert!(rules.check_rate(Some(a)).is_ok() && rules.check_rate(Some(a)).is_ok());
         assert_eq!(
-            rules.check_rate(Some(a)).expect_err("third").status,
+            rules.check_rate(Some(a)).expect_err("third").status(),
             StatusCode::TOO_MANY_REQUESTS
         );
         assert!(rules.check_rate(Some(b)).is_ok());

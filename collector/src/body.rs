@@ -4,22 +4,8 @@
 use std::io::Read;
 
 use bytes::Bytes;
-use warp::http::StatusCode;
 
-/// A body the collector refuses, with the status to answer.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{message}")]
-pub struct BodyError {
-    pub status: StatusCode,
-    pub message: String,
-}
-
-fn body_error(status: StatusCode, message: impl Into<String>) -> BodyError {
-    BodyError {
-        status,
-        message: message.into(),
-    }
-}
+use crate::error::IngestError;
 
 /// A request body as received, with the headers that say how to read it.
 #[derive(Debug)]
@@ -31,7 +17,7 @@ pub struct RawBody {
 
 impl RawBody {
     /// Checks the content type and returns the body decompressed (at most `max_bytes`).
-    pub fn decode(self, max_bytes: u64) -> Result<Bytes, BodyError> {
+    pub fn decode(self, max_bytes: u64) -> Result<Bytes, IngestError> {
         check_content_type(self.content_type.as_deref())?;
         decode_body(self.content_encoding.as_deref(), self.bytes, max_bytes)
     }
@@ -58,7 +44,7 @@ pub fn raw_body(
 }
 
 /// Accepts `application/json`, `text/plain` (what `sendBeacon` sends) or no content type.
-pub fn check_content_type(content_type: Option<&str>) -> Result<(), BodyError> {
+pub fn check_content_type(content_type: Option<&str>) -> Result<(), IngestError> {
     let Some(value) = content_type else {
         return Ok(());
     };
@@ -70,10 +56,9 @@ pub fn check_content_type(content_type: Option<&str>) -> Result<(), BodyError> {
         .to_ascii_lowercase();
     match mime.as_str() {
         "application/json" | "text/plain" | "" => Ok(()),
-        other => Err(body_error(
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            format!("content type {other} is not accepted; send application/json or text/plain"),
-        )),
+        other => Err(IngestError::UnsupportedMedia(format!(
+            "content type {other} is not accepted; send application/json or text/plain"
+        ))),
     }
 }
 
@@ -83,38 +68,30 @@ pub fn decode_body(
     encoding: Option<&str>,
     body: Bytes,
     max_bytes: u64,
-) -> Result<Bytes, BodyError> {
+) -> Result<Bytes, IngestError> {
     let encoding = encoding.map(|e| e.trim().to_ascii_lowercase());
     let reader: Box<dyn Read> = match encoding.as_deref() {
         None | Some("" | "identity") => return Ok(body),
         Some("gzip" | "x-gzip") => Box::new(flate2::read::MultiGzDecoder::new(&body[..])),
-        Some("zstd") => {
-            Box::new(zstd::stream::read::Decoder::new(&body[..]).map_err(|err| {
-                body_error(StatusCode::BAD_REQUEST, format!("bad zstd body: {err}"))
-            })?)
-        }
+        Some("zstd") => Box::new(
+            zstd::stream::read::Decoder::new(&body[..])
+                .map_err(|err| IngestError::Malformed(format!("bad zstd body: {err}")))?,
+        ),
         Some(other) => {
-            return Err(body_error(
-                StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                format!("content encoding {other} is not accepted; send gzip, zstd or none"),
-            ));
+            return Err(IngestError::UnsupportedMedia(format!(
+                "content encoding {other} is not accepted; send gzip, zstd or none"
+            )));
         }
     };
     let mut out = Vec::new();
     reader
         .take(max_bytes + 1)
         .read_to_end(&mut out)
-        .map_err(|err| {
-            body_error(
-                StatusCode::BAD_REQUEST,
-                format!("body does not decompress: {err}"),
-            )
-        })?;
+        .map_err(|err| IngestError::Malformed(format!("body does not decompress: {err}")))?;
     if out.len() as u64 > max_bytes {
-        return Err(body_error(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            format!("body decompresses to more than {max_bytes} bytes"),
-        ));
+        return Err(IngestError::TooLarge(format!(
+            "body decompresses to more than {max_bytes} bytes"
+        )));
     }
     Ok(Bytes::from(out))
 }
@@ -123,6 +100,7 @@ pub fn decode_body(
 mod tests {
     use super::*;
     use std::io::Write;
+    use warp::http::StatusCode;
 
     #[test]
     fn gzip_bombs_are_refused() {
@@ -131,7 +109,7 @@ mod tests {
         let bomb = Bytes::from(encoder.finish().expect("finish"));
         assert!(bomb.len() < 20_000);
         let err = decode_body(Some("gzip"), bomb, 1 << 20).expect_err("bomb");
-        assert_eq!(err.status, StatusCode::PAYLOAD_TOO_LARGE);
+        assert_eq!(err.status(), StatusCode::PAYLOAD_TOO_LARGE);
     }
 
     #[test]
@@ -145,13 +123,13 @@ mod tests {
         assert_eq!(
             decode_body(Some("br"), plain.clone(), 100)
                 .expect_err("br")
-                .status,
+                .status(),
             StatusCode::UNSUPPORTED_MEDIA_TYPE
         );
         assert_eq!(
             decode_body(Some("gzip"), plain, 100)
                 .expect_err("not gzip")
-                .status,
+                .status(),
             StatusCode::BAD_REQUEST
         );
         assert!(check_content_type(Some("text/plain;charset=UTF-8")).is_ok());
@@ -159,7 +137,7 @@ mod tests {
         assert_eq!(
             check_content_type(Some("application/xml"))
                 .expect_err("xml")
-                .status,
+                .status(),
             StatusCode::UNSUPPORTED_MEDIA_TYPE
         );
     }

@@ -10,6 +10,7 @@
 //! - [`state`] — `Collector`, the state every request shares, and the shutdown sequence.
 //! - [`admission`] — configured sites, origins, sampling, per-client rate limits.
 //! - [`identify`] — `identify` ids → visitor keys, with the sites' secrets from the store.
+//! - [`error`] — [`error::IngestError`], every refusal with its one status and metrics reason.
 //! - [`body`] — content type, content encoding and bounded decompression.
 //! - [`wal`] — the write-ahead log: record framing, group commit, segments, recovery.
 //! - [`uploader`] — sealed segments → chunks in the store, with retries.
@@ -23,6 +24,7 @@ pub mod admission;
 pub mod body;
 pub mod config;
 pub mod erased;
+pub mod error;
 pub mod identify;
 pub mod metrics;
 pub mod routes;

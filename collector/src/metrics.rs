@@ -14,7 +14,7 @@ const UPLOAD_BUCKETS_S: [f64; 11] = [
 ];
 /// Why batches are rejected, one counter each. An answer counts under the reason it carries
 /// ([`RefusalReason`]), else under the first reason of its status.
-const REASONS: [(u16, &str); 11] = [
+const REASONS: [(u16, &str); 12] = [
     (400, "malformed"),
     (403, "origin_not_allowed"),
     (404, "unknown_site"),
@@ -24,6 +24,7 @@ const REASONS: [(u16, &str); 11] = [
     (429, "rate_limited"),
     (503, "log_full"),
     (503, "log_write_failed"),
+    (503, "store_unavailable"),
     (507, "disk_full"),
     (0, "other"),
 ];

@@ -7,13 +7,10 @@ use std::sync::Arc;
 
 use heatpipe_core::wire::{Converted, NativeBatch};
 use warp::Filter;
-use warp::http::StatusCode;
 use warp::reply::Response;
 
-use super::{
-    IngestRequest, accepted, answered, ingest_request, not_durable, preflight, refused, rejected,
-};
-use crate::admission::Refusal;
+use super::{IngestRequest, accepted, answered, ingest_request, preflight};
+use crate::error::IngestError;
 use crate::identify::{VisitorKeys, validate_identify};
 use crate::state::Collector;
 use crate::wal::LoggedBatch;
@@ -61,20 +58,16 @@ async fn collect(
     visitor_keys: Option<&VisitorKeys>,
 ) -> (Option<String>, Response, usize) {
     if let Err(refusal) = collector.admission.check_rate(request.client) {
-        return (None, refused(&refusal), 0);
+        return (None, refusal.to_response(), 0);
     }
     let admitting = collector.clone();
     let parsed = tokio::task::spawn_blocking(move || admit_batch(&admitting, request)).await;
     let admitted = match parsed {
         Ok(Ok(admitted)) => admitted,
-        Ok(Err((site, refusal))) => return (site, refused(&refusal), 0),
+        Ok(Err((site, refusal))) => return (site, refusal.to_response(), 0),
         Err(err) => {
             let message = format!("the batch could not be parsed: {err}");
-            return (
-                None,
-                rejected(StatusCode::INTERNAL_SERVER_ERROR, &message),
-                0,
-            );
+            return (None, IngestError::Internal(message).to_response(), 0);
         }
     };
     let Admitted {
@@ -94,7 +87,7 @@ async fn collect(
             .accept(&site, vec![LoggedBatch::Stream(stream)])
             .await
     {
-        return (Some(site), not_durable(&err), 0);
+        return (Some(site), IngestError::from(err).to_response(), 0);
     }
     (
         Some(site),
@@ -118,14 +111,14 @@ struct Admitted {
 fn admit_batch(
     collector: &Collector,
     request: IngestRequest,
-) -> Result<Admitted, (Option<String>, Refusal)> {
+) -> Result<Admitted, (Option<String>, IngestError)> {
     let body = request
         .body
         .decode(collector.config.max_decompressed_bytes)
-        .map_err(|err| (None, Refusal::new(err.status, err.message)))?;
+        .map_err(|err| (None, err))?;
     let mut batch: NativeBatch = serde_json::from_slice(&body).map_err(|err| {
         let message = format!("batch is not valid JSON of the native shape: {err}");
-        (None, Refusal::new(StatusCode::BAD_REQUEST, message))
+        (None, IngestError::Malformed(message))
     })?;
     let sampled_in = collector
         .admission
@@ -133,12 +126,11 @@ fn admit_batch(
         .map_err(|refusal| (Some(batch.site.clone()), refusal))?;
     let identify = batch.page.identify.take();
     if let Some(id) = &identify {
-        validate_identify(id)
-            .map_err(|message| (None, Refusal::new(StatusCode::BAD_REQUEST, message)))?;
+        validate_identify(id).map_err(|message| (None, IngestError::Malformed(message)))?;
     }
     let converted = batch
         .into_stream(&collector.limits)
-        .map_err(|err| (None, Refusal::new(StatusCode::BAD_REQUEST, err.0)))?;
+        .map_err(|err| (None, IngestError::Malformed(err.0)))?;
     Ok(Admitted {
         converted,
         sampled_in,
@@ -165,14 +157,10 @@ async fn apply_identify(
             }
             Err(err) => {
                 tracing::warn!(%site, error = %err, "cannot read the visitor-key secret");
-                let mut response = rejected(
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    "cannot read the site's visitor-key secret from the store",
-                );
-                response
-                    .headers_mut()
-                    .insert("retry-after", warp::http::HeaderValue::from_static("5"));
-                Err(response)
+                Err(IngestError::StoreUnavailable(
+                    "cannot read the site's visitor-key secret from the store".into(),
+                )
+                .to_response())
             }
         },
         (Some(_), None) => {

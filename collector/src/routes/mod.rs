@@ -20,11 +20,10 @@ use warp::http::{HeaderValue, StatusCode};
 use warp::reply::Response;
 use warp::{Filter, Reply};
 
-use crate::admission::Refusal;
 use crate::body::{RawBody, raw_body};
+use crate::error::IngestError;
 use crate::metrics::RefusalReason;
 use crate::state::Collector;
-use crate::wal::WalError;
 
 /// Everything a batch request carries besides its path.
 #[derive(Debug)]
@@ -101,10 +100,10 @@ pub fn with_cors(
 /// Answers a CORS preflight: 204 for an allowed origin, 403 otherwise.
 pub fn preflight(collector: &Collector, site: Option<&str>, origin: Option<&str>) -> Response {
     match origin {
-        Some(value) if !collector.admission.allows_origin(site, value) => rejected(
-            StatusCode::FORBIDDEN,
-            &format!("origin {value} may not send data here"),
-        ),
+        Some(value) if !collector.admission.allows_origin(site, value) => {
+            IngestError::OriginNotAllowed(format!("origin {value} may not send data here"))
+                .to_response()
+        }
         _ => with_cors(
             warp::reply::with_status(warp::reply(), StatusCode::NO_CONTENT).into_response(),
             collector,
@@ -129,41 +128,4 @@ pub fn accepted(
         body["warnings"] = serde_json::json!(warnings);
     }
     warp::reply::with_status(warp::reply::json(&body), StatusCode::OK).into_response()
-}
-
-/// A JSON error, logged with its reason (never the payload).
-pub fn rejected(status: StatusCode, message: &str) -> Response {
-    tracing::info!(status = status.as_u16(), reason = %message, "rejected batch");
-    heatpipe_io::http::json_error(status, message)
-}
-
-/// The JSON error of an admission refusal (429 also says when to retry).
-pub fn refused(refusal: &Refusal) -> Response {
-    let mut response = rejected(refusal.status, &refusal.message);
-    if refusal.status == StatusCode::TOO_MANY_REQUESTS {
-        response
-            .headers_mut()
-            .insert("retry-after", HeaderValue::from_static("1"));
-    }
-    response
-}
-
-/// The answer to a batch the log could not make durable (nothing of it is acknowledged): `507`
-/// when the log's disk is full, `503` when too much waits for the store or a write failed, each
-/// with `Retry-After` and counted under its own reason.
-pub fn not_durable(err: &WalError) -> Response {
-    let (status, reason, retry_after_s) = match err {
-        WalError::Full { .. } => (StatusCode::SERVICE_UNAVAILABLE, "log_full", "5"),
-        WalError::NoSpace(_) => (StatusCode::INSUFFICIENT_STORAGE, "disk_full", "10"),
-        WalError::Io(_) | WalError::Closed => {
-            (StatusCode::SERVICE_UNAVAILABLE, "log_write_failed", "5")
-        }
-        WalError::Encode(_) => (StatusCode::INTERNAL_SERVER_ERROR, "other", "5"),
-    };
-    let mut response = rejected(status, &err.to_string());
-    response
-        .headers_mut()
-        .insert("retry-after", HeaderValue::from_static(retry_after_s));
-    response.extensions_mut().insert(RefusalReason(reason));
-    response
 }

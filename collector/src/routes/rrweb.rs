@@ -7,14 +7,11 @@ use heatpipe_core::keys::validate_site;
 use heatpipe_core::rrweb::{RrwebBatch, RrwebEvent, parse_batch};
 use heatpipe_core::wire::validate_session_id;
 use warp::Filter;
-use warp::http::StatusCode;
 use warp::reply::Response;
 
-use super::{
-    IngestRequest, accepted, answered, ingest_request, not_durable, preflight, refused, rejected,
-};
-use crate::admission::Refusal;
+use super::{IngestRequest, accepted, answered, ingest_request, preflight};
 use crate::body::RawBody;
+use crate::error::IngestError;
 use crate::state::Collector;
 use crate::wal::LoggedBatch;
 
@@ -64,20 +61,20 @@ async fn rrweb(
     collector: &Arc<Collector>,
 ) -> (Response, usize) {
     if let Err(refusal) = collector.admission.check_rate(request.client) {
-        return (refused(&refusal), 0);
+        return (refusal.to_response(), 0);
     }
     if let Err(err) = validate_site(site) {
-        return (rejected(StatusCode::BAD_REQUEST, &err.to_string()), 0);
+        return (IngestError::Malformed(err.to_string()).to_response(), 0);
     }
     if let Err(err) = validate_session_id(session) {
-        return (rejected(StatusCode::BAD_REQUEST, &err.0), 0);
+        return (IngestError::Malformed(err.0).to_response(), 0);
     }
     let sampled_in = match collector
         .admission
         .check_site(site, request.origin.as_deref(), session)
     {
         Ok(sampled_in) => sampled_in,
-        Err(refusal) => return (refused(&refusal), 0),
+        Err(refusal) => return (refusal.to_response(), 0),
     };
     let parsing = collector.clone();
     let session_id = session.to_owned();
@@ -85,10 +82,10 @@ async fn rrweb(
         tokio::task::spawn_blocking(move || parse_body(&parsing, &session_id, request.body)).await;
     let batch = match parsed {
         Ok(Ok(batch)) => batch,
-        Ok(Err(refusal)) => return (refused(&refusal), 0),
+        Ok(Err(refusal)) => return (refusal.to_response(), 0),
         Err(err) => {
             let message = format!("the batch could not be parsed: {err}");
-            return (rejected(StatusCode::INTERNAL_SERVER_ERROR, &message), 0);
+            return (IngestError::Internal(message).to_response(), 0);
         }
     };
     let num_events = batch.num_recorded_events();
@@ -99,7 +96,7 @@ async fn rrweb(
             .accept(site, vec![LoggedBatch::Rrweb(batch)])
             .await
     {
-        return (not_durable(&err), 0);
+        return (IngestError::from(err).to_response(), 0);
     }
     (
         accepted(num_events, usize::from(worth_logging), sampled_in, &[]),
@@ -109,15 +106,16 @@ async fn rrweb(
 
 /// Decompresses and checks an rrweb body, keeping its pointer events as recorded: CPU work, run
 /// on the blocking pool.
-fn parse_body(collector: &Collector, session: &str, body: RawBody) -> Result<RrwebBatch, Refusal> {
-    let body = body
-        .decode(collector.config.max_decompressed_bytes)
-        .map_err(|err| Refusal::new(err.status, err.message))?;
+fn parse_body(
+    collector: &Collector,
+    session: &str,
+    body: RawBody,
+) -> Result<RrwebBatch, IngestError> {
+    let body = body.decode(collector.config.max_decompressed_bytes)?;
     let events: Vec<RrwebEvent> = serde_json::from_slice(&body).map_err(|err| {
         let message =
             format!("body must be a JSON array of rrweb events ({{type, data, timestamp}}): {err}");
-        Refusal::new(StatusCode::BAD_REQUEST, message)
+        IngestError::Malformed(message)
     })?;
-    parse_batch(session, &events, &collector.limits)
-        .map_err(|err| Refusal::new(StatusCode::BAD_REQUEST, err.0))
+    parse_batch(session, &events, &collector.limits).map_err(|err| IngestError::Malformed(err.0))
 }

@@ -104,10 +104,7 @@ impl Writer {
 
     pub(super) fn run(mut self, commands: mpsc::Receiver<Command>) {
         loop {
-            let wait = self
-                .settings
-                .segment_max_age
-                .saturating_sub(self.opened_at.elapsed());
+            let wait = self.idle_wait();
             let first = match commands.recv_timeout(wait.max(Duration::from_millis(1))) {
                 Ok(command) => command,
                 Err(mpsc::RecvTimeoutError::Timeout) => {
@@ -131,6 +128,18 @@ impl Writer {
                 }
             }
             self.commit(group);
+        }
+    }
+
+    /// How long to wait for a command: until the open segment is old enough to seal, or, with
+    /// nothing to seal (no segment open, or an empty one), as long as a segment may live.
+    fn idle_wait(&self) -> Duration {
+        if self.file.is_some() && self.size_bytes > 0 {
+            self.settings
+                .segment_max_age
+                .saturating_sub(self.opened_at.elapsed())
+        } else {
+            self.settings.segment_max_age
         }
     }
 
@@ -169,6 +178,10 @@ impl Writer {
         let file = self.ensure_open()?;
         match file.append(buffer).and_then(|()| file.sync()) {
             Ok(()) => {
+                if self.size_bytes == 0 {
+                    // A segment's age counts from its first record.
+                    self.opened_at = Instant::now();
+                }
                 self.size_bytes += buffer.len() as u64;
                 self.pending_bytes
                     .fetch_add(buffer.len() as u64, Ordering::Relaxed);

@@ -203,3 +203,24 @@ fn a_failure_on_an_empty_segment_keeps_using_it() {
     );
     assert_eq!(stored_sessions(&mut writer, &mut sealed), ["b"]);
 }
+
+#[test]
+fn an_idle_writer_with_no_open_segment_does_not_spin() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (mut writer, mut sealed, _) =
+        faulty_writer(dir.path(), Arc::new(Mutex::new(VecDeque::new())));
+    writer.settings.segment_max_age = std::time::Duration::from_millis(200);
+    assert_eq!(append(&mut writer, "a"), Ok(()));
+    assert_eq!(stored_sessions(&mut writer, &mut sealed), ["a"]);
+    std::thread::sleep(std::time::Duration::from_millis(250));
+    // Sealed, nothing open: the writer waits a whole segment age, not the 1 ms floor of an
+    // open segment already past its age.
+    assert_eq!(writer.idle_wait(), std::time::Duration::from_millis(200));
+    // An empty segment open for longer than the age has nothing to seal either.
+    writer.ensure_open().expect("open");
+    std::thread::sleep(std::time::Duration::from_millis(250));
+    assert_eq!(writer.idle_wait(), std::time::Duration::from_millis(200));
+    // Its age counts from its first record, which is not sealed at once.
+    assert_eq!(append(&mut writer, "b"), Ok(()));
+    assert!(writer.idle_wait() > std::time::Duration::from_millis(150));
+}
