@@ -24,6 +24,9 @@ use crate::periodic::{apply_retention_daily, process_periodically};
 pub struct ServeOptions {
     /// Serve the demo site at `/demo/` with the tracker set up for this site.
     pub demo_site: Option<String>,
+    /// Printed once the collector's log is open and the server is about to answer, so that an
+    /// address is never announced by a server that then fails to start.
+    pub ready_message: Option<String>,
 }
 
 /// Where the combined server listens.
@@ -56,6 +59,9 @@ pub async fn serve(
     let Listeners { main, read } = listeners.into();
     let collector = Collector::open(store.clone(), config.collector.clone())
         .context("opening the collector's write-ahead log")?;
+    if let Some(message) = &options.ready_message {
+        println!("{message}");
+    }
     let renderer = Renderer::new(store.clone(), config.renderer.clone());
     let visitor_keys = heatpipe_collector::identify::VisitorKeys::new(store.clone());
     renderer.set_eraser(Arc::new(crate::erasure::StoreEraser {

@@ -344,3 +344,31 @@ fn tokens_are_printed_once_listed_without_hash_and_revoked_by_name() {
         text(&missing.stderr)
     );
 }
+
+#[test]
+fn a_second_process_on_the_same_log_fails_at_start_naming_the_first() {
+    let folder = tempfile::tempdir().expect("tempdir");
+    let (first, addresses) = serve(folder.path(), &["--listen", "127.0.0.1:0"]);
+    assert!(!addresses.is_empty(), "the first serve announced itself");
+    let second = run(&[
+        "collect",
+        "--listen",
+        "127.0.0.1:0",
+        "--store",
+        &folder.path().join("store").display().to_string(),
+        "--wal-dir",
+        &folder.path().join("wal").display().to_string(),
+    ]);
+    assert_eq!(second.status.code(), Some(1));
+    let stderr = text(&second.stderr);
+    assert!(
+        stderr.contains("in use by another heatpipe process")
+            && stderr.contains(&format!("pid {}", first.0.id())),
+        "{stderr}"
+    );
+    assert!(
+        !text(&second.stdout).contains("http://"),
+        "a collector that cannot start announces no address: {}",
+        text(&second.stdout)
+    );
+}

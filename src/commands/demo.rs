@@ -55,6 +55,7 @@ pub async fn run(args: DemoArgs, mut config: Config) -> anyhow::Result<()> {
         &config,
         ServeOptions {
             demo_site: Some(DEMO_SITE.into()),
+            ..ServeOptions::default()
         },
         listener,
         shutdown_signal(),

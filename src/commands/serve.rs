@@ -33,38 +33,36 @@ pub async fn run(args: ServeArgs, mut config: Config, collector_only: bool) -> a
         .with_context(|| format!("binding {}", config.listen))?;
     let address = listener.local_addr()?;
     if collector_only {
+        let visitor_keys = heatpipe_collector::identify::VisitorKeys::new(store.clone());
+        let collector = heatpipe_collector::Collector::open(store, config.collector.clone())
+            .context("opening the collector's write-ahead log")?;
         println!(
             "heatpipe collector on http://{address} (store {})",
             config.store
         );
-        let visitor_keys = heatpipe_collector::identify::VisitorKeys::new(store.clone());
-        let collector = heatpipe_collector::Collector::open(store, config.collector.clone())
-            .context("opening the collector's write-ahead log")?;
         heatpipe_collector::serve_with(collector, Some(visitor_keys), listener, shutdown_signal())
             .await;
     } else {
         let listeners = read_side_listeners(listener, &config).await?;
         refuse_unprotected_read_side(&store, &listeners, &config.store).await?;
-        match &listeners.read {
-            None => println!(
+        let ready_message = match &listeners.read {
+            None => format!(
                 "heatpipe on http://{address} (store {}); viewer at http://{address}/",
                 config.store
             ),
-            Some(read) => println!(
+            Some(read) => format!(
                 "heatpipe collector on http://{address} (store {}); read API and viewer on http://{}/",
                 config.store,
                 read.local_addr()?
             ),
-        }
-        serve(
-            store,
-            &config,
-            ServeOptions::default(),
-            listeners,
-            shutdown_signal(),
-        )
-        .await
-        .context("serving")?;
+        };
+        let options = ServeOptions {
+            ready_message: Some(ready_message),
+            ..ServeOptions::default()
+        };
+        serve(store, &config, options, listeners, shutdown_signal())
+            .await
+            .context("serving")?;
     }
     Ok(())
 }

@@ -36,6 +36,7 @@ pub async fn demo_server(folder: &Path) -> (ServerHandle, Arc<dyn ObjectStore>, 
         config.clone(),
         ServeOptions {
             demo_site: Some("demo".into()),
+            ..ServeOptions::default()
         },
     )
     .await
