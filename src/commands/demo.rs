@@ -42,26 +42,22 @@ pub async fn run(args: DemoArgs, mut config: Config) -> anyhow::Result<()> {
         config.store,
         summary.line()
     );
-    println!();
-    println!("  viewer:    {origin}/");
-    println!(
-        "  demo site: {origin}/demo/   (click around, then look again in ~{} s)",
+    let ready_message = format!(
+        "\n  viewer:    {origin}/\n  demo site: {origin}/demo/   (click around, then look again in ~{} s)\n\nCtrl-C to stop.",
         args.process_every + 2
     );
-    println!();
-    println!("Ctrl-C to stop.");
     serve(
         store,
         &config,
         ServeOptions {
             demo_site: Some(DEMO_SITE.into()),
-            ..ServeOptions::default()
+            ready_message: Some(ready_message),
         },
         listener,
         shutdown_signal(),
     )
     .await
-    .context("opening the write-ahead log")?;
+    .context("serving the demo")?;
     Ok(())
 }
 
