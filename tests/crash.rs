@@ -5,17 +5,15 @@
 
 mod common;
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use common::collector_process::CollectorProcess;
-use heatpipe_core::keys::{parse_date, session_index_key};
-use heatpipe_core::session::SessionIndex;
+use common::stored::stored_clicks;
 use heatpipe_io::store::{LocalStore, ObjectStore};
-use heatpipe_processor::{ProcessOptions, process_day};
 use serde_json::json;
 
 const SITE: &str = "crash";
@@ -146,27 +144,7 @@ async fn acknowledged_batches_survive_kill_9_exactly_once() {
     assert!(second.terminate().success(), "graceful stop exits 0");
 
     let store: Arc<dyn ObjectStore> = Arc::new(LocalStore::open(&store_dir).expect("store"));
-    let date = parse_date(DATE).expect("date");
-    let summary = process_day(store.clone(), &ProcessOptions::new(SITE, date))
-        .await
-        .expect("process");
-    assert_eq!(
-        (summary.chunks_skipped, summary.blocks_skipped),
-        (0, 0),
-        "{summary:?}"
-    );
-    let index = SessionIndex::decode(
-        &store
-            .get(&session_index_key(SITE, date))
-            .await
-            .expect("index"),
-    )
-    .expect("decode");
-    let clicks: BTreeMap<&str, u64> = index
-        .sessions
-        .iter()
-        .map(|s| (s.id.as_str(), s.num_clicks))
-        .collect();
+    let clicks = stored_clicks(store, SITE, DATE).await;
     let missing: Vec<&String> = acknowledged
         .iter()
         .filter(|id| !clicks.contains_key(id.as_str()))
@@ -177,7 +155,7 @@ async fn acknowledged_batches_survive_kill_9_exactly_once() {
         missing.len(),
         &missing[..missing.len().min(5)]
     );
-    let doubled: Vec<(&&str, &u64)> = clicks
+    let doubled: Vec<(&String, &u64)> = clicks
         .iter()
         .filter(|(_, n)| **n != CLICKS_PER_BATCH)
         .collect();

@@ -5,19 +5,15 @@
 //! nothing and says so; the audit record names no id. Then the same through
 //! `DELETE /api/sites/{site}/sessions/{id}`, for admin tokens only.
 
-use std::collections::BTreeMap;
-use std::process::{Command, Output};
+mod fixture;
+
 use std::sync::Arc;
 
-use bytes::Bytes;
+use fixture::*;
 use heatpipe::config::Config;
 use heatpipe::server::{ServeOptions, ServerHandle};
-use heatpipe_core::agg::{PageAgg, PageIndex};
-use heatpipe_core::chunk::decode_chunk;
 use heatpipe_core::event::Stream;
-use heatpipe_core::keys::{date_start_ms, pages_key, parse_date};
-use heatpipe_core::page::page_key;
-use heatpipe_core::session::SessionIndex;
+use heatpipe_core::keys::{date_start_ms, parse_date};
 use heatpipe_fixtures::s3_server::S3TestServer;
 use heatpipe_fixtures::{TrafficSpec, generate_traffic, write_sealed_chunks};
 use heatpipe_io::store::{LocalStore, ObjectStore};
@@ -25,149 +21,6 @@ use heatpipe_processor::{ProcessorConfig, process_day};
 use heatpipe_renderer::Renderer;
 use heatpipe_renderer::auth::{Scope, create_token};
 use heatpipe_renderer::routes::listing::{TimelineQuery, timeline};
-
-const SITE: &str = "shop";
-const DATE: &str = "2026-11-21";
-const BUCKET: &str = "erasure";
-
-/// The day's traffic: 30 sessions, sealed as a collector would every 20 s.
-fn traffic() -> Vec<Stream> {
-    let start = date_start_ms(parse_date(DATE).expect("date"));
-    generate_traffic(&TrafficSpec {
-        seed: 27,
-        origin: "https://shop.example".into(),
-        num_sessions: 30,
-        window_ms: start..start + 2 * 3_600_000,
-    })
-}
-
-/// Writes `streams` as a collector would and processes the day.
-async fn processed_day(store: &Arc<dyn ObjectStore>, mut streams: Vec<Stream>) {
-    write_sealed_chunks(store.as_ref(), SITE, "c1", &mut streams, 20_000)
-        .await
-        .expect("chunks");
-    let options = ProcessorConfig::default().options(SITE, parse_date(DATE).expect("date"));
-    process_day(store.clone(), &options).await.expect("process");
-}
-
-/// A session of the traffic with several batches spread over chunks, page views and clicks.
-fn victim(streams: &[Stream]) -> String {
-    let mut batches: BTreeMap<&str, (usize, usize)> = BTreeMap::new();
-    for stream in streams {
-        let entry = batches.entry(&stream.session_id).or_default();
-        entry.0 += 1;
-        entry.1 += stream.clicks.len();
-    }
-    batches
-        .into_iter()
-        .filter(|(_, (num_batches, num_clicks))| *num_batches >= 3 && *num_clicks > 0)
-        .map(|(id, _)| id.to_owned())
-        .next()
-        .expect("a session with batches and clicks")
-}
-
-async fn heatpipe(args: Vec<String>, envs: Vec<(String, String)>) -> Output {
-    tokio::task::spawn_blocking(move || {
-        Command::new(env!("CARGO_BIN_EXE_heatpipe"))
-            .args(args)
-            .envs(envs)
-            .env("RUST_LOG", "error")
-            .output()
-            .expect("run heatpipe")
-    })
-    .await
-    .expect("join")
-}
-
-fn forget_args(location: &str, session: &str, extra: &[&str]) -> Vec<String> {
-    let mut args: Vec<String> = [
-        "forget",
-        "--store",
-        location,
-        "--site",
-        SITE,
-        "--session",
-        session,
-    ]
-    .iter()
-    .map(|s| (*s).to_owned())
-    .collect();
-    args.extend(extra.iter().map(|s| (*s).to_owned()));
-    args
-}
-
-/// Every object of `store` under `prefixes`, key and bytes, sorted by key.
-async fn objects(store: &dyn ObjectStore, prefixes: &[&str]) -> Vec<(String, Bytes)> {
-    let mut out = Vec::new();
-    for prefix in prefixes {
-        for meta in store.list(prefix).await.expect("list") {
-            let bytes = store.get(&meta.key).await.expect("get");
-            out.push((meta.key, bytes));
-        }
-    }
-    out.sort_by(|a, b| a.0.cmp(&b.0));
-    out
-}
-
-/// Decodes every chunk, session index, page index and page aggregate of `store` and returns
-/// how many name `session` (by id, anywhere in what they decode to), and how many were decoded.
-async fn objects_naming(store: &dyn ObjectStore, session: &str) -> (usize, usize) {
-    let mut naming = 0;
-    let mut decoded = 0;
-    for (key, bytes) in objects(store, &["raw/", "sessions/", "agg/"]).await {
-        let text = if key.ends_with(".hpc") {
-            format!("{:?}", decode_chunk(&bytes).expect("chunk"))
-        } else if key.ends_with("index.hps") {
-            format!("{:?}", SessionIndex::decode(&bytes).expect("index"))
-        } else if key.ends_with("pages.hpa") {
-            format!("{:?}", PageIndex::decode(&bytes).expect("page index"))
-        } else if key.ends_with(".hpa") {
-            format!("{:?}", PageAgg::decode(&bytes).expect("page"))
-        } else {
-            panic!("unexpected object {key}");
-        };
-        decoded += 1;
-        if text.contains(session) {
-            naming += 1;
-        }
-    }
-    (naming, decoded)
-}
-
-/// Views and clicks per page key in a page index.
-async fn page_counts(store: &dyn ObjectStore) -> BTreeMap<String, (u64, u64)> {
-    let bytes = store
-        .get(&pages_key(SITE, parse_date(DATE).expect("date")))
-        .await
-        .expect("page index");
-    PageIndex::decode(&bytes)
-        .expect("decode")
-        .pages
-        .into_iter()
-        .map(|page| (page.key, (page.views, page.clicks)))
-        .collect()
-}
-
-/// The victim's page views and clicks per page key, from its streams.
-fn victim_counts(streams: &[Stream], session: &str) -> BTreeMap<String, (u64, u64)> {
-    let mut views: BTreeMap<String, std::collections::BTreeSet<u32>> = BTreeMap::new();
-    let mut clicks: BTreeMap<String, u64> = BTreeMap::new();
-    for stream in streams.iter().filter(|s| s.session_id == session) {
-        let key = page_key(&stream.page.url);
-        views
-            .entry(key.clone())
-            .or_default()
-            .insert(stream.page_view_index);
-        *clicks.entry(key).or_default() += stream.clicks.len() as u64;
-    }
-    views
-        .into_iter()
-        .map(|(key, indexes)| {
-            let num_clicks = clicks.get(&key).copied().unwrap_or(0);
-            (key, (indexes.len() as u64, num_clicks))
-        })
-        .collect()
-}
 
 /// Runs the whole check on `store` at `location` (with `envs` for S3).
 async fn check_forget(store: Arc<dyn ObjectStore>, location: &str, envs: Vec<(String, String)>) {
@@ -359,90 +212,45 @@ async fn the_delete_route_erases_for_admin_tokens_only() {
 
     let anonymous = client.delete(&url).send().await.expect("send");
     assert_eq!(anonymous.status().as_u16(), 401);
-    let wrong = client
-        .delete(&url)
-        .bearer_auth("hp_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA")
-        .send()
-        .await
-        .expect("send");
+    let wrong = send_as(
+        client.delete(&url),
+        "hp_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
+    )
+    .await;
     assert_eq!(wrong.status().as_u16(), 401);
     assert_eq!(
         wrong.headers()["www-authenticate"],
         "Bearer realm=\"heatpipe\""
     );
-    let refused = client
-        .delete(&url)
-        .bearer_auth(read.expose())
-        .send()
-        .await
-        .expect("send");
+    let refused = send_as(client.delete(&url), read.expose()).await;
     assert_eq!(refused.status().as_u16(), 403);
-    let still_there = client
-        .get(&timeline_url)
-        .bearer_auth(read.expose())
-        .send()
-        .await
-        .expect("send");
+    let still_there = send_as(client.get(&timeline_url), read.expose()).await;
     assert_eq!(
         still_there.status().as_u16(),
         200,
         "a refused erasure erases nothing"
     );
 
-    let malformed = client
-        .delete(format!(
-            "{}/api/sites/{SITE}/sessions/not.an.id",
-            server.read_url()
-        ))
-        .bearer_auth(admin.expose())
-        .send()
-        .await
-        .expect("send");
+    let malformed_url = format!("{}/api/sites/{SITE}/sessions/not.an.id", server.read_url());
+    let malformed = send_as(client.delete(malformed_url), admin.expose()).await;
     assert_eq!(malformed.status().as_u16(), 400);
-    let erased = client
-        .delete(&url)
-        .bearer_auth(admin.expose())
-        .send()
-        .await
-        .expect("send");
+    let erased = send_as(client.delete(&url), admin.expose()).await;
     assert_eq!(erased.status().as_u16(), 200);
     let report: serde_json::Value = erased.json().await.expect("json");
     let num_streams = streams.iter().filter(|s| s.session_id == session).count() as u64;
     assert_eq!(report["num_sessions"], 1, "{report}");
     assert_eq!(report["raw"]["num_streams"], num_streams, "{report}");
     assert_eq!(report["days"][0]["reprocessed"], true, "{report}");
-    let gone = client
-        .get(&timeline_url)
-        .bearer_auth(read.expose())
-        .send()
-        .await
-        .expect("send");
+    let gone = send_as(client.get(&timeline_url), read.expose()).await;
     assert_eq!(gone.status().as_u16(), 404);
     assert_eq!(objects_naming(store.as_ref(), &session).await.0, 0);
-    let again: serde_json::Value = client
-        .delete(&url)
-        .bearer_auth(admin.expose())
-        .send()
+    let again: serde_json::Value = send_as(client.delete(&url), admin.expose())
         .await
-        .expect("send")
         .json()
         .await
         .expect("json");
     assert_eq!(again["num_sessions"], 0, "{again}");
     server.shutdown().await;
-}
-
-/// The sessions of visitor `key` on a day's traffic: `session` carries it from its second batch
-/// on (identified mid-session), so its first batch must go too.
-fn identify(streams: &mut [Stream], session: &str, key: &str) {
-    let mut seen = 0;
-    for stream in streams.iter_mut().filter(|s| s.session_id == session) {
-        if seen > 0 {
-            stream.page.visitor_key = Some(key.to_owned());
-        }
-        seen += 1;
-    }
-    assert!(seen >= 3, "{session} has {seen} batches");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
