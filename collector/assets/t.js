@@ -70,7 +70,7 @@
     });
   }
   function send(body, leaving) {
-    if (leaving && nav.sendBeacon && nav.sendBeacon(endpoint, new Blob([body], { type: 'text/plain' }))) return;
+    if (leaving && nav.sendBeacon && nav.sendBeacon(endpoint, body)) return;
     fetch(endpoint, { method: 'POST', body: body, keepalive: body.length < 60000, headers: { 'Content-Type': 'text/plain' } })
       .then(function (r) { if (r.status >= 500 || r.status === 429) throw new Error(r.status); retryDelay = 1000; })
       .catch(function () {
