@@ -8,6 +8,12 @@
 //! page loads nothing more; a site set to `dom` records without the attribute.
 
 use std::collections::BTreeSet;
+use std::path::Path;
+use std::sync::Arc;
+
+use heatpipe::config::Config;
+use heatpipe::server::{ServeOptions, ServerHandle};
+use heatpipe_io::store::{LocalStore, ObjectStore};
 
 use heatpipe_collector::admission::{ReplayMode, SiteConfig};
 use serde_json::Value;
@@ -178,8 +184,8 @@ fn element_attributes<'a>(node: &'a Value, class: &str) -> Option<&'a Value> {
         .find_map(|child| element_attributes(child, class))
 }
 
-/// Checks the tracker's own batches belong to the tab's session; returns how many there were.
-fn check_collect(name: &str, case: &Value) -> usize {
+/// Checks that t.js sent its own batches, for the tab's session.
+fn check_collect(name: &str, case: &Value) {
     let sid = case["sid"].as_str().expect("sid");
     let batches = requests(case, "/v1/collect");
     for batch in &batches {
@@ -188,13 +194,10 @@ fn check_collect(name: &str, case: &Value) -> usize {
         assert_eq!(body["session"], sid, "{name}: t.js's session");
     }
     assert!(!batches.is_empty(), "{name}: t.js sent its pointer batches");
-    batches.len()
 }
 
-/// Checks a case that records replay; returns its rrweb events, in the order sent.
-fn check_recorded(name: &str, site: &str, case: &Value) -> Vec<Value> {
-    check_collect(name, case);
-    assert_eq!(case["replaying"], true, "{name}");
+/// Checks that the page fetched `/t-replay.js` once, with t.js's cache and CORS headers.
+fn check_replay_script(name: &str, case: &Value) {
     let scripts = requests(case, "/t-replay.js");
     assert_eq!(scripts.len(), 1, "{name}: the recorder is fetched once");
     assert_eq!(scripts[0]["status"], 200);
@@ -205,6 +208,13 @@ fn check_recorded(name: &str, site: &str, case: &Value) -> Vec<Value> {
         headers["content-type"],
         "application/javascript; charset=utf-8"
     );
+}
+
+/// Checks a case that records replay; returns its rrweb events, in the order sent.
+fn check_recorded(name: &str, site: &str, case: &Value) -> Vec<Value> {
+    check_collect(name, case);
+    assert_eq!(case["replaying"], true, "{name}");
+    check_replay_script(name, case);
     let sid = case["sid"].as_str().expect("sid");
     let batches = requests(case, "/v1/rrweb/");
     assert!(!batches.is_empty(), "{name}: replay batches were sent");
@@ -242,6 +252,11 @@ fn check_recorded(name: &str, site: &str, case: &Value) -> Vec<Value> {
         tags[0]["data"]["payload"],
         serde_json::json!({"page_view": 0})
     );
+    for batch in requests(case, "/v1/collect") {
+        let body: Value =
+            serde_json::from_str(batch["body"].as_str().expect("body")).expect("json");
+        assert_eq!(body["page_view"], 0, "{name}: the page view t.js counts");
+    }
     let inputs: Vec<&Value> = events
         .iter()
         .filter(|e| e["type"] == 3 && e["data"]["source"] == 5)
@@ -255,17 +270,16 @@ fn check_recorded(name: &str, site: &str, case: &Value) -> Vec<Value> {
     events
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn replay_recorder_loads_where_asked_and_sends_only_masked_dom() {
-    let folder = tempfile::tempdir().expect("tempdir");
-    let store: std::sync::Arc<dyn heatpipe_io::store::ObjectStore> = std::sync::Arc::new(
-        heatpipe_io::store::LocalStore::open(folder.path().join("store")).expect("store"),
-    );
-    let mut config = heatpipe::config::Config {
+/// Starts a collector whose sites are `shop` (the tag decides), `quiet` (`replay = "off"`) and
+/// `always` (`replay = "dom"`, `.public` text shown, `img.product` recorded).
+async fn start_collector(folder: &Path) -> ServerHandle {
+    let store: Arc<dyn ObjectStore> =
+        Arc::new(LocalStore::open(folder.join("store")).expect("store"));
+    let mut config = Config {
         process_every_s: 0,
-        ..heatpipe::config::Config::default()
+        ..Config::default()
     };
-    config.collector.wal_dir = Some(folder.path().join("wal"));
+    config.collector.wal_dir = Some(folder.join("wal"));
     config.collector.rate_limit_per_s = 0;
     config.collector.sites = vec![
         site("shop", None),
@@ -276,49 +290,46 @@ async fn replay_recorder_loads_where_asked_and_sends_only_masked_dom() {
             ..site("always", Some(ReplayMode::Dom))
         },
     ];
-    let server = heatpipe::server::ServerHandle::start(store, config, Default::default())
+    ServerHandle::start(store, config, ServeOptions::default())
         .await
-        .expect("collector");
-    let (pages, stop_pages) = page_server(server.url()).await;
-    let cases = ["shop:dom", "shop:none", "quiet:dom", "always:none"];
-    let mut args = vec![server.url(), pages.clone(), TYPED.to_owned()];
-    args.extend(cases.iter().map(|c| (*c).to_owned()));
-    let done = common::run_script("replay_tracker.mjs", args).await;
-    let _ = stop_pages.send(());
-    server.shutdown().await;
+        .expect("collector")
+}
 
-    for name in cases {
-        let case = &done[name];
-        for request in case["requests"].as_array().expect("requests") {
-            if request["method"] == "POST" {
-                let body = request["body"]
-                    .as_str()
-                    .expect("every POST body was captured");
-                for word in SECRET_WORDS {
-                    assert!(
-                        !body.contains(word),
-                        "{name}: {word:?} sent to {}",
-                        request["url"]
-                    );
-                }
-            }
+/// Checks that no body the page posted holds a word of its private text or of the typing.
+fn check_nothing_in_clear(name: &str, case: &Value) {
+    for request in case["requests"].as_array().expect("requests") {
+        if request["method"] != "POST" {
+            continue;
+        }
+        let body = request["body"]
+            .as_str()
+            .expect("every POST body was captured");
+        for word in SECRET_WORDS {
+            assert!(
+                !body.contains(word),
+                "{name}: {word:?} sent to {}",
+                request["url"]
+            );
         }
     }
-    for name in ["shop:none", "quiet:dom"] {
-        let case = &done[name];
-        check_collect(name, case);
-        assert_eq!(case["replaying"], false, "{name}");
-        assert!(
-            requests(case, "/t-replay.js").is_empty(),
-            "{name}: no recorder"
-        );
-        assert!(requests(case, "/v1/rrweb/").is_empty(), "{name}: no replay");
-    }
+}
 
-    let shop = check_recorded("shop:dom", "shop", &done["shop:dom"]);
-    let snapshot = &shop.iter().find(|e| e["type"] == 2).expect("snapshot")["data"]["node"];
+/// Checks a case that must not record replay: t.js ran, and nothing more was loaded or sent.
+fn check_not_recorded(name: &str, case: &Value) {
+    check_collect(name, case);
+    assert_eq!(case["replaying"], false, "{name}");
+    assert!(
+        requests(case, "/t-replay.js").is_empty(),
+        "{name}: no recorder"
+    );
+    assert!(requests(case, "/v1/rrweb/").is_empty(), "{name}: no replay");
+}
+
+/// Checks `shop`'s recording, with the default settings: all text masked, all media blocked.
+fn check_masked(events: &[Value]) {
+    let snapshot = &events.iter().find(|e| e["type"] == 2).expect("snapshot")["data"]["node"];
     let mut sent = BTreeSet::new();
-    shop.iter().for_each(|e| strings(e, &mut sent));
+    events.iter().for_each(|e| strings(e, &mut sent));
     for sentence in SENTENCES.iter().take(5).chain(std::iter::once(&PUBLIC)) {
         assert!(
             sent.contains(&mask(sentence)),
@@ -332,29 +343,28 @@ async fn replay_recorder_loads_where_asked_and_sends_only_masked_dom() {
     );
     let modal = mask(SENTENCES[7]);
     assert!(
-        shop.iter()
+        events
+            .iter()
             .filter(|e| e["type"] == 3 && e["data"]["source"] == 0)
             .any(|e| e.to_string().contains(&modal)),
         "the modal's text arrives masked in a mutation"
     );
-    for class in ["logo", "product"] {
+    for (class, width, height) in [("logo", "40px", "30px"), ("product", "50px", "20px")] {
         let image = element_attributes(snapshot, class).expect("image");
         assert!(image.get("src").is_none(), "{class}: {image}");
-        let (width, height) = if class == "logo" {
-            ("40px", "30px")
-        } else {
-            ("50px", "20px")
-        };
         assert_eq!(
             (&image["rr_width"], &image["rr_height"]),
-            (&width.into(), &height.into())
+            (&width.into(), &height.into()),
+            "{class}: a placeholder of the image's size"
         );
     }
+}
 
-    let always = check_recorded("always:none", "always", &done["always:none"]);
-    let snapshot = &always.iter().find(|e| e["type"] == 2).expect("snapshot")["data"]["node"];
+/// Checks `always`'s recording: its public text shown, its opted-in image recorded.
+fn check_opted_in(events: &[Value], pages: &str) {
+    let snapshot = &events.iter().find(|e| e["type"] == 2).expect("snapshot")["data"]["node"];
     let mut sent = BTreeSet::new();
-    always.iter().for_each(|e| strings(e, &mut sent));
+    events.iter().for_each(|e| strings(e, &mut sent));
     assert!(sent.contains(PUBLIC), "the site's public text is shown");
     assert!(
         sent.contains(&mask(SENTENCES[1])),
@@ -364,4 +374,26 @@ async fn replay_recorder_loads_where_asked_and_sends_only_masked_dom() {
     assert_eq!(product["src"], format!("{pages}/product.png"));
     let logo = element_attributes(snapshot, "logo").expect("logo");
     assert!(logo.get("src").is_none(), "not opted in: {logo}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn replay_recorder_loads_where_asked_and_sends_only_masked_dom() {
+    let folder = tempfile::tempdir().expect("tempdir");
+    let server = start_collector(folder.path()).await;
+    let (pages, stop_pages) = page_server(server.url()).await;
+    let cases = ["shop:dom", "shop:none", "quiet:dom", "always:none"];
+    let mut args = vec![server.url(), pages.clone(), TYPED.to_owned()];
+    args.extend(cases.iter().map(|c| (*c).to_owned()));
+    let done = common::run_script("replay_tracker.mjs", args).await;
+    let _ = stop_pages.send(());
+    server.shutdown().await;
+
+    for name in cases {
+        check_nothing_in_clear(name, &done[name]);
+    }
+    check_not_recorded("shop:none", &done["shop:none"]);
+    check_not_recorded("quiet:dom", &done["quiet:dom"]);
+    check_masked(&check_recorded("shop:dom", "shop", &done["shop:dom"]));
+    let always = check_recorded("always:none", "always", &done["always:none"]);
+    check_opted_in(&always, &pages);
 }
