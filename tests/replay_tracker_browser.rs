@@ -5,7 +5,8 @@
 //! `/t-replay.js` and posts rrweb batches for t.js's session holding a full snapshot and the
 //! page-view event, every text and input masked to its length; none of the page's sentences nor
 //! the typed string is in any request body. Without the attribute, or with the site off, the
-//! page loads nothing more; a site set to `dom` records without the attribute.
+//! page loads nothing more; a site set to `dom` records without the attribute; a tag that waits
+//! for consent loads the recorder only once it is given.
 
 use std::collections::BTreeSet;
 use std::path::Path;
@@ -52,7 +53,9 @@ const SECRET_WORDS: [&str; 8] = [
     "quokka",
 ];
 
-fn page_html(collector: &str, site: &str, attribute: bool) -> String {
+/// The test page, its tag with `data-replay="dom"` for `dom`, and with `data-consent="required"`
+/// too for `consent`.
+fn page_html(collector: &str, site: &str, attribute: &str) -> String {
     let [
         title,
         intro,
@@ -63,10 +66,10 @@ fn page_html(collector: &str, site: &str, attribute: bool) -> String {
         note,
         modal,
     ] = SENTENCES;
-    let replay = if attribute {
-        r#" data-replay="dom""#
-    } else {
-        ""
+    let replay = match attribute {
+        "dom" => r#" data-replay="dom""#,
+        "consent" => r#" data-replay="dom" data-consent="required""#,
+        _ => "",
     };
     format!(
         r#"<!doctype html>
@@ -101,12 +104,12 @@ fn png() -> Vec<u8> {
     bytes.into_inner()
 }
 
-/// Serves the test page at `/page/{site}/{dom|none}` and its images on 127.0.0.1 until the
+/// Serves the test page at `/page/{site}/{dom|none|consent}` and its images on 127.0.0.1 until the
 /// sender is used or dropped.
 async fn page_server(collector: String) -> (String, oneshot::Sender<()>) {
     let pages = warp::path!("page" / String / String).and(warp::get()).map(
         move |site: String, attribute: String| {
-            warp::reply::html(page_html(&collector, &site, attribute == "dom")).into_response()
+            warp::reply::html(page_html(&collector, &site, &attribute)).into_response()
         },
     );
     let image = png();
@@ -381,7 +384,13 @@ async fn replay_recorder_loads_where_asked_and_sends_only_masked_dom() {
     let folder = tempfile::tempdir().expect("tempdir");
     let server = start_collector(folder.path()).await;
     let (pages, stop_pages) = page_server(server.url()).await;
-    let cases = ["shop:dom", "shop:none", "quiet:dom", "always:none"];
+    let cases = [
+        "shop:dom",
+        "shop:none",
+        "quiet:dom",
+        "always:none",
+        "shop:consent",
+    ];
     let mut args = vec![server.url(), pages.clone(), TYPED.to_owned()];
     args.extend(cases.iter().map(|c| (*c).to_owned()));
     let done = common::run_script("replay_tracker.mjs", args).await;
@@ -396,4 +405,11 @@ async fn replay_recorder_loads_where_asked_and_sends_only_masked_dom() {
     check_masked(&check_recorded("shop:dom", "shop", &done["shop:dom"]));
     let always = check_recorded("always:none", "always", &done["always:none"]);
     check_opted_in(&always, &pages);
+    let waiting = &done["shop:consent"];
+    assert_eq!(
+        waiting["beforeConsent"],
+        serde_json::json!(["/t.js"]),
+        "before consent: no recorder, nothing sent"
+    );
+    check_recorded("shop:consent", "shop", waiting);
 }

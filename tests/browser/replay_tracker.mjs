@@ -1,6 +1,7 @@
 // Drives t.js's DOM replay in real headless Chromium on the test page (a form, text, a modal and
 // two images), once per case given as SITE:ATTRIBUTE ("dom" puts data-replay="dom" on the tag,
-// "none" leaves it off). Each case runs in a fresh browser context: it moves the pointer, types
+// "none" leaves it off, "consent" adds data-consent="required" to "dom" and gives consent after
+// 1.5 s). Each case runs in a fresh browser context: it moves the pointer, types
 // into the form, opens the modal, waits for the replay sender's timed flush, then leaves the
 // page (sendBeacon then sends what is left). Prints, as JSON, every request the page made to the
 // collector, with the body of each POST as the browser sent it (playwright's request events) and
@@ -25,6 +26,14 @@ try {
     await page.goto(`${pageBase}/page/${site}/${attribute}`);
     await page.waitForFunction(() => typeof window.heatpipe === 'function');
     const sid = await page.evaluate(() => sessionStorage.getItem('heatpipe.sid'));
+    // "consent": the tag waits for consent; nothing is loaded or sent before it is given.
+    let beforeConsent = null;
+    if (attribute === 'consent') {
+      await page.waitForTimeout(1500);
+      beforeConsent = requests.map((r) => r.url);
+      await page.evaluate(() => window.heatpipe('consent', true));
+      await page.waitForTimeout(300);
+    }
     const replaying = await page.evaluate(() => window.__heatpipeReplay !== undefined);
     await page.mouse.move(200, 200);
     await page.mouse.move(600, 400, { steps: 10 });
@@ -46,7 +55,7 @@ try {
       delete entry.request;
       answered.push({ ...entry, status: response ? response.status() : null, headers: response ? await response.allHeaders() : null });
     }
-    results[name] = { sid, replaying, requests: answered };
+    results[name] = { sid, replaying, beforeConsent, requests: answered };
     await context.close();
   }
   console.log(JSON.stringify(results));
