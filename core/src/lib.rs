@@ -30,6 +30,7 @@ pub mod event;
 pub mod frame;
 pub mod keys;
 pub mod page;
+pub mod replay;
 pub mod rrweb;
 pub mod segment;
 pub mod session;
