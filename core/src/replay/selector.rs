@@ -9,8 +9,10 @@
 //! a [`SelectorError`] rather than half-understood: a selector that silently matched more than
 //! the site meant would show text it wanted masked.
 //!
-//! Tag and attribute names match ASCII case-insensitively (rrweb records them lowercase); ids,
-//! classes and attribute values match exactly.
+//! Tag names match ASCII case-insensitively. Attribute names in a selector are lowercased and
+//! match recorded names exactly (rrweb records them lowercase; the masking drops a name in any
+//! other case, so it must not make an element public either). Ids, classes and attribute values
+//! match exactly.
 
 use serde_json::{Map, Value};
 
@@ -131,14 +133,10 @@ impl Compound {
     }
 }
 
-/// The attribute named `name`, whatever the case of its recorded name.
+/// The attribute named `name` exactly: rrweb records names lowercase, and a name in another
+/// case is one the masking drops, so it must not make an element public either.
 fn attribute<'a>(attributes: &'a Map<String, Value>, name: &str) -> Option<&'a Value> {
-    attributes.get(name).or_else(|| {
-        attributes
-            .iter()
-            .find(|(key, _)| key.eq_ignore_ascii_case(name))
-            .map(|(_, value)| value)
-    })
+    attributes.get(name)
 }
 
 /// Whether a recorded attribute value (rrweb records strings, numbers and `true` for a present
@@ -352,6 +350,8 @@ mod tests {
         assert!(!matches("div#y", "div", attrs.clone()));
         assert!(!matches("[data-kind=FAQ]", "div", attrs.clone()));
         assert!(!matches("[title]", "div", attrs));
+        assert!(matches("[DATA-KIND]", "div", json!({"data-kind": "faq"})));
+        assert!(!matches(".public", "div", json!({"cLass": "public"})));
     }
 
     #[test]

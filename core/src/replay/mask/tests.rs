@@ -407,3 +407,29 @@ fn every_source_on_the_list_is_rebuilt_from_known_fields_and_the_rest_dropped() 
         json!({"source": 13, "id": 3, "index": [0], "set": {"property": "color", "value": "red"}})
     );
 }
+
+#[test]
+fn masked_output_is_a_fixed_point() {
+    let rules = MaskRules::new(&[".public".to_owned()]).expect("selector parses");
+    for batch in [unmasked_checkout_batch(), public_page_batch()] {
+        let (kept, _) = mask_batch(batch, &rules);
+        let (again, report) = mask_batch(kept.clone(), &rules);
+        assert_eq!(again, kept);
+        assert_eq!(report, MaskReport::default());
+    }
+}
+
+/// Found by the `replay_mask` fuzz target: `cLass="public"` made the body public, then was
+/// dropped as an attribute not on the list, so masking the output again masked its text.
+#[test]
+fn an_attribute_name_in_another_case_does_not_make_an_element_public() {
+    let snapshot = json!({"id": 1, "type": 2, "tagName": "body",
+        "attributes": {"cLass": "public"},
+        "childNodes": [{"id": 2, "type": 3, "textContent": "Jane"}]});
+    let events = vec![json!({"type": 2, "timestamp": T0, "data": {"node": snapshot}})];
+    let rules = MaskRules::new(&[".public".to_owned()]).expect("selector parses");
+    let (kept, report) = mask_batch(events, &rules);
+    assert_eq!(text_of(&kept[0]["data"]["node"], 2), "****");
+    assert_eq!(report.texts_masked, 1);
+    assert_eq!(report.attributes_dropped, 1);
+}
