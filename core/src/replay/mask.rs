@@ -5,8 +5,8 @@
 //! `timestamp` and a `data` of known keys); no unknown key is copied. What is kept:
 //!
 //! - 0 DomContentLoaded and 1 Load (with an empty `data`), 2 FullSnapshot (its tree masked,
-//!   [`nodes`]), 4 Meta (`href` reduced to scheme, host and path, [`attributes::reduce_url`]).
-//! - 3 IncrementalSnapshot of sources 0 Mutation (masked, [`incremental`]), 1 MouseMove,
+//!   `nodes`), 4 Meta (`href` reduced to scheme, host and path, `attributes::reduce_url`).
+//! - 3 IncrementalSnapshot of sources 0 Mutation (masked, `incremental`), 1 MouseMove,
 //!   2 MouseInteraction, 3 Scroll, 4 ViewportResize, 6 TouchMove, 7 MediaInteraction,
 //!   8 StyleSheetRule, 12 Drag, 13 StyleDeclaration and 15 AdoptedStyleSheet.
 //! - 5 Custom with tag `heatpipe/page` or `heatpipe/page-view` and a payload of numbers.
@@ -18,7 +18,15 @@
 //!
 //! Whether text is public is known only from the tree seen in this batch (the FullSnapshot, or
 //! an added subtree and its parent when that parent was seen earlier in the batch): anything
-//! else is masked. Nothing is kept between batches, as the collector keeps nothing.
+//! else is masked. Nothing is kept between batches, as the collector keeps nothing. The exact
+//! allow-list, for site operators, is in docs/privacy.md.
+//!
+//! # Layout
+//! - `nodes` — serialized nodes masked, and the batch's record of the nodes seen.
+//! - `attributes` — the attribute allow-list and the reduction of `href` / `src` URLs.
+//! - `incremental` — IncrementalSnapshot events by source, mutations masked.
+//! - `text` — what a text may show, and the same-length mask.
+//! - `fields` — copying fields by kind of value; dropping deep values without recursion.
 
 mod attributes;
 mod fields;

@@ -231,7 +231,10 @@ fn public_page_batch() -> Vec<Value> {
             {"parentId": 999, "nextId": null,
              "node": {"id": 14, "type": 3, "textContent": "Unknown parent"}},
             {"parentId": 8, "nextId": null,
-             "node": {"id": 15, "type": 3, "textContent": "Jane again"}}],
+             "node": {"id": 15, "type": 3, "textContent": "Jane again"}},
+            {"parentId": 998, "nextId": null, "node": {"id": 16, "type": 2, "tagName": "aside",
+             "attributes": {"class": "public"},
+             "childNodes": [{"id": 17, "type": 3, "textContent": "Public alone"}]}}],
         "texts": [{"id": 5, "value": "Closed today"}, {"id": 11, "value": "Offer ended"},
                   {"id": 9, "value": "Jane's new basket"}, {"id": 12345, "value": "Never seen"}]});
     vec![
@@ -254,6 +257,7 @@ fn public_elements_show_their_text_and_everything_else_is_masked() {
     assert_eq!(text_of(adds, 13), "Free delivery");
     assert_eq!(text_of(adds, 14), "******* ******");
     assert_eq!(text_of(adds, 15), "**** *****");
+    assert_eq!(text_of(adds, 17), "Public alone");
     assert_eq!(
         kept[1]["data"]["texts"],
         json!([{"id": 5, "value": "Closed today"}, {"id": 11, "value": "Offer ended"},
