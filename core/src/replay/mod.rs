@@ -2,18 +2,29 @@
 //! lane `replay/{site}/{date}/…` beside the pointer chunks, grouped by session so that one
 //! session is read with a few ranged GETs.
 //!
-//! A collector logs each batch as [`ReplayBatch`]: its events in the order rrweb emitted them,
-//! each as the masked JSON text the player will be given, with its timestamp. Nothing about a
-//! batch depends on another batch, so any batch may reach any collector in any order.
+//! Privacy is enforced twice: the browser's recorder masks, and the collector masks again,
+//! whatever the client sent (a site may run its own rrweb with masking off): [`mask::mask_batch`]
+//! turns one batch of rrweb events into the events kept, by an allow-list (docs/privacy.md lists
+//! it exactly). A collector then logs the batch as [`ReplayBatch`]: its events in the order
+//! rrweb emitted them, each as the masked JSON text the player will be given, with its
+//! timestamp. Nothing about a batch depends on another batch, so any batch may reach any
+//! collector in any order.
 //!
 //! # Layout
+//! - [`mask`] — one batch of rrweb events masked: events, nodes, texts, attributes, URLs.
+//! - [`selector`] — the small CSS selector matcher for a site's public elements.
 //! - [`lane`] — the `.hpd` objects: one block per session, found through the object's header.
 //! - [`index`] — the day's index of which blocks hold each session, written by the processor.
 //! - [`merge`] — a session's blocks back into one recording, in time order.
 
 pub mod index;
 pub mod lane;
+pub mod mask;
 pub mod merge;
+pub mod selector;
+
+pub use mask::{MaskReport, MaskRules, mask_batch};
+pub use selector::SelectorError;
 
 use serde::{Deserialize, Serialize};
 
@@ -43,3 +54,21 @@ impl ReplayBatch {
         self.events.iter().map(|event| event.at_ms).min()
     }
 }
+=======
+//! DOM session replay: what heatpipe keeps of an rrweb recording.
+//!
+//! Privacy is enforced twice: the browser's recorder masks, and the collector masks again,
+//! whatever the client sent (a site may run its own rrweb with masking off). This module is the
+//! collector's half, a pure library: [`mask::mask_batch`] turns one batch of rrweb events into
+//! the events kept, by an allow-list (docs/privacy.md lists it exactly).
+//!
+//! # Layout
+//! - [`mask`] — one batch of rrweb events masked: events, nodes, texts, attributes, URLs.
+//! - [`selector`] — the small CSS selector matcher for a site's public elements.
+
+pub mod mask;
+pub mod selector;
+
+pub use mask::{MaskReport, MaskRules, mask_batch};
+pub use selector::SelectorError;
+>>>>>>> mask
