@@ -1,4 +1,5 @@
-/* heatpipe tracker: pointer, click, scroll and resize streams; no cookies, no text, no inputs. */
+/* heatpipe tracker: pointer, click, scroll and resize streams; no cookies, no text, no inputs.
+   Pages that record DOM replay load /t-replay.js besides (see startReplay). */
 (function (w, d) {
   'use strict';
   var script = d.currentScript;
@@ -8,6 +9,8 @@
   var nav = w.navigator;
   if (nav.doNotTrack === '1' || nav.globalPrivacyControl === true) return;
   var site = script.getAttribute('data-site');
+  // The collector writes here its sites' replay settings: {site: {replay, public, media}}.
+  var replaySites = /*heatpipe:replay-sites*/{};
   var endpoint = new URL('/v1/collect', script.src).href;
   var sampleRate = parseFloat(script.getAttribute('data-sample') || '1');
   var MOVE_MS = 50, SCROLL_MS = 100, FLUSH_MS = 5000, MAX_EVENTS = 500;
@@ -137,14 +140,37 @@
   d.addEventListener('visibilitychange', function () { if (d.visibilityState === 'hidden') flush(true); });
   setInterval(function () { flush(false); }, FLUSH_MS);
 
+  /* DOM replay: the site's setting at the collector wins, else the tag's data-replay="dom". The
+     recorder is loaded only then, once there is consent, and finds on window.__heatpipeReplay
+     what it needs; sites without replay load nothing more. */
+  var replaySettings = Object.prototype.hasOwnProperty.call(replaySites, site) ? replaySites[site] : {};
+  var replayMode = replaySettings.replay || script.getAttribute('data-replay');
+  var replay = null;
+  function startReplay() {
+    if (replay || replayMode !== 'dom' || !consent) return;
+    replay = w.__heatpipeReplay = {
+      site: site, sid: sid, pageView: pageView, collector: new URL(script.src).origin, consent: true,
+      public: replaySettings.public || [], media: replaySettings.media || []
+    };
+    var tag = d.createElement('script');
+    tag.async = true;
+    tag.src = replay.collector + '/t-replay.js';
+    (d.head || d.documentElement).appendChild(tag);
+  }
+
   var api = function (command, a, b) {
     if (command === 'tag' && typeof a === 'string') tags[a] = String(b);
-    else if (command === 'consent') { consent = a !== false; if (consent) flush(false); }
+    else if (command === 'consent') {
+      consent = a !== false;
+      if (replay) replay.consent = consent;
+      if (consent) { flush(false); startReplay(); } else if (replay && replay.stop) replay.stop();
+    }
     else if (command === 'flush') flush(false);
     else if (command === 'identify' && (typeof a === 'string' || typeof a === 'number') && String(a)) { identity = String(a); set('identify', identity); }
   };
   var queued = (w.heatpipe && w.heatpipe.q) || [];
   w.heatpipe = api;
   for (var i = 0; i < queued.length; i++) api.apply(null, queued[i]);
+  startReplay();
   setTimeout(function () { flush(false); }, 1000);
 })(window, document);

@@ -1,13 +1,14 @@
-//! Who may send what: the configured sites with their allowed origins and sampling rates, and
-//! per-client rate limits. With no site configured, every valid site name is accepted from any
-//! origin. Client addresses only key the rate limiter in memory; they are never written.
+//! Who may send what: the configured sites with their allowed origins, sampling rates and DOM
+//! replay settings, and per-client rate limits. With no site configured, every valid site name is
+//! accepted from any origin. Client addresses only key the rate limiter in memory; they are never
+//! written.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::net::IpAddr;
 use std::num::NonZeroU32;
 
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use xxhash_rust::xxh3::xxh3_64;
 
 use crate::error::IngestError;
@@ -23,6 +24,52 @@ pub struct SiteConfig {
     /// Share of sessions kept, 0..=1, decided per session so a session is kept whole.
     #[serde(default = "keep_all")]
     pub sample_rate: f64,
+    /// DOM session replay: `"dom"` records it, `"off"` never does; unset, the tracker tag's
+    /// `data-replay="dom"` decides.
+    #[serde(default)]
+    pub replay: Option<ReplayMode>,
+    /// Selectors of elements whose text replays show as it is (every other text is masked).
+    #[serde(default)]
+    pub replay_public: Vec<String>,
+    /// Selectors of images, videos, canvases and frames recorded as they are rather than as
+    /// same-size placeholders.
+    #[serde(default)]
+    pub replay_media: Vec<String>,
+}
+
+/// Whether a site's pages record DOM replay.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ReplayMode {
+    /// Record the DOM (rrweb) besides the pointer streams.
+    Dom,
+    /// Never: the tracker loads no recorder and the collector drops DOM events.
+    Off,
+}
+
+/// A site's replay settings, as the tracker receives them (`{replay, public, media}`) and as
+/// the rrweb route applies them.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct ReplaySettings {
+    /// The site's mode; `None`: the tag's `data-replay` attribute decides.
+    #[serde(rename = "replay")]
+    pub mode: Option<ReplayMode>,
+    /// Selectors whose text may be shown.
+    pub public: Vec<String>,
+    /// Selectors of media recorded instead of placeholders.
+    pub media: Vec<String>,
+}
+
+impl ReplaySettings {
+    /// Whether DOM events of this site are kept (all but `"off"`: a tag may have asked for them).
+    pub fn keeps_dom(&self) -> bool {
+        self.mode != Some(ReplayMode::Off)
+    }
+
+    /// Whether these are the settings of a site with no replay configuration.
+    pub fn is_default(&self) -> bool {
+        *self == ReplaySettings::default()
+    }
 }
 
 fn keep_all() -> f64 {
@@ -44,6 +91,9 @@ impl SiteConfig {
             id: id.to_owned(),
             allowed_origins,
             sample_rate: 1.0,
+            replay: None,
+            replay_public: Vec::new(),
+            replay_media: Vec::new(),
         })
     }
 }
@@ -91,6 +141,29 @@ impl Admission {
         let mut ids: Vec<String> = self.sites.keys().cloned().collect();
         ids.sort();
         ids
+    }
+
+    /// Returns the replay settings of `site`; an unconfigured site's are the defaults (the tag
+    /// decides, every text masked, every medium a placeholder).
+    pub fn replay_settings(&self, site: &str) -> ReplaySettings {
+        self.sites
+            .get(site)
+            .map(|config| ReplaySettings {
+                mode: config.replay,
+                public: config.replay_public.clone(),
+                media: config.replay_media.clone(),
+            })
+            .unwrap_or_default()
+    }
+
+    /// Returns the replay settings of every configured site whose settings are not the defaults,
+    /// by site: what `/t.js` tells the tracker.
+    pub fn replay_overrides(&self) -> BTreeMap<String, ReplaySettings> {
+        self.sites
+            .keys()
+            .map(|site| (site.clone(), self.replay_settings(site)))
+            .filter(|(_, settings)| !settings.is_default())
+            .collect()
     }
 
     /// Checks the client's rate; 429 past it.
@@ -166,9 +239,8 @@ mod tests {
         let shop = SiteConfig::parse_flag("shop=https://Shop.example/,https://www.shop.example")
             .expect("flag");
         let blog = SiteConfig {
-            id: "blog".into(),
-            allowed_origins: vec![],
             sample_rate: 0.25,
+            ..SiteConfig::parse_flag("blog").expect("flag")
         };
         Admission::new(&[shop, blog], 2, 2)
     }
@@ -237,5 +309,49 @@ mod tests {
         );
         assert!(rules.check_rate(Some(b)).is_ok());
         assert!(Admission::new(&[], 0, 0).check_rate(Some(a)).is_ok());
+    }
+
+    #[test]
+    fn replay_settings_come_from_the_site_and_default_for_others() {
+        let sites: Vec<SiteConfig> = [
+            r#"id = "shop"
+               replay = "dom"
+               replay_public = ["nav", ".price"]
+               replay_media = ["img.product"]"#,
+            r#"id = "quiet"
+               replay = "off""#,
+            r#"id = "plain""#,
+        ]
+        .iter()
+        .map(|text| toml::from_str(text).expect("site"))
+        .collect();
+        let rules = Admission::new(&sites, 0, 0);
+        let shop = rules.replay_settings("shop");
+        assert_eq!(shop.mode, Some(ReplayMode::Dom));
+        assert_eq!(shop.public, vec!["nav".to_owned(), ".price".to_owned()]);
+        assert_eq!(shop.media, vec!["img.product".to_owned()]);
+        assert!(shop.keeps_dom());
+        let quiet = rules.replay_settings("quiet");
+        assert_eq!(quiet.mode, Some(ReplayMode::Off));
+        assert!(!quiet.keeps_dom(), "off drops DOM events");
+        for site in ["plain", "unconfigured"] {
+            let settings = rules.replay_settings(site);
+            assert_eq!(settings, ReplaySettings::default(), "{site}");
+            assert!(settings.keeps_dom(), "{site}: the tag decides");
+        }
+        let overrides = rules.replay_overrides();
+        let told: Vec<&str> = overrides.keys().map(String::as_str).collect();
+        assert_eq!(told, ["quiet", "shop"], "only sites with replay settings");
+        assert_eq!(
+            serde_json::to_value(&overrides).expect("json"),
+            serde_json::json!({
+                "quiet": {"replay": "off", "public": [], "media": []},
+                "shop": {"replay": "dom", "public": ["nav", ".price"], "media": ["img.product"]},
+            })
+        );
+        assert!(
+            toml::from_str::<SiteConfig>("id = \"x\"\nreplay = \"video\"").is_err(),
+            "only dom and off"
+        );
     }
 }

@@ -16,7 +16,7 @@
 //! - [`uploader`] — sealed segments → chunks in the store, with retries.
 //! - [`erased`] — the erasure tombstones the uploader honours.
 //! - [`metrics`] — counters served at `/metrics`.
-//! - [`routes`] — the HTTP routes and the tracker script.
+//! - [`routes`] — the HTTP routes and the tracker scripts.
 //!
 //! This file wires them: [`routes()`] is every collector route, [`serve`] runs them alone.
 
@@ -42,17 +42,21 @@ use warp::reply::Response;
 pub use config::CollectorConfig;
 pub use state::Collector;
 
-/// All collector routes: `/v1/collect`, `/v1/rrweb/{site}/{session}`, `/t.js`, `/metrics`.
+/// All collector routes: `/v1/collect`, `/v1/rrweb/{site}/{session}`, `/t.js`, `/t-replay.js`,
+/// `/metrics`.
 /// Without `visitor_keys`, a batch's `identify` id is dropped (and the client told so).
 pub fn routes(
     collector: Arc<Collector>,
     visitor_keys: Option<Arc<identify::VisitorKeys>>,
 ) -> impl Filter<Extract = (Response,), Error = warp::Rejection> + Clone {
     let collector_for_metrics = collector.clone();
+    let tracker = routes::tracker::tracker_filter(&collector.admission);
     routes::collect::collect_filter(collector.clone(), visitor_keys)
         .or(routes::rrweb::rrweb_filter(collector))
         .unify()
-        .or(routes::tracker::tracker_filter())
+        .or(tracker)
+        .unify()
+        .or(routes::tracker::replay_script_filter())
         .unify()
         .or(routes::metrics::metrics_filter(collector_for_metrics))
         .unify()

@@ -3,7 +3,7 @@
 //! # Layout
 //! - [`collect`] — `POST /v1/collect`, the native batch.
 //! - [`rrweb`] — `POST /v1/rrweb/{site}/{session}`, rrweb recorder events.
-//! - [`tracker`] — `GET /t.js`.
+//! - [`tracker`] — `GET /t.js` and `GET /t-replay.js`.
 //! - [`metrics`] — `GET /metrics`.
 //!
 //! The helpers here are what the batch routes share: extracting a request, CORS, and the JSON
