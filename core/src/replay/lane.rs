@@ -91,25 +91,38 @@ pub fn encode_lane(
             encode_block(&session.events, zstd_level)
         })
         .collect::<Result<_, _>>()?;
-    let mut entries = Vec::with_capacity(sessions.len());
-    let mut offset = 0u64;
-    for (session, block) in sessions.iter().zip(&blocks) {
-        let len = u32::try_from(block.len()).map_err(|_| FormatError::TooLarge {
-            what: "replay block",
-            size_bytes: block.len() as u64,
-        })?;
-        entries.push(BlockEntry {
+    let entries = sessions
+        .iter()
+        .map(|session| BlockEntry {
             session_id: session.session_id.clone(),
             first_at_ms: session.events.first().map_or(0, |e| e.at_ms),
             last_at_ms: session.events.last().map_or(0, |e| e.at_ms),
             num_events: u32::try_from(session.events.len()).unwrap_or(u32::MAX),
-            offset,
-            len,
-        });
-        offset += u64::from(len);
+            offset: 0,
+            len: 0,
+        })
+        .collect();
+    assemble(entries, &blocks, consumed)
+}
+
+/// Writes an object of `blocks` (their entries' offsets and lengths are set here, in order).
+fn assemble<B: AsRef<[u8]>>(
+    mut entries: Vec<BlockEntry>,
+    blocks: &[B],
+    consumed: Vec<String>,
+) -> Result<Vec<u8>, FormatError> {
+    let mut offset = 0u64;
+    for (entry, block) in entries.iter_mut().zip(blocks) {
+        let block = block.as_ref();
+        entry.len = u32::try_from(block.len()).map_err(|_| FormatError::TooLarge {
+            what: "replay block",
+            size_bytes: block.len() as u64,
+        })?;
+        // Written from the end of the header (whose compressed size depends on the offsets);
+        // made absolute when the header is read.
+        entry.offset = offset;
+        offset += u64::from(entry.len);
     }
-    // Offsets are written from the end of the header (whose compressed size depends on
-    // them) and made absolute when the header is read.
     let header = encode_frame(
         LANE_HEADER_KIND,
         &LaneHeader {
@@ -122,9 +135,46 @@ pub fn encode_lane(
     out.extend_from_slice(&(header.len() as u32).to_le_bytes());
     out.extend_from_slice(&header);
     for block in blocks {
-        out.extend_from_slice(&block);
+        out.extend_from_slice(block.as_ref());
     }
     Ok(out)
+}
+
+/// What leaving sessions out of an object gives.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Without {
+    /// The object holds none of them.
+    Untouched,
+    /// The object without their blocks (the others copied as they are), and how many went.
+    Rewritten { bytes: Vec<u8>, removed: u64 },
+    /// The object held nothing else.
+    Emptied { removed: u64 },
+}
+
+/// Returns `object` without the blocks of `sessions` (for erasure); the other blocks and the
+/// consumed list are kept byte for byte.
+pub fn without_sessions(
+    object: &[u8],
+    sessions: &std::collections::BTreeSet<String>,
+) -> Result<Without, FormatError> {
+    let header = decode_header(object)?;
+    let (gone, kept): (Vec<BlockEntry>, Vec<BlockEntry>) = header
+        .blocks
+        .into_iter()
+        .partition(|block| sessions.contains(&block.session_id));
+    let removed = gone.len() as u64;
+    if removed == 0 {
+        return Ok(Without::Untouched);
+    }
+    if kept.is_empty() {
+        return Ok(Without::Emptied { removed });
+    }
+    let blocks = kept
+        .iter()
+        .map(|entry| block_bytes(object, entry.offset, entry.len))
+        .collect::<Result<Vec<_>, _>>()?;
+    let bytes = assemble(kept.clone(), &blocks, header.consumed)?;
+    Ok(Without::Rewritten { bytes, removed })
 }
 
 /// Encodes one session's events (already in order) as a block frame.

@@ -94,3 +94,54 @@ fn offsets_stay_right_when_there_are_many_blocks() {
         assert_eq!(events, session.events);
     }
 }
+
+#[test]
+fn leaving_a_session_out_keeps_the_others_byte_for_byte() {
+    let object = encode_lane(
+        vec![
+            session("a", vec![event(1, "a")]),
+            session("b", vec![event(2, "b")]),
+            session("c", vec![event(3, "c")]),
+        ],
+        vec!["old".into()],
+        3,
+    )
+    .expect("encode");
+    let erased = std::collections::BTreeSet::from(["b".to_owned()]);
+    let Without::Rewritten { bytes, removed } =
+        without_sessions(&object, &erased).expect("rewrite")
+    else {
+        panic!("b's block is in the object");
+    };
+    assert_eq!(removed, 1);
+    let header = decode_header(&bytes).expect("header");
+    assert_eq!(header.consumed, ["old"]);
+    let left: Vec<Vec<ReplayEvent>> = header
+        .blocks
+        .iter()
+        .map(|b| {
+            decode_block(block_bytes(&bytes, b.offset, b.len).expect("in range")).expect("block")
+        })
+        .collect();
+    assert_eq!(left, [vec![event(1, "a")], vec![event(3, "c")]]);
+    let written_without = encode_lane(
+        vec![
+            session("a", vec![event(1, "a")]),
+            session("c", vec![event(3, "c")]),
+        ],
+        vec!["old".into()],
+        3,
+    )
+    .expect("encode");
+    assert_eq!(bytes, written_without);
+    let nobody = std::collections::BTreeSet::from(["z".to_owned()]);
+    assert_eq!(
+        without_sessions(&object, &nobody).expect("read"),
+        Without::Untouched
+    );
+    let all = ["a", "b", "c"].map(String::from).into_iter().collect();
+    assert_eq!(
+        without_sessions(&object, &all).expect("read"),
+        Without::Emptied { removed: 3 }
+    );
+}
