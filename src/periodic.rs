@@ -38,7 +38,10 @@ pub async fn process_periodically(
             .collect();
         for site in &active {
             for date in &dates {
-                match process_day(store.clone(), &processor.options(site, *date)).await {
+                let mut options = processor.options(site, *date);
+                // A day that has ended is compacted once, in its last pass.
+                options.compact_replay = *date != today;
+                match process_day(store.clone(), &options).await {
                     Ok(summary) => {
                         tracing::info!(%site, %date, summary = %summary.line(), "processed")
                     }

@@ -3,7 +3,8 @@
 //! into 35 batches, the first page view's Meta event only in the first) is sent three ways: all
 //! to one collector; alternating between two collectors on one store; and to one collector that
 //! is restarted half-way, its next batch carrying no Meta event. Each store is processed; the
-//! three give the same aggregates (byte for byte) and the same timeline.
+//! three give the same aggregates (byte for byte), the same timeline, and the same DOM
+//! recording: every event, in order.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -159,19 +160,23 @@ async fn aggregates(store: &dyn ObjectStore) -> BTreeMap<String, bytes::Bytes> {
     objects
 }
 
-/// The session's timeline, as the read API answers it.
-async fn timeline(store: &Arc<dyn ObjectStore>, folder: &Path) -> Value {
+/// The session's timeline and DOM recording, as the read API answers them.
+async fn timeline_and_recording(store: &Arc<dyn ObjectStore>, folder: &Path) -> (Value, Value) {
     let server = start(store, &folder.join("wal-read")).await;
-    let response = reqwest::get(format!(
-        "{}/api/sites/{SITE}/sessions/{SESSION}/timeline?date={DATE}",
-        server.url()
-    ))
-    .await
-    .expect("timeline answers");
-    assert_eq!(response.status(), 200);
-    let timeline: Value = response.json().await.expect("json");
+    let mut answers = Vec::new();
+    for what in ["timeline", "recording"] {
+        let response = reqwest::get(format!(
+            "{}/api/sites/{SITE}/sessions/{SESSION}/{what}?date={DATE}",
+            server.url()
+        ))
+        .await
+        .expect("the read API answers");
+        assert_eq!(response.status(), 200, "{what}");
+        answers.push(response.json::<Value>().await.expect("json"));
+    }
     server.shutdown().await;
-    timeline
+    let recording = answers.pop().expect("recording");
+    (answers.pop().expect("timeline"), recording)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -187,10 +192,25 @@ async fn a_session_split_over_collectors_and_a_restart_gives_the_same_day() {
         let folder = folder.path().join(format!("{route:?}"));
         let store = collect_and_process(&folder, route).await;
         let aggregates = aggregates(store.as_ref()).await;
-        let timeline = timeline(&store, &folder).await;
-        days.push((route, aggregates, timeline));
+        let (timeline, recording) = timeline_and_recording(&store, &folder).await;
+        days.push((route, aggregates, timeline, recording));
     }
-    let (_, reference_aggregates, reference_timeline) = &days[0];
+    let (_, reference_aggregates, reference_timeline, reference_recording) = &days[0];
+    // Every event of the recording plays back, in the order it was recorded.
+    let recorded: Vec<&Value> = reference_recording["events"]
+        .as_array()
+        .expect("events")
+        .iter()
+        .map(|e| &e["timestamp"])
+        .collect();
+    let sent = recording();
+    let sent: Vec<&Value> = sent.iter().map(|e| &e["timestamp"]).collect();
+    assert_eq!(recorded, sent);
+    assert_eq!(reference_recording["blocks_skipped"], 0);
+    assert_eq!(
+        reference_recording["page_views"].as_array().map(Vec::len),
+        Some(2)
+    );
     assert!(
         reference_aggregates.len() >= 3,
         "a page index and two pages: {:?}",
@@ -206,8 +226,9 @@ async fn a_session_split_over_collectors_and_a_restart_gives_the_same_day() {
             .len(),
         2
     );
-    for (route, aggregates, timeline) in &days[1..] {
+    for (route, aggregates, timeline, recording) in &days[1..] {
         assert_eq!(aggregates, reference_aggregates, "{route:?}: aggregates");
         assert_eq!(timeline, reference_timeline, "{route:?}: timeline");
+        assert_eq!(recording, reference_recording, "{route:?}: recording");
     }
 }

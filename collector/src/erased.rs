@@ -62,7 +62,7 @@ impl Erased {
                 .visitor_key
                 .as_ref()
                 .is_some_and(|key| self.visitors.contains(&secret.keyed_hash(key.as_bytes()))),
-            LoggedBatch::Rrweb(_) => false,
+            LoggedBatch::Rrweb(_) | LoggedBatch::Replay(_) => false,
         }
     }
 }

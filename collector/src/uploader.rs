@@ -14,7 +14,9 @@ use std::time::Duration;
 use bytes::Bytes;
 use heatpipe_core::chunk::encode_chunk;
 use heatpipe_core::event::Stream;
-use heatpipe_core::keys::{chunk_key, date_hour_of_ms, rrweb_lane_key};
+use heatpipe_core::keys::{chunk_key, date_hour_of_ms, replay_segment_key, rrweb_lane_key};
+use heatpipe_core::replay::ReplayEvent;
+use heatpipe_core::replay::lane::{SessionEvents, encode_lane as encode_replay_lane};
 use heatpipe_core::rrweb::{RrwebBatch, encode_lane};
 use heatpipe_io::store::ObjectStore;
 use rand::Rng;
@@ -105,7 +107,8 @@ async fn leave_out_erased(
 
 /// The records grouped by (site, UTC date, hour), each group encoded under its key: native
 /// streams as a chunk (by the page view's start), rrweb batches as an `.hpr` lane object (by the
-/// batch's first event).
+/// batch's first event); DOM recording batches grouped by (site, UTC date of their first event)
+/// into one replay lane object, one block per session.
 fn encode_objects(
     records: Vec<WalRecord>,
     collector_id: &str,
@@ -115,6 +118,8 @@ fn encode_objects(
     type Partition = (String, chrono::NaiveDate, u32);
     let mut streams: BTreeMap<Partition, Vec<Stream>> = BTreeMap::new();
     let mut rrweb: BTreeMap<Partition, Vec<RrwebBatch>> = BTreeMap::new();
+    type Recordings = BTreeMap<String, Vec<ReplayEvent>>;
+    let mut replay: BTreeMap<(String, chrono::NaiveDate), Recordings> = BTreeMap::new();
     for record in records {
         match record.batch {
             LoggedBatch::Stream(stream) => {
@@ -134,6 +139,18 @@ fn encode_objects(
                     .or_default()
                     .push(batch);
             }
+            LoggedBatch::Replay(batch) => {
+                let Some(first_at_ms) = batch.first_at_ms() else {
+                    continue;
+                };
+                let (date, _) = date_hour_of_ms(first_at_ms);
+                replay
+                    .entry((record.site, date))
+                    .or_default()
+                    .entry(batch.session_id)
+                    .or_default()
+                    .extend(batch.events);
+            }
         }
     }
     let mut objects = Vec::with_capacity(streams.len() + rrweb.len());
@@ -145,6 +162,18 @@ fn encode_objects(
         let encoded = encode_lane(&batches).map_err(|e| e.to_string())?;
         objects.push((
             rrweb_lane_key(&site, date, hour, collector_id, number),
+            encoded,
+        ));
+    }
+    for ((site, date), sessions) in replay {
+        let sessions = sessions
+            .into_iter()
+            .map(|(session_id, events)| SessionEvents { session_id, events })
+            .collect();
+        let encoded =
+            encode_replay_lane(sessions, Vec::new(), zstd_level).map_err(|e| e.to_string())?;
+        objects.push((
+            replay_segment_key(&site, date, collector_id, number),
             encoded,
         ));
     }

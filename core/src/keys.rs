@@ -76,6 +76,28 @@ pub fn converted_rrweb_key(site: &str, date: NaiveDate) -> String {
     format!("raw/{site}/{date}/rrweb.hpc")
 }
 
+/// `replay/{site}/{date}/`: the day's replay lane (see [`crate::replay`]).
+pub fn replay_day_prefix(site: &str, date: NaiveDate) -> String {
+    format!("replay/{site}/{date}/")
+}
+
+/// `replay/{site}/{date}/{collector_id}-{segment:016}.hpd`: the recording batches a log segment
+/// held for that day.
+pub fn replay_segment_key(site: &str, date: NaiveDate, collector_id: &str, segment: u64) -> String {
+    format!("replay/{site}/{date}/{collector_id}-{segment:016}.hpd")
+}
+
+/// `replay/{site}/{date}/day-{tag}.hpd`: a day's recordings compacted into one object, `tag`
+/// naming the set of objects it replaced.
+pub fn replay_compacted_key(site: &str, date: NaiveDate, tag: &str) -> String {
+    format!("replay/{site}/{date}/day-{tag}.hpd")
+}
+
+/// `replay/{site}/{date}/index.hpi`: which blocks hold each session's recording.
+pub fn replay_index_key(site: &str, date: NaiveDate) -> String {
+    format!("replay/{site}/{date}/index.hpi")
+}
+
 /// `audit/{site}/erased/`: one empty object per erased subject, named
 /// `{kind}-{keyed hash}` (see [`erasure_tombstone_key`]).
 pub fn erasure_tombstone_prefix(site: &str) -> String {

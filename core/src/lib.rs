@@ -18,6 +18,7 @@
 //! - [`session_reader`] — a session index read one session at a time.
 //! - [`page`] — URL normalization and page keys.
 //! - [`rrweb`] — rrweb batches kept in viewport terms, and a session's conversion to streams.
+//! - [`replay`] — DOM session replay: the collector's masking of rrweb recordings.
 //! - [`keys`] — storage keys, site names, dates.
 //! - [`wire`] — the native batch JSON and its validation.
 
@@ -30,6 +31,7 @@ pub mod event;
 pub mod frame;
 pub mod keys;
 pub mod page;
+pub mod replay;
 pub mod rrweb;
 pub mod segment;
 pub mod session;

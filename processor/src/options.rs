@@ -39,6 +39,9 @@ pub struct ProcessOptions {
     pub spill_dir: PathBuf,
     /// Process only this slice of the day and store a partial for `merge`.
     pub shard: Option<Shard>,
+    /// Compact the day's replay lane into one object (a nightly run; `serve`'s passes over
+    /// today only index it).
+    pub compact_replay: bool,
     pub progress: Option<ProgressHook>,
 }
 
@@ -107,6 +110,7 @@ impl ProcessorConfig {
             pass_chunk_bytes: self.pass_chunk_mib.max(1) << 20,
             spill_dir: self.spill_dir(),
             shard: None,
+            compact_replay: false,
             progress: None,
         }
     }

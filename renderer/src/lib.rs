@@ -24,6 +24,7 @@
 //! - [`sessions`] — the filtered session list and one session's lookup, day by day.
 //! - [`snapshot`] — full-page screenshots with headless Chromium, for composites.
 //! - [`timeline`] — replay timelines from ranged reads of session blocks.
+//! - [`recording`] — DOM recordings from ranged reads of the replay lane.
 //! - [`routes`] — the HTTP routes and the viewer.
 //!
 //! This file wires them: [`routes()`] is every renderer route, [`serve`] runs them alone.
@@ -42,6 +43,7 @@ pub mod error;
 pub mod png;
 pub mod png_cache;
 pub mod query;
+pub mod recording;
 pub mod render;
 pub mod routes;
 pub mod scroll_map;
@@ -83,6 +85,8 @@ pub fn routes(
         .or(listing::sessions_filter(renderer.clone()))
         .unify()
         .or(listing::timeline_filter(renderer.clone()))
+        .unify()
+        .or(routes::recording::recording_filter(renderer.clone()))
         .unify()
         .or(share::share_filter(renderer.clone()))
         .unify()

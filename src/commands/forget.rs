@@ -64,6 +64,15 @@ pub fn report_text(report: &ErasureReport) -> String {
         report.raw.rewritten.len(),
         report.raw.deleted.len(),
     );
+    if report.replay.changed_anything() {
+        text.push_str(&format!(
+            "  DOM recordings: {} block(s) from {} replay object(s) ({} rewritten, {} deleted)\n",
+            report.replay.num_blocks,
+            report.replay.rewritten.len() + report.replay.deleted.len(),
+            report.replay.rewritten.len(),
+            report.replay.deleted.len(),
+        ));
+    }
     for day in &report.days {
         let processed = if day.reprocessed {
             "reprocessed"
@@ -77,7 +86,12 @@ pub fn report_text(report: &ErasureReport) -> String {
             day.date, day.num_indexed_sessions, day.num_pages_deleted, day.num_partials_deleted
         ));
     }
-    for key in &report.raw.unreadable {
+    for key in report
+        .raw
+        .unreadable
+        .iter()
+        .chain(&report.replay.unreadable)
+    {
         text.push_str(&format!("  unreadable, left as it is: {key}\n"));
     }
     if let Some(key) = &report.audit_key {

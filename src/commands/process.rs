@@ -42,6 +42,7 @@ pub async fn run(args: ProcessArgs, config: Config) -> anyhow::Result<()> {
     for date in dates {
         let mut options = processor.options(&args.site, date);
         options.shard = args.shard;
+        options.compact_replay = true;
         let bar = progress_bar(&format!("{} {date}", args.site), "chunks");
         if let Some(bar) = &bar {
             let bar = bar.clone();

@@ -9,8 +9,11 @@ use bytes::Bytes;
 use heatpipe_core::agg::{PageAgg, PageIndex};
 use heatpipe_core::chunk::decode_chunk;
 use heatpipe_core::event::Stream;
-use heatpipe_core::keys::{date_start_ms, pages_key, parse_date};
+use heatpipe_core::keys::{date_start_ms, pages_key, parse_date, replay_segment_key};
 use heatpipe_core::page::page_key;
+use heatpipe_core::replay::ReplayEvent;
+use heatpipe_core::replay::index::decode_index;
+use heatpipe_core::replay::lane::{SessionEvents, decode_block, decode_header, encode_lane};
 use heatpipe_core::session::SessionIndex;
 use heatpipe_fixtures::{TrafficSpec, generate_traffic, write_sealed_chunks};
 use heatpipe_io::store::ObjectStore;
@@ -31,8 +34,42 @@ pub fn traffic() -> Vec<Stream> {
     })
 }
 
-/// Writes `streams` as a collector would and processes the day.
+/// A DOM recording of each session that has streams, as two collectors' log segments would
+/// upload it: the Meta event in one object, a click in another.
+pub async fn write_recordings(store: &dyn ObjectStore, streams: &[Stream]) {
+    let date = parse_date(DATE).expect("date");
+    let mut starts: BTreeMap<&str, i64> = BTreeMap::new();
+    for stream in streams {
+        let start = starts.entry(&stream.session_id).or_insert(i64::MAX);
+        *start = (*start).min(stream.page.started_at_ms);
+    }
+    for (collector, kind) in [("c1", 4u8), ("c2", 3u8)] {
+        let sessions = starts
+            .iter()
+            .map(|(session, start)| {
+                let at_ms = start + i64::from(kind);
+                let json = format!(r#"{{"type":{kind},"data":{{"href":"https://shop.example/","width":1280,"height":720,"source":2}},"timestamp":{at_ms}}}"#);
+                SessionEvents {
+                    session_id: (*session).to_owned(),
+                    events: vec![ReplayEvent { at_ms, kind, json }],
+                }
+            })
+            .collect();
+        let bytes = encode_lane(sessions, vec![], 3).expect("encode");
+        store
+            .put(
+                &replay_segment_key(SITE, date, collector, 1),
+                Bytes::from(bytes),
+            )
+            .await
+            .expect("put");
+    }
+}
+
+/// Writes `streams` (and a DOM recording of each session) as a collector would and processes
+/// the day.
 pub async fn processed_day(store: &Arc<dyn ObjectStore>, mut streams: Vec<Stream>) {
+    write_recordings(store.as_ref(), &streams).await;
     write_sealed_chunks(store.as_ref(), SITE, "c1", &mut streams, 20_000)
         .await
         .expect("chunks");
@@ -99,13 +136,26 @@ pub async fn objects(store: &dyn ObjectStore, prefixes: &[&str]) -> Vec<(String,
     out
 }
 
-/// Decodes every chunk, session index, page index and page aggregate of `store` and returns
-/// how many name `session` (by id, anywhere in what they decode to), and how many were decoded.
+/// Decodes every chunk, session index, page index, page aggregate, replay object and replay
+/// index of `store` and returns how many name `session` (by id, anywhere in what they decode
+/// to), and how many were decoded.
 pub async fn objects_naming(store: &dyn ObjectStore, session: &str) -> (usize, usize) {
     let mut naming = 0;
     let mut decoded = 0;
-    for (key, bytes) in objects(store, &["raw/", "sessions/", "agg/"]).await {
-        let text = if key.ends_with(".hpc") {
+    for (key, bytes) in objects(store, &["raw/", "sessions/", "agg/", "replay/"]).await {
+        let text = if key.ends_with(".hpd") {
+            let header = decode_header(&bytes).expect("replay header");
+            let blocks: Vec<_> = header
+                .blocks
+                .iter()
+                .map(|b| {
+                    decode_block(&bytes[b.offset as usize..][..b.len as usize]).expect("block")
+                })
+                .collect();
+            format!("{header:?} {blocks:?}")
+        } else if key.ends_with(".hpi") {
+            format!("{:?}", decode_index(&bytes).expect("replay index"))
+        } else if key.ends_with(".hpc") {
             format!("{:?}", decode_chunk(&bytes).expect("chunk"))
         } else if key.ends_with("index.hps") {
             format!("{:?}", SessionIndex::decode(&bytes).expect("index"))

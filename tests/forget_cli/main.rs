@@ -1,7 +1,7 @@
 //! `heatpipe forget --session` end to end, on a local store and on S3: a processed day loses one
-//! session everywhere (no chunk, index or aggregate names it), its pages lose exactly its views
-//! and clicks, its timeline answers 404, and every other object is byte for byte what processing
-//! a store that never had the session writes. A dry run changes nothing; a second run removes
+//! session everywhere (no chunk, index, aggregate or DOM recording names it), its pages lose
+//! exactly its views and clicks, its timeline and recording answer 404, and every other object
+//! is byte for byte what processing a store that never had the session writes. A dry run changes nothing; a second run removes
 //! nothing and says so; the audit record names no id. Then the same through
 //! `DELETE /api/sites/{site}/sessions/{id}`, for admin tokens only.
 
@@ -20,6 +20,7 @@ use heatpipe_io::store::{LocalStore, ObjectStore};
 use heatpipe_processor::{ProcessorConfig, process_day};
 use heatpipe_renderer::Renderer;
 use heatpipe_renderer::auth::{Scope, create_token};
+use heatpipe_renderer::recording::load_recording;
 use heatpipe_renderer::routes::listing::{TimelineQuery, timeline};
 
 /// Runs the whole check on `store` at `location` (with `envs` for S3).
@@ -79,6 +80,12 @@ async fn check_forget(store: Arc<dyn ObjectStore>, location: &str, envs: Vec<(St
         out.contains(&format!("  {DATE}: 1 session(s) in the index, reprocessed")),
         "{out}"
     );
+    assert!(
+        out.contains(
+            "  DOM recordings: 2 block(s) from 2 replay object(s) (2 rewritten, 0 deleted)"
+        ),
+        "{out}"
+    );
     assert!(!out.contains(&session), "the report names no id: {out}");
 
     let (naming, decoded) = objects_naming(store.as_ref(), &session).await;
@@ -92,9 +99,13 @@ async fn check_forget(store: Arc<dyn ObjectStore>, location: &str, envs: Vec<(St
         assert_eq!(clicks_before - clicks_after, clicks, "clicks of page {key}");
     }
     assert_eq!(
-        objects(store.as_ref(), &["raw/", "agg/", "sessions/"]).await,
-        objects(reference.as_ref(), &["raw/", "agg/", "sessions/"]).await,
-        "chunks, aggregates and index equal a run that never had the session"
+        objects(store.as_ref(), &["raw/", "agg/", "sessions/", "replay/"]).await,
+        objects(
+            reference.as_ref(),
+            &["raw/", "agg/", "sessions/", "replay/"]
+        )
+        .await,
+        "chunks, aggregates, indexes and recordings equal a run that never had the session"
     );
 
     let renderer = Renderer::new(store.clone(), Default::default());
@@ -115,6 +126,15 @@ async fn check_forget(store: Arc<dyn ObjectStore>, location: &str, envs: Vec<(St
         .expect("other")
         .session_id;
     assert!(timeline(SITE, other, &query, &renderer).await.is_ok());
+    let date = parse_date(DATE).expect("date");
+    let recording = load_recording(store.as_ref(), SITE, &session, date).await;
+    assert_eq!(
+        recording.err().map(|err| err.status().as_u16()),
+        Some(404),
+        "the recording is gone"
+    );
+    let kept = load_recording(store.as_ref(), SITE, other, date).await;
+    assert_eq!(kept.expect("another session still plays").events.len(), 2);
 
     let (tombstones, audit): (Vec<_>, Vec<_>) = store
         .list(&format!("audit/{SITE}/"))
@@ -132,6 +152,7 @@ async fn check_forget(store: Arc<dyn ObjectStore>, location: &str, envs: Vec<(St
         serde_json::from_slice(&store.get(&audit[0].key).await.expect("record")).expect("json");
     assert_eq!(record["kind"], "session");
     assert_eq!(record["num_streams"], num_victim_streams as u64);
+    assert_eq!(record["num_replay_blocks"], 2);
     assert_eq!(record["days"], serde_json::json!([DATE]));
     assert_eq!(record["subject_hmac"].as_str().map(str::len), Some(64));
     assert!(!record.to_string().contains(&session), "{record}");

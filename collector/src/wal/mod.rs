@@ -34,6 +34,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use heatpipe_core::event::Stream;
+use heatpipe_core::replay::ReplayBatch;
 use heatpipe_core::rrweb::RrwebBatch;
 
 pub use handle::{OpenedWal, Wal};
@@ -89,6 +90,8 @@ pub enum LoggedBatch {
     /// An rrweb batch as recorded, in viewport terms; the processor converts a session's
     /// batches together.
     Rrweb(RrwebBatch),
+    /// A batch of a DOM recording, masked, for the replay lane.
+    Replay(ReplayBatch),
 }
 
 impl WalRecord {
@@ -111,6 +114,7 @@ impl WalRecord {
         match &self.batch {
             LoggedBatch::Stream(stream) => &stream.session_id,
             LoggedBatch::Rrweb(batch) => &batch.session_id,
+            LoggedBatch::Replay(batch) => &batch.session_id,
         }
     }
 }

@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 use heatpipe_core::frame::bincode_config;
 
 use heatpipe_core::event::Stream;
+use heatpipe_core::replay::ReplayBatch;
 use heatpipe_core::rrweb::RrwebBatch;
 
 use super::{LoggedBatch, WalError, WalRecord};
@@ -61,9 +62,12 @@ pub(super) fn sync_folder(folder: &Path) -> std::io::Result<()> {
     File::open(folder)?.sync_all()
 }
 
-/// The top bit of a record's length marks an rrweb batch; records of native batches (the only
-/// kind earlier versions wrote) leave it clear, so their segments read as before.
+/// The top bit of a record's length marks an rrweb batch, the next one a DOM recording batch;
+/// records of native batches (the only kind the first versions wrote) leave both clear, so
+/// their segments read as before.
 const RRWEB_RECORD: u32 = 1 << 31;
+const REPLAY_RECORD: u32 = 1 << 30;
+const KIND_BITS: u32 = RRWEB_RECORD | REPLAY_RECORD;
 
 /// Reads a segment's records, stopping at a torn or corrupt tail; returns them and the number
 /// of bytes dropped there.
@@ -73,14 +77,14 @@ pub fn read_segment(bytes: &[u8]) -> (Vec<WalRecord>, usize) {
     while bytes.len() - at >= 8 {
         let word = u32::from_le_bytes([bytes[at], bytes[at + 1], bytes[at + 2], bytes[at + 3]]);
         let crc = u32::from_le_bytes([bytes[at + 4], bytes[at + 5], bytes[at + 6], bytes[at + 7]]);
-        let len = (word & !RRWEB_RECORD) as usize;
+        let len = (word & !KIND_BITS) as usize;
         let Some(payload) = bytes.get(at + 8..at + 8 + len) else {
             break;
         };
         if crc32fast::hash(payload) != crc {
             break;
         }
-        let Some(record) = decode_payload(payload, word & RRWEB_RECORD != 0) else {
+        let Some(record) = decode_payload(payload, word & KIND_BITS) else {
             break;
         };
         records.push(record);
@@ -89,16 +93,28 @@ pub fn read_segment(bytes: &[u8]) -> (Vec<WalRecord>, usize) {
     (records, bytes.len() - at)
 }
 
-fn decode_payload(payload: &[u8], rrweb: bool) -> Option<WalRecord> {
+fn decode_payload(payload: &[u8], kind: u32) -> Option<WalRecord> {
     let config = bincode_config();
-    if rrweb {
-        let ((site, batch), _): ((String, RrwebBatch), _) =
-            bincode::serde::decode_from_slice(payload, config).ok()?;
-        Some(WalRecord::rrweb(site, batch))
-    } else {
-        let ((site, stream), _): ((String, Stream), _) =
-            bincode::serde::decode_from_slice(payload, config).ok()?;
-        Some(WalRecord::stream(site, stream))
+    match kind {
+        RRWEB_RECORD => {
+            let ((site, batch), _): ((String, RrwebBatch), _) =
+                bincode::serde::decode_from_slice(payload, config).ok()?;
+            Some(WalRecord::rrweb(site, batch))
+        }
+        REPLAY_RECORD => {
+            let ((site, batch), _): ((String, ReplayBatch), _) =
+                bincode::serde::decode_from_slice(payload, config).ok()?;
+            Some(WalRecord {
+                site,
+                batch: LoggedBatch::Replay(batch),
+            })
+        }
+        0 => {
+            let ((site, stream), _): ((String, Stream), _) =
+                bincode::serde::decode_from_slice(payload, config).ok()?;
+            Some(WalRecord::stream(site, stream))
+        }
+        _ => None,
     }
 }
 
@@ -114,11 +130,15 @@ pub fn encode_record(record: &WalRecord) -> Result<Vec<u8>, WalError> {
             bincode::serde::encode_to_vec((&record.site, batch), config),
             RRWEB_RECORD,
         ),
+        LoggedBatch::Replay(batch) => (
+            bincode::serde::encode_to_vec((&record.site, batch), config),
+            REPLAY_RECORD,
+        ),
     };
     let payload = payload.map_err(|e| WalError::Encode(e.to_string()))?;
     let len = u32::try_from(payload.len())
         .ok()
-        .filter(|len| len & RRWEB_RECORD == 0)
+        .filter(|len| len & KIND_BITS == 0)
         .ok_or_else(|| WalError::Encode("record too large".into()))?;
     let mut framed = Vec::with_capacity(payload.len() + 8);
     framed.extend_from_slice(&(len | kind).to_le_bytes());
@@ -151,7 +171,7 @@ mod tests {
     }
 
     #[test]
-    fn native_and_rrweb_records_read_back_in_order() {
+    fn native_rrweb_and_replay_records_read_back_in_order() {
         let rrweb = WalRecord::rrweb(
             "shop",
             RrwebBatch {
@@ -163,12 +183,24 @@ mod tests {
                 }],
             },
         );
+        let replay = WalRecord {
+            site: "shop".into(),
+            batch: LoggedBatch::Replay(ReplayBatch {
+                session_id: "r".into(),
+                events: vec![heatpipe_core::replay::ReplayEvent {
+                    at_ms: 1_800_000_000_000,
+                    kind: 2,
+                    json: r#"{"type":2,"data":{},"timestamp":1800000000000}"#.into(),
+                }],
+            }),
+        };
         let mut bytes = encode_record(&record("a")).expect("encode");
         bytes.extend(encode_record(&rrweb).expect("encode"));
+        bytes.extend(encode_record(&replay).expect("encode"));
         bytes.extend(encode_record(&record("b")).expect("encode"));
         let (records, dropped) = read_segment(&bytes);
         assert_eq!(dropped, 0);
-        assert_eq!(records, [record("a"), rrweb, record("b")]);
+        assert_eq!(records, [record("a"), rrweb, replay, record("b")]);
     }
 
     #[test]

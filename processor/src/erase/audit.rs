@@ -25,6 +25,8 @@ pub struct AuditRecord<'a> {
     pub num_sessions: u64,
     pub num_streams: u64,
     pub num_rrweb_batches: u64,
+    /// DOM recording blocks removed from the replay lane.
+    pub num_replay_blocks: u64,
     pub num_chunks: u64,
     /// Every date whose data changed.
     pub days: Vec<String>,
@@ -51,6 +53,7 @@ pub async fn write_record(
         num_sessions: report.num_sessions,
         num_streams: report.raw.num_streams,
         num_rrweb_batches: report.raw.num_rrweb_batches,
+        num_replay_blocks: report.replay.num_blocks,
         num_chunks: (report.raw.rewritten.len() + report.raw.deleted.len()) as u64,
         days: report.days.iter().map(|day| day.date.to_string()).collect(),
     };

@@ -7,11 +7,13 @@
 //!    collectors leave out what their logs still hold of them when they upload it.
 //! 3. [`raw`]: every chunk and rrweb batch object of the site that holds them is rewritten without
 //!    them under the same key, or deleted when nothing else is left in it.
-//! 4. [`days`]: every day whose raw objects changed or whose session index lists them is
+//! 4. [`replay`]: every DOM recording object holding them is rewritten without their blocks (or
+//!    deleted), and each changed day's replay index written again.
+//! 5. [`days`]: every day whose raw objects changed or whose session index lists them is
 //!    processed again (session index, page aggregates, page index), its orphaned page aggregates
 //!    and its shard partials deleted. Timelines and replays are read from the index and the
 //!    chunks, so they are gone with them.
-//! 5. [`audit`]: a record under `audit/{site}/…` with the subject only as a keyed hash.
+//! 6. [`audit`]: a record under `audit/{site}/…` with the subject only as a keyed hash.
 //!
 //! Erasure is idempotent: a second run finds nothing, changes nothing, and says so (its audit
 //! record counts zero). A dry run reports the same and writes nothing, not even the audit record.
@@ -19,6 +21,7 @@
 pub mod audit;
 pub mod days;
 pub mod raw;
+pub mod replay;
 pub mod tombstones;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -33,6 +36,7 @@ use serde::Serialize;
 use crate::{ProcessError, ProcessorConfig};
 pub use days::DayErasure;
 pub use raw::RawErasure;
+pub use replay::ReplayErasure;
 
 /// Who is erased.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -103,6 +107,7 @@ pub struct ErasureReport {
     /// Sessions found (one for a session that exists, zero once it is erased).
     pub num_sessions: u64,
     pub raw: RawErasure,
+    pub replay: ReplayErasure,
     /// Every day whose data changed, in date order.
     pub days: Vec<DayErasure>,
     /// The audit record written (none in a dry run).
@@ -115,6 +120,7 @@ impl ErasureReport {
         self.num_sessions > 0
             || !self.raw.rewritten.is_empty()
             || !self.raw.deleted.is_empty()
+            || self.replay.changed_anything()
             || self.days.iter().any(|day| day.num_indexed_sessions > 0)
     }
 }
@@ -150,6 +156,8 @@ pub async fn forget(
     raw.unreadable.append(&mut unreadable);
     raw.unreadable.sort();
     raw.unreadable.dedup();
+    let replay =
+        replay::erase_replay(store.as_ref(), site, &sessions, dry_run, concurrency).await?;
 
     let (affected, in_index) =
         affected_days(store.as_ref(), site, &raw, &indexed, &sessions).await?;
@@ -180,6 +188,7 @@ pub async fn forget(
         dry_run,
         num_sessions,
         raw,
+        replay,
         days: report_days,
         audit_key: None,
     };

@@ -69,7 +69,7 @@ impl RawErasure {
     }
 }
 
-/// Returns the date of `raw/{site}/{date}/…`.
+/// Returns the date of `raw/{site}/{date}/…` (or of any lane's key laid out the same way).
 pub fn date_of(key: &str) -> Option<NaiveDate> {
     heatpipe_core::keys::parse_date(key.split('/').nth(2)?).ok()
 }

@@ -8,6 +8,7 @@ pub mod fetch;
 pub(crate) mod output;
 pub mod partition;
 pub(crate) mod pass;
+pub mod replay;
 pub mod report;
 pub mod rrweb;
 pub mod run;

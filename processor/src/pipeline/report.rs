@@ -20,6 +20,8 @@ pub struct ProcessSummary {
     pub sessions_finished_early: u64,
     /// rrweb sessions converted from the day's `.hpr` objects before its chunks were read.
     pub rrweb_sessions: u64,
+    /// Sessions with a DOM recording in the day's replay index.
+    pub recorded_sessions: u64,
     pub elapsed_ms: u64,
     /// Chunk key and reason of everything skipped: corrupt data only, since a store that fails
     /// to give a chunk fails the run.
@@ -47,16 +49,17 @@ impl ProcessSummary {
         )
     }
 
-    /// Records a skipped chunk or block once, however many passes meet it.
     /// Adds what was done before the day's chunks were read: the rrweb conversion's sessions
     /// and the objects it skipped.
     pub(crate) fn add_preface(&mut self, preface: ProcessSummary) {
         self.rrweb_sessions += preface.rrweb_sessions;
+        self.recorded_sessions += preface.recorded_sessions;
         self.chunks_skipped += preface.chunks_skipped;
         self.blocks_skipped += preface.blocks_skipped;
         self.skipped.extend(preface.skipped);
     }
 
+    /// Records a skipped chunk or block once, however many passes meet it.
     pub(crate) fn note_skipped(&mut self, whole_chunk: bool, key: String, reason: String) {
         let entry = (key, reason);
         if self.skipped.contains(&entry) {

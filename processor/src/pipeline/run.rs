@@ -18,6 +18,7 @@ use crate::pipeline::fetch::SeenBatches;
 use crate::pipeline::output::write_day;
 use crate::pipeline::partition::{Partition, pass_count};
 use crate::pipeline::pass::{Pass, Repeats, aggregate_pass};
+use crate::pipeline::replay::index_replay_day;
 use crate::pipeline::report::ProcessSummary;
 use crate::pipeline::rrweb::convert_rrweb_day;
 use crate::pipeline::shard::process_shard;
@@ -40,6 +41,19 @@ pub async fn process_day(
     )
     .await?;
     preface.rrweb_sessions = rrweb.sessions;
+    // The replay lane is the day's, not a shard's: the first shard (or the whole run) does it.
+    if options.shard.is_none_or(|shard| shard.index == 0) {
+        let replay = index_replay_day(
+            store.as_ref(),
+            &options.site,
+            options.date,
+            options.compact_replay,
+            options.fetch_concurrency,
+            &mut preface,
+        )
+        .await?;
+        preface.recorded_sessions = replay.sessions;
+    }
     let listed = list_chunks(store.as_ref(), options).await?;
     let keys: Vec<String> = listed.iter().map(|(key, _)| key.clone()).collect();
     let mut summary = match options.shard {

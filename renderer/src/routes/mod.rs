@@ -9,6 +9,7 @@
 //! - [`elements`] — a page's most clicked elements.
 //! - [`erasure`] — `DELETE` of a session or a visitor, for admin tokens.
 //! - [`listing`] — pages, scroll depth, sessions and timelines.
+//! - [`recording`] — a session's DOM recording, for the player.
 //! - [`share`] — making share links, and the `/share/` routes that open them.
 //! - [`tokens`] — `GET /api/tokens`, the token list, for admin tokens.
 //! - [`viewer`] — the web viewer's built-in assets at `/`.
@@ -19,6 +20,7 @@ pub mod elements;
 pub mod erasure;
 pub mod heatmap;
 pub mod listing;
+pub mod recording;
 pub mod share;
 pub mod tokens;
 pub mod viewer;

@@ -6,7 +6,8 @@
 //! - `GET /share/{site}/heatmap.png` — the PNG, as `heatmap.png` draws it;
 //! - `GET /share/{site}/heatmap.json` — the page it is drawn over, for the viewer;
 //! - `GET /share/{site}/session` — the viewer, replaying only that session;
-//! - `GET /share/{site}/session/timeline` — its timeline, as `…/timeline` answers it.
+//! - `GET /share/{site}/session/timeline` — its timeline, as `…/timeline` answers it;
+//! - `GET /share/{site}/session/recording` — its DOM recording, as `…/recording` answers it.
 //!
 //! Each takes the link's query unchanged. A heatmap's range is fixed when the link is made (an
 //! open range would show other days tomorrow) and its page is named by key.
@@ -25,6 +26,7 @@ use warp::reply::Response;
 use super::auth::authorized;
 use super::heatmap::{HEATMAP_PARAMS, HeatmapQuery, checked_query, heatmap};
 use super::listing::{TimelineQuery, timeline};
+use super::recording::recording;
 use super::viewer::index_response;
 use super::{checked_site, error_response, json_or_error, page_segment, with_renderer};
 use crate::auth::Scope;
@@ -305,6 +307,21 @@ pub fn shared_filter(
                 Ok::<_, Infallible>(json_or_error(shared_page(&renderer, &site, &query).await))
             },
         );
+    let recording_data = warp::path!("share" / String / "session" / "recording")
+        .and(warp::get())
+        .and(raw_query())
+        .and(warp::header::optional::<String>("accept-encoding"))
+        .and(with_renderer(renderer.clone()))
+        .and_then(
+            |site: String, query: String, accept: Option<String>, renderer: Arc<Renderer>| async move {
+                Ok::<_, Infallible>(
+                    match shared_recording(&renderer, &site, &query, accept.as_deref()).await {
+                        Ok(response) => response,
+                        Err(err) => error_response(&err),
+                    },
+                )
+            },
+        );
     let timeline_data = warp::path!("share" / String / "session" / "timeline")
         .and(warp::get())
         .and(raw_query())
@@ -326,6 +343,8 @@ pub fn shared_filter(
         .or(page)
         .unify()
         .or(timeline_data)
+        .unify()
+        .or(recording_data)
         .unify()
 }
 
@@ -366,26 +385,37 @@ async fn shared_page(renderer: &Renderer, site: &str, query: &str) -> RenderResu
     })
 }
 
+/// The session a share link names and its day, if the link gives it.
+fn shared_session(link: &ShareLink) -> RenderResult<(String, TimelineQuery)> {
+    let session = link
+        .params
+        .get("session")
+        .ok_or_else(|| RenderError::Forbidden("this share link names no session".into()))?;
+    let query = TimelineQuery {
+        date: link.params.get("date").cloned(),
+        from: None,
+        to: None,
+    };
+    Ok((session.clone(), query))
+}
+
+async fn shared_recording(
+    renderer: &Renderer,
+    site: &str,
+    query: &str,
+    accept_encoding: Option<&str>,
+) -> RenderResult<Response> {
+    let link = opened(renderer, site, ShareKind::Session, query).await?;
+    let (session, query) = shared_session(&link)?;
+    recording(site, &session, &query, accept_encoding, renderer).await
+}
+
 async fn shared_timeline(
     renderer: &Renderer,
     site: &str,
     query: &str,
 ) -> RenderResult<crate::timeline::Timeline> {
     let link = opened(renderer, site, ShareKind::Session, query).await?;
-    let session = link
-        .params
-        .get("session")
-        .ok_or_else(|| RenderError::Forbidden("this share link names no session".into()))?;
-    let date = link.params.get("date").cloned();
-    timeline(
-        site,
-        session,
-        &TimelineQuery {
-            date,
-            from: None,
-            to: None,
-        },
-        renderer,
-    )
-    .await
+    let (session, query) = shared_session(&link)?;
+    timeline(site, &session, &query, renderer).await
 }
