@@ -35,6 +35,8 @@ mod nodes;
 mod text;
 
 #[cfg(test)]
+mod recorded_tests;
+#[cfg(test)]
 mod tests;
 
 use std::collections::HashMap;
