@@ -139,8 +139,13 @@ pub(super) fn reduce_url(raw: &str) -> Option<String> {
             Some(format!("{}://{host}{port}{}", url.scheme(), url.path()))
         }
         Err(url::ParseError::RelativeUrlWithoutBase) => {
+            // Trimmed again: `"a  ?q"` would keep trailing spaces the next reading drops.
             let end = cleaned.find(['?', '#']).unwrap_or(cleaned.len());
-            Some(cleaned[..end].to_owned())
+            Some(
+                cleaned[..end]
+                    .trim_end_matches(|c: char| c <= ' ')
+                    .to_owned(),
+            )
         }
         Err(_) => None,
     }
@@ -175,6 +180,7 @@ mod tests {
             ("img/x.png#frag", Some("img/x.png")),
             ("//cdn.example/x.js?v=1", Some("//cdn.example/x.js")),
             ("?q=secret", Some("")),
+            ("remov   ?q=1", Some("remov")),
             ("javascript:alert(1)", None),
             (" java\nscript:alert(1)", None),
             ("data:text/html,secret", None),
