@@ -319,6 +319,17 @@ async fn viewer_replays_a_dom_recording_in_a_scriptless_frame_and_falls_back_to_
         assert!((2.5..=5.5).contains(&rate), "{what}: {rate}× ({speed})");
     }
 
+    // Played from inside the idle stretch, both jump to 0.4 s before its end (16.6 s), and
+    // play on from there for 150 ms at 4×.
+    let skip = &dom["skip"];
+    assert_eq!(skip["skip_checked"], true, "{skip}");
+    let skipped_to = number(&skip["t"]);
+    assert!((16_600.0..17_600.0).contains(&skipped_to), "{skip}");
+    assert!(
+        (number(&skip["replayer_time"]) - (skipped_to - lag)).abs() < 250.0,
+        "{skip}"
+    );
+
     // A click at 75 % of the bar seeks the clock there and the replayer to the same moment.
     let bar = &dom["bar_click"];
     let (t, duration) = (number(&bar["t"]), number(&bar["duration"]));
@@ -328,6 +339,14 @@ async fn viewer_replays_a_dom_recording_in_a_scriptless_frame_and_falls_back_to_
     assert!(
         (number(&bar["replayer_time"]) - (t - lag)).abs() < 150.0,
         "{bar}"
+    );
+
+    println!(
+        "scale {scale}; replayer at 3 s: {} ms; skipped to {skipped_to} ms (replayer {} ms); bar click {t} ms (replayer {} ms); marker jump replayer {} ms",
+        dom["at_3000"]["replayer_time"],
+        skip["replayer_time"],
+        bar["replayer_time"],
+        jump["replayer_time"]
     );
 
     // The share link replays the recording from /share/, with no token.

@@ -103,6 +103,17 @@ try {
     return { wall_ms: wall1 - wall0, clock_ms: t1 - t0, replayer_ms: r1 - r0, config_speed: hp.dom.replayer.config.speed, playing };
   });
 
+  // Skipping inactivity: played from inside the idle stretch (11.5–17 s), the clock and the
+  // replayer jump to 0.4 s before its end.
+  result.dom.skip = await page.evaluate(async () => {
+    const hp = window.heatpipe, p = hp.player;
+    p.seek(12500);
+    document.getElementById('play').click();
+    await new Promise((resolve) => setTimeout(resolve, 150));
+    p.pause();
+    return { skip_checked: document.getElementById('skip').checked, t: p.t, replayer_time: hp.dom.replayer.getCurrentTime() };
+  });
+
   // The first marker in the list: the player jumps to 1 s before it.
   await page.click('#markers li');
   await page.waitForTimeout(300);
