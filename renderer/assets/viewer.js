@@ -362,10 +362,8 @@
     var base = '/share/' + hp.shared.site + '/' + hp.shared.kind;
     if (hp.shared.kind === 'session') {
       $('player-controls').hidden = false;
-      hp.setStatus('Loading the shared session…');
-      // player.js, loaded after this file, defines playTimeline: look it up when the answer comes.
-      hp.getJson(base + '/timeline' + location.search).then(function (timeline) { hp.playTimeline(timeline); })
-        .catch(function (err) { hp.failed('Could not load the shared session', err); });
+      // player.js, loaded after this file, loads the session's timeline and DOM recording.
+      document.addEventListener('DOMContentLoaded', function () { hp.openSharedSession(base, location.search); });
       return;
     }
     var composite = params.get('composite') === '1' || params.get('composite') === 'true';

@@ -1,6 +1,7 @@
 //! The web viewer's assets, built into the binary: `/`, `/viewer.js`, `/player.js`,
-//! `/analytics.js`, `/viewer.css`, and uPlot from npm (`/assets/charts.js`, `/assets/charts.css`,
-//! see `heatpipe-web`). They hold no data, so they need no token; every data call the viewer
+//! `/dom_player.js`, `/analytics.js`, `/viewer.css`, and from npm (see `heatpipe-web`) uPlot
+//! (`/assets/charts.js`, `/assets/charts.css`) and rrweb's replayer (`/assets/replay.js`,
+//! `/assets/replay.css`). They hold no data, so they need no token; every data call the viewer
 //! makes does.
 
 use warp::http::HeaderValue;
@@ -10,6 +11,7 @@ use warp::{Filter, Reply};
 const INDEX_HTML: &str = include_str!("../../assets/index.html");
 const VIEWER_JS: &str = include_str!("../../assets/viewer.js");
 const PLAYER_JS: &str = include_str!("../../assets/player.js");
+const DOM_PLAYER_JS: &str = include_str!("../../assets/dom_player.js");
 const VIEWER_CSS: &str = include_str!("../../assets/viewer.css");
 const ANALYTICS_JS: &str = include_str!("../../assets/analytics.js");
 
@@ -43,6 +45,12 @@ pub fn viewer_filter() -> impl Filter<Extract = (Response,), Error = warp::Rejec
             "application/javascript; charset=utf-8",
         )
     });
+    let dom_player = warp::path!("dom_player.js").and(warp::get()).map(|| {
+        asset(
+            DOM_PLAYER_JS.as_bytes(),
+            "application/javascript; charset=utf-8",
+        )
+    });
     let css = warp::path!("viewer.css")
         .and(warp::get())
         .map(|| asset(VIEWER_CSS.as_bytes(), "text/css; charset=utf-8"));
@@ -63,10 +71,23 @@ pub fn viewer_filter() -> impl Filter<Extract = (Response,), Error = warp::Rejec
     let charts_css = warp::path!("assets" / "charts.css")
         .and(warp::get())
         .map(|| asset(heatpipe_web::CHARTS_CSS, "text/css; charset=utf-8"));
+    let replay = warp::path!("assets" / "replay.js")
+        .and(warp::get())
+        .map(|| {
+            asset(
+                heatpipe_web::REPLAY_JS,
+                "application/javascript; charset=utf-8",
+            )
+        });
+    let replay_css = warp::path!("assets" / "replay.css")
+        .and(warp::get())
+        .map(|| asset(heatpipe_web::REPLAY_CSS, "text/css; charset=utf-8"));
     index
         .or(js)
         .unify()
         .or(player)
+        .unify()
+        .or(dom_player)
         .unify()
         .or(css)
         .unify()
@@ -75,5 +96,9 @@ pub fn viewer_filter() -> impl Filter<Extract = (Response,), Error = warp::Rejec
         .or(charts)
         .unify()
         .or(charts_css)
+        .unify()
+        .or(replay)
+        .unify()
+        .or(replay_css)
         .unify()
 }
