@@ -1,7 +1,7 @@
 /* heatpipe replay sender, appended to rrweb's recorder in /t-replay.js and loaded by t.js, which
    sets window.__heatpipeReplay. Private by default: every text is masked to the same length
    except inside the site's public selectors, shown attributes (title, alt, placeholder…) too,
-   every input, and images, video, canvas and frames are same-size placeholders unless the site
+   every input (whose events are not sent at all), and images, video, canvas and frames are same-size placeholders unless the site
    opted them in. Batches go to /v1/rrweb/{site}/{session}?pointers=0: t.js sends the pointers. */
 (function (w, d) {
   'use strict';
@@ -10,6 +10,9 @@
   cfg.started = true;
   var FLUSH_MS = 5000, MAX_EVENTS = 100;
   var MEDIA = ['img', 'video', 'canvas', 'iframe', 'embed', 'object', 'picture'];
+  // What the collector stores (docs/privacy.md): other events (inputs, selections, canvas, fonts,
+  // logs, plugins) are not even sent.
+  var KEPT_TYPES = [0, 1, 2, 3, 4, 5], KEPT_SOURCES = [0, 1, 2, 3, 4, 6, 7, 8, 12, 13, 15];
   var SHOWN_ATTRIBUTES = ['title', 'alt', 'placeholder', 'value', 'label', 'summary', 'aria-label', 'aria-description', 'aria-placeholder', 'aria-roledescription', 'aria-valuetext'];
   var endpoint = cfg.collector + '/v1/rrweb/' + encodeURIComponent(cfg.site) + '/' + encodeURIComponent(cfg.sid) + '?pointers=0';
   var nav = w.navigator;
@@ -69,6 +72,7 @@
   }
   var stop = record({
     emit: function (event) {
+      if (KEPT_TYPES.indexOf(event.type) < 0 || (event.type === 3 && KEPT_SOURCES.indexOf(event.data.source) < 0)) return;
       scrub(event);
       queue.push(event);
       if (event.type === 2 && !tagged) setTimeout(tagPageView, 0);

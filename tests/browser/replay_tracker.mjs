@@ -5,7 +5,7 @@
 // into the form, opens the modal, waits for the replay sender's timed flush, then leaves the
 // page (sendBeacon then sends what is left). Prints, as JSON, every request the page made to the
 // collector, with the body of each POST as the browser sent it (playwright's request events) and
-// its answer's status and headers (none for beacons), for the Rust test to check.
+// its answer's status, headers and body (none for beacons), for the Rust test to check.
 //   node replay_tracker.mjs COLLECTOR_URL PAGE_URL TYPED CASE…
 import { launchChromium } from './launch.mjs';
 
@@ -22,6 +22,11 @@ try {
       if (!request.url().startsWith(collector)) return;
       const body = request.postDataBuffer();
       requests.push({ method: request.method(), url: request.url().slice(collector.length), type: request.resourceType(), body: body ? body.toString('utf8') : null, request });
+    });
+    // An answer's body is read as it arrives: it is gone once the page is left.
+    const answers = new Map();
+    context.on('response', (response) => {
+      if (response.url().startsWith(collector) && response.request().method() === 'POST') answers.set(response.request(), response.text().catch(() => null));
     });
     await page.goto(`${pageBase}/page/${site}/${attribute}`);
     await page.waitForFunction(() => typeof window.heatpipe === 'function');
@@ -52,8 +57,9 @@ try {
     const answered = [];
     for (const entry of requests) {
       const response = await entry.request.response().catch(() => null);
+      const answer = answers.has(entry.request) ? await answers.get(entry.request) : null;
       delete entry.request;
-      answered.push({ ...entry, status: response ? response.status() : null, headers: response ? await response.allHeaders() : null });
+      answered.push({ ...entry, status: response ? response.status() : null, headers: response ? await response.allHeaders() : null, answer });
     }
     results[name] = { sid, replaying, beforeConsent, requests: answered };
     await context.close();
