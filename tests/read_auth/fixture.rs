@@ -6,8 +6,10 @@ use std::time::Duration;
 
 use heatpipe::config::Config;
 use heatpipe::server::{ServeOptions, ServerHandle};
-use heatpipe_core::keys::date_start_ms;
+use heatpipe_core::keys::{date_start_ms, replay_segment_key};
 use heatpipe_core::page::page_key;
+use heatpipe_core::replay::ReplayEvent;
+use heatpipe_core::replay::lane::{SessionEvents, encode_lane};
 use heatpipe_fixtures::{TrafficSpec, generate_traffic, write_chunks};
 use heatpipe_io::store::{LocalStore, ObjectStore};
 use heatpipe_processor::process_day;
@@ -55,6 +57,26 @@ pub(crate) async fn fixture(split: bool) -> Fixture {
     write_chunks(store.as_ref(), SITE, "synthetic", &streams, 50)
         .await
         .expect("chunks");
+    // A DOM recording of the session, so that its recording route answers.
+    let recorded_at = streams[0].page.started_at_ms;
+    let recording = SessionEvents {
+        session_id: session.clone(),
+        events: vec![ReplayEvent {
+            at_ms: recorded_at,
+            kind: 4,
+            json: format!(
+                r#"{{"type":4,"data":{{"href":"{ORIGIN}/demo/","width":1280,"height":720}},"timestamp":{recorded_at}}}"#
+            ),
+        }],
+    };
+    let bytes = encode_lane(vec![recording], vec![], 3).expect("recording");
+    store
+        .put(
+            &replay_segment_key(SITE, today, "synthetic", 1),
+            bytes.into(),
+        )
+        .await
+        .expect("put");
     let config = test_config(folder.path());
     process_day(store.clone(), &config.processor.options(SITE, today))
         .await
@@ -119,6 +141,10 @@ pub(crate) fn read_routes(f: &Fixture) -> Vec<Call> {
         get(format!("{site}/dashboard")),
         get(format!("{site}/funnel?steps={},{}", f.page, f.page)),
         get(format!("{site}/paths?page={}", f.page)),
+        get(format!(
+            "{site}/sessions/{}/recording?date={}",
+            f.session, f.date
+        )),
     ]
 }
 

@@ -107,6 +107,9 @@ async fn every_read_route_needs_a_valid_token_of_the_right_scope() {
         "/viewer.css",
         "/assets/charts.js",
         "/assets/charts.css",
+        "/dom_player.js",
+        "/assets/replay.js",
+        "/assets/replay.css",
     ] {
         let response = client
             .get(format!("{base}{asset}"))
