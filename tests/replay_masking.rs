@@ -11,7 +11,7 @@ use std::sync::Arc;
 use heatpipe::config::Config;
 use heatpipe::server::{ServeOptions, ServerHandle};
 use heatpipe_core::keys::parse_date;
-use heatpipe_core::replay::lane::{block_bytes, decode_block, decode_header};
+use heatpipe_core::replay::compact::decode_object;
 use heatpipe_io::store::{LocalStore, ObjectStore};
 use heatpipe_processor::{ProcessOptions, process_day};
 use serde_json::{Value, json};
@@ -148,10 +148,8 @@ async fn decoded_lane(store: &dyn ObjectStore) -> String {
             continue;
         }
         let object = store.get(&meta.key).await.expect("get");
-        let header = decode_header(&object).expect("header");
-        for block in &header.blocks {
-            let bytes = block_bytes(&object, block.offset, block.len).expect("in range");
-            for event in decode_block(bytes).expect("block") {
+        for session in decode_object(&object).expect("replay object") {
+            for event in session.events {
                 decoded.push_str(&event.json);
                 decoded.push('\n');
             }

@@ -125,18 +125,29 @@ pub fn frame_from_parts<P: AsRef<[u8]> + Sync>(
         })
         .collect::<Result<_, _>>()
         .map_err(|err| FormatError::Zstd(err.to_string()))?;
-    let body_len: usize = pieces.iter().map(Vec::len).sum();
+    Ok(frame_from_compressed(kind, raw_len, &pieces))
+}
+
+/// Frames a body already compressed (in `pieces`, end to end) from `raw_len` bytes, as a file
+/// of `kind`: for bodies compressed some other way than [`frame_from_parts`] does (against a
+/// dictionary, say). [`open_frame`] checks it like any other.
+pub fn frame_from_compressed<P: AsRef<[u8]>>(
+    kind: FrameKind,
+    raw_len: u32,
+    pieces: &[P],
+) -> Vec<u8> {
+    let body_len: usize = pieces.iter().map(|piece| piece.as_ref().len()).sum();
     let mut out = Vec::with_capacity(PREAMBLE_LEN + body_len);
     out.extend_from_slice(&kind.magic);
     out.extend_from_slice(&kind.version.to_le_bytes());
     out.extend_from_slice(&raw_len.to_le_bytes());
     out.extend_from_slice(&[0; 4]);
     for piece in pieces {
-        out.extend_from_slice(&piece);
+        out.extend_from_slice(piece.as_ref());
     }
     let crc = crc32fast::hash(&out[PREAMBLE_LEN..]);
     out[PREAMBLE_LEN - 4..PREAMBLE_LEN].copy_from_slice(&crc.to_le_bytes());
-    Ok(out)
+    out
 }
 
 /// Returns bytes `range` of the body `parts` make end to end: borrowed when one part holds them

@@ -3,12 +3,16 @@
 //! decoded off the async workers and merged in time order. A damaged block is counted and left
 //! out; the rest of the session still plays.
 
+use std::collections::{BTreeMap, BTreeSet};
+
 use chrono::{Days, NaiveDate};
 use futures::stream::{self, StreamExt, TryStreamExt};
+use heatpipe_core::error::FormatError;
 use heatpipe_core::keys::replay_index_key;
 use heatpipe_core::replay::ReplayEvent;
+use heatpipe_core::replay::compact::{decode_any_block, decode_dictionary};
 use heatpipe_core::replay::index::{BlockLocation, ReplayIndex, decode_index};
-use heatpipe_core::replay::lane::decode_block;
+use heatpipe_core::replay::lane::Span;
 use heatpipe_core::replay::merge::{RecordedPageView, json_array, merge_blocks, page_views};
 use heatpipe_io::on_blocking;
 use heatpipe_io::store::{ObjectStore, StoreErrorKind};
@@ -89,24 +93,67 @@ pub async fn load_recording(
         )));
     }
     located.sort_by_key(|(_, block)| block.first_at_ms);
-    let fetched: Vec<bytes::Bytes> = stream::iter(located)
-        .map(|(object, block)| async move {
-            let end = block.offset + u64::from(block.len);
-            store.get_range(&object, block.offset..end).await
+    // Each compacted object's dictionary is fetched once, beside its blocks.
+    let dictionaries: BTreeSet<(String, Span)> = located
+        .iter()
+        .filter_map(|(object, block)| block.dictionary.map(|span| (object.clone(), span)))
+        .collect();
+    let fetch = |object: String, span: Span| async move {
+        let end = span.offset + u64::from(span.len);
+        store.get_range(&object, span.offset..end).await
+    };
+    let fetched_dictionaries: Vec<bytes::Bytes> = stream::iter(dictionaries.iter().cloned())
+        .map(|(object, span)| fetch(object, span))
+        .buffered(FETCH_CONCURRENCY)
+        .try_collect()
+        .await?;
+    let fetched: Vec<bytes::Bytes> = stream::iter(located.iter().cloned())
+        .map(|(object, block)| {
+            fetch(
+                object,
+                Span {
+                    offset: block.offset,
+                    len: block.len,
+                },
+            )
         })
         .buffered(FETCH_CONCURRENCY)
         .try_collect()
         .await?;
+    let dictionaries: Vec<((String, Span), bytes::Bytes)> =
+        dictionaries.into_iter().zip(fetched_dictionaries).collect();
+    let blocks: Vec<(Option<(String, Span)>, bytes::Bytes)> = located
+        .into_iter()
+        .zip(fetched)
+        .map(|((object, block), bytes)| (block.dictionary.map(|span| (object, span)), bytes))
+        .collect();
     let session_id = session_id.to_owned();
-    Ok(on_blocking(move || assemble(session_id, date, fetched)).await?)
+    Ok(on_blocking(move || assemble(session_id, date, dictionaries, blocks)).await?)
 }
 
-/// Decodes and merges fetched blocks, leaving out damaged ones.
-fn assemble(session_id: String, date: NaiveDate, blocks: Vec<bytes::Bytes>) -> Recording {
+/// Decodes the dictionaries and the blocks (each with its dictionary, if any) and merges them,
+/// leaving out damaged blocks.
+fn assemble(
+    session_id: String,
+    date: NaiveDate,
+    dictionaries: Vec<((String, Span), bytes::Bytes)>,
+    blocks: Vec<(Option<(String, Span)>, bytes::Bytes)>,
+) -> Recording {
+    let dictionaries: BTreeMap<(String, Span), Option<Vec<u8>>> = dictionaries
+        .into_iter()
+        .map(|(place, bytes)| (place, decode_dictionary(&bytes).ok()))
+        .collect();
     let mut decoded = Vec::with_capacity(blocks.len());
     let mut blocks_skipped = 0;
-    for bytes in blocks {
-        match decode_block(&bytes) {
+    for (dictionary, bytes) in blocks {
+        let dictionary = match &dictionary {
+            None => Ok(None),
+            Some(place) => match dictionaries.get(place) {
+                Some(Some(dictionary)) => Ok(Some(dictionary.as_slice())),
+                _ => Err(FormatError::Header("its dictionary is damaged".into())),
+            },
+        };
+        match dictionary.and_then(|dictionary| decode_any_block(&bytes, dictionary)) {
             Ok(events) => decoded.push(events),
             Err(err) => {
                 tracing::warn!(session = %session_id, error = %err, "skipping a damaged replay block");

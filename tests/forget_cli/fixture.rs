@@ -12,8 +12,9 @@ use heatpipe_core::event::Stream;
 use heatpipe_core::keys::{date_start_ms, pages_key, parse_date, replay_segment_key};
 use heatpipe_core::page::page_key;
 use heatpipe_core::replay::ReplayEvent;
+use heatpipe_core::replay::compact::decode_object;
 use heatpipe_core::replay::index::decode_index;
-use heatpipe_core::replay::lane::{SessionEvents, decode_block, decode_header, encode_lane};
+use heatpipe_core::replay::lane::{SessionEvents, decode_header, encode_lane};
 use heatpipe_core::session::SessionIndex;
 use heatpipe_fixtures::{TrafficSpec, generate_traffic, write_sealed_chunks};
 use heatpipe_io::store::ObjectStore;
@@ -145,14 +146,8 @@ pub async fn objects_naming(store: &dyn ObjectStore, session: &str) -> (usize, u
     for (key, bytes) in objects(store, &["raw/", "sessions/", "agg/", "replay/"]).await {
         let text = if key.ends_with(".hpd") {
             let header = decode_header(&bytes).expect("replay header");
-            let blocks: Vec<_> = header
-                .blocks
-                .iter()
-                .map(|b| {
-                    decode_block(&bytes[b.offset as usize..][..b.len as usize]).expect("block")
-                })
-                .collect();
-            format!("{header:?} {blocks:?}")
+            let sessions = decode_object(&bytes).expect("replay object");
+            format!("{header:?} {sessions:?}")
         } else if key.ends_with(".hpi") {
             format!("{:?}", decode_index(&bytes).expect("replay index"))
         } else if key.ends_with(".hpc") {

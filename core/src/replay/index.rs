@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
 
-use super::lane::LaneHeader;
+use super::lane::{LaneHeader, Span};
 use crate::error::FormatError;
 use crate::frame::{FRAME_ZSTD_LEVEL, FrameKind, decode_frame, encode_frame};
 
@@ -28,6 +28,8 @@ pub struct BlockLocation {
     pub first_at_ms: i64,
     pub last_at_ms: i64,
     pub num_events: u32,
+    /// The dictionary the block is compressed against, in the same object (a compacted one).
+    pub dictionary: Option<Span>,
 }
 
 /// Where one session's recording lies.
@@ -80,6 +82,7 @@ impl ReplayIndex {
                         first_at_ms: block.first_at_ms,
                         last_at_ms: block.last_at_ms,
                         num_events: block.num_events,
+                        dictionary: header.dictionary,
                     });
             }
         }
@@ -157,6 +160,7 @@ mod tests {
             LaneHeader {
                 consumed: vec![],
                 blocks: vec![entry("a", 50, 8), entry("b", 10, 18)],
+                dictionary: None,
             },
         );
         headers.insert(
@@ -164,6 +168,7 @@ mod tests {
             LaneHeader {
                 consumed: vec![],
                 blocks: vec![entry("a", 20, 8)],
+                dictionary: None,
             },
         );
         headers.insert(
@@ -171,6 +176,7 @@ mod tests {
             LaneHeader {
                 consumed: vec![],
                 blocks: vec![entry("a", 1, 8)],
+                dictionary: None,
             },
         );
         headers.insert(
@@ -178,6 +184,7 @@ mod tests {
             LaneHeader {
                 consumed: vec!["r/c2-0.hpd".into()],
                 blocks: vec![entry("a", 1, 100)],
+                dictionary: None,
             },
         );
         let index = ReplayIndex::from_headers(&headers);

@@ -56,6 +56,14 @@ pub struct BlockEntry {
     pub len: u32,
 }
 
+/// Where some bytes lie in an object: from its start once read ([`decode_header`]), from the
+/// end of the header as stored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct Span {
+    pub offset: u64,
+    pub len: u32,
+}
+
 /// The header of a replay lane object.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LaneHeader {
@@ -64,6 +72,9 @@ pub struct LaneHeader {
     pub consumed: Vec<String>,
     /// Sorted by session id.
     pub blocks: Vec<BlockEntry>,
+    /// The dictionary the blocks of a compacted object are compressed against (see
+    /// [`super::compact`]), if any.
+    pub dictionary: Option<Span>,
 }
 
 /// One session's events as a writer gives them (any order; sorted when encoded).
@@ -81,17 +92,27 @@ pub fn encode_lane(
     zstd_level: i32,
 ) -> Result<Vec<u8>, FormatError> {
     use rayon::prelude::*;
+    prepare_sessions(&mut sessions);
+    let blocks: Vec<Vec<u8>> = sessions
+        .par_iter()
+        .map(|session| encode_block(&session.events, zstd_level))
+        .collect::<Result<_, _>>()?;
+    assemble(entries_of(&sessions), &blocks, consumed, None)
+}
+
+/// Leaves out sessions without events, sorts the rest by id and each one's events by time
+/// (stably: events of the same millisecond keep the order rrweb emitted them in).
+pub(super) fn prepare_sessions(sessions: &mut Vec<SessionEvents>) {
     sessions.retain(|session| !session.events.is_empty());
     sessions.sort_by(|a, b| a.session_id.cmp(&b.session_id));
-    let blocks: Vec<Vec<u8>> = sessions
-        .par_iter_mut()
-        .map(|session| {
-            // Stable: events of the same millisecond keep the order rrweb emitted them in.
-            session.events.sort_by_key(|event| event.at_ms);
-            encode_block(&session.events, zstd_level)
-        })
-        .collect::<Result<_, _>>()?;
-    let entries = sessions
+    for session in sessions.iter_mut() {
+        session.events.sort_by_key(|event| event.at_ms);
+    }
+}
+
+/// The entries of prepared sessions, their places still to be set by [`assemble`].
+pub(super) fn entries_of(sessions: &[SessionEvents]) -> Vec<BlockEntry> {
+    sessions
         .iter()
         .map(|session| BlockEntry {
             session_id: session.session_id.clone(),
@@ -101,23 +122,31 @@ pub fn encode_lane(
             offset: 0,
             len: 0,
         })
-        .collect();
-    assemble(entries, &blocks, consumed)
+        .collect()
 }
 
-/// Writes an object of `blocks` (their entries' offsets and lengths are set here, in order).
-fn assemble<B: AsRef<[u8]>>(
+/// Writes an object of `blocks` (their entries' offsets and lengths are set here, in order),
+/// after the `dictionary` frame if there is one.
+pub(super) fn assemble<B: AsRef<[u8]>>(
     mut entries: Vec<BlockEntry>,
     blocks: &[B],
     consumed: Vec<String>,
+    dictionary: Option<&[u8]>,
 ) -> Result<Vec<u8>, FormatError> {
-    let mut offset = 0u64;
+    let too_large = |len: usize| FormatError::TooLarge {
+        what: "replay block",
+        size_bytes: len as u64,
+    };
+    let dictionary_span = dictionary
+        .map(|bytes| {
+            let len = u32::try_from(bytes.len()).map_err(|_| too_large(bytes.len()))?;
+            Ok::<_, FormatError>(Span { offset: 0, len })
+        })
+        .transpose()?;
+    let mut offset = dictionary_span.map_or(0, |span| u64::from(span.len));
     for (entry, block) in entries.iter_mut().zip(blocks) {
         let block = block.as_ref();
-        entry.len = u32::try_from(block.len()).map_err(|_| FormatError::TooLarge {
-            what: "replay block",
-            size_bytes: block.len() as u64,
-        })?;
+        entry.len = u32::try_from(block.len()).map_err(|_| too_large(block.len()))?;
         // Written from the end of the header (whose compressed size depends on the offsets);
         // made absolute when the header is read.
         entry.offset = offset;
@@ -128,12 +157,14 @@ fn assemble<B: AsRef<[u8]>>(
         &LaneHeader {
             consumed,
             blocks: entries,
+            dictionary: dictionary_span,
         },
     )?;
     let mut out = Vec::with_capacity(LANE_PREAMBLE_LEN + header.len() + offset as usize);
     out.extend_from_slice(&LANE_MAGIC);
     out.extend_from_slice(&(header.len() as u32).to_le_bytes());
     out.extend_from_slice(&header);
+    out.extend_from_slice(dictionary.unwrap_or_default());
     for block in blocks {
         out.extend_from_slice(block.as_ref());
     }
@@ -169,11 +200,29 @@ pub fn without_sessions(
     if kept.is_empty() {
         return Ok(Without::Emptied { removed });
     }
+    if let Some(span) = header.dictionary {
+        // The dictionary may hold an erased session's snapshot: the others are compacted
+        // again, against a dictionary made without it.
+        let dictionary =
+            super::compact::decode_dictionary(block_bytes(object, span.offset, span.len)?)?;
+        let sessions = kept
+            .iter()
+            .map(|entry| {
+                let bytes = block_bytes(object, entry.offset, entry.len)?;
+                Ok(SessionEvents {
+                    session_id: entry.session_id.clone(),
+                    events: super::compact::decode_any_block(bytes, Some(&dictionary))?,
+                })
+            })
+            .collect::<Result<Vec<_>, FormatError>>()?;
+        let bytes = super::compact::encode_compacted(sessions, header.consumed)?;
+        return Ok(Without::Rewritten { bytes, removed });
+    }
     let blocks = kept
         .iter()
         .map(|entry| block_bytes(object, entry.offset, entry.len))
         .collect::<Result<Vec<_>, _>>()?;
-    let bytes = assemble(kept.clone(), &blocks, header.consumed)?;
+    let bytes = assemble(kept.clone(), &blocks, header.consumed, None)?;
     Ok(Without::Rewritten { bytes, removed })
 }
 
@@ -219,6 +268,9 @@ pub fn decode_header(prefix: &[u8]) -> Result<LaneHeader, FormatError> {
     let mut header: LaneHeader = decode_frame(LANE_HEADER_KIND, frame)?;
     for block in &mut header.blocks {
         block.offset = block.offset.saturating_add(span as u64);
+    }
+    if let Some(dictionary) = &mut header.dictionary {
+        dictionary.offset = dictionary.offset.saturating_add(span as u64);
     }
     Ok(header)
 }

@@ -1,7 +1,9 @@
 //! The day's replay lane (see [`heatpipe_core::replay`]): the index of which blocks hold each
 //! session's recording, written from the headers of the day's `.hpd` objects (one ranged GET
 //! each), and — in a nightly run — the compaction of the day's objects into one, each session
-//! one block compressed hard, which is what keeps a recording cheaper than rrweb's JSON + gzip.
+//! one block compressed hard against a dictionary of the day's page snapshots (see
+//! [`heatpipe_core::replay::compact`]), which is what keeps a recording cheaper than rrweb's
+//! JSON + gzip.
 //!
 //! A compaction writes its object (naming its inputs as consumed), then the index, then deletes
 //! the inputs; a crash in between leaves inputs that every reader already ignores, and the next
@@ -14,10 +16,10 @@ use chrono::NaiveDate;
 use futures::stream::{self, StreamExt, TryStreamExt};
 use heatpipe_core::keys::{replay_compacted_key, replay_day_prefix, replay_index_key};
 use heatpipe_core::replay::ReplayEvent;
+use heatpipe_core::replay::compact::{decode_any_block, decode_dictionary, encode_compacted};
 use heatpipe_core::replay::index::{ReplayIndex, SessionRecording, encode_index};
 use heatpipe_core::replay::lane::{
-    LANE_PREAMBLE_LEN, LaneHeader, SessionEvents, block_bytes, decode_block, decode_header,
-    encode_lane, header_span,
+    LANE_PREAMBLE_LEN, LaneHeader, SessionEvents, block_bytes, decode_header, header_span,
 };
 use heatpipe_io::on_blocking;
 use heatpipe_io::store::ObjectStore;
@@ -26,8 +28,6 @@ use xxhash_rust::xxh3::xxh3_64;
 use crate::error::ProcessError;
 use crate::pipeline::report::ProcessSummary;
 
-/// zstd level of a compacted day: recordings are written once and read rarely.
-pub const COMPACTED_ZSTD_LEVEL: i32 = 19;
 /// Bytes asked for first when reading a header: most headers fit.
 const HEADER_FIRST_READ: u64 = 64 << 10;
 
@@ -210,14 +210,15 @@ async fn compact_day(
 type Encoded = (Vec<u8>, LaneHeader, Vec<(String, String)>);
 
 /// Decodes every session's blocks (objects in the index's order) and encodes them as one
-/// compacted object consuming `consumed`; returns it, its header, and the damaged blocks by
-/// object key.
+/// compacted object consuming `consumed` (see [`heatpipe_core::replay::compact`]); returns it,
+/// its header, and the damaged blocks by object key.
 fn gather_and_encode(
     objects: &[(String, bytes::Bytes)],
     sessions: Vec<SessionRecording>,
     consumed: Vec<String>,
 ) -> Result<Encoded, ProcessError> {
     let mut damaged = Vec::new();
+    let mut dictionaries: BTreeMap<(u32, u64), Result<Vec<u8>, String>> = BTreeMap::new();
     let mut gathered = Vec::with_capacity(sessions.len());
     for session in sessions {
         let mut events: Vec<ReplayEvent> = Vec::new();
@@ -225,7 +226,25 @@ fn gather_and_encode(
             let Some((key, bytes)) = objects.get(block.object as usize) else {
                 continue;
             };
-            match block_bytes(bytes, block.offset, block.len).and_then(decode_block) {
+            let dictionary = match block.dictionary {
+                None => Ok(None),
+                Some(span) => dictionaries
+                    .entry((block.object, span.offset))
+                    .or_insert_with(|| {
+                        block_bytes(bytes, span.offset, span.len)
+                            .and_then(decode_dictionary)
+                            .map_err(|err| err.to_string())
+                    })
+                    .as_ref()
+                    .map(|dictionary| Some(dictionary.as_slice()))
+                    .map_err(Clone::clone),
+            };
+            let decoded = dictionary.and_then(|dictionary| {
+                block_bytes(bytes, block.offset, block.len)
+                    .and_then(|bytes| decode_any_block(bytes, dictionary))
+                    .map_err(|err| err.to_string())
+            });
+            match decoded {
                 Ok(found) => events.extend(found),
                 Err(err) => damaged.push((
                     key.clone(),
@@ -238,7 +257,7 @@ fn gather_and_encode(
             events,
         });
     }
-    let encoded = encode_lane(gathered, consumed, COMPACTED_ZSTD_LEVEL)?;
+    let encoded = encode_compacted(gathered, consumed)?;
     let header = decode_header(&encoded)?;
     Ok((encoded, header, damaged))
 }
