@@ -6,13 +6,10 @@
 //! page's sentences and the typed string are in no byte of the store or the log, in no decoded
 //! replay event, and in no answer of the read API.
 
-use std::path::Path;
 use std::sync::Arc;
 
-use heatpipe::config::Config;
 use heatpipe::server::{ServeOptions, ServerHandle};
 use heatpipe_core::keys::date_hour_of_ms;
-use heatpipe_core::replay::compact::decode_object;
 use heatpipe_io::store::{LocalStore, ObjectStore};
 use heatpipe_processor::{ProcessOptions, process_day};
 use serde_json::Value;
@@ -20,6 +17,8 @@ use tokio::sync::oneshot;
 use warp::Filter;
 
 mod common;
+
+use common::replay::{assert_none_of, collector_config, decoded_lane, files};
 
 const SITE: &str = "shop";
 /// What the visitor types.
@@ -77,63 +76,18 @@ async fn page_server(collector: String) -> (String, oneshot::Sender<()>) {
     (format!("http://{address}/"), stop)
 }
 
-fn config(wal_dir: &Path) -> Config {
-    let mut config = Config {
-        process_every_s: 0,
-        ..Config::default()
-    };
-    config.collector.wal_dir = Some(wal_dir.to_path_buf());
-    config.collector.rate_limit_per_s = 0;
-    config
-}
-
-/// Every file under `folder`, recursively, with its bytes.
-fn files(folder: &Path) -> Vec<(String, Vec<u8>)> {
-    let mut found = Vec::new();
-    for entry in std::fs::read_dir(folder).into_iter().flatten().flatten() {
-        let path = entry.path();
-        if path.is_dir() {
-            found.extend(files(&path));
-        } else if let Ok(bytes) = std::fs::read(&path) {
-            found.push((path.display().to_string(), bytes));
-        }
-    }
-    found
-}
-
-fn assert_no_secret(what: &str, bytes: &[u8]) {
-    let text = String::from_utf8_lossy(bytes);
-    for word in SECRET_WORDS {
-        assert!(!text.contains(word), "{word:?} found in {what}");
-    }
-}
-
-/// The decoded events of every replay lane object of the store, one per line.
-async fn decoded_lane(store: &dyn ObjectStore) -> String {
-    let mut decoded = String::new();
-    for meta in store.list(&format!("replay/{SITE}/")).await.expect("list") {
-        if !meta.key.ends_with(".hpd") {
-            continue;
-        }
-        let object = store.get(&meta.key).await.expect("get");
-        for session in decode_object(&object).expect("replay object") {
-            for event in session.events {
-                decoded.push_str(&event.json);
-                decoded.push('\n');
-            }
-        }
-    }
-    decoded
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_recorded_dialog_replays_after_its_click_and_nothing_typed_is_stored() {
     let folder = tempfile::tempdir().expect("tempdir");
     let (store_dir, wal_dir) = (folder.path().join("store"), folder.path().join("wal"));
     let store: Arc<dyn ObjectStore> = Arc::new(LocalStore::open(&store_dir).expect("store"));
-    let server = ServerHandle::start(store.clone(), config(&wal_dir), ServeOptions::default())
-        .await
-        .expect("server");
+    let server = ServerHandle::start(
+        store.clone(),
+        collector_config(&wal_dir),
+        ServeOptions::default(),
+    )
+    .await
+    .expect("server");
     let (page, stop_page) = page_server(server.url()).await;
     let recorded =
         common::run_script("replay_e2e.mjs", vec!["record".into(), page, TYPED.into()]).await;
@@ -141,7 +95,7 @@ async fn a_recorded_dialog_replays_after_its_click_and_nothing_typed_is_stored()
     let sid = recorded["sid"].as_str().expect("sid").to_owned();
     let clicked_at = recorded["clicked_at"].as_i64().expect("clicked_at");
     for (path, bytes) in files(&wal_dir) {
-        assert_no_secret(&path, &bytes);
+        assert_none_of(&SECRET_WORDS, &path, &bytes);
     }
     server.shutdown().await;
 
@@ -151,10 +105,10 @@ async fn a_recorded_dialog_replays_after_its_click_and_nothing_typed_is_stored()
     let summary = process_day(store.clone(), &options).await.expect("process");
     assert_eq!(summary.recorded_sessions, 1, "{summary:?}");
     for (path, bytes) in files(&store_dir).iter().chain(files(&wal_dir).iter()) {
-        assert_no_secret(path, bytes);
+        assert_none_of(&SECRET_WORDS, path, bytes);
     }
-    let decoded = decoded_lane(store.as_ref()).await;
-    assert_no_secret("the decoded replay lane", decoded.as_bytes());
+    let decoded = decoded_lane(store.as_ref(), &format!("replay/{SITE}/")).await;
+    assert_none_of(&SECRET_WORDS, "the decoded replay lane", decoded.as_bytes());
     // The sentences were recorded, masked to their length.
     for sentence in SENTENCES {
         let mask = sentence.replace(|c: char| !c.is_whitespace(), "*");
@@ -166,7 +120,7 @@ async fn a_recorded_dialog_replays_after_its_click_and_nothing_typed_is_stored()
 
     let reader = ServerHandle::start(
         store.clone(),
-        config(&folder.path().join("wal-read")),
+        collector_config(&folder.path().join("wal-read")),
         ServeOptions::default(),
     )
     .await
@@ -179,7 +133,7 @@ async fn a_recorded_dialog_replays_after_its_click_and_nothing_typed_is_stored()
         .await
         .expect("answers");
         assert_eq!(response.status(), 200, "{what}");
-        assert_no_secret(what, &response.bytes().await.expect("body"));
+        assert_none_of(&SECRET_WORDS, what, &response.bytes().await.expect("body"));
     }
     let seen = common::run_script(
         "replay_e2e.mjs",
@@ -210,7 +164,8 @@ async fn a_recorded_dialog_replays_after_its_click_and_nothing_typed_is_stored()
     );
     assert_ne!(after["dialog_display"], "none", "{seen}");
     for state in [before, after] {
-        assert_no_secret(
+        assert_none_of(
+            &SECRET_WORDS,
             "the replayed page",
             state["text"].as_str().unwrap_or("").as_bytes(),
         );

@@ -5,16 +5,17 @@
 //! log, in the decoded replay lane, or in the read API's recording; the masks keep the texts'
 //! lengths, and the CSS and layout attributes survive.
 
-use std::path::Path;
 use std::sync::Arc;
 
-use heatpipe::config::Config;
 use heatpipe::server::{ServeOptions, ServerHandle};
 use heatpipe_core::keys::parse_date;
-use heatpipe_core::replay::compact::decode_object;
 use heatpipe_io::store::{LocalStore, ObjectStore};
 use heatpipe_processor::{ProcessOptions, process_day};
 use serde_json::{Value, json};
+
+mod common;
+
+use common::replay::{assert_none_of, collector_config, decoded_lane, files};
 
 const SITE: &str = "shop";
 const DATE: &str = "2026-11-20";
@@ -102,70 +103,18 @@ fn unmasked_batch() -> Value {
     ])
 }
 
-fn config(wal_dir: &Path) -> Config {
-    let mut config = Config {
-        process_every_s: 0,
-        ..Config::default()
-    };
-    config.collector.wal_dir = Some(wal_dir.to_path_buf());
-    config.collector.rate_limit_per_s = 0;
-    config
-}
-
-/// Every file under `folder`, recursively, with its bytes.
-fn files(folder: &Path) -> Vec<(String, Vec<u8>)> {
-    let mut found = Vec::new();
-    let Ok(entries) = std::fs::read_dir(folder) else {
-        return found;
-    };
-    for entry in entries.flatten() {
-        let path = entry.path();
-        if path.is_dir() {
-            found.extend(files(&path));
-        } else if let Ok(bytes) = std::fs::read(&path) {
-            found.push((path.display().to_string(), bytes));
-        }
-    }
-    found
-}
-
-fn assert_no_secret(what: &str, bytes: &[u8]) {
-    let text = String::from_utf8_lossy(bytes);
-    for secret in SECRETS {
-        assert!(!text.contains(secret), "{secret:?} found in {what}");
-    }
-}
-
-/// The decoded events of every replay lane object of the day, as one text.
-async fn decoded_lane(store: &dyn ObjectStore) -> String {
-    let mut decoded = String::new();
-    for meta in store
-        .list(&format!("replay/{SITE}/{DATE}/"))
-        .await
-        .expect("list")
-    {
-        if !meta.key.ends_with(".hpd") {
-            continue;
-        }
-        let object = store.get(&meta.key).await.expect("get");
-        for session in decode_object(&object).expect("replay object") {
-            for event in session.events {
-                decoded.push_str(&event.json);
-                decoded.push('\n');
-            }
-        }
-    }
-    decoded
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_unmasked_batch_leaves_nothing_personal_in_the_store_or_the_read_api() {
     let folder = tempfile::tempdir().expect("tempdir");
     let (store_dir, wal_dir) = (folder.path().join("store"), folder.path().join("wal"));
     let store: Arc<dyn ObjectStore> = Arc::new(LocalStore::open(&store_dir).expect("store"));
-    let server = ServerHandle::start(store.clone(), config(&wal_dir), ServeOptions::default())
-        .await
-        .expect("collector");
+    let server = ServerHandle::start(
+        store.clone(),
+        collector_config(&wal_dir),
+        ServeOptions::default(),
+    )
+    .await
+    .expect("collector");
     let response = reqwest::Client::new()
         .post(format!("{}/v1/rrweb/{SITE}/{SESSION}", server.url()))
         .header("content-type", "application/json")
@@ -187,7 +136,7 @@ async fn an_unmasked_batch_leaves_nothing_personal_in_the_store_or_the_read_api(
     );
     // The log as it stands before the upload holds nothing personal either.
     for (path, bytes) in files(&wal_dir) {
-        assert_no_secret(&path, &bytes);
+        assert_none_of(&SECRETS, &path, &bytes);
     }
     server.shutdown().await;
     process_day(
@@ -203,10 +152,10 @@ async fn an_unmasked_batch_leaves_nothing_personal_in_the_store_or_the_read_api(
         "indexed"
     );
     for (path, bytes) in stored.iter().chain(files(&wal_dir).iter()) {
-        assert_no_secret(path, bytes);
+        assert_none_of(&SECRETS, path, bytes);
     }
-    let decoded = decoded_lane(store.as_ref()).await;
-    assert_no_secret("the decoded replay lane", decoded.as_bytes());
+    let decoded = decoded_lane(store.as_ref(), &format!("replay/{SITE}/{DATE}/")).await;
+    assert_none_of(&SECRETS, "the decoded replay lane", decoded.as_bytes());
     assert_eq!(
         decoded.lines().count(),
         4,
@@ -227,7 +176,7 @@ async fn an_unmasked_batch_leaves_nothing_personal_in_the_store_or_the_read_api(
 
     let reader = ServerHandle::start(
         store.clone(),
-        config(&folder.path().join("wal-read")),
+        collector_config(&folder.path().join("wal-read")),
         ServeOptions::default(),
     )
     .await
@@ -240,7 +189,7 @@ async fn an_unmasked_batch_leaves_nothing_personal_in_the_store_or_the_read_api(
     .expect("recording answers");
     assert_eq!(recording.status(), 200);
     let body = recording.bytes().await.expect("body");
-    assert_no_secret("the recording answer", &body);
+    assert_none_of(&SECRETS, "the recording answer", &body);
     let recording: Value = serde_json::from_slice(&body).expect("json");
     assert_eq!(recording["events"].as_array().map(Vec::len), Some(4));
     reader.shutdown().await;

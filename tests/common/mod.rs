@@ -1,6 +1,7 @@
 //! Helpers shared by the tests: a demo server, the playwright-core folder and running its
 //! scripts (browser tests); a real collector process, a tmpfs log disk, load and hostile
-//! clients, a health and memory monitor, and the processed day's sessions (fault tests).
+//! clients, a health and memory monitor, and the processed day's sessions (fault tests); the DOM
+//! replay tests' checks on stored bytes.
 // Each test binary uses some of them.
 #![allow(dead_code)]
 
@@ -8,6 +9,7 @@ pub mod collector_process;
 pub mod hostile;
 pub mod load;
 pub mod monitor;
+pub mod replay;
 pub mod rig;
 pub mod stored;
 pub mod target;
