@@ -10,6 +10,9 @@
 //! - [`erasure`] — the read side's eraser: the processor's `forget` on the served store.
 //! - [`commands`] — one module per subcommand.
 
+// The combined server's warp filter chain is deeper than the default type recursion limit.
+#![recursion_limit = "256"]
+
 pub mod cli;
 pub mod commands;
 pub mod config;

@@ -171,61 +171,6 @@ pub(super) fn assemble<B: AsRef<[u8]>>(
     Ok(out)
 }
 
-/// What leaving sessions out of an object gives.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Without {
-    /// The object holds none of them.
-    Untouched,
-    /// The object without their blocks (the others copied as they are), and how many went.
-    Rewritten { bytes: Vec<u8>, removed: u64 },
-    /// The object held nothing else.
-    Emptied { removed: u64 },
-}
-
-/// Returns `object` without the blocks of `sessions` (for erasure); the other blocks and the
-/// consumed list are kept byte for byte.
-pub fn without_sessions(
-    object: &[u8],
-    sessions: &std::collections::BTreeSet<String>,
-) -> Result<Without, FormatError> {
-    let header = decode_header(object)?;
-    let (gone, kept): (Vec<BlockEntry>, Vec<BlockEntry>) = header
-        .blocks
-        .into_iter()
-        .partition(|block| sessions.contains(&block.session_id));
-    let removed = gone.len() as u64;
-    if removed == 0 {
-        return Ok(Without::Untouched);
-    }
-    if kept.is_empty() {
-        return Ok(Without::Emptied { removed });
-    }
-    if let Some(span) = header.dictionary {
-        // The dictionary may hold an erased session's snapshot: the others are compacted
-        // again, against a dictionary made without it.
-        let dictionary =
-            super::compact::decode_dictionary(block_bytes(object, span.offset, span.len)?)?;
-        let sessions = kept
-            .iter()
-            .map(|entry| {
-                let bytes = block_bytes(object, entry.offset, entry.len)?;
-                Ok(SessionEvents {
-                    session_id: entry.session_id.clone(),
-                    events: super::compact::decode_any_block(bytes, Some(&dictionary))?,
-                })
-            })
-            .collect::<Result<Vec<_>, FormatError>>()?;
-        let bytes = super::compact::encode_compacted(sessions, header.consumed)?;
-        return Ok(Without::Rewritten { bytes, removed });
-    }
-    let blocks = kept
-        .iter()
-        .map(|entry| block_bytes(object, entry.offset, entry.len))
-        .collect::<Result<Vec<_>, _>>()?;
-    let bytes = assemble(kept.clone(), &blocks, header.consumed, None)?;
-    Ok(Without::Rewritten { bytes, removed })
-}
-
 /// Encodes one session's events (already in order) as a block frame.
 pub fn encode_block(events: &[ReplayEvent], zstd_level: i32) -> Result<Vec<u8>, FormatError> {
     let raw = bincode::serde::encode_to_vec(events, crate::frame::bincode_config())

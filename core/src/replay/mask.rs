@@ -23,12 +23,14 @@
 //!
 //! # Layout
 //! - `nodes` — serialized nodes masked, and the batch's record of the nodes seen.
+//! - `element` — what is known of an element seen: its tag's kind, SVG, public.
 //! - `attributes` — the attribute allow-list and the reduction of `href` / `src` URLs.
 //! - `incremental` — IncrementalSnapshot events by source, mutations masked.
 //! - `text` — what a text may show, and the same-length mask.
 //! - `fields` — copying fields by kind of value; dropping deep values without recursion.
 
 mod attributes;
+mod element;
 mod fields;
 mod incremental;
 mod nodes;

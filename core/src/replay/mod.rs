@@ -15,10 +15,12 @@
 //! - [`selector`] — the small CSS selector matcher for a site's public elements.
 //! - [`lane`] — the `.hpd` objects: one block per session, found through the object's header.
 //! - [`compact`] — compacted objects, whose blocks share a dictionary of the day's snapshots.
+//! - [`erase`] — an object rewritten without some sessions (erasure).
 //! - [`index`] — the day's index of which blocks hold each session, written by the processor.
 //! - [`merge`] — a session's blocks back into one recording, in time order.
 
 pub mod compact;
+pub mod erase;
 pub mod index;
 pub mod lane;
 pub mod mask;

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use bytes::Bytes;
 use chrono::NaiveDate;
 use futures::stream::{self, StreamExt, TryStreamExt};
-use heatpipe_core::replay::lane::{Without, without_sessions};
+use heatpipe_core::replay::erase::{Without, without_sessions};
 use heatpipe_io::on_blocking;
 use heatpipe_io::store::ObjectStore;
 

@@ -1,7 +1,8 @@
 use std::collections::BTreeSet;
 
 use super::*;
-use crate::replay::lane::{Without, block_bytes, decode_header, encode_lane, without_sessions};
+use crate::replay::erase::{Without, without_sessions};
+use crate::replay::lane::{block_bytes, decode_header, encode_lane};
 
 const CSS: &str = ".card{display:flex;padding:12px;border:1px solid #ddd}.btn{color:#fff}";
 

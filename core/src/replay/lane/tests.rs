@@ -1,4 +1,5 @@
 use super::*;
+use crate::replay::erase::{Without, without_sessions};
 
 fn event(at_ms: i64, text: &str) -> ReplayEvent {
     ReplayEvent {

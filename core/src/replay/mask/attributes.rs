@@ -12,7 +12,7 @@ use serde_json::{Map, Value};
 use url::Url;
 
 use super::MaskReport;
-use super::nodes::{ElementFacts, ElementKind};
+use super::element::{ElementFacts, ElementKind};
 
 /// Attributes kept on any element, with a string, number, `true` or `null` value.
 const PLAIN: [&str; 8] = [

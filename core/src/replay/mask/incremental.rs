@@ -3,7 +3,8 @@
 
 use serde_json::{Map, Value};
 
-use super::nodes::{ElementFacts, Known};
+use super::element::ElementFacts;
+use super::nodes::Known;
 use super::text::{self, TextKind};
 use super::{Masker, attributes, fields};
 
