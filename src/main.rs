@@ -1,5 +1,8 @@
 //! `heatpipe`: parses flags, starts logging, and runs the subcommand.
 
+// The combined server's warp filter chain is deeper than the default type recursion limit.
+#![recursion_limit = "256"]
+
 use std::process::ExitCode;
 
 use clap::Parser;
