@@ -4,6 +4,7 @@
 //! # Layout
 //! - [`plain`] — the same streams in a plain delta + varint + zstd column layout, the baseline
 //!   our chunk format is tuned against.
+//! - [`replay_page`] — the replay benchmarks' shop page on 127.0.0.1 and their Node.js scripts.
 //! - [`rrweb`] — the same streams as rrweb recorder JSON, for storage-cost comparisons.
 //! - the crate root — [`bench_traffic`]: the seeded day of fixture traffic every benchmark uses;
 //!   [`bench_day_dir`]: where the benchmark day is generated once, sealed as a collector seals
@@ -13,6 +14,7 @@
 //!   `benches/` — the criterion benchmarks.
 
 pub mod plain;
+pub mod replay_page;
 pub mod rrweb;
 
 use heatpipe_core::event::Stream;

@@ -17,58 +17,17 @@
 
 #![recursion_limit = "256"]
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use anyhow::{Context, bail};
+use heatpipe_benches::replay_page::{SITE, START_MS, node, serve_local, serve_page};
 use heatpipe_collector::{Collector, CollectorConfig};
 use heatpipe_core::keys::date_hour_of_ms;
 use heatpipe_io::store::{LocalStore, ObjectStore};
 use heatpipe_processor::{ProcessOptions, process_day};
 use heatpipe_renderer::{Renderer, RendererConfig};
 use warp::Filter;
-
-const SITE: &str = "shop";
-/// 2026-11-20 08:00 UTC: the session starts on that day.
-const START_MS: i64 = 1_795_161_600_000;
-
-fn browser_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("browser")
-}
-
-/// Serves `routes` on 127.0.0.1; returns its base URL.
-async fn serve_local<F>(routes: F) -> anyhow::Result<String>
-where
-    F: Filter + Clone + Send + Sync + 'static,
-    F::Extract: warp::Reply,
-{
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-    let url = format!("http://{}", listener.local_addr()?);
-    tokio::spawn(warp::serve(routes).incoming(listener).run());
-    Ok(url)
-}
-
-/// Serves the shop page (its tag pointing at `collector`) and Bootstrap's stylesheet.
-async fn serve_page(collector: &str) -> anyhow::Result<String> {
-    let html = std::fs::read_to_string(browser_dir().join("shop.html"))?
-        .replace("{{COLLECTOR}}", collector)
-        .replace("{{SITE}}", SITE);
-    let css_path = browser_dir().join("node_modules/bootstrap/dist/css/bootstrap.min.css");
-    let css = std::fs::read(&css_path).with_context(|| {
-        format!(
-            "{} (run benches/replay.sh, which installs it)",
-            css_path.display()
-        )
-    })?;
-    let page = warp::path!("shop.html").map(move || warp::reply::html(html.clone()));
-    let style = warp::path!("bootstrap.min.css").map(move || {
-        warp::http::Response::builder()
-            .header("content-type", "text/css")
-            .body(css.clone())
-            .unwrap_or_default()
-    });
-    Ok(format!("{}/shop.html", serve_local(page.or(style)).await?))
-}
 
 /// The peer's page: rrweb's Replayer from the read side at `reader`, and `events` (plain JSON)
 /// as a static file next to it. Returns the page's URL.
@@ -86,21 +45,6 @@ async fn serve_peer(reader: &str, events: Vec<u8>) -> anyhow::Result<String> {
             .unwrap_or_default()
     });
     Ok(format!("{}/peer.html", serve_local(page.or(file)).await?))
-}
-
-/// Runs `node browser/SCRIPT ARGS`, its messages passed through; returns its standard output.
-async fn node(script: &str, args: &[&str]) -> anyhow::Result<String> {
-    let output = tokio::process::Command::new("node")
-        .arg(browser_dir().join(script))
-        .args(args)
-        .stderr(std::process::Stdio::inherit())
-        .output()
-        .await
-        .context("node (Node.js) must be installed")?;
-    if !output.status.success() {
-        bail!("{script} failed ({}), its messages above", output.status);
-    }
-    Ok(String::from_utf8_lossy(&output.stdout).into_owned())
 }
 
 /// Records one session of `minutes` minutes through a collector into `store`; returns its id.

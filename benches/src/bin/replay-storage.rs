@@ -15,70 +15,29 @@
 #![recursion_limit = "256"]
 
 use std::io::Write;
-use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use anyhow::{Context, bail};
+use anyhow::Context;
+use heatpipe_benches::replay_page::{SITE, START_MS, node, serve_page};
 use heatpipe_collector::{Collector, CollectorConfig};
 use heatpipe_core::keys::{date_hour_of_ms, replay_day_prefix};
 use heatpipe_io::store::{LocalStore, ObjectStore};
 use heatpipe_processor::{ProcessOptions, process_day};
 use heatpipe_renderer::{Renderer, RendererConfig};
-use warp::Filter;
-
-const SITE: &str = "shop";
-/// 2026-11-20 08:00 UTC: every session starts on that day.
-const START_MS: i64 = 1_795_161_600_000;
-
-fn browser_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("browser")
-}
-
-/// Serves the shop page (its tag pointing at `collector`) and Bootstrap's stylesheet.
-async fn serve_page(collector: &str) -> anyhow::Result<String> {
-    let html = std::fs::read_to_string(browser_dir().join("shop.html"))?
-        .replace("{{COLLECTOR}}", collector)
-        .replace("{{SITE}}", SITE);
-    let css_path = browser_dir().join("node_modules/bootstrap/dist/css/bootstrap.min.css");
-    let css = std::fs::read(&css_path).with_context(|| {
-        format!(
-            "{} (run benches/replay.sh, which installs it)",
-            css_path.display()
-        )
-    })?;
-    let page = warp::path!("shop.html").map(move || warp::reply::html(html.clone()));
-    let style = warp::path!("bootstrap.min.css").map(move || {
-        warp::http::Response::builder()
-            .header("content-type", "text/css")
-            .body(css.clone())
-            .unwrap_or_default()
-    });
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-    let url = format!("http://{}/shop.html", listener.local_addr()?);
-    tokio::spawn(warp::serve(page.or(style)).incoming(listener).run());
-    Ok(url)
-}
 
 /// Records `sessions` sessions of `minutes` minutes; returns their ids.
 async fn record(page: &str, sessions: usize, minutes: f64) -> anyhow::Result<Vec<String>> {
-    let output = tokio::process::Command::new("node")
-        .arg(browser_dir().join("record.mjs"))
-        .args([
+    let output = node(
+        "record.mjs",
+        &[
             page,
             &sessions.to_string(),
             &minutes.to_string(),
             &START_MS.to_string(),
-        ])
-        .output()
-        .await
-        .context("node (Node.js) must be installed")?;
-    if !output.status.success() {
-        bail!(
-            "record.mjs failed: {}",
-            String::from_utf8_lossy(&output.stderr)
-        );
-    }
-    let ids = String::from_utf8_lossy(&output.stdout)
+        ],
+    )
+    .await?;
+    let ids = output
         .lines()
         .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
         .filter_map(|line| line["session"].as_str().map(str::to_owned))
