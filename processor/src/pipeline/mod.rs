@@ -5,6 +5,7 @@
 
 pub(crate) mod ends;
 pub mod fetch;
+pub(crate) mod objects;
 pub(crate) mod output;
 pub mod partition;
 pub(crate) mod pass;

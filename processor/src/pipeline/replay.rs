@@ -26,6 +26,7 @@ use heatpipe_io::store::ObjectStore;
 use xxhash_rust::xxh3::xxh3_64;
 
 use crate::error::ProcessError;
+use crate::pipeline::objects::fetch_whole;
 use crate::pipeline::report::ProcessSummary;
 
 /// Bytes asked for first when reading a header: most headers fit.
@@ -179,20 +180,7 @@ async fn compact_day(
     fetch_concurrency: usize,
     summary: &mut ProcessSummary,
 ) -> Result<(String, LaneHeader), ProcessError> {
-    let objects: Vec<(String, bytes::Bytes)> = stream::iter(index.objects.iter().cloned())
-        .map(|key| async move {
-            let bytes = store
-                .get(&key)
-                .await
-                .map_err(|source| ProcessError::Chunk {
-                    key: key.clone(),
-                    source,
-                })?;
-            Ok::<_, ProcessError>((key, bytes))
-        })
-        .buffered(fetch_concurrency.max(1))
-        .try_collect()
-        .await?;
+    let objects = fetch_whole(store, index.objects.iter().cloned(), fetch_concurrency).await?;
     consumed.sort();
     let tag = format!("{:016x}", xxh3_64(consumed.join("\n").as_bytes()));
     let key = replay_compacted_key(site, date, &tag);

@@ -14,7 +14,6 @@
 use std::collections::BTreeMap;
 
 use chrono::{Days, NaiveDate};
-use futures::stream::{self, StreamExt, TryStreamExt};
 use heatpipe_core::chunk::{DEFAULT_ZSTD_LEVEL, encode_chunk};
 use heatpipe_core::event::Stream;
 use heatpipe_core::keys::{converted_rrweb_key, date_hour_of_ms, raw_day_prefix, raw_hour_prefix};
@@ -24,6 +23,7 @@ use heatpipe_io::on_blocking;
 use heatpipe_io::store::ObjectStore;
 
 use crate::error::ProcessError;
+use crate::pipeline::objects::fetch_whole;
 use crate::pipeline::report::ProcessSummary;
 
 /// What converting a day's rrweb batches did.
@@ -93,20 +93,7 @@ async fn fetch_batches(
     fetch_concurrency: usize,
     summary: &mut ProcessSummary,
 ) -> Result<Vec<RrwebBatch>, ProcessError> {
-    let fetched: Vec<(String, bytes::Bytes)> = stream::iter(keys.iter().cloned())
-        .map(|key| async move {
-            let bytes = store
-                .get(&key)
-                .await
-                .map_err(|source| ProcessError::Chunk {
-                    key: key.clone(),
-                    source,
-                })?;
-            Ok::<_, ProcessError>((key, bytes))
-        })
-        .buffered(fetch_concurrency.max(1))
-        .try_collect()
-        .await?;
+    let fetched = fetch_whole(store, keys.iter().cloned(), fetch_concurrency).await?;
     let decoded = on_blocking(move || {
         fetched
             .into_iter()
