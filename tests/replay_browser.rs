@@ -8,7 +8,6 @@
 
 use std::sync::Arc;
 
-use heatpipe::server::{ServeOptions, ServerHandle};
 use heatpipe_core::keys::date_hour_of_ms;
 use heatpipe_io::store::{LocalStore, ObjectStore};
 use heatpipe_processor::{ProcessOptions, process_day};
@@ -18,7 +17,7 @@ use warp::Filter;
 
 mod common;
 
-use common::replay::{assert_none_of, collector_config, decoded_lane, files};
+use common::replay::{assert_none_of, decoded_lane, files, start_server};
 
 const SITE: &str = "shop";
 /// What the visitor types.
@@ -81,13 +80,7 @@ async fn a_recorded_dialog_replays_after_its_click_and_nothing_typed_is_stored()
     let folder = tempfile::tempdir().expect("tempdir");
     let (store_dir, wal_dir) = (folder.path().join("store"), folder.path().join("wal"));
     let store: Arc<dyn ObjectStore> = Arc::new(LocalStore::open(&store_dir).expect("store"));
-    let server = ServerHandle::start(
-        store.clone(),
-        collector_config(&wal_dir),
-        ServeOptions::default(),
-    )
-    .await
-    .expect("server");
+    let server = start_server(store.clone(), &wal_dir).await;
     let (page, stop_page) = page_server(server.url()).await;
     let recorded =
         common::run_script("replay_e2e.mjs", vec!["record".into(), page, TYPED.into()]).await;
@@ -118,13 +111,7 @@ async fn a_recorded_dialog_replays_after_its_click_and_nothing_typed_is_stored()
         );
     }
 
-    let reader = ServerHandle::start(
-        store.clone(),
-        collector_config(&folder.path().join("wal-read")),
-        ServeOptions::default(),
-    )
-    .await
-    .expect("read side");
+    let reader = start_server(store.clone(), &folder.path().join("wal-read")).await;
     for what in ["recording", "timeline"] {
         let response = reqwest::get(format!(
             "{}/api/sites/{SITE}/sessions/{sid}/{what}?date={date}",

@@ -7,7 +7,6 @@
 
 use std::sync::Arc;
 
-use heatpipe::server::{ServeOptions, ServerHandle};
 use heatpipe_core::keys::parse_date;
 use heatpipe_io::store::{LocalStore, ObjectStore};
 use heatpipe_processor::{ProcessOptions, process_day};
@@ -15,7 +14,7 @@ use serde_json::{Value, json};
 
 mod common;
 
-use common::replay::{assert_none_of, collector_config, decoded_lane, files};
+use common::replay::{assert_none_of, decoded_lane, files, start_server};
 
 const SITE: &str = "shop";
 const DATE: &str = "2026-11-20";
@@ -108,13 +107,7 @@ async fn an_unmasked_batch_leaves_nothing_personal_in_the_store_or_the_read_api(
     let folder = tempfile::tempdir().expect("tempdir");
     let (store_dir, wal_dir) = (folder.path().join("store"), folder.path().join("wal"));
     let store: Arc<dyn ObjectStore> = Arc::new(LocalStore::open(&store_dir).expect("store"));
-    let server = ServerHandle::start(
-        store.clone(),
-        collector_config(&wal_dir),
-        ServeOptions::default(),
-    )
-    .await
-    .expect("collector");
+    let server = start_server(store.clone(), &wal_dir).await;
     let response = reqwest::Client::new()
         .post(format!("{}/v1/rrweb/{SITE}/{SESSION}", server.url()))
         .header("content-type", "application/json")
@@ -174,13 +167,7 @@ async fn an_unmasked_batch_leaves_nothing_personal_in_the_store_or_the_read_api(
         "the modal's style change is kept"
     );
 
-    let reader = ServerHandle::start(
-        store.clone(),
-        collector_config(&folder.path().join("wal-read")),
-        ServeOptions::default(),
-    )
-    .await
-    .expect("read side");
+    let reader = start_server(store.clone(), &folder.path().join("wal-read")).await;
     let recording = reqwest::get(format!(
         "{}/api/sites/{SITE}/sessions/{SESSION}/recording?date={DATE}",
         reader.url()

@@ -1,14 +1,16 @@
-//! What the DOM replay tests share: a collector's configuration for them, every byte a folder
+//! What the DOM replay tests share: a server on a store with its own log, every byte a folder
 //! holds, the decoded events of the replay lane, and the check that none of them holds a word.
 
 use std::path::Path;
+use std::sync::Arc;
 
 use heatpipe::config::Config;
+use heatpipe::server::{ServeOptions, ServerHandle};
 use heatpipe_core::replay::compact::decode_object;
 use heatpipe_io::store::ObjectStore;
 
 /// A server with its log in `wal_dir`, no periodic processing and no rate limit.
-pub fn collector_config(wal_dir: &Path) -> Config {
+fn collector_config(wal_dir: &Path) -> Config {
     let mut config = Config {
         process_every_s: 0,
         ..Config::default()
@@ -16,6 +18,13 @@ pub fn collector_config(wal_dir: &Path) -> Config {
     config.collector.wal_dir = Some(wal_dir.to_path_buf());
     config.collector.rate_limit_per_s = 0;
     config
+}
+
+/// Starts a server (collector and read side) on `store` with its log in `wal_dir`.
+pub async fn start_server(store: Arc<dyn ObjectStore>, wal_dir: &Path) -> ServerHandle {
+    ServerHandle::start(store, collector_config(wal_dir), ServeOptions::default())
+        .await
+        .expect("server")
 }
 
 /// Every file under `folder`, recursively, with its bytes.
