@@ -19,8 +19,9 @@ pub enum Without {
     Emptied { removed: u64 },
 }
 
-/// Returns `object` without the blocks of `sessions` (for erasure); the other blocks and the
-/// consumed list are kept byte for byte.
+/// Returns `object` without the blocks of `sessions` (for erasure). The consumed list is kept;
+/// so are the other blocks, byte for byte, unless the object is compacted (then they are
+/// compacted again, against a new dictionary).
 pub fn without_sessions(
     object: &[u8],
     sessions: &BTreeSet<String>,
