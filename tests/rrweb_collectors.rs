@@ -10,12 +10,14 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::Arc;
 
-use heatpipe::config::Config;
-use heatpipe::server::{ServeOptions, ServerHandle};
+use heatpipe::server::ServerHandle;
 use heatpipe_core::keys::parse_date;
 use heatpipe_io::store::{LocalStore, ObjectStore};
 use heatpipe_processor::{ProcessOptions, process_day};
 use serde_json::{Value, json};
+
+mod common;
+use common::replay::start_server;
 
 const SITE: &str = "shop";
 const DATE: &str = "2026-11-20";
@@ -64,22 +66,6 @@ fn batches() -> Vec<Vec<u8>> {
         .collect()
 }
 
-fn config(wal_dir: &Path) -> Config {
-    let mut config = Config {
-        process_every_s: 0,
-        ..Config::default()
-    };
-    config.collector.wal_dir = Some(wal_dir.to_path_buf());
-    config.collector.rate_limit_per_s = 0;
-    config
-}
-
-async fn start(store: &Arc<dyn ObjectStore>, wal_dir: &Path) -> ServerHandle {
-    ServerHandle::start(store.clone(), config(wal_dir), ServeOptions::default())
-        .await
-        .expect("collector")
-}
-
 async fn send(client: &reqwest::Client, server: &ServerHandle, batch: &[u8]) {
     let response = client
         .post(format!("{}/v1/rrweb/{SITE}/{SESSION}", server.url()))
@@ -110,15 +96,15 @@ async fn collect_and_process(folder: &Path, route: Route) -> Arc<dyn ObjectStore
     let batches = batches();
     match route {
         Route::OneCollector => {
-            let server = start(&store, &folder.join("wal")).await;
+            let server = start_server(store.clone(), &folder.join("wal")).await;
             for batch in &batches {
                 send(&client, &server, batch).await;
             }
             server.shutdown().await;
         }
         Route::TwoCollectorsAlternating => {
-            let first = start(&store, &folder.join("wal-1")).await;
-            let second = start(&store, &folder.join("wal-2")).await;
+            let first = start_server(store.clone(), &folder.join("wal-1")).await;
+            let second = start_server(store.clone(), &folder.join("wal-2")).await;
             for (i, batch) in batches.iter().enumerate() {
                 send(&client, if i % 2 == 0 { &first } else { &second }, batch).await;
             }
@@ -127,12 +113,12 @@ async fn collect_and_process(folder: &Path, route: Route) -> Arc<dyn ObjectStore
         }
         Route::RestartHalfway => {
             let (before, after) = batches.split_at(batches.len() / 2);
-            let server = start(&store, &folder.join("wal")).await;
+            let server = start_server(store.clone(), &folder.join("wal")).await;
             for batch in before {
                 send(&client, &server, batch).await;
             }
             server.shutdown().await;
-            let server = start(&store, &folder.join("wal")).await;
+            let server = start_server(store.clone(), &folder.join("wal")).await;
             for batch in after {
                 send(&client, &server, batch).await;
             }
@@ -162,7 +148,7 @@ async fn aggregates(store: &dyn ObjectStore) -> BTreeMap<String, bytes::Bytes> {
 
 /// The session's timeline and DOM recording, as the read API answers them.
 async fn timeline_and_recording(store: &Arc<dyn ObjectStore>, folder: &Path) -> (Value, Value) {
-    let server = start(store, &folder.join("wal-read")).await;
+    let server = start_server(store.clone(), &folder.join("wal-read")).await;
     let mut answers = Vec::new();
     for what in ["timeline", "recording"] {
         let response = reqwest::get(format!(
